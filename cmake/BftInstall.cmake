@@ -1,0 +1,18 @@
+# Install rules and the exported CMake package: find_package(bftcore) gives bft::core.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS bftcore EXPORT bftcoreTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/bft DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT bftcoreTargets NAMESPACE bft:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bftcore)
+
+configure_package_config_file(cmake/bftcoreConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/bftcoreConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bftcore)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/bftcoreConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/bftcoreConfig.cmake ${PROJECT_BINARY_DIR}/bftcoreConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bftcore)
