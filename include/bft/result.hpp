@@ -31,6 +31,15 @@ enum class Errc {
   invalid_certificate,   // mixed votes, duplicate voters or below the quorum
   invalid_lock_votes,    // proof-of-lock votes that do not match their proposal
   decided,               // the height is decided; the input is no longer used
+  // codec and crypto
+  malformed,             // bytes that do not decode: truncated, unknown kind, enum out of range
+  non_canonical,         // decodes, but is not the one canonical encoding (e.g. trailing bytes)
+  unsupported_version,   // a wire format version this build does not know
+  too_large,             // a length or count above its configured limit
+  bad_signature,         // a signature that does not verify under the signer's key
+  io_error,              // a file that cannot be read or written
+  malformed_key,         // a key file or key text that does not parse
+  insecure_key_file,     // a secret key file readable by group or others
 };
 
 std::string_view to_string(Errc code) noexcept;

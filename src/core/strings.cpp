@@ -29,6 +29,14 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::invalid_certificate: return "invalid_certificate";
     case Errc::invalid_lock_votes: return "invalid_lock_votes";
     case Errc::decided: return "decided";
+    case Errc::malformed: return "malformed";
+    case Errc::non_canonical: return "non_canonical";
+    case Errc::unsupported_version: return "unsupported_version";
+    case Errc::too_large: return "too_large";
+    case Errc::bad_signature: return "bad_signature";
+    case Errc::io_error: return "io_error";
+    case Errc::malformed_key: return "malformed_key";
+    case Errc::insecure_key_file: return "insecure_key_file";
   }
   return "unknown_error";
 }

@@ -1,0 +1,47 @@
+// The bytes a signature covers. They are domain-separated (a tag per message kind and
+// format version), bound to one chain, and fixed-size apart from the chain id and the
+// signer's address, so a signature cannot be replayed as another message, on another
+// chain, for another height, round, type or value, or on behalf of another validator.
+//
+//   vote:     u8 10 "bft-vote/1"     u8 len chain_id  u8 type  u64 height  u64 round
+//             (u8 0 | u8 1 sha256(value)[32])  u32 len voter
+//   proposal: u8 14 "bft-proposal/1" u8 len chain_id  u64 height  u64 round
+//             i64 valid_round  sha256(value)[32]  u32 len proposer
+//
+// Integers are little-endian; the value enters only through its SHA-256.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "bft/bytes.hpp"
+#include "bft/codec/messages.hpp"
+#include "bft/result.hpp"
+#include "bft/types.hpp"
+
+namespace bft::codec {
+
+/// Names the chain (network) a signature is valid for.
+class ChainId {
+ public:
+  static constexpr std::size_t max_size = 64;
+
+  /// Errors: invalid_argument (empty, longer than max_size, or not printable ASCII).
+  static Result<ChainId> create(std::string_view name);
+
+  std::string_view view() const noexcept { return name_; }
+
+  friend bool operator==(const ChainId&, const ChainId&) = default;
+
+ private:
+  explicit ChainId(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+};
+
+Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote);
+/// Lock votes are not covered: each carries its own voter's signature.
+Bytes proposal_sign_bytes(const ChainId& chain, const Proposal& proposal);
+Bytes proposal_sign_bytes(const ChainId& chain, const SignedProposal& proposal);
+
+}  // namespace bft::codec

@@ -1,0 +1,32 @@
+// Signing and verifying votes and proposals under a chain id.
+#pragma once
+
+#include "bft/codec/messages.hpp"
+#include "bft/codec/sign_bytes.hpp"
+#include "bft/crypto/key_ring.hpp"
+#include "bft/crypto/signer.hpp"
+#include "bft/crypto/vote_book.hpp"
+#include "bft/result.hpp"
+#include "bft/types.hpp"
+
+namespace bft::crypto {
+
+codec::SignedVote sign_vote(const Signer& signer, const codec::ChainId& chain, Vote vote);
+
+/// Errors: unknown_validator (the voter has no key in `keys`), bad_signature.
+Result<void> verify_vote(const codec::SignedVote& vote, const codec::ChainId& chain,
+                         const KeyRing& keys);
+
+/// Signs `proposal` as its proposer; its lock votes travel as the signatures `book` holds
+/// for them. Errors: invalid_lock_votes (lock votes that are not prevotes for
+/// (height, valid_round, value), that repeat a voter, or whose signature `book` lacks).
+Result<codec::SignedProposal> sign_proposal(const Signer& signer, const codec::ChainId& chain,
+                                            const Proposal& proposal, const VoteBook& book);
+
+/// Checks the proposer's signature and every lock vote's. Whether the lock votes reach a
+/// quorum is for the core to judge: it counts them as prevotes.
+/// Errors: unknown_validator (a signer without a key in `keys`), bad_signature.
+Result<void> verify_proposal(const codec::SignedProposal& proposal, const codec::ChainId& chain,
+                             const KeyRing& keys);
+
+}  // namespace bft::crypto
