@@ -2,7 +2,9 @@
 // expected. Cheap to move, hashable, ordered, printable.
 #pragma once
 
+#include <algorithm>
 #include <compare>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,7 +39,11 @@ class ByteString {
 
   friend bool operator==(const ByteString&, const ByteString&) = default;
   friend std::strong_ordering operator<=>(const ByteString& a, const ByteString& b) {
-    return a.bytes_ <=> b.bytes_;
+    // Spelled out: vector's <=> trips GCC 12's -Wstringop-overread false positive at -O2.
+    const std::size_t common = std::min(a.size(), b.size());
+    const int order = common == 0 ? 0 : std::memcmp(a.bytes_.data(), b.bytes_.data(), common);
+    if (order != 0) return order < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    return a.size() <=> b.size();
   }
 
  private:

@@ -1,0 +1,277 @@
+// Bad and unusual input: each gets a defined outcome and an error value, and leaves the
+// core's state as it was (shown by the core still working normally afterwards).
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace bft::test {
+namespace {
+
+/// The node still decides normally: the bad input before this changed nothing.
+void expect_still_decides(Node& node, Round r = 0) {
+  const std::string proposer = "v" + std::to_string(r % 4);
+  node.proposal(proposer, r, "good");
+  for (const char* v : {"v0", "v2", "v3"}) node.precommit(v, r, "good");
+  auto decide = only<Decide>(node.last());
+  ASSERT_TRUE(decide);
+  EXPECT_EQ(decide->value, val("good"));
+  EXPECT_EQ(decide->commit.size(), 3u);
+}
+
+TEST(BadInput, EverythingBeforeTheFirstStartIsRejected) {
+  Node node("v1");
+  node.prevote("v0", 0, "a");
+  EXPECT_EQ(node.error(), Errc::not_started);
+  node.proposal("v0", 0, "a");
+  EXPECT_EQ(node.error(), Errc::not_started);
+  node.timeout(TimeoutKind::propose, 0);
+  EXPECT_EQ(node.error(), Errc::not_started);
+  node.feed(ProposeValue{1, std::nullopt, val("a")});
+  EXPECT_EQ(node.error(), Errc::not_started);
+  node.feed(VerifyResult{1, 0, val("a"), true});
+  EXPECT_EQ(node.error(), Errc::not_started);
+  node.feed(Certificate{});
+  EXPECT_EQ(node.error(), Errc::not_started);
+  EXPECT_FALSE(node.core().started());
+}
+
+TEST(BadInput, StartWithAnEmptySetOrAnOldHeightIsRejected) {
+  Node node("v1");
+  node.feed(StartHeight{1, ValidatorSet{}});
+  EXPECT_EQ(node.error(), Errc::empty_validator_set);
+  EXPECT_FALSE(node.core().started());
+  node.start(5);
+  node.start(5);
+  EXPECT_EQ(node.error(), Errc::stale_height);
+  node.start(4);
+  EXPECT_EQ(node.error(), Errc::stale_height);
+  EXPECT_EQ(node.core().height(), 5u);
+}
+
+TEST(BadInput, HeightZeroIsAnOrdinaryHeight) {
+  Node node("v1");
+  node.start(0);
+  EXPECT_TRUE(node.result().ok());
+  node.proposal("v0", 0, "a", nil_round, Validity::valid, 0);
+  EXPECT_EQ(votes_of(node.last()).size(), 1u);
+}
+
+TEST(BadInput, VotesFromNonValidatorsAreRejected) {
+  Node node("v1");
+  node.start();
+  node.prevote("mallory", 0, "a");
+  EXPECT_EQ(node.error(), Errc::unknown_validator);
+  node.precommit("mallory", 5, "a");
+  EXPECT_EQ(node.error(), Errc::unknown_validator);
+  EXPECT_EQ(node.core().round(), 0);
+  expect_still_decides(node);
+}
+
+TEST(BadInput, ProposalsFromAnyoneButTheProposerAreIgnoredEntirely) {
+  Node node("v1");
+  node.start();
+  node.proposal("v2", 0, "a");
+  EXPECT_EQ(node.error(), Errc::not_proposer);
+  node.proposal("mallory", 0, "a");
+  EXPECT_EQ(node.error(), Errc::unknown_validator);
+  EXPECT_TRUE(votes_of(node.last()).empty());
+  for (const char* v : {"v0", "v2", "v3"}) node.precommit(v, 0, "a");
+  EXPECT_TRUE(all_of<Decide>(node.last()).empty());  // the wrong proposer's value was not kept
+  expect_still_decides(node, 1);
+}
+
+TEST(BadInput, OutOfRangeRoundsAreRejected) {
+  Config config;
+  config.max_round = 10;
+  Node node("v1", {1, 1, 1, 1}, config);
+  node.start();
+  node.prevote("v0", -1, "a");
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.prevote("v0", 11, "a");
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.proposal("v0", -3, "a");
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.feed(TimeoutFired{TimeoutKind::propose, 1, -1});
+  EXPECT_TRUE(node.result().ok());  // a timeout for another round is a stale timer: no-op
+  node.feed(VerifyResult{1, 99, val("a"), true});
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.feed(ProposeValue{1, 11, val("a")});
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  expect_still_decides(node);
+}
+
+TEST(BadInput, TheLastRoundDoesNotTimeOutIntoANonexistentOne) {
+  Config config;
+  config.max_round = 1;
+  Node node("v1", {1, 1, 1, 1}, config);
+  node.start();
+  node.timeout(TimeoutKind::precommit, 0);
+  ASSERT_EQ(node.core().round(), 1);
+  node.timeout(TimeoutKind::precommit, 1);
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  EXPECT_EQ(node.core().round(), 1);
+}
+
+TEST(BadInput, AValidRoundNotBelowTheRoundIsRejected) {
+  Node node("v1");
+  node.start();
+  node.timeout(TimeoutKind::precommit, 0);
+  node.proposal("v1", 1, "a", 1);
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.proposal("v1", 1, "a", 2);
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  node.proposal("v1", 1, "a", -2);
+  EXPECT_EQ(node.error(), Errc::invalid_round);
+  EXPECT_EQ(node.core().step(), Step::propose);
+}
+
+TEST(BadInput, LockVotesThatDoNotMatchTheProposalRejectIt) {
+  Node node("v2");
+  node.start();
+  node.timeout(TimeoutKind::precommit, 0);
+  auto proposal_with = [](std::vector<Vote> lock_votes, Round valid_round = 0) {
+    return ReceivedProposal{Proposal{1, 1, val("x"), valid_round, addr("v1"), std::move(lock_votes)}, Validity::valid};
+  };
+  const Vote good = Node::make_vote(VoteType::prevote, "v0", 0, "x");
+  Vote other_value = good;
+  other_value.value = val("y");
+  Vote other_round = good;
+  other_round.round = 1;
+  Vote precommit = good;
+  precommit.type = VoteType::precommit;
+  Vote stranger = good;
+  stranger.voter = addr("mallory");
+  for (const auto& bad : {std::vector<Vote>{good, other_value}, {other_round}, {precommit}, {stranger}, {good, good}}) {
+    node.feed(proposal_with(bad));
+    EXPECT_EQ(node.error(), Errc::invalid_lock_votes);
+  }
+  node.feed(proposal_with({good}, nil_round));
+  EXPECT_EQ(node.error(), Errc::invalid_lock_votes);
+  EXPECT_EQ(node.core().step(), Step::propose);
+  // Nothing was stored: the real proposal with its proof is still accepted.
+  node.feed(proposal_with({good, Node::make_vote(VoteType::prevote, "v1", 0, "x"),
+                           Node::make_vote(VoteType::prevote, "v3", 0, "x")}));
+  EXPECT_TRUE(node.result().ok());
+  EXPECT_EQ(votes_of(node.last()).size(), 1u);
+}
+
+TEST(BadInput, CertificatesBelowTheQuorumMixedOrWithRepeatedVotersAreRejected) {
+  Node node("v1");
+  node.start();
+  node.proposal("v0", 0, "a");
+  auto cert = [](std::vector<Vote> votes) { return Certificate{std::move(votes)}; };
+  auto pc = [](const char* from, const char* value, Round r = 0) {
+    return Node::make_vote(VoteType::precommit, from, r, std::string(value));
+  };
+  node.feed(cert({pc("v0", "a"), pc("v2", "a")}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v2", "a")}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "b")}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "a", 1)}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("mallory", "a")}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  Vote prevote = pc("v3", "a");
+  prevote.type = VoteType::prevote;
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), prevote}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  node.feed(cert({}));
+  EXPECT_EQ(node.error(), Errc::invalid_certificate);
+  EXPECT_FALSE(node.core().decided());
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "a")}));
+  EXPECT_TRUE(node.core().decided());
+}
+
+TEST(BadInput, DuplicatesChangeNothing) {
+  Node node("v1");
+  node.start();
+  node.proposal("v0", 0, "a");
+  EXPECT_TRUE(node.proposal("v0", 0, "a").empty());
+  EXPECT_TRUE(node.result().ok());
+  node.prevote("v2", 0, "a");
+  node.prevote("v2", 0, "a");
+  node.prevote("v2", 0, "a");
+  EXPECT_TRUE(votes_of(node.last()).empty());  // v2 counted once: no polka
+}
+
+TEST(BadInput, FutureRoundsPerSenderAreBounded) {
+  Config config;
+  config.max_future_rounds_per_sender = 3;
+  Node node("v1", {1, 1, 1, 1}, config);
+  node.start();
+  for (Round r = 10; r < 13; ++r) {
+    node.prevote("v2", r, "junk");
+    EXPECT_TRUE(node.result().ok());
+  }
+  node.prevote("v2", 13, "junk");
+  EXPECT_EQ(node.error(), Errc::too_many_future_rounds);
+  node.precommit("v2", 12, "junk");  // a round it already holds is fine
+  EXPECT_TRUE(node.result().ok());
+  node.prevote("v3", 13, "x");  // other senders are unaffected
+  EXPECT_TRUE(node.result().ok());
+  EXPECT_EQ(node.core().round(), 0);
+}
+
+TEST(BadInput, AnEquivocatingProposerIsBounded) {
+  Config config;
+  config.max_proposals_per_round = 2;
+  Node node("v1", {1, 1, 1, 1}, config);
+  node.start();
+  node.proposal("v0", 0, "a");
+  node.proposal("v0", 0, "b");
+  EXPECT_TRUE(node.result().ok());
+  node.proposal("v0", 0, "c");
+  EXPECT_EQ(node.error(), Errc::too_many_proposals);
+  EXPECT_TRUE(only<Evidence>(node.last()));
+}
+
+TEST(BadInput, FutureHeightsAreBufferedWithinAWindowAndPerSenderBound) {
+  Config config;
+  config.future_heights = 1;
+  config.max_buffered_per_sender = 2;
+  Node node("v1", {1, 1, 1, 1}, config);
+  node.start(1);
+  node.prevote("v2", 0, "a", 3);
+  EXPECT_EQ(node.error(), Errc::too_far_ahead);
+  node.prevote("v2", 0, "a", 2);
+  node.precommit("v2", 0, "a", 2);
+  EXPECT_TRUE(node.result().ok());
+  node.prevote("v2", 1, "a", 2);
+  EXPECT_EQ(node.error(), Errc::buffer_full);
+  node.prevote("mallory", 0, "a", 2);
+  EXPECT_EQ(node.error(), Errc::unknown_validator);
+  node.prevote("v3", 0, "a", 2);
+  EXPECT_TRUE(node.result().ok());
+}
+
+TEST(BadInput, StaleMessagesAreRejectedAndTheirValuesIgnored) {
+  Node node("v1");
+  node.start(3);
+  node.prevote("v2", 0, "a", 2);
+  EXPECT_EQ(node.error(), Errc::stale_height);
+  node.feed(ProposeValue{2, std::nullopt, val("a")});
+  EXPECT_EQ(node.error(), Errc::stale_height);
+  node.feed(VerifyResult{2, 0, val("a"), true});
+  EXPECT_EQ(node.error(), Errc::stale_height);
+  node.timeout(TimeoutKind::precommit, 0, 2);
+  EXPECT_TRUE(node.result().ok());
+  EXPECT_EQ(node.core().round(), 0);
+  node.timeout(TimeoutKind::precommit, 0, 3);
+  node.feed(ProposeValue{3, 0, val("a")});
+  EXPECT_EQ(node.error(), Errc::stale_round);
+}
+
+TEST(BadInput, ErrorsHaveReadableNames) {
+  EXPECT_EQ(to_string(Errc::invalid_certificate), "invalid_certificate");
+  EXPECT_EQ(to_string(Errc::too_many_future_rounds), "too_many_future_rounds");
+  EXPECT_EQ(to_string(VoteType::precommit), "precommit");
+  EXPECT_EQ(to_string(Step::commit), "commit");
+  EXPECT_EQ(to_string(Node::make_vote(VoteType::prevote, "v1", 2, std::nullopt, 7)),
+            "prevote h=7 r=2 value=nil from=v1");
+  EXPECT_EQ(Value(Bytes{0x00, 0xff}).to_string(), "0x00ff");
+}
+
+}  // namespace
+}  // namespace bft::test
