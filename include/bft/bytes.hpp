@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,37 +18,71 @@ namespace bft {
 
 using Bytes = std::vector<std::uint8_t>;
 
+/// Bytes with inline room for 32 of them: addresses and hashes, the common case, never
+/// touch the heap, which keeps copying votes around cheap.
 template <class Tag>
 class ByteString {
  public:
+  static constexpr std::size_t inline_capacity = 32;
+
   ByteString() = default;
-  explicit ByteString(Bytes bytes) : bytes_(std::move(bytes)) {}
-  explicit ByteString(std::span<const std::uint8_t> bytes) : bytes_(bytes.begin(), bytes.end()) {}
+  explicit ByteString(std::span<const std::uint8_t> bytes) { assign(bytes); }
+  explicit ByteString(const Bytes& bytes) { assign(bytes); }
   /// The UTF-8 bytes of a text, as scenarios and examples use ("v1", "blue").
   static ByteString from_text(std::string_view text) {
-    return ByteString(Bytes(text.begin(), text.end()));
+    return ByteString(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
 
-  std::span<const std::uint8_t> bytes() const noexcept { return bytes_; }
-  std::size_t size() const noexcept { return bytes_.size(); }
-  bool empty() const noexcept { return bytes_.empty(); }
-  std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+  ByteString(const ByteString& other) { assign(other.bytes()); }
+  ByteString(ByteString&& other) noexcept { take(other); }
+  ByteString& operator=(const ByteString& other) {
+    if (this != &other) assign(other.bytes());
+    return *this;
   }
-  /// Printable form: the text itself if it is printable ASCII, else lowercase hex.
+  ByteString& operator=(ByteString&& other) noexcept {
+    if (this != &other) take(other);
+    return *this;
+  }
+  ~ByteString() = default;
+
+  const std::uint8_t* data() const noexcept { return heap_ ? heap_.get() : inline_; }
+  std::span<const std::uint8_t> bytes() const noexcept { return {data(), size_}; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), size_}; }
+  /// Printable form: the text itself if it is printable ASCII, else 0x and lowercase hex.
   std::string to_string() const;
 
-  friend bool operator==(const ByteString&, const ByteString&) = default;
-  friend std::strong_ordering operator<=>(const ByteString& a, const ByteString& b) {
-    // Spelled out: vector's <=> trips GCC 12's -Wstringop-overread false positive at -O2.
+  friend bool operator==(const ByteString& a, const ByteString& b) noexcept { return a.view() == b.view(); }
+  friend std::strong_ordering operator<=>(const ByteString& a, const ByteString& b) noexcept {
     const std::size_t common = std::min(a.size(), b.size());
-    const int order = common == 0 ? 0 : std::memcmp(a.bytes_.data(), b.bytes_.data(), common);
+    const int order = common == 0 ? 0 : std::memcmp(a.data(), b.data(), common);
     if (order != 0) return order < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
     return a.size() <=> b.size();
   }
 
  private:
-  Bytes bytes_;
+  void assign(std::span<const std::uint8_t> bytes) {
+    if (bytes.size() <= inline_capacity) {
+      heap_.reset();
+      if (!bytes.empty()) std::memmove(inline_, bytes.data(), bytes.size());
+    } else {
+      auto copy = std::make_unique_for_overwrite<std::uint8_t[]>(bytes.size());
+      std::memcpy(copy.get(), bytes.data(), bytes.size());
+      heap_ = std::move(copy);
+    }
+    size_ = bytes.size();
+  }
+  void take(ByteString& other) noexcept {
+    heap_ = std::move(other.heap_);
+    if (!heap_ && other.size_ != 0) std::memcpy(inline_, other.inline_, other.size_);
+    size_ = other.size_;
+    other.size_ = 0;
+  }
+
+  std::size_t size_ = 0;
+  std::unique_ptr<std::uint8_t[]> heap_;  // set only above inline_capacity
+  std::uint8_t inline_[inline_capacity];
 };
 
 struct AddressTag {};
@@ -61,7 +96,7 @@ std::string printable(std::span<const std::uint8_t> bytes);
 
 template <class Tag>
 std::string ByteString<Tag>::to_string() const {
-  return printable(bytes_);
+  return printable(bytes());
 }
 
 }  // namespace bft

@@ -47,6 +47,17 @@ std::uint64_t VoteTally::power_for(const std::optional<Value>& value) const {
   return tally ? tally->power : 0;
 }
 
+std::uint64_t VoteTally::power_for(const Value& value) const {
+  const ValueTally* tally = find(value);
+  return tally ? tally->power : 0;
+}
+
+const ValueTally* VoteTally::find(const Value& value) const {
+  for (const auto& slot : slots_)
+    if (slot.value && *slot.value == value) return &slot;
+  return nullptr;
+}
+
 const ValueTally* VoteTally::find(const std::optional<Value>& value) const {
   for (const auto& slot : slots_)
     if (slot.value == value) return &slot;

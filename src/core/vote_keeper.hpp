@@ -65,9 +65,13 @@ class VoteTally {
   bool mark_reported(std::size_t sender);
 
   std::uint64_t power_for(const std::optional<Value>& value) const;
+  /// For a (non-nil) value, without copying it into an optional: the rules ask this
+  /// after every input, so it must not allocate.
+  std::uint64_t power_for(const Value& value) const;
   /// Power of distinct senders, whatever they voted for.
   std::uint64_t any_power() const { return any_power_; }
   const ValueTally* find(const std::optional<Value>& value) const;
+  const ValueTally* find(const Value& value) const;
 
  private:
   static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
