@@ -158,6 +158,8 @@ class Core {
   const ValidatorSet& validators() const noexcept;
   const Config& config() const noexcept;
   const Address& self() const noexcept;
+  /// Rounds of the current height the core holds state for (memory grows with it).
+  std::size_t tracked_rounds() const noexcept;
   /// proposer(height(), round), if the selector names one.
   std::optional<Address> proposer(Round round) const;
 

@@ -48,11 +48,20 @@ class Core::Impl {
   std::optional<Value> valid_value_;
   Round valid_round_ = nil_round;
 
+  std::size_t tracked_rounds() const noexcept { return rounds_.size(); }
+
+  /// proposer(height_, round), cached in the round's state if the round has one. It
+  /// never creates state: a flood of proposals for made-up rounds must cost no memory.
   std::optional<std::size_t> proposer_index(Round round) {
-    auto& rs = round_state(round);
+    auto select = [&] {
+      auto index = selector_->select(validators_, height_, round);
+      return index && *index < validators_.size() ? index : std::nullopt;
+    };
+    auto it = rounds_.find(round);
+    if (it == rounds_.end()) return select();
+    RoundState& rs = it->second;
     if (!rs.proposer_known) {
-      rs.proposer = selector_->select(validators_, height_, round);
-      if (rs.proposer && *rs.proposer >= validators_.size()) rs.proposer.reset();
+      rs.proposer = select();
       rs.proposer_known = true;
     }
     return rs.proposer;
@@ -68,6 +77,7 @@ class Core::Impl {
     explicit RoundState(std::size_t validators) : votes(validators) {}
     RoundVotes votes;
     std::vector<StoredProposal> proposals;  // from proposer(h, r) only; > 1 = equivocation
+    std::optional<std::size_t> proposal_sender;  // proposer(h, r) once a proposal is stored
     std::optional<std::size_t> proposer;
     bool proposer_known = false;
     bool proposed = false;                  // this node's proposal for the round is out
@@ -157,32 +167,40 @@ class Core::Impl {
     if (proposer_index(p.round) != sender)
       return make_error(Errc::not_proposer, p.proposer.to_string() + " is not the proposer" + at(p.height, p.round));
     if (auto ok = check_lock_votes(p); !ok.ok()) return ok;
+    if (p.round > round_ && !has_room_for_round(*sender, p.round))
+      return make_error(Errc::too_many_future_rounds,
+                        p.proposer.to_string() + " holds messages in too many future rounds");
 
     RoundState& rs = round_state(p.round);
-    for (auto& stored : rs.proposals) {
-      if (stored.proposal.value == p.value && stored.proposal.valid_round == p.valid_round) {
-        // The same proposal again; a verdict may come with it now.
-        if (stored.validity == Validity::unknown && received.validity != Validity::unknown) {
-          stored.validity = received.validity;
-          touch(p.round);
-          evaluate(out);
-        }
-        return {};
-      }
-    }
-    if (!rs.proposals.empty())
-      out.push_back(Evidence{Evidence::Proposals{rs.proposals.front().proposal, p}});
-    if (rs.proposals.size() >= config_.max_proposals_per_round)
+    auto same = std::find_if(rs.proposals.begin(), rs.proposals.end(), [&](const StoredProposal& stored) {
+      return stored.proposal.value == p.value && stored.proposal.valid_round == p.valid_round;
+    });
+    const bool repeat = same != rs.proposals.end();
+    if (!repeat && rs.proposals.size() >= config_.max_proposals_per_round)
       return make_error(Errc::too_many_proposals, "proposer equivocated too often" + at(p.height, p.round));
 
-    Validity validity = received.validity;
-    if (auto verdict = take_pending_verdict(p.height, p.round, p.value)) validity = *verdict;
-    for (const Vote& vote : p.lock_votes) count_vote(vote, *validators_.index_of(vote.voter), false, out);
-    if (!p.lock_votes.empty()) touch(p.valid_round);
-    const Round round = p.round;
-    rs.proposals.push_back(StoredProposal{std::move(p), validity});
-    touch(round);
-    evaluate(out);
+    bool changed = false;
+    // The proof counts even when the proposal itself is a repeat: it may come late.
+    for (const Vote& vote : p.lock_votes) changed = count_vote(vote, *validators_.index_of(vote.voter), false, out) || changed;
+    if (changed) touch(p.valid_round);
+    if (repeat) {
+      if (same->validity == Validity::unknown && received.validity != Validity::unknown) {
+        same->validity = received.validity;  // a verdict may come with the repeat
+        touch(p.round);
+        changed = true;
+      }
+    } else {
+      if (!rs.proposals.empty()) out.push_back(Evidence{Evidence::Proposals{rs.proposals.front().proposal, p}});
+      Validity validity = received.validity;
+      if (auto verdict = take_pending_verdict(p.height, p.round, p.value)) validity = *verdict;
+      if (p.round > round_ && !holds_round(rs, *sender)) ++future_rounds_of_sender_[*sender];
+      rs.proposal_sender = sender;
+      const Round round = p.round;
+      rs.proposals.push_back(StoredProposal{std::move(p), validity});
+      touch(round);
+      changed = true;
+    }
+    if (changed) evaluate(out);
     return {};
   }
 
@@ -320,9 +338,14 @@ class Core::Impl {
     return {};
   }
 
+  /// Whether `sender` already has a vote or a proposal in this round.
+  static bool holds_round(const RoundState& rs, std::size_t sender) {
+    return rs.votes.senders.contains(sender) || rs.proposal_sender == sender;
+  }
+
   bool has_room_for_round(std::size_t sender, Round round) {
     auto it = rounds_.find(round);
-    if (it != rounds_.end() && it->second.votes.senders.contains(sender)) return true;
+    if (it != rounds_.end() && holds_round(it->second, sender)) return true;
     return future_rounds_of_sender_[sender] < config_.max_future_rounds_per_sender;
   }
 
@@ -333,7 +356,9 @@ class Core::Impl {
   template <class Message>
   Result<void> hold_for_later(Height height, const Address& sender, Message& message, std::vector<Output>& out) {
     if (height < height_ || (height == height_ && decided_)) {
-      if constexpr (!std::is_same_v<Message, ProposeValue>) help_decided_height(height, sender, out);
+      // A certificate names no sender to help, and a value comes from the application.
+      if constexpr (std::is_same_v<Message, Vote> || std::is_same_v<Message, ReceivedProposal>)
+        help_decided_height(height, sender, out);
       if (height == height_) return make_error(Errc::decided, "height " + std::to_string(height) + " is decided");
       return make_error(Errc::stale_height, "message for past height " + std::to_string(height));
     }
@@ -412,17 +437,21 @@ class Core::Impl {
     const VoteOutcome outcome = certified ? tally.add_certified(sender, power, vote.value)
                                           : tally.add(sender, power, vote.value);
     if (outcome != VoteOutcome::counted) return false;
+    const bool held = vote.round > round_ && holds_round(rs, sender);
     if (rs.votes.senders.insert(sender)) {
       rs.votes.sender_power += power;
-      if (vote.round > round_) ++future_rounds_of_sender_[sender];
+      if (vote.round > round_ && !held) ++future_rounds_of_sender_[sender];
     }
     return true;
   }
 
   void recount_future_rounds() {
     std::fill(future_rounds_of_sender_.begin(), future_rounds_of_sender_.end(), 0);
-    for (auto it = rounds_.upper_bound(round_); it != rounds_.end(); ++it)
-      it->second.votes.senders.for_each([&](std::size_t sender) { ++future_rounds_of_sender_[sender]; });
+    for (auto it = rounds_.upper_bound(round_); it != rounds_.end(); ++it) {
+      const RoundState& rs = it->second;
+      rs.votes.senders.for_each([&](std::size_t sender) { ++future_rounds_of_sender_[sender]; });
+      if (rs.proposal_sender && !rs.votes.senders.contains(*rs.proposal_sender)) ++future_rounds_of_sender_[*rs.proposal_sender];
+    }
   }
 
   std::optional<Validity> take_pending_verdict(Height height, Round round, const Value& value) {
@@ -682,6 +711,7 @@ Round Core::valid_round() const noexcept { return impl_->valid_round_; }
 const ValidatorSet& Core::validators() const noexcept { return impl_->validators_; }
 const Config& Core::config() const noexcept { return impl_->config_; }
 const Address& Core::self() const noexcept { return impl_->self_; }
+std::size_t Core::tracked_rounds() const noexcept { return impl_->tracked_rounds(); }
 
 std::optional<Address> Core::proposer(Round round) const {
   if (!impl_->started_ || round < 0) return std::nullopt;

@@ -642,6 +642,17 @@ TEST(LaggardHelp, APeerStillAtADecidedHeightGetsTheCommitOnce) {
   EXPECT_FALSE(only<Retransmit>(node.prevote("v2", 1, std::nullopt, 1)));
 }
 
+TEST(LaggardHelp, ACertificateNamesNoSenderSoGetsNoHelp) {
+  Node node("v1");
+  node.start(1);
+  node.proposal("v0", 0, "a");
+  for (const char* v : {"v0", "v2", "v3"}) node.precommit(v, 0, "a");
+  Certificate late;
+  for (const char* v : {"v2", "v0", "v3"}) late.votes.push_back(Node::make_vote(VoteType::precommit, v, 0, "a"));
+  EXPECT_TRUE(node.feed(late).empty());
+  EXPECT_EQ(node.error(), Errc::decided);
+}
+
 // ---- observers ----
 
 TEST(Observer, FollowsAndDecidesWithoutEverVoting) {
