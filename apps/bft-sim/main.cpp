@@ -1,0 +1,371 @@
+// bft-sim: runs seeded simulations of a cluster of bftcore nodes, with a lossy network,
+// partitions and Byzantine validators, and checks agreement, validity, double signing
+// and liveness. Every run is reproducible from its seed.
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bft/sim/simulation.hpp"
+#include "bft/sim/summary.hpp"
+
+namespace {
+
+using namespace bft::sim;
+using WallClock = std::chrono::steady_clock;
+
+constexpr const char* usage = R"(usage: bft-sim [options]
+
+Simulates a cluster of bftcore validators in virtual time and checks agreement, validity,
+double signing and liveness. The same options and seed reproduce the same run exactly.
+
+cluster
+  --validators N          validators (default 4)
+  --weights W,W,...       vote power (and propose weight) of each validator (default 1 each)
+  --heights H             heights every correct node must decide (default 10)
+  --proposer RULE         rr | wrr | seed-pcg (default wrr: weighted round robin)
+  --timeouts-ms P,V,C     propose, prevote and precommit base timeouts; each round adds half
+                          (default 500,200,200)
+  --commit-delay-ms D     the application's commit step after each decision (default 0)
+
+seeds
+  --seed S                run seed S (default 1)
+  --seeds K               run K seeds: S, S+1, ..., S+K-1
+
+faults
+  --byzantine F           F Byzantine validators, drawn per seed (default 0)
+  --fault KIND            equivocate | silent | random | amnesia (default equivocate)
+  --allow-unsafe          allow Byzantine power of a third or more (n < 3f + 1)
+  --crash-restart         crash and restart correct nodes (needs the WAL: crashes nobody yet)
+  --plain-lock-votes      do not also hand a proposal's proof of lock to the core as a
+                          certificate (reproduces a core liveness issue, docs/SIMULATOR.md)
+
+network
+  --delay-ms A..B         per-message delay range of every link (default 10..50)
+  --link-delay I-J:A..B   delay range of the link I -> J (J may be *); repeatable
+  --drop P                loss probability (default 0)
+  --duplicate P           duplication probability (default 0)
+  --reorder P             probability that a message is held back so later ones overtake it
+  --partition SPEC        e.g. 0,1|2,3@1000..5000 (groups of nodes, active 1000 ms to 5000 ms;
+                          one group isolates it from the rest); repeatable or ';'-separated
+  --gossip-ms G           stall check and rebroadcast interval (default 4 x max delay)
+  --liveness-ms L         time after the last heal within which every correct node must
+                          reach the target height (default derived from timeouts and heights)
+
+output
+  --json                  end stdout with one JSON object of totals
+  --timeline FILE.svg     draw the run as an SVG timeline (single seed only)
+  --timeline-window A..B  draw only this window of simulated time (ms)
+  --quiet                 no progress display
+  --help
+)";
+
+struct Cli {
+  SimOptions options;
+  std::uint64_t first_seed = 1;
+  std::uint64_t seeds = 1;
+  bool json = false;
+  bool quiet = false;
+  std::string timeline;
+  TimelineOptions timeline_options;
+  std::vector<std::string> reproduce_args;  // the options that define the cluster, not the seeds
+};
+
+[[noreturn]] void fail_usage(const std::string& message) {
+  std::fprintf(stderr, "bft-sim: %s\n(see bft-sim --help)\n", message.c_str());
+  std::exit(2);
+}
+
+template <class T>
+T parse_number(std::string_view flag, std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+    fail_usage(std::string(flag) + " expects a number, not '" + std::string(text) + "'");
+  return value;
+}
+
+double parse_probability(std::string_view flag, std::string_view text) {
+  const double p = parse_number<double>(flag, text);
+  if (!(p >= 0 && p <= 1)) fail_usage(std::string(flag) + " expects a probability in [0, 1]");
+  return p;
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const auto at = text.find(separator);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+template <class T>
+T must(bft::Result<T> result, std::string_view flag) {
+  if (!result) fail_usage(std::string(flag) + ": " + result.error().message);
+  return std::move(result.value());
+}
+
+Cli parse(int argc, char** argv) {
+  Cli cli;
+  std::vector<LinkDelaySpec> link_delays;
+  auto defines_cluster = [&](std::string_view flag, const char* value) {
+    cli.reproduce_args.emplace_back(flag);
+    if (value) cli.reproduce_args.emplace_back(value);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) fail_usage(std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else if (flag == "--validators") {
+      const char* v = value();
+      cli.options.validators = parse_number<std::size_t>(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--weights") {
+      const char* v = value();
+      cli.options.weights.clear();
+      for (auto w : split(v, ',')) cli.options.weights.push_back(parse_number<std::uint64_t>(flag, w));
+      defines_cluster(flag, v);
+    } else if (flag == "--heights") {
+      const char* v = value();
+      cli.options.heights = parse_number<bft::Height>(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--proposer") {
+      const char* v = value();
+      const auto rule = parse_proposer_rule(v);
+      if (!rule) fail_usage("--proposer expects rr, wrr or seed-pcg");
+      cli.options.proposer = *rule;
+      defines_cluster(flag, v);
+    } else if (flag == "--timeouts-ms") {
+      const char* v = value();
+      const auto parts = split(v, ',');
+      if (parts.size() != 3) fail_usage("--timeouts-ms expects PROPOSE,PREVOTE,PRECOMMIT");
+      bft::TimeoutRule* rules[] = {&cli.options.consensus.propose, &cli.options.consensus.prevote,
+                                   &cli.options.consensus.precommit};
+      for (std::size_t k = 0; k < 3; ++k) {
+        const auto base = parse_number<std::int64_t>(flag, parts[k]);
+        *rules[k] = {bft::Duration{base}, bft::Duration{base / 2}};
+      }
+      defines_cluster(flag, v);
+    } else if (flag == "--commit-delay-ms") {
+      const char* v = value();
+      cli.options.commit_delay = must(parse_ms_range(v), flag).first;
+      defines_cluster(flag, v);
+    } else if (flag == "--seed") {
+      cli.first_seed = parse_number<std::uint64_t>(flag, value());
+    } else if (flag == "--seeds") {
+      cli.seeds = parse_number<std::uint64_t>(flag, value());
+      if (cli.seeds == 0) fail_usage("--seeds expects at least 1");
+    } else if (flag == "--byzantine") {
+      const char* v = value();
+      cli.options.byzantine = parse_number<std::size_t>(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--fault") {
+      const char* v = value();
+      const auto fault = parse_fault(v);
+      if (!fault) fail_usage("--fault expects equivocate, silent, random or amnesia");
+      cli.options.fault = *fault;
+      defines_cluster(flag, v);
+    } else if (flag == "--allow-unsafe") {
+      cli.options.allow_unsafe = true;
+      defines_cluster(flag, nullptr);
+    } else if (flag == "--plain-lock-votes") {
+      cli.options.forward_lock_proofs = false;
+      defines_cluster(flag, nullptr);
+    } else if (flag == "--crash-restart") {
+      cli.options.crash_restart = true;
+      defines_cluster(flag, nullptr);
+    } else if (flag == "--delay-ms") {
+      const char* v = value();
+      const auto range = must(parse_ms_range(v), flag);
+      cli.options.network.default_link.min_delay = range.first;
+      cli.options.network.default_link.max_delay = range.second;
+      defines_cluster(flag, v);
+    } else if (flag == "--link-delay") {
+      const char* v = value();
+      link_delays.push_back(must(parse_link_delay(v), flag));
+      defines_cluster(flag, v);
+    } else if (flag == "--drop") {
+      const char* v = value();
+      cli.options.network.default_link.drop = parse_probability(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--duplicate") {
+      const char* v = value();
+      cli.options.network.default_link.duplicate = parse_probability(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--reorder") {
+      const char* v = value();
+      cli.options.network.default_link.reorder = parse_probability(flag, v);
+      defines_cluster(flag, v);
+    } else if (flag == "--partition") {
+      const char* v = value();
+      for (auto spec : split(v, ';'))
+        if (!spec.empty()) cli.options.network.partitions.push_back(must(parse_partition(spec), flag));
+      defines_cluster(flag, v);
+    } else if (flag == "--gossip-ms") {
+      const char* v = value();
+      cli.options.gossip_interval = must(parse_ms_range(v), flag).first;
+      defines_cluster(flag, v);
+    } else if (flag == "--liveness-ms") {
+      const char* v = value();
+      cli.options.liveness_bound = must(parse_ms_range(v), flag).first;
+      defines_cluster(flag, v);
+    } else if (flag == "--json") {
+      cli.json = true;
+    } else if (flag == "--quiet") {
+      cli.quiet = true;
+    } else if (flag == "--timeline") {
+      cli.timeline = value();
+    } else if (flag == "--timeline-window") {
+      const auto window = must(parse_ms_range(value()), flag);
+      cli.timeline_options.from = window.first;
+      cli.timeline_options.to = window.second;
+    } else {
+      fail_usage("unknown option '" + std::string(flag) + "'");
+    }
+  }
+  // Link overrides start from the default link, so they apply after --drop and friends.
+  for (const LinkDelaySpec& spec : link_delays) {
+    for (std::uint32_t to = 0; to < cli.options.validators; ++to) {
+      if (to == spec.from || (spec.to && *spec.to != to)) continue;
+      LinkModel link = cli.options.network.default_link;
+      link.min_delay = spec.min_delay;
+      link.max_delay = spec.max_delay;
+      cli.options.network.set_link(spec.from, to, link);
+    }
+  }
+  if (!cli.timeline.empty() && cli.seeds != 1) fail_usage("--timeline draws a single seed; drop --seeds");
+  if (auto ok = cli.options.validate(); !ok) fail_usage(ok.error().message);
+  return cli;
+}
+
+std::string reproduce_command(const Cli& cli, std::uint64_t seed) {
+  std::string command = "bft-sim";
+  for (const std::string& arg : cli.reproduce_args) {
+    const bool plain = arg.find_first_of(" |;*\"'") == std::string::npos;
+    command += plain ? " " + arg : " '" + arg + "'";
+  }
+  return command + " --seed " + std::to_string(seed) + " --timeline seed-" + std::to_string(seed) + ".svg";
+}
+
+/// The progress display on stderr: a line redrawn in place on a terminal, plain lines
+/// every few seconds otherwise (logs, CI).
+class ProgressDisplay {
+ public:
+  ProgressDisplay(bool enabled, std::uint64_t seeds)
+      : enabled_(enabled), live_(isatty(STDERR_FILENO) == 1), seeds_(seeds), started_(WallClock::now()) {}
+
+  void update(const Progress& p, std::uint64_t seeds_done, std::uint64_t failed, bool final_for_seed) {
+    if (!enabled_) return;
+    const auto now = WallClock::now();
+    const auto interval = live_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2000);
+    const bool last = final_for_seed && seeds_done == seeds_;
+    if (!last && now - last_print_ < interval) return;
+    last_print_ = now;
+    const double wall_s = std::chrono::duration<double>(now - started_).count();
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "seed %llu | height %llu/%llu (fastest %llu) | round changes %llu | simulated %.1f s | seeds %llu/%llu"
+                  " done, %llu failed | %.1f s",
+                  static_cast<unsigned long long>(p.seed), static_cast<unsigned long long>(p.lowest_height),
+                  static_cast<unsigned long long>(p.target), static_cast<unsigned long long>(p.highest_height),
+                  static_cast<unsigned long long>(p.round_changes), to_ms(p.now) / 1000,
+                  static_cast<unsigned long long>(seeds_done), static_cast<unsigned long long>(seeds_),
+                  static_cast<unsigned long long>(failed), wall_s);
+    if (live_) {
+      std::fprintf(stderr, "\r\033[2K%s%s", line, last ? "\n" : "");
+    } else {
+      std::fprintf(stderr, "progress: %s\n", line);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  bool live_;
+  std::uint64_t seeds_;
+  WallClock::time_point started_;
+  WallClock::time_point last_print_{};
+};
+
+void report_failure(const Cli& cli, const RunResult& run) {
+  std::printf("FAIL seed %llu:%s\n", static_cast<unsigned long long>(run.seed),
+              run.complete ? "" : (run.stopped_on_violation ? " (stopped at the first violation)" : " (incomplete)"));
+  std::size_t shown = 0;
+  for (const Violation& v : run.violations) {
+    if (shown++ == 5) {
+      std::printf("  ... %zu more\n", run.violations.size() - 5);
+      break;
+    }
+    std::printf("  %s at %.3f ms: %s\n", std::string(to_string(v.kind)).c_str(), to_ms(v.at), v.detail.c_str());
+  }
+  if (!run.byzantine_nodes.empty()) {
+    std::printf("  byzantine:");
+    for (auto node : run.byzantine_nodes) std::printf(" v%u", node);
+    std::printf("\n");
+  }
+  std::printf("  reproduce: %s\n", reproduce_command(cli, run.seed).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Cli cli = parse(argc, argv);
+  Summary summary;
+  ProgressDisplay display(!cli.quiet, cli.seeds);
+  const auto started = WallClock::now();
+  std::uint64_t done = 0;
+
+  for (std::uint64_t k = 0; k < cli.seeds; ++k) {
+    const std::uint64_t seed = cli.first_seed + k;
+    Trace trace;
+    RunHooks hooks;
+    if (!cli.timeline.empty()) hooks.trace = &trace;
+    hooks.progress_every = 4096;
+    hooks.progress = [&](const Progress& p) { display.update(p, done, summary.seeds_failed(), false); };
+    auto run = run_simulation(cli.options, seed, hooks);
+    if (!run) fail_usage(run.error().message);
+    ++done;
+    summary.add(*run);
+    display.update(Progress{seed, run->end_time, run->heights_committed, run->heights_committed, cli.options.heights,
+                            run->round_changes},
+                   done, summary.seeds_failed(), true);
+    if (run->failed()) report_failure(cli, *run);
+    if (!cli.timeline.empty()) {
+      std::ofstream file(cli.timeline);
+      write_timeline_svg(trace, file, cli.timeline_options);
+      if (!file) {
+        std::fprintf(stderr, "bft-sim: cannot write %s\n", cli.timeline.c_str());
+        return 2;
+      }
+      std::printf("timeline: %s\n", cli.timeline.c_str());
+    }
+  }
+  summary.set_wall_ms(std::chrono::duration<double, std::milli>(WallClock::now() - started).count());
+
+  std::printf("bft-sim: %zu validators, %zu Byzantine (%s), %llu heights\n", cli.options.validators,
+              cli.options.byzantine, std::string(to_string(cli.options.fault)).c_str(),
+              static_cast<unsigned long long>(cli.options.heights));
+  std::fputs(summary.to_text().c_str(), stdout);
+  if (cli.options.crash_restart)
+    std::printf("note: --crash-restart needs the write-ahead log to restore a node's signed messages; "
+                "no node is crashed until it exists\n");
+  const bool ok = summary.seeds_failed() == 0 && summary.seeds_incomplete() == 0;
+  std::printf("result: %s\n", ok ? "PASS" : "FAIL");
+  if (cli.json) std::printf("%s\n", summary.to_json().c_str());
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,90 @@
+// The discrete-event scheduler: a binary min-heap of small plain events ordered by
+// simulated time, ties broken by a seeded random key. Events carry an index into a pool
+// owned by the caller instead of a callback, so scheduling allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bft/sim/rng.hpp"
+
+namespace bft::sim {
+
+/// Simulated time in microseconds since the start of the run.
+using Time = std::uint64_t;
+
+inline constexpr Time micros_per_ms = 1000;
+constexpr Time from_ms(std::uint64_t ms) noexcept { return ms * micros_per_ms; }
+constexpr double to_ms(Time t) noexcept { return static_cast<double>(t) / micros_per_ms; }
+
+enum class EventKind : std::uint8_t {
+  deliver,     // arg: parcel id; the parcel's next delivery is due
+  timeout,     // arg: timer id; a core timeout fires
+  app_commit,  // arg: height; the application has committed it: start the next height
+  gossip_tick, // periodic: a stalled node re-sends its current round's messages
+};
+
+struct Event {
+  Time at = 0;
+  std::uint64_t order = 0;  // seeded tie-break among events due at the same time
+  std::uint64_t arg = 0;
+  std::uint32_t node = 0;
+  EventKind kind = EventKind::deliver;
+};
+
+class EventQueue {
+ public:
+  explicit EventQueue(std::uint64_t seed) : tie_break_(seed) {}
+
+  void push(Time at, EventKind kind, std::uint32_t node, std::uint64_t arg) {
+    heap_.push_back(Event{at, tie_break_.next(), arg, node, kind});
+    sift_up(heap_.size() - 1);
+  }
+
+  bool empty() const noexcept { return heap_.empty(); }
+  std::size_t size() const noexcept { return heap_.size(); }
+  const Event& top() const noexcept { return heap_.front(); }
+
+  Event pop() {
+    Event first = heap_.front();
+    heap_.front() = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) sift_down(0);
+    return first;
+  }
+
+ private:
+  static bool before(const Event& a, const Event& b) noexcept {
+    return a.at != b.at ? a.at < b.at : a.order < b.order;
+  }
+
+  void sift_up(std::size_t i) {
+    const Event moving = heap_[i];
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 2;
+      if (!before(moving, heap_[parent])) break;
+      heap_[i] = heap_[parent];
+      i = parent;
+    }
+    heap_[i] = moving;
+  }
+
+  void sift_down(std::size_t i) {
+    const Event moving = heap_[i];
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
+      if (!before(heap_[child], moving)) break;
+      heap_[i] = heap_[child];
+      i = child;
+    }
+    heap_[i] = moving;
+  }
+
+  Rng tie_break_;
+  std::vector<Event> heap_;
+};
+
+}  // namespace bft::sim

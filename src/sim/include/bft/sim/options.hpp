@@ -1,0 +1,79 @@
+// Everything that defines a simulated cluster except its seed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "bft/config.hpp"
+#include "bft/result.hpp"
+#include "bft/sim/network.hpp"
+
+namespace bft::sim {
+
+/// What the Byzantine validators do (see docs/SIMULATOR.md for the exact strategies).
+enum class Fault : std::uint8_t {
+  equivocate,  // two different proposals / votes per slot, one to each half of the network
+  silent,      // never sends anything
+  random,      // well-formed messages with arbitrary heights, rounds, types and values
+  amnesia,     // prevotes for the current proposal whatever its own lock says
+};
+
+std::string_view to_string(Fault fault) noexcept;
+std::optional<Fault> parse_fault(std::string_view text) noexcept;
+
+enum class ProposerRule : std::uint8_t { round_robin, weighted_round_robin, seed_pcg };
+
+std::string_view to_string(ProposerRule rule) noexcept;
+std::optional<ProposerRule> parse_proposer_rule(std::string_view text) noexcept;
+
+struct SimOptions {
+  std::size_t validators = 4;
+  /// Vote power (and propose weight) per validator; empty means 1 each.
+  std::vector<std::uint64_t> weights;
+  /// The run succeeds when every correct node has decided this height (heights start at 1).
+  Height heights = 10;
+  std::size_t byzantine = 0;
+  Fault fault = Fault::equivocate;
+  /// Accept Byzantine power of a third or more: safety is then not guaranteed, which the
+  /// checkers must notice.
+  bool allow_unsafe = false;
+  ProposerRule proposer = ProposerRule::weighted_round_robin;
+
+  NetworkModel network;
+  /// Timeouts sized for the default network (10..50 ms links).
+  Config consensus = default_consensus();
+  /// The application's commit step between Decide(h) and StartHeight(h + 1).
+  Time commit_delay = 0;
+  /// How often a node checks whether it is stalled (same height, round and step as at the
+  /// last check) and, if so, re-sends its current round's proposal and votes. 0: derive
+  /// from the network (4 * max delay, at least 20 ms).
+  Time gossip_interval = 0;
+  /// Every correct node must reach `heights` within this long after the network heals.
+  /// 0: derive from the timeouts and the number of heights (see liveness_bound()).
+  Time liveness_bound = 0;
+  /// Give the core a proposal's proof of lock (its lock_votes) as a Certificate too, the
+  /// way a node's network layer hands over a verified quorum. The core counts lock_votes
+  /// as ordinary prevotes, first vote per voter: a correct node that already counted an
+  /// equivocator's other prevote for that round then never sees the proof complete, and
+  /// an equivocating coalition can stall such nodes for ever (liveness, not safety; see
+  /// docs/SIMULATOR.md "Known core issues"). Off reproduces that.
+  bool forward_lock_proofs = true;
+  /// Crash and restart correct nodes. Needs the WAL to restore a node's signed messages;
+  /// until it exists the simulator accepts the flag and crashes nobody.
+  bool crash_restart = false;
+
+  static Config default_consensus();
+
+  std::uint64_t weight(std::size_t node) const { return weights.empty() ? 1 : weights[node]; }
+  Time effective_gossip_interval() const;
+  Time effective_liveness_bound() const;
+
+  /// Errors: invalid_argument (no validators, weights of the wrong length, Byzantine power
+  /// of a third or more without allow_unsafe, a bad network or consensus config).
+  Result<void> validate() const;
+};
+
+}  // namespace bft::sim

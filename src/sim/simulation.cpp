@@ -1,0 +1,909 @@
+// The cluster: nodes (a core plus the harness a real node would put around it: network,
+// timers, application, block store, block sync), the simulated network, the adversary and
+// the checkers, all advanced by one event queue in virtual time.
+#include "bft/sim/simulation.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <unordered_map>
+#include <variant>
+
+#include "bft/core.hpp"
+#include "bft/sim/application.hpp"
+#include "bft/sim/event_queue.hpp"
+#include "bft/sim/rng.hpp"
+
+namespace bft::sim {
+
+namespace {
+
+// ---- what travels on the simulated wire ---------------------------------------------
+
+/// A decided height as the application stores it: what another node's core needs to
+/// decide it too (rule L49: the proposal and a quorum of precommits for its value).
+struct Block {
+  Proposal proposal;
+  std::vector<Vote> commit;
+};
+/// Immutable once stored; shared between a node's store and sync replies in flight.
+using BlockRef = std::shared_ptr<const Block>;
+
+/// A core Retransmit: a decided height's proposal and commit, or a round's own votes.
+struct Help {
+  std::optional<Proposal> proposal;
+  std::vector<Vote> votes;
+};
+/// Application-level block sync, for a node more than one height behind (the core keeps
+/// only its last decision, so core retransmission cannot bring it back).
+struct SyncRequest {
+  Height from;
+};
+struct SyncResponse {
+  std::vector<BlockRef> blocks;
+};
+/// What a stalled node relays: the proposals and votes it has of its current round, its
+/// own and everyone else's (both of an equivocator's votes if it saw both).
+struct Gossip {
+  std::vector<Proposal> proposals;
+  std::vector<Vote> votes;
+};
+using Wire = std::variant<Proposal, Vote, Help, Gossip, SyncRequest, SyncResponse>;
+
+/// The consensus height a message is about (0 for sync traffic).
+Height height_of(const Wire& wire) {
+  if (const auto* p = std::get_if<Proposal>(&wire)) return p->height;
+  if (const auto* v = std::get_if<Vote>(&wire)) return v->height;
+  if (const auto* h = std::get_if<Help>(&wire)) {
+    if (h->proposal) return h->proposal->height;
+    if (!h->votes.empty()) return h->votes.front().height;
+  }
+  if (const auto* g = std::get_if<Gossip>(&wire)) {
+    if (!g->proposals.empty()) return g->proposals.front().height;
+    if (!g->votes.empty()) return g->votes.front().height;
+  }
+  return 0;
+}
+
+struct Delivery {
+  Time at;
+  std::uint64_t key;  // seeded tie-break among deliveries due at the same time
+  std::uint32_t to;
+};
+
+/// One message and its deliveries sorted by time. The queue holds one event per parcel,
+/// for its next delivery, so a broadcast to n peers costs one heap entry, not n.
+struct Parcel {
+  Wire wire;
+  std::uint32_t from = 0;
+  std::uint32_t next = 0;
+  std::vector<Delivery> deliveries;
+};
+
+// ---- tuning of the harness ----------------------------------------------------------
+
+/// Blocks per sync reply.
+constexpr Height sync_batch = 64;
+/// Node-decisions between two prunings of block stores and checker records.
+constexpr std::uint64_t prune_every_decisions_per_node = 32;
+
+[[noreturn]] void invariant_failed(const char* what) {
+  std::fprintf(stderr, "bft-sim: internal error: %s\n", what);
+  std::abort();
+}
+
+// ---- a node -------------------------------------------------------------------------
+
+struct Node {
+  std::uint32_t index = 0;
+  Address address;
+  std::optional<Fault> fault;  // nullopt: correct
+  std::optional<Core> core;    // none for a silent node: it never reads nor sends
+
+  /// Inputs the node gives itself (its own proposal and votes, the application's
+  /// answers), handled before the next event: they never wait behind network traffic.
+  std::deque<Input> inbox;
+  bool handling = false;
+
+  /// Proposals fed to the core at or above its height, to store the decided one.
+  std::vector<Proposal> proposals;
+
+  /// Votes heard at the core's current height, its own included, relayed when it stalls.
+  /// A sender's first vote per (round, type) and, if it equivocates, its second one.
+  std::vector<Vote> heard;
+  std::unordered_map<std::uint64_t, std::uint32_t> heard_slots;  // slot_key -> index in `heard`
+  std::tuple<Height, Round, Step, bool> state_at_last_tick{0, nil_round, Step::propose, false};
+
+  /// Last observed core state (round-change counting and the trace).
+  Height seen_height = 0;
+  Round seen_round = nil_round;
+  Step seen_step = Step::propose;
+
+  // The application: its block store and block sync.
+  Height decided = 0;
+  Time height_started = 0;
+  Height chain_base = 1;  // chain[i] holds height chain_base + i
+  std::deque<BlockRef> chain;
+  std::map<Height, BlockRef> fetched;  // synced blocks not applied yet
+  Time sync_busy_until = 0;
+
+  bool correct() const { return !fault.has_value(); }
+  /// The lowest height this node still needs.
+  Height frontier() const { return decided + 1; }
+};
+
+std::unique_ptr<ProposerSelector> make_selector(ProposerRule rule) {
+  switch (rule) {
+    case ProposerRule::round_robin: return make_round_robin_selector();
+    case ProposerRule::weighted_round_robin: return make_weighted_round_robin_selector();
+    case ProposerRule::seed_pcg: return make_seed_pcg_selector();
+  }
+  return make_round_robin_selector();
+}
+
+MessageKind kind_of(const Wire& wire) {
+  if (const auto* vote = std::get_if<Vote>(&wire))
+    return vote->type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit;
+  if (std::holds_alternative<Proposal>(wire)) return MessageKind::proposal;
+  if (std::holds_alternative<Help>(wire)) return MessageKind::help;
+  if (std::holds_alternative<Gossip>(wire)) return MessageKind::gossip;
+  if (std::holds_alternative<SyncRequest>(wire)) return MessageKind::sync_request;
+  return MessageKind::sync_response;
+}
+
+// ---- the cluster --------------------------------------------------------------------
+
+class Cluster {
+ public:
+  Cluster(const SimOptions& options, std::uint64_t seed, const RunHooks& hooks)
+      : options_(options),
+        hooks_(hooks),
+        trace_(hooks.trace),
+        root_rng_(seed),
+        queue_(root_rng_.fork(1).next()),
+        net_rng_(root_rng_.fork(2)),
+        adversary_rng_(root_rng_.fork(3)),
+        checker_(std::vector<bool>(options.validators, true)),
+        gossip_interval_(options.effective_gossip_interval()),
+        sync_timeout_(4 * options.network.max_delay() + gossip_interval_) {
+    result_.seed = seed;
+    result_.heal_time = options.network.heal_time();
+    result_.liveness_bound = options.effective_liveness_bound();
+    deadline_ = result_.heal_time + result_.liveness_bound;
+  }
+
+  Result<RunResult> run() {
+    if (auto ok = build(); !ok) return ok.error();
+    for (Node& node : nodes_) {
+      if (!node.core) continue;
+      feed(node, StartHeight{1, validators_});
+      if (node.correct() || node.fault == Fault::random)
+        queue_.push(adversary_rng_.below(gossip_interval_) + 1, EventKind::gossip_tick, node.index, 0);
+    }
+    loop();
+    finish();
+    return std::move(result_);
+  }
+
+ private:
+  // ---- setup ----
+
+  Result<void> build() {
+    const std::size_t n = options_.validators;
+    std::vector<Validator> validators;
+    for (std::size_t i = 0; i < n; ++i)
+      validators.push_back(Validator{Address::from_text("v" + std::to_string(i)), options_.weight(i), options_.weight(i)});
+    auto set = ValidatorSet::create(std::move(validators));
+    if (!set) return set.error();
+    validators_ = std::move(*set);
+
+    // The Byzantine validators and the two halves an equivocator splits the network into
+    // are drawn per seed: every seed attacks from different positions.
+    std::vector<std::uint32_t> order(n);
+    for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+    shuffle(order);
+    std::vector<bool> byzantine(n, false);
+    for (std::size_t i = 0; i < options_.byzantine; ++i) byzantine[order[i]] = true;
+    side_.assign(n, 0);
+    std::size_t correct_seen = 0;
+    const std::size_t correct_count = n - options_.byzantine;
+    for (std::size_t i = options_.byzantine; i < n; ++i)  // Byzantine nodes stay on side 0
+      side_[order[i]] = correct_seen++ < (correct_count + 1) / 2 ? 0 : 1;
+
+    std::vector<bool> correct(n);
+    nodes_.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      Node& node = nodes_[i];
+      node.index = i;
+      node.address = validators_[i].address;
+      if (byzantine[i]) {
+        node.fault = options_.fault;
+        result_.byzantine_nodes.push_back(i);
+      }
+      correct[i] = node.correct();
+      if (node.fault != Fault::silent) {
+        auto core = Core::create(node.address, options_.consensus, make_selector(options_.proposer));
+        if (!core) return core.error();
+        node.core.emplace(std::move(*core));
+      }
+    }
+    correct_count_ = correct_count;
+    checker_ = SafetyChecker(correct);
+
+    if (trace_) {
+      trace_->seed = result_.seed;
+      trace_->fault = std::string(to_string(options_.fault));
+      trace_->partitions = options_.network.partitions;
+      for (const Node& node : nodes_) {
+        trace_->node_names.push_back(node.address.to_string());
+        trace_->byzantine.push_back(!node.correct());
+      }
+    }
+    return {};
+  }
+
+  void shuffle(std::vector<std::uint32_t>& items) {
+    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[adversary_rng_.below(i)]);
+  }
+
+  // ---- the event loop ----
+
+  void loop() {
+    std::uint64_t until_progress = hooks_.progress_every;
+    while (!queue_.empty()) {
+      const Event event = queue_.pop();
+      if (event.at > deadline_) break;
+      now_ = event.at;
+      ++result_.events;
+      switch (event.kind) {
+        case EventKind::deliver: deliver_next(static_cast<std::uint32_t>(event.arg)); break;
+        case EventKind::timeout: fire_timer(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
+        case EventKind::app_commit: commit_height(nodes_[event.node], event.arg); break;
+        case EventKind::gossip_tick: gossip_tick(nodes_[event.node]); break;
+      }
+      if (!checker_.safe()) {
+        result_.stopped_on_violation = true;
+        break;
+      }
+      if (reached_target_ == correct_count_) {
+        result_.complete = true;
+        break;
+      }
+      if (hooks_.progress && --until_progress == 0) {
+        until_progress = hooks_.progress_every;
+        hooks_.progress(progress());
+      }
+    }
+  }
+
+  Progress progress() const {
+    Progress p{result_.seed, now_, std::numeric_limits<Height>::max(), 0, options_.heights, result_.round_changes};
+    for (const Node& node : nodes_) {
+      if (!node.correct()) continue;
+      p.lowest_height = std::min(p.lowest_height, node.decided);
+      p.highest_height = std::max(p.highest_height, node.decided);
+    }
+    if (correct_count_ == 0) p.lowest_height = 0;
+    return p;
+  }
+
+  void finish() {
+    result_.end_time = now_;
+    if (result_.complete) {
+      result_.time_to_target_after_heal = now_ > result_.heal_time ? now_ - result_.heal_time : 0;
+    } else if (!result_.stopped_on_violation) {
+      for (const Node& node : nodes_) {
+        if (!node.correct() || node.decided >= options_.heights) continue;
+        checker_.on_liveness_failure("correct v" + std::to_string(node.index) + " decided only " +
+                                         std::to_string(node.decided) + " of " + std::to_string(options_.heights) +
+                                         " heights within the liveness bound (" +
+                                         std::to_string(to_ms(result_.liveness_bound)) + " ms after the heal at " +
+                                         std::to_string(to_ms(result_.heal_time)) + " ms)",
+                                     now_);
+      }
+    }
+    Height committed = options_.heights;
+    for (const Node& node : nodes_)
+      if (node.correct()) committed = std::min(committed, node.decided);
+    result_.heights_committed = correct_count_ == 0 ? 0 : committed;
+    for (const auto& [height, round] : checker_.decision_rounds())
+      if (height <= result_.heights_committed) result_.rounds_sum += static_cast<std::uint64_t>(round) + 1;
+    result_.violations = checker_.violations();
+    result_.agreement_violations = checker_.count(ViolationKind::agreement);
+    result_.validity_violations = checker_.count(ViolationKind::validity);
+    result_.double_signs = checker_.count(ViolationKind::double_sign);
+    result_.false_evidence = checker_.count(ViolationKind::false_evidence);
+    result_.evidence_against = checker_.evidence_against();
+    if (hooks_.progress) hooks_.progress(progress());
+    if (trace_) {
+      trace_->end = now_;
+      for (const Violation& v : result_.violations)
+        trace_->violations.push_back(std::string(to_string(v.kind)) + ": " + v.detail);
+    }
+  }
+
+  // ---- feeding a core ----
+
+  /// Hands `input` to the node's core and acts on its outputs; inputs the node gives
+  /// itself meanwhile (own messages fed back, application answers) are handled next.
+  void feed(Node& node, Input input) {
+    node.inbox.push_back(std::move(input));
+    if (node.handling) return;
+    node.handling = true;
+    while (!node.inbox.empty()) {
+      Input next = std::move(node.inbox.front());
+      node.inbox.pop_front();
+      const bool starts_height = std::holds_alternative<StartHeight>(next);
+      if (starts_height) begin_height(node, std::get<StartHeight>(next).height);
+      outputs_.clear();
+      (void)node.core->handle(std::move(next), outputs_);  // rejected input is routine here
+      for (Output& output : outputs_) dispatch(node, output);
+      observe_state(node);
+      if (starts_height) apply_fetched_block(node);
+    }
+    node.handling = false;
+  }
+
+  void begin_height(Node& node, Height height) {
+    node.height_started = now_;
+    node.heard.clear();
+    node.heard_slots.clear();
+    std::erase_if(node.proposals, [&](const Proposal& p) { return p.height < height; });
+  }
+
+  void observe_state(Node& node) {
+    const Core& core = *node.core;
+    if (core.height() == node.seen_height && core.round() == node.seen_round && core.step() == node.seen_step) return;
+    if (node.correct() && core.round() > 0 && (core.round() != node.seen_round || core.height() != node.seen_height))
+      ++result_.round_changes;
+    node.seen_height = core.height();
+    node.seen_round = core.round();
+    node.seen_step = core.step();
+    if (trace_) trace_->steps.push_back({now_, node.index, core.height(), core.round(), core.step()});
+  }
+
+  void dispatch(Node& node, Output& output) {
+    std::visit(
+        [&](auto& out) {
+          using T = std::decay_t<decltype(out)>;
+          if constexpr (std::is_same_v<T, BroadcastProposal>) {
+            sign_proposal(node, std::move(out.proposal));
+          } else if constexpr (std::is_same_v<T, BroadcastVote>) {
+            sign_vote(node, std::move(out.vote));
+          } else if constexpr (std::is_same_v<T, Decide>) {
+            on_decide(node, out);
+          } else if constexpr (std::is_same_v<T, GetValue>) {
+            node.inbox.push_back(ProposeValue{out.height, out.round, proposed_value(out.height, out.round, node.index)});
+          } else if constexpr (std::is_same_v<T, ScheduleTimeout>) {
+            schedule_timer(node, out);
+          } else if constexpr (std::is_same_v<T, Evidence>) {
+            const auto offender = validators_.index_of(out.offender());
+            if (offender) {
+              checker_.on_evidence(node.index, static_cast<std::uint32_t>(*offender), now_);
+              if (trace_ && node.correct())
+                trace_->evidence.push_back({now_, node.index, static_cast<std::uint32_t>(*offender)});
+            }
+          } else if constexpr (std::is_same_v<T, Retransmit>) {
+            send_help(node, out);
+          }
+        },
+        output);
+  }
+
+  // ---- signing: where correct and Byzantine nodes differ ----
+
+  void sign_proposal(Node& node, Proposal proposal) {
+    checker_.on_signed_proposal(node.index, proposal, now_);
+    if (node.fault == Fault::equivocate) {
+      equivocate_proposal(node, proposal);
+    } else if (node.fault == Fault::random) {
+      send_random_messages(node);
+    } else {  // correct, or amnesia (whose fault is in its prevotes)
+      checker_.on_proposal_sent(proposal);
+      broadcast(node, Wire{proposal});
+    }
+    // The proposer hears its own proposal as an input, like everyone else's.
+    remember_proposal(node, proposal);
+    node.inbox.push_back(ReceivedProposal{std::move(proposal), Validity::valid});
+  }
+
+  void sign_vote(Node& node, Vote vote) {
+    checker_.on_signed_vote(node.index, vote, now_);
+    if (node.fault == Fault::equivocate) {
+      vote = equivocate_vote(node, std::move(vote));
+    } else if (node.fault == Fault::random) {
+      send_random_messages(node);  // its own core still hears the vote it meant to cast
+    } else {
+      if (node.fault == Fault::amnesia) vote = forget_lock(node, std::move(vote));
+      broadcast(node, Wire{vote});
+    }
+    hear(node, vote);
+    node.inbox.push_back(std::move(vote));
+  }
+
+  /// Records a vote a correct node hears at its current height, for relaying.
+  void hear(Node& node, const Vote& vote) {
+    if (!node.correct() || vote.height != node.core->height()) return;
+    const auto sender = validators_.index_of(vote.voter);
+    if (!sender) return;
+    const std::uint64_t slot =
+        ((static_cast<std::uint64_t>(vote.round) * nodes_.size() + *sender) << 1) | (vote.type == VoteType::precommit);
+    auto [first, fresh] = node.heard_slots.try_emplace(slot, static_cast<std::uint32_t>(node.heard.size()));
+    if (!fresh) {
+      if (node.heard[first->second].value == vote.value) return;
+      // A second, conflicting vote: kept once, so that relaying spreads the evidence.
+      if (!node.heard_slots.try_emplace(slot | (std::uint64_t{1} << 63), 0).second) return;
+    }
+    node.heard.push_back(vote);
+  }
+
+  void feed_vote(Node& node, Vote vote) {
+    hear(node, vote);
+    feed(node, std::move(vote));
+  }
+
+  // equivocate: one proposal / vote to each side. The Byzantine nodes act as one
+  // coalition: when one of them splits a round's proposal, all of them vote for the first
+  // value towards side 0 and the second towards side 1, whatever their cores chose.
+  void equivocate_proposal(Node& node, const Proposal& proposal) {
+    Proposal other = proposal;
+    other.value = Value::from_text(std::string(proposal.value.view()) + "~");
+    other.valid_round = nil_round;  // a lock proof cannot be forged for the second value
+    other.lock_votes.clear();
+    split_proposals_[{proposal.height, proposal.round}] = {proposal.value, other.value};
+    checker_.on_proposal_sent(proposal);
+    checker_.on_proposal_sent(other);
+    send_split(node, Wire{proposal}, Wire{std::move(other)});
+  }
+
+  Vote equivocate_vote(Node& node, Vote vote) {
+    std::optional<Value> first = vote.value;
+    std::optional<Value> second;
+    if (auto split = split_proposals_.find({vote.height, vote.round}); split != split_proposals_.end()) {
+      first = split->second.first;
+      second = split->second.second;
+    } else if (!vote.value) {
+      if (const Proposal* p = proposal_of(node, vote.height, vote.round)) second = p->value;
+    }
+    vote.value = first;
+    if (first == second) {
+      broadcast(node, Wire{vote});
+    } else {
+      Vote other = vote;
+      other.value = std::move(second);
+      send_split(node, Wire{vote}, Wire{std::move(other)});
+    }
+    return vote;
+  }
+
+  // amnesia: prevote for the round's valid proposal even when locked on something else.
+  Vote forget_lock(Node& node, Vote vote) {
+    if (vote.type != VoteType::prevote) return vote;
+    if (const Proposal* p = proposal_of(node, vote.height, vote.round); p && is_valid_value(p->value))
+      vote.value = p->value;
+    return vote;
+  }
+
+  // random: instead of each message its core signs, every peer gets its own well-formed
+  // but arbitrary proposal or vote (its own signature, any height near its own, any round
+  // up to two ahead, nil, a known, a fresh or an invalid value).
+  void send_random_messages(Node& node) {
+    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer) {
+      if (peer == node.index) continue;
+      const std::uint32_t parcel = open_parcel(node.index, random_message(node));
+      address(parcel, peer);
+      close_parcel(parcel);
+    }
+  }
+
+  Wire random_message(Node& node) {
+    Rng& rng = adversary_rng_;
+    const Core& core = *node.core;
+    static constexpr int offsets[] = {-1, 0, 0, 0, 1, 2};
+    const int offset = offsets[rng.below(std::size(offsets))];
+    const Height height = offset < 0 && core.height() <= 1 ? core.height() : core.height() + offset;
+    const auto round = static_cast<Round>(rng.below(static_cast<std::uint64_t>(core.round()) + 3));
+    auto value = [&]() -> std::optional<Value> {
+      switch (rng.below(4)) {
+        case 0: return std::nullopt;
+        case 1:
+          if (const Proposal* p = proposal_of(node, height, round)) return p->value;
+          return proposed_value(height, round, node.index);
+        case 2: return Value::from_text("ok:random." + std::to_string(rng.below(1000)));
+        default: return Value::from_text("bad:" + std::to_string(rng.below(1000)));
+      }
+    };
+    switch (rng.below(5)) {
+      case 0: {
+        Proposal p{height, round, value().value_or(Value::from_text("bad:empty")),
+                   static_cast<Round>(rng.below(static_cast<std::uint64_t>(round) + 1)) - 1, node.address, {}};
+        checker_.on_proposal_sent(p);
+        return p;
+      }
+      case 1:
+      case 2: return Vote{VoteType::prevote, height, round, value(), node.address};
+      default: return Vote{VoteType::precommit, height, round, value(), node.address};
+    }
+  }
+
+  const Proposal* proposal_of(const Node& node, Height height, Round round) const {
+    for (const Proposal& p : node.proposals)
+      if (p.height == height && p.round == round) return &p;
+    return nullptr;
+  }
+
+  void remember_proposal(Node& node, const Proposal& proposal) {
+    if (proposal.height < node.core->height()) return;
+    for (const Proposal& known : node.proposals)
+      if (known == proposal) return;
+    node.proposals.push_back(proposal);
+  }
+
+  // ---- decisions and the application ----
+
+  void on_decide(Node& node, Decide& decide) {
+    checker_.on_decide(node.index, decide.height, decide.round, decide.value, now_);
+    if (trace_) trace_->decisions.push_back({now_, node.index, decide.height, decide.round, decide.value.to_string()});
+
+    const Proposal* decided = nullptr;
+    for (const Proposal& p : node.proposals)
+      if (p.height == decide.height && p.round == decide.round && p.value == decide.value) decided = &p;
+    // The core decides only on a proposal it was given, and every one passes through here.
+    if (!decided) invariant_failed("a core decided on a proposal the harness never fed it");
+    node.chain.push_back(std::make_shared<const Block>(Block{*decided, std::move(decide.commit)}));
+    node.decided = decide.height;
+
+    if (node.correct()) {
+      const Time latency = now_ - node.height_started;
+      result_.commit_latencies_us.push_back(
+          static_cast<std::uint32_t>(std::min<Time>(latency, std::numeric_limits<std::uint32_t>::max())));
+      if (decide.height == options_.heights) ++reached_target_;
+    }
+    if (++decisions_since_prune_ >= prune_every_decisions_per_node * nodes_.size()) prune();
+
+    if (options_.commit_delay == 0)
+      node.inbox.push_back(StartHeight{decide.height + 1, validators_});
+    else
+      queue_.push(now_ + options_.commit_delay, EventKind::app_commit, node.index, decide.height);
+  }
+
+  void commit_height(Node& node, Height height) { feed(node, StartHeight{height + 1, validators_}); }
+
+  /// Forgets what no node can need any more: blocks below every node's frontier (sync
+  /// requests start at the requester's frontier) and checker records of heights every
+  /// correct node has decided. Changes memory only, never behaviour.
+  void prune() {
+    decisions_since_prune_ = 0;
+    Height lowest_frontier = std::numeric_limits<Height>::max();
+    Height lowest_correct = std::numeric_limits<Height>::max();
+    for (const Node& node : nodes_) {
+      if (!node.core) continue;
+      lowest_frontier = std::min(lowest_frontier, node.frontier());
+      if (node.correct()) lowest_correct = std::min(lowest_correct, node.decided);
+    }
+    for (Node& node : nodes_) {
+      while (!node.chain.empty() && node.chain_base < lowest_frontier) {
+        node.chain.pop_front();
+        ++node.chain_base;
+      }
+    }
+    if (lowest_correct != std::numeric_limits<Height>::max()) checker_.forget_below(lowest_correct + 1);
+    for (auto it = split_proposals_.begin(); it != split_proposals_.end() && it->first.first < lowest_frontier;)
+      it = split_proposals_.erase(it);
+  }
+
+  // ---- block sync ----
+
+  /// A node that hears of a height two or more above the one it needs cannot catch up
+  /// through the core (peers keep only their last decision): it fetches the decided
+  /// heights from the sender, one request in flight at a time.
+  void maybe_fetch(Node& node, std::uint32_t peer, Height heard) {
+    if (heard < node.frontier() + 2 || now_ < node.sync_busy_until) return;
+    node.sync_busy_until = now_ + sync_timeout_;
+    const std::uint32_t parcel = open_parcel(node.index, SyncRequest{node.frontier()});
+    address(parcel, peer);
+    close_parcel(parcel);
+  }
+
+  void serve_fetch(Node& node, std::uint32_t peer, Height from) {
+    const Height first = std::max(from, node.chain_base);
+    if (node.decided < first) return;
+    const Height last = std::min(node.decided, first + sync_batch - 1);
+    SyncResponse reply;
+    for (Height h = first; h <= last; ++h) reply.blocks.push_back(node.chain[h - node.chain_base]);
+    const std::uint32_t parcel = open_parcel(node.index, std::move(reply));
+    address(parcel, peer);
+    close_parcel(parcel);
+  }
+
+  void accept_blocks(Node& node, SyncResponse& reply) {
+    node.sync_busy_until = 0;
+    for (BlockRef& block : reply.blocks)
+      if (block->proposal.height >= node.frontier()) node.fetched.emplace(block->proposal.height, std::move(block));
+    apply_fetched_block(node);
+  }
+
+  /// Gives the core the fetched block of its current height, if it has one: proposal and
+  /// commit make it decide through L49, and the application then starts the next height.
+  void apply_fetched_block(Node& node) {
+    const Core& core = *node.core;
+    node.fetched.erase(node.fetched.begin(), node.fetched.lower_bound(node.frontier()));
+    if (!core.started() || core.decided() || node.fetched.empty() || node.fetched.begin()->first != core.height())
+      return;
+    const BlockRef block = node.fetched.begin()->second;
+    node.fetched.erase(node.fetched.begin());
+    ++result_.blocks_synced;
+    feed_proposal(node, block->proposal);
+    feed(node, Certificate{block->commit});
+  }
+
+  // ---- receiving ----
+
+  void receive(Node& node, std::uint32_t from, Wire&& wire) {
+    if (!node.core) return;
+    if (const Height heard = height_of(wire); heard != 0) maybe_fetch(node, from, heard);
+    std::visit(
+        [&](auto& message) {
+          using T = std::decay_t<decltype(message)>;
+          if constexpr (std::is_same_v<T, Proposal>) {
+            feed_proposal(node, std::move(message));
+          } else if constexpr (std::is_same_v<T, Vote>) {
+            feed_vote(node, std::move(message));
+          } else if constexpr (std::is_same_v<T, Help>) {
+            receive_help(node, message);
+          } else if constexpr (std::is_same_v<T, Gossip>) {
+            for (Proposal& p : message.proposals) feed_proposal(node, std::move(p));
+            for (Vote& vote : message.votes) feed_vote(node, std::move(vote));
+          } else if constexpr (std::is_same_v<T, SyncRequest>) {
+            serve_fetch(node, from, message.from);
+          } else {
+            accept_blocks(node, message);
+          }
+        },
+        wire);
+  }
+
+  /// A proposal from the network goes to the core with the application's verdict. Its
+  /// proof of lock (prevotes for its valid round) goes in first as a certificate when
+  /// forward_lock_proofs is set: then each proof vote counts even where the receiver
+  /// already counted a conflicting prevote of the same equivocator (see SimOptions).
+  void feed_proposal(Node& node, Proposal proposal) {
+    remember_proposal(node, proposal);
+    if (options_.forward_lock_proofs && !proposal.lock_votes.empty()) feed(node, Certificate{proposal.lock_votes});
+    const Validity validity = validity_of(proposal.value);
+    feed(node, ReceivedProposal{std::move(proposal), validity});
+  }
+
+  /// A decided height's proposal and commit go in as a proposal plus a certificate (the
+  /// commit counts even where the laggard saw a conflicting vote from a Byzantine voter);
+  /// a round's own votes go in as votes.
+  void receive_help(Node& node, Help& help) {
+    if (help.proposal) {
+      feed_proposal(node, std::move(*help.proposal));
+      if (!help.votes.empty()) feed(node, Certificate{std::move(help.votes)});
+      return;
+    }
+    for (Vote& vote : help.votes) feed_vote(node, std::move(vote));
+  }
+
+  void send_help(Node& node, Retransmit& retransmit) {
+    const auto to = validators_.index_of(retransmit.to);
+    if (!to) return;
+    if (node.correct()) ++result_.help_sent;
+    const std::uint32_t parcel =
+        open_parcel(node.index, Help{std::move(retransmit.proposal), std::move(retransmit.votes)});
+    address(parcel, static_cast<std::uint32_t>(*to));
+    close_parcel(parcel);
+  }
+
+  // ---- timers ----
+
+  void schedule_timer(Node& node, const ScheduleTimeout& timeout) {
+    std::uint32_t id;
+    if (free_timers_.empty()) {
+      id = static_cast<std::uint32_t>(timers_.size());
+      timers_.emplace_back();
+    } else {
+      id = free_timers_.back();
+      free_timers_.pop_back();
+    }
+    timers_[id] = TimeoutFired{timeout.kind, timeout.height, timeout.round};
+    const auto ms = static_cast<Time>(std::max<Duration::rep>(timeout.duration.count(), 0));
+    const Time delay = ms > (std::numeric_limits<Time>::max() - now_) / micros_per_ms ? std::numeric_limits<Time>::max() - now_
+                                                                                      : ms * micros_per_ms;
+    queue_.push(now_ + delay, EventKind::timeout, node.index, id);
+  }
+
+  void fire_timer(Node& node, std::uint32_t id) {
+    const TimeoutFired timeout = timers_[id];
+    free_timers_.push_back(id);
+    // A timeout of a height the core has left can do nothing: skip the call.
+    if (timeout.height < node.core->height()) return;
+    if (trace_) trace_->timeouts.push_back({now_, node.index, timeout.kind, timeout.height, timeout.round});
+    feed(node, timeout);
+  }
+
+  /// A correct node whose height, round and step have not moved since the last tick
+  /// relays what it has of its round: the proposal and every vote it heard in this round
+  /// and the previous one, its own included. This is the simulated gossip layer, and what the protocol's liveness rests
+  /// on: whatever one correct node received, every correct node eventually receives (else
+  /// an equivocator could show each half of the network different votes for ever). Peers
+  /// in a later round answer with their own votes, peers past the height with its commit
+  /// (core laggard help).
+  void gossip_tick(Node& node) {
+    queue_.push(now_ + gossip_interval_, EventKind::gossip_tick, node.index, 0);
+    if (node.fault == Fault::random) {
+      const std::uint32_t peer = static_cast<std::uint32_t>(adversary_rng_.below(nodes_.size()));
+      if (peer != node.index) {
+        const std::uint32_t parcel = open_parcel(node.index, random_message(node));
+        address(parcel, peer);
+        close_parcel(parcel);
+      }
+      return;
+    }
+    if (!node.correct()) return;
+    const Core& core = *node.core;
+    const auto state = std::tuple{core.height(), core.round(), core.step(), core.decided()};
+    const bool stalled = state == node.state_at_last_tick;
+    node.state_at_last_tick = state;
+    if (!stalled) return;
+    Gossip gossip;
+    for (const Proposal& p : node.proposals)
+      if (p.height == core.height() && p.round == core.round()) gossip.proposals.push_back(p);
+    // The previous round's votes too: they carry a straggler to this round (its precommit
+    // quorum, or the round-skip power of this round's votes).
+    for (const Vote& vote : node.heard)
+      if (vote.round + 1 >= core.round()) gossip.votes.push_back(vote);
+    if (gossip.proposals.empty() && gossip.votes.empty()) return;
+    ++result_.rebroadcasts;
+    broadcast(node, Wire{std::move(gossip)});
+  }
+
+  // ---- the network ----
+
+  void broadcast(const Node& node, Wire wire) {
+    const std::uint32_t parcel = open_parcel(node.index, std::move(wire));
+    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
+      if (peer != node.index) address(parcel, peer);
+    close_parcel(parcel);
+  }
+
+  /// The first message to side 0 (the Byzantine nodes included), the second to side 1.
+  void send_split(const Node& node, Wire first, Wire second) {
+    const std::uint32_t to_first = open_parcel(node.index, std::move(first));
+    const std::uint32_t to_second = open_parcel(node.index, std::move(second));
+    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
+      if (peer != node.index) address(side_[peer] == 0 ? to_first : to_second, peer);
+    close_parcel(to_first);
+    close_parcel(to_second);
+  }
+
+  std::uint32_t open_parcel(std::uint32_t from, Wire wire) {
+    std::uint32_t id;
+    if (free_parcels_.empty()) {
+      id = static_cast<std::uint32_t>(parcels_.size());
+      parcels_.emplace_back();
+    } else {
+      id = free_parcels_.back();
+      free_parcels_.pop_back();
+    }
+    Parcel& parcel = parcels_[id];
+    parcel.wire = std::move(wire);
+    parcel.from = from;
+    parcel.next = 0;
+    parcel.deliveries.clear();
+    return id;
+  }
+
+  /// Decides the fate of the parcel's copy for `to`: lost (a partition or the link's loss
+  /// rate), delivered once or twice, each after its own delay.
+  void address(std::uint32_t id, std::uint32_t to) {
+    Parcel& parcel = parcels_[id];
+    ++result_.messages_sent;
+    if (!nodes_[to].core) return;  // a silent node reads nothing: spare the events
+    const LinkModel& link = options_.network.link(parcel.from, to);
+    if (!options_.network.connected(parcel.from, to, now_) || net_rng_.chance(link.drop)) {
+      ++result_.messages_dropped;
+      if (trace_) trace_message(parcel, to, now_, true);
+      return;
+    }
+    add_delivery(parcel, to, link);
+    if (net_rng_.chance(link.duplicate)) {
+      ++result_.messages_duplicated;
+      add_delivery(parcel, to, link);
+    }
+  }
+
+  void add_delivery(Parcel& parcel, std::uint32_t to, const LinkModel& link) {
+    Time delay = link.min_delay == link.max_delay ? link.min_delay : net_rng_.between(link.min_delay, link.max_delay);
+    if (net_rng_.chance(link.reorder)) delay += net_rng_.below(2 * link.max_delay + 1);
+    parcel.deliveries.push_back(Delivery{now_ + delay, net_rng_.next(), to});
+    if (trace_) trace_message(parcel, to, now_ + delay, false);
+  }
+
+  void close_parcel(std::uint32_t id) {
+    Parcel& parcel = parcels_[id];
+    if (parcel.deliveries.empty()) {
+      release_parcel(id);
+      return;
+    }
+    std::sort(parcel.deliveries.begin(), parcel.deliveries.end(),
+              [](const Delivery& a, const Delivery& b) { return a.at != b.at ? a.at < b.at : a.key < b.key; });
+    queue_.push(parcel.deliveries.front().at, EventKind::deliver, parcel.from, id);
+  }
+
+  void release_parcel(std::uint32_t id) {
+    parcels_[id].wire = Wire{};  // frees the payload now, not when the slot is reused
+    free_parcels_.push_back(id);
+  }
+
+  void deliver_next(std::uint32_t id) {
+    // Take what this delivery needs before calling into a node: sending may grow the pool.
+    Parcel& parcel = parcels_[id];
+    const Delivery delivery = parcel.deliveries[parcel.next++];
+    const std::uint32_t from = parcel.from;
+    Wire wire;
+    if (parcel.next == parcel.deliveries.size()) {
+      wire = std::move(parcel.wire);
+      release_parcel(id);
+    } else {
+      wire = parcel.wire;
+      queue_.push(parcel.deliveries[parcel.next].at, EventKind::deliver, from, id);
+    }
+    receive(nodes_[delivery.to], from, std::move(wire));
+  }
+
+  void trace_message(const Parcel& parcel, std::uint32_t to, Time delivered, bool dropped) {
+    const auto* vote = std::get_if<Vote>(&parcel.wire);
+    Round round = 0;
+    if (vote) round = vote->round;
+    if (const auto* p = std::get_if<Proposal>(&parcel.wire)) round = p->round;
+    trace_->messages.push_back({now_, delivered, parcel.from, to, kind_of(parcel.wire), height_of(parcel.wire), round,
+                                vote && !vote->value, dropped});
+  }
+
+  // ---- state ----
+
+  const SimOptions& options_;
+  const RunHooks& hooks_;
+  Trace* trace_;
+  RunResult result_;
+  Rng root_rng_;
+  EventQueue queue_;
+  Rng net_rng_;
+  Rng adversary_rng_;
+  SafetyChecker checker_;
+  const Time gossip_interval_;
+  const Time sync_timeout_;
+  Time deadline_ = 0;
+  Time now_ = 0;
+
+  ValidatorSet validators_;
+  std::vector<Node> nodes_;
+  std::size_t correct_count_ = 0;
+  std::size_t reached_target_ = 0;
+  std::uint64_t decisions_since_prune_ = 0;
+  std::vector<std::uint8_t> side_;  // the half of the network each node belongs to
+  std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
+
+  std::vector<Output> outputs_;  // scratch: one node handles one input at a time
+  std::vector<Parcel> parcels_;
+  std::vector<std::uint32_t> free_parcels_;
+  std::vector<TimeoutFired> timers_;
+  std::vector<std::uint32_t> free_timers_;
+};
+
+}  // namespace
+
+Result<RunResult> run_simulation(const SimOptions& options, std::uint64_t seed, const RunHooks& hooks) {
+  if (auto ok = options.validate(); !ok) return ok.error();
+  Cluster cluster(options, seed, hooks);
+  return cluster.run();
+}
+
+}  // namespace bft::sim

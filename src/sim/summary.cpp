@@ -1,0 +1,147 @@
+#include "bft/sim/summary.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace bft::sim {
+
+void Summary::add(const RunResult& run) {
+  ++seeds_;
+  if (!run.complete && !run.stopped_on_violation) ++seeds_incomplete_;
+  if (run.failed()) failed_seeds_.push_back(run.seed);
+  heights_committed_ += run.heights_committed;
+  agreement_ += run.agreement_violations;
+  validity_ += run.validity_violations;
+  double_signs_ += run.double_signs;
+  false_evidence_ += run.false_evidence;
+  for (std::uint64_t reports : run.evidence_against) evidence_ += reports;
+  for (std::uint32_t node : run.byzantine_nodes) {
+    const std::uint64_t reports = run.evidence_against[node];
+    evidence_per_node_["v" + std::to_string(node)] += reports;
+    if (reports == 0) ++byzantine_without_evidence_;
+  }
+  rounds_sum_ += run.rounds_sum;
+  latencies_us_.insert(latencies_us_.end(), run.commit_latencies_us.begin(), run.commit_latencies_us.end());
+  latencies_sorted_ = latencies_us_.empty();
+  liveness_bound_ = std::max(liveness_bound_, run.liveness_bound);
+  if (run.complete) max_time_to_target_ = std::max(max_time_to_target_, run.time_to_target_after_heal);
+  sim_time_ += run.end_time;
+  events_ += run.events;
+  messages_sent_ += run.messages_sent;
+  messages_dropped_ += run.messages_dropped;
+  messages_duplicated_ += run.messages_duplicated;
+  rebroadcasts_ += run.rebroadcasts;
+  help_sent_ += run.help_sent;
+  blocks_synced_ += run.blocks_synced;
+  round_changes_ += run.round_changes;
+  crashes_ += run.crashes;
+}
+
+double Summary::rounds_per_height_mean() const {
+  return heights_committed_ == 0 ? 0 : static_cast<double>(rounds_sum_) / static_cast<double>(heights_committed_);
+}
+
+double Summary::commit_latency_ms(double q) const {
+  if (latencies_us_.empty()) return 0;
+  if (!latencies_sorted_) {
+    std::sort(latencies_us_.begin(), latencies_us_.end());
+    latencies_sorted_ = true;
+  }
+  // Nearest rank: the smallest sample with at least q of all samples at or below it.
+  const auto n = static_cast<double>(latencies_us_.size());
+  const auto rank = static_cast<std::size_t>(std::max(1.0, std::ceil(q * n)));
+  return to_ms(latencies_us_[std::min(rank, latencies_us_.size()) - 1]);
+}
+
+double Summary::heights_per_sec() const {
+  return wall_ms_ <= 0 ? 0 : static_cast<double>(heights_committed_) * 1000.0 / wall_ms_;
+}
+
+std::string Summary::to_json() const {
+  auto rounded = [](double x, double scale) { return std::round(x * scale) / scale; };
+  nlohmann::json j;
+  j["seeds"] = seeds_;
+  j["seeds_incomplete"] = seeds_incomplete_;
+  j["seeds_failed"] = failed_seeds_.size();
+  j["heights_committed"] = heights_committed_;
+  j["agreement_violations"] = agreement_;
+  j["validity_violations"] = validity_;
+  j["double_signs"] = double_signs_;
+  j["false_evidence"] = false_evidence_;
+  j["evidence"] = evidence_;
+  j["evidence_per_byzantine"] = evidence_per_node_;
+  j["byzantine_without_evidence"] = byzantine_without_evidence_;
+  j["rounds_per_height_mean"] = rounded(rounds_per_height_mean(), 1e4);
+  j["p50_commit_latency_ms"] = rounded(commit_latency_ms(0.50), 1e3);
+  j["p99_commit_latency_ms"] = rounded(commit_latency_ms(0.99), 1e3);
+  j["max_commit_latency_ms"] = rounded(commit_latency_ms(1.0), 1e3);
+  j["liveness_bound_ms"] = rounded(to_ms(liveness_bound_), 1e3);
+  j["max_time_to_target_after_heal_ms"] = rounded(to_ms(max_time_to_target_), 1e3);
+  j["simulated_ms"] = rounded(to_ms(sim_time_), 1e3);
+  j["heights_per_sec"] = rounded(heights_per_sec(), 10);
+  j["wall_ms"] = rounded(wall_ms_, 1e3);
+  j["events"] = events_;
+  j["messages_sent"] = messages_sent_;
+  j["messages_dropped"] = messages_dropped_;
+  j["messages_duplicated"] = messages_duplicated_;
+  j["rebroadcasts"] = rebroadcasts_;
+  j["help_sent"] = help_sent_;
+  j["blocks_synced"] = blocks_synced_;
+  j["round_changes"] = round_changes_;
+  j["crashes"] = crashes_;
+  j["failed_seeds"] = std::vector<std::uint64_t>(
+      failed_seeds_.begin(), failed_seeds_.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(failed_seeds_.size(), 100)));
+  return j.dump();
+}
+
+std::string Summary::to_text() const {
+  char buffer[1024];
+  std::string text;
+  std::snprintf(buffer, sizeof buffer,
+                "seeds: %llu (%llu incomplete, %llu failed)   heights committed: %llu   rounds/height: %.3f\n",
+                static_cast<unsigned long long>(seeds_), static_cast<unsigned long long>(seeds_incomplete_),
+                static_cast<unsigned long long>(failed_seeds_.size()),
+                static_cast<unsigned long long>(heights_committed_), rounds_per_height_mean());
+  text += buffer;
+  std::snprintf(buffer, sizeof buffer,
+                "safety: agreement %llu, validity %llu, double signs %llu, false evidence %llu\n",
+                static_cast<unsigned long long>(agreement_), static_cast<unsigned long long>(validity_),
+                static_cast<unsigned long long>(double_signs_), static_cast<unsigned long long>(false_evidence_));
+  text += buffer;
+  std::snprintf(buffer, sizeof buffer,
+                "liveness: every correct node at the target within %.0f ms of the heal (bound %.0f ms)\n",
+                to_ms(max_time_to_target_), to_ms(liveness_bound_));
+  text += buffer;
+  std::snprintf(buffer, sizeof buffer, "commit latency (simulated): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                commit_latency_ms(0.5), commit_latency_ms(0.99), commit_latency_ms(1.0));
+  text += buffer;
+  text += "evidence: " + std::to_string(evidence_) + " reports";
+  if (!evidence_per_node_.empty()) {
+    text += " (";
+    bool first = true;
+    for (const auto& [node, reports] : evidence_per_node_) {
+      text += (first ? "" : ", ") + node + ": " + std::to_string(reports);
+      first = false;
+    }
+    text += ")";
+  }
+  text += "\n";
+  std::snprintf(buffer, sizeof buffer,
+                "network: %llu messages, %llu dropped, %llu duplicated; %llu rebroadcasts, %llu help, %llu blocks "
+                "synced\n",
+                static_cast<unsigned long long>(messages_sent_), static_cast<unsigned long long>(messages_dropped_),
+                static_cast<unsigned long long>(messages_duplicated_), static_cast<unsigned long long>(rebroadcasts_),
+                static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(blocks_synced_));
+  text += buffer;
+  std::snprintf(buffer, sizeof buffer, "crashes: %llu\n", static_cast<unsigned long long>(crashes_));
+  text += buffer;
+  std::snprintf(buffer, sizeof buffer, "speed: %.0f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",
+                heights_per_sec(), wall_ms_, to_ms(sim_time_), static_cast<unsigned long long>(events_));
+  text += buffer;
+  return text;
+}
+
+}  // namespace bft::sim
