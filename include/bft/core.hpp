@@ -44,9 +44,11 @@ struct ReceivedProposal {
   Validity validity = Validity::valid;
 };
 
-/// Votes delivered together as proof: all for one (height, round, type, value), from
-/// distinct validators holding a quorum of power. Each counts for its value even if its
-/// voter was already counted for another one.
+/// Votes delivered together as proof, all of one height and round, one per voter and
+/// type, from validators holding more than a third of the power: a polka or commit
+/// certificate (a quorum for one value), a precommit-any certificate, or a skip
+/// certificate. Each counts for its value even if its voter was already counted for
+/// another one (the conflict is reported as evidence).
 struct Certificate {
   std::vector<Vote> votes;
 };

@@ -155,33 +155,56 @@ TEST(BadInput, LockVotesThatDoNotMatchTheProposalRejectIt) {
   EXPECT_EQ(votes_of(node.last()).size(), 1u);
 }
 
-TEST(BadInput, CertificatesBelowTheQuorumMixedOrWithRepeatedVotersAreRejected) {
+TEST(BadInput, CertificatesBelowTheSkipThresholdMixedOrWithRepeatedVotersAreRejected) {
   Node node("v1");
   node.start();
   node.proposal("v0", 0, "a");
   auto cert = [](std::vector<Vote> votes) { return Certificate{std::move(votes)}; };
-  auto pc = [](const char* from, const char* value, Round r = 0) {
-    return Node::make_vote(VoteType::precommit, from, r, std::string(value));
+  auto pc = [](const char* from, const char* value, Round r = 0, Height h = 1) {
+    return Node::make_vote(VoteType::precommit, from, r, std::string(value), h);
   };
-  node.feed(cert({pc("v0", "a"), pc("v2", "a")}));
+  node.feed(cert({pc("v0", "a")}));  // 1 of 4: not even f + 1
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
   node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v2", "a")}));
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
-  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "b")}));
-  EXPECT_EQ(node.error(), Errc::invalid_certificate);
   node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "a", 1)}));
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
-  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("mallory", "a")}));
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "a", 0, 2)}));
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
-  Vote prevote = pc("v3", "a");
-  prevote.type = VoteType::prevote;
-  node.feed(cert({pc("v0", "a"), pc("v2", "a"), prevote}));
+  node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("mallory", "a")}));
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
   node.feed(cert({}));
   EXPECT_EQ(node.error(), Errc::invalid_certificate);
   EXPECT_FALSE(node.core().decided());
   node.feed(cert({pc("v0", "a"), pc("v2", "a"), pc("v3", "a")}));
   EXPECT_TRUE(node.core().decided());
+}
+
+TEST(Certificates, AQuorumOfPrecommitsForMixedValuesSchedulesThePrecommitTimeout) {
+  Node node("v1");
+  node.start();
+  auto pc = [](const char* from, std::optional<std::string> value) {
+    return Node::make_vote(VoteType::precommit, from, 0, value);
+  };
+  const auto& out = node.feed(Certificate{{pc("v0", "a"), pc("v2", std::nullopt), pc("v3", "b")}});
+  EXPECT_TRUE(node.result().ok());
+  EXPECT_TRUE(has_timeout(out, TimeoutKind::precommit, 0));
+  EXPECT_FALSE(node.core().decided());
+}
+
+TEST(Certificates, MoreThanAThirdOfAnyVotesOfALaterRoundSkipsToIt) {
+  Node node("v1");
+  node.start();
+  Vote prevote = Node::make_vote(VoteType::prevote, "v2", 4, "a");
+  Vote precommit = Node::make_vote(VoteType::precommit, "v3", 4, std::nullopt);
+  node.feed(Certificate{{prevote, precommit}});
+  EXPECT_TRUE(node.result().ok());
+  EXPECT_EQ(node.core().round(), 4);
+  // A voter may appear once per vote type, not twice with the same type.
+  Node other("v1");
+  other.start();
+  other.feed(Certificate{{prevote, Node::make_vote(VoteType::prevote, "v2", 4, "b")}});
+  EXPECT_EQ(other.error(), Errc::invalid_certificate);
 }
 
 TEST(BadInput, DuplicatesChangeNothing) {
