@@ -16,3 +16,10 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/bftcoreConfigVersion.cmak
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/bftcoreConfig.cmake ${PROJECT_BINARY_DIR}/bftcoreConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bftcore)
+
+# bftcodec and bftcrypto join the same package as bft::codec and bft::crypto. They link
+# libsodium by name (-lsodium) and the platform's threads (found by the package config).
+install(TARGETS bftcodec bftcrypto EXPORT bftcoreTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
