@@ -684,8 +684,10 @@ class Cluster {
   /// a round's own votes go in as votes.
   void receive_help(Node& node, Help& help) {
     if (help.proposal) {
+      const Height decided_before = node.decided;
       feed_proposal(node, std::move(*help.proposal));
       if (!help.votes.empty()) feed(node, Certificate{std::move(help.votes)});
+      if (node.correct() && node.decided > decided_before) ++result_.heights_decided_from_help;
       return;
     }
     for (Vote& vote : help.votes) feed_vote(node, std::move(vote));
@@ -760,7 +762,7 @@ class Cluster {
     for (const Vote& vote : node.heard)
       if (vote.round + 1 >= core.round()) gossip.votes.push_back(vote);
     if (gossip.proposals.empty() && gossip.votes.empty()) return;
-    ++result_.rebroadcasts;
+    ++result_.relays;
     broadcast(node, Wire{std::move(gossip)});
   }
 

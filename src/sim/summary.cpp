@@ -33,8 +33,9 @@ void Summary::add(const RunResult& run) {
   messages_sent_ += run.messages_sent;
   messages_dropped_ += run.messages_dropped;
   messages_duplicated_ += run.messages_duplicated;
-  rebroadcasts_ += run.rebroadcasts;
+  relays_ += run.relays;
   help_sent_ += run.help_sent;
+  heights_decided_from_help_ += run.heights_decided_from_help;
   blocks_synced_ += run.blocks_synced;
   round_changes_ += run.round_changes;
   crashes_ += run.crashes;
@@ -87,8 +88,9 @@ std::string Summary::to_json() const {
   j["messages_sent"] = messages_sent_;
   j["messages_dropped"] = messages_dropped_;
   j["messages_duplicated"] = messages_duplicated_;
-  j["rebroadcasts"] = rebroadcasts_;
+  j["relays"] = relays_;
   j["help_sent"] = help_sent_;
+  j["heights_decided_from_help"] = heights_decided_from_help_;
   j["blocks_synced"] = blocks_synced_;
   j["round_changes"] = round_changes_;
   j["crashes"] = crashes_;
@@ -130,11 +132,12 @@ std::string Summary::to_text() const {
   }
   text += "\n";
   std::snprintf(buffer, sizeof buffer,
-                "network: %llu messages, %llu dropped, %llu duplicated; %llu rebroadcasts, %llu help, %llu blocks "
-                "synced\n",
+                "network: %llu messages, %llu dropped, %llu duplicated; %llu relays, %llu help (%llu heights decided "
+                "from it), %llu blocks synced\n",
                 static_cast<unsigned long long>(messages_sent_), static_cast<unsigned long long>(messages_dropped_),
-                static_cast<unsigned long long>(messages_duplicated_), static_cast<unsigned long long>(rebroadcasts_),
-                static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(blocks_synced_));
+                static_cast<unsigned long long>(messages_duplicated_), static_cast<unsigned long long>(relays_),
+                static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(heights_decided_from_help_),
+                static_cast<unsigned long long>(blocks_synced_));
   text += buffer;
   std::snprintf(buffer, sizeof buffer, "crashes: %llu\n", static_cast<unsigned long long>(crashes_));
   text += buffer;

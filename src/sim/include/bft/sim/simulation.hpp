@@ -66,8 +66,9 @@ struct RunResult {
   std::uint64_t messages_sent = 0;  // one per recipient
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;
-  std::uint64_t rebroadcasts = 0;       // stalled nodes relaying their round's proposal and votes
+  std::uint64_t relays = 0;            // stalled nodes relaying their round's proposal and votes
   std::uint64_t help_sent = 0;          // core Retransmit outputs delivered to a laggard
+  std::uint64_t heights_decided_from_help = 0;  // by a correct laggard, from a core Retransmit
   std::uint64_t blocks_synced = 0;      // heights decided from block sync
   std::uint64_t round_changes = 0;
   std::uint64_t crashes = 0;

@@ -66,8 +66,9 @@ class Summary {
   std::uint64_t messages_sent_ = 0;
   std::uint64_t messages_dropped_ = 0;
   std::uint64_t messages_duplicated_ = 0;
-  std::uint64_t rebroadcasts_ = 0;
+  std::uint64_t relays_ = 0;
   std::uint64_t help_sent_ = 0;
+  std::uint64_t heights_decided_from_help_ = 0;
   std::uint64_t blocks_synced_ = 0;
   std::uint64_t round_changes_ = 0;
   std::uint64_t crashes_ = 0;

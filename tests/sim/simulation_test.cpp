@@ -1,0 +1,238 @@
+// Whole-cluster runs on fixed seeds: determinism, the happy path's latency, every
+// Byzantine behaviour with n = 3f + 1, lossy networks, partitions, laggards, and an
+// unsafe configuration the checkers must catch.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "bft/sim/simulation.hpp"
+
+namespace bft::sim {
+namespace {
+
+RunResult run(const SimOptions& options, std::uint64_t seed, Trace* trace = nullptr) {
+  RunHooks hooks;
+  hooks.trace = trace;
+  auto result = run_simulation(options, seed, hooks);
+  EXPECT_TRUE(result) << result.error().message;
+  return result ? std::move(*result) : RunResult{};
+}
+
+std::string describe(const RunResult& r) {
+  std::string text = "seed " + std::to_string(r.seed) + (r.complete ? " complete" : " incomplete");
+  for (const auto& v : r.violations) text += "\n  " + std::string(to_string(v.kind)) + ": " + v.detail;
+  return text;
+}
+
+void expect_safe_and_live(const RunResult& r, Height heights) {
+  EXPECT_TRUE(r.complete) << describe(r);
+  EXPECT_TRUE(r.violations.empty()) << describe(r);
+  EXPECT_EQ(r.heights_committed, heights) << describe(r);
+}
+
+std::uint64_t evidence_against_byzantine(const RunResult& r) {
+  std::uint64_t total = 0;
+  for (auto node : r.byzantine_nodes) total += r.evidence_against[node];
+  return total;
+}
+
+SimOptions cluster(std::size_t validators, Height heights) {
+  SimOptions options;
+  options.validators = validators;
+  options.heights = heights;
+  return options;
+}
+
+TEST(Simulation, SameSeedSameRunEventForEvent) {
+  SimOptions options = cluster(7, 8);
+  options.byzantine = 2;
+  options.fault = Fault::equivocate;
+  options.network.default_link.drop = 0.1;
+  options.network.default_link.duplicate = 0.05;
+  options.network.default_link.reorder = 0.05;
+  const RunResult a = run(options, 42);
+  Trace trace;
+  const RunResult b = run(options, 42, &trace);  // recording a trace changes nothing
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.end_time, b.end_time);
+  EXPECT_EQ(a.messages_sent, b.messages_sent);
+  EXPECT_EQ(a.messages_dropped, b.messages_dropped);
+  EXPECT_EQ(a.commit_latencies_us, b.commit_latencies_us);
+  EXPECT_EQ(a.evidence_against, b.evidence_against);
+  EXPECT_EQ(a.byzantine_nodes, b.byzantine_nodes);
+  const RunResult c = run(options, 43);
+  EXPECT_NE(a.commit_latencies_us, c.commit_latencies_us);
+}
+
+TEST(Simulation, HappyPathCommitsInThreeMessageDelays) {
+  SimOptions options = cluster(4, 50);
+  const Time delta = from_ms(10);
+  options.network.default_link.min_delay = options.network.default_link.max_delay = delta;
+  const RunResult r = run(options, 1);
+  expect_safe_and_live(r, 50);
+  EXPECT_EQ(r.rounds_sum, 50u);  // every height in round 0
+  ASSERT_EQ(r.commit_latencies_us.size(), 4u * 50u);
+  // Proposal, prevotes, precommits: 3 delta; the simulated application adds nothing.
+  EXPECT_EQ(*std::max_element(r.commit_latencies_us.begin(), r.commit_latencies_us.end()), 3 * delta);
+  EXPECT_EQ(r.heights_decided_from_help, 0u);
+  EXPECT_EQ(r.blocks_synced, 0u);
+}
+
+TEST(Simulation, WeightedValidatorsAndEveryProposerRule) {
+  for (ProposerRule rule : {ProposerRule::round_robin, ProposerRule::weighted_round_robin, ProposerRule::seed_pcg}) {
+    SimOptions options = cluster(5, 10);
+    options.weights = {5, 1, 3, 10, 2};
+    options.proposer = rule;
+    options.network.default_link.drop = 0.05;
+    expect_safe_and_live(run(options, 3), 10);
+  }
+}
+
+class Equivocators : public ::testing::TestWithParam<std::size_t> {};
+
+// f equivocators with n = 3f + 1, on a lossy network: safe, live, and caught.
+TEST_P(Equivocators, AreSafeLiveAndReported) {
+  const std::size_t f = GetParam();
+  SimOptions options = cluster(3 * f + 1, 6);
+  options.byzantine = f;
+  options.fault = Fault::equivocate;
+  options.network.default_link.drop = 0.1;
+  std::uint64_t evidence = 0;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    const RunResult r = run(options, seed);
+    expect_safe_and_live(r, 6);
+    EXPECT_EQ(r.byzantine_nodes.size(), f);
+    evidence += evidence_against_byzantine(r);
+  }
+  EXPECT_GT(evidence, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(F, Equivocators, ::testing::Values(1, 2, 3));
+
+class Faults : public ::testing::TestWithParam<Fault> {};
+
+TEST_P(Faults, TwoFaultyOfSevenOnALossyNetworkAreSafeAndLive) {
+  SimOptions options = cluster(7, 8);
+  options.byzantine = 2;
+  options.fault = GetParam();
+  options.network.default_link.drop = 0.1;
+  options.network.default_link.duplicate = 0.05;
+  options.network.default_link.reorder = 0.1;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) expect_safe_and_live(run(options, seed), 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, Faults, ::testing::Values(Fault::equivocate, Fault::silent, Fault::random, Fault::amnesia),
+                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+
+TEST(Simulation, RandomMessagesAreReportedAsEvidence) {
+  SimOptions options = cluster(4, 10);
+  options.byzantine = 1;
+  options.fault = Fault::random;
+  std::uint64_t evidence = 0;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) evidence += evidence_against_byzantine(run(options, seed));
+  EXPECT_GT(evidence, 0u);
+}
+
+// Neither side of a 2|2 split has a quorum: nothing is decided until the heal, then
+// every node reaches the target.
+TEST(Simulation, EvenSplitStallsThenRecoversAfterTheHeal) {
+  SimOptions options = cluster(4, 6);
+  options.network.partitions.push_back(*parse_partition("0,1|2,3@0..3000"));
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const RunResult r = run(options, seed);
+    expect_safe_and_live(r, 6);
+    EXPECT_GT(r.end_time, from_ms(3000));
+    EXPECT_EQ(r.time_to_target_after_heal, r.end_time - from_ms(3000));
+    EXPECT_LE(r.time_to_target_after_heal, r.liveness_bound);
+  }
+}
+
+// A node cut off while the others decide one height catches up through the core's
+// retransmission of that height's commit, without block sync.
+TEST(Simulation, LaggardOneHeightBehindCatchesUpThroughCoreHelp) {
+  SimOptions options = cluster(4, 6);
+  options.network.default_link.min_delay = options.network.default_link.max_delay = from_ms(10);
+  options.gossip_interval = from_ms(5);
+  // Height 2 runs from 30 to 60 ms; v3 hears none of its votes.
+  options.network.partitions.push_back(*parse_partition("3@35..60"));
+  const RunResult r = run(options, 1);
+  expect_safe_and_live(r, 6);
+  EXPECT_GE(r.heights_decided_from_help, 1u);
+  EXPECT_EQ(r.blocks_synced, 0u);
+}
+
+// A node cut off for many heights catches up through block sync after the heal.
+TEST(Simulation, LaggardManyHeightsBehindCatchesUpThroughBlockSync) {
+  SimOptions options = cluster(4, 150);
+  options.network.partitions.push_back(*parse_partition("2@100..3000"));
+  const RunResult r = run(options, 1);
+  expect_safe_and_live(r, 150);
+  // The other three kept deciding while it was away, dozens of heights.
+  EXPECT_GT(r.blocks_synced, 10u);
+}
+
+TEST(Simulation, EquivocatorsWithPartitionsAndLoss) {
+  SimOptions options = cluster(7, 10);
+  options.byzantine = 2;
+  options.fault = Fault::equivocate;
+  options.network.default_link.drop = 0.05;
+  options.network.partitions.push_back(*parse_partition("0,1,2|3,4,5,6@200..1500"));
+  options.network.partitions.push_back(*parse_partition("6@2000..2600"));
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) expect_safe_and_live(run(options, seed), 10);
+}
+
+// f + 1 equivocators break the n >= 3f + 1 assumption: the coalition shows each half of
+// the network its own proposal and votes, and the agreement checker must catch it.
+TEST(Simulation, UnsafeCoalitionIsCaughtByTheAgreementChecker) {
+  SimOptions options = cluster(4, 8);
+  options.byzantine = 2;
+  options.fault = Fault::equivocate;
+  EXPECT_FALSE(options.validate());
+  options.allow_unsafe = true;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const RunResult r = run(options, seed);
+    EXPECT_GE(r.agreement_violations, 1u) << describe(r);
+    EXPECT_TRUE(r.stopped_on_violation);
+    EXPECT_FALSE(r.complete);
+  }
+}
+
+TEST(Simulation, LivenessFailureIsReportedWhenTheBoundIsTooTight) {
+  SimOptions options = cluster(4, 20);
+  options.liveness_bound = from_ms(100);
+  const RunResult r = run(options, 1);
+  EXPECT_FALSE(r.complete);
+  ASSERT_FALSE(r.violations.empty());
+  EXPECT_EQ(r.violations.front().kind, ViolationKind::liveness);
+  EXPECT_LE(r.end_time, from_ms(100));
+}
+
+TEST(Simulation, SilentMajorityOfPowerIsRejectedUnlessUnsafeIsAllowed) {
+  SimOptions options = cluster(4, 3);
+  options.byzantine = 2;
+  options.fault = Fault::silent;
+  EXPECT_FALSE(run_simulation(options, 1));
+  options.allow_unsafe = true;
+  options.liveness_bound = from_ms(2000);
+  const RunResult r = run(options, 1);  // half the power is silent: nothing can be decided
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.heights_committed, 0u);
+}
+
+// The core counts a proposal's proof of lock as ordinary prevotes, so a correct node that
+// already counted an equivocator's other prevote of that round never sees the proof
+// complete, and the coalition can keep such nodes from accepting any re-proposal: these
+// seeds never finish. The simulator forwards proofs as certificates (the default) to get
+// past this; re-enable when the core counts lock_votes like certificate votes.
+TEST(Simulation, DISABLED_CoreAcceptsProofOfLockDespiteEarlierConflictingPrevote) {
+  SimOptions options = cluster(7, 20);
+  options.byzantine = 2;
+  options.fault = Fault::equivocate;
+  options.network.default_link.drop = 0.1;
+  options.forward_lock_proofs = false;
+  for (std::uint64_t seed : {2, 10, 12, 18, 20}) expect_safe_and_live(run(options, seed), 20);
+}
+
+}  // namespace
+}  // namespace bft::sim
