@@ -23,3 +23,10 @@ install(TARGETS bftcodec bftcrypto EXPORT bftcoreTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+# bftruntime joins the package as bft::runtime (the seed-style threaded handle; it needs
+# the platform's threads, which the package config finds).
+install(TARGETS bftruntime EXPORT bftcoreTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -1,0 +1,482 @@
+#include "bft/runtime/bft.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "timer_queue.hpp"
+#include "translate.hpp"
+#include "verifications.hpp"
+
+namespace bft::runtime {
+
+std::string_view to_string(SendErrc code) noexcept {
+  switch (code) {
+    case SendErrc::queue_full: return "queue_full";
+    case SendErrc::stopped: return "stopped";
+    case SendErrc::invalid_input: return "invalid_input";
+  }
+  return "unknown_error";
+}
+
+namespace {
+
+using detail::NewHeight;
+
+/// flush()'s marker: passed once the worker has taken everything queued before it.
+struct Fence {
+  std::uint64_t ticket = 0;
+};
+
+/// What the input queue holds: the seed's inputs, with Status already checked, plus the
+/// fence. The first three alternatives are control messages: they are not counted
+/// against the capacity and are obeyed even while paused.
+using Command = std::variant<Start, Pause, Fence, NewHeight, Feed, Proposal, Vote, Commit, VerifyResp>;
+
+bool is_control(const Command& command) { return command.index() < 3; }
+
+/// Checks what can be checked without the core: a Status must make a validator set, a
+/// Commit's votes must be its own precommits.
+Result<Command> to_command(CoreInput&& message) {
+  return std::visit(
+      [](auto&& input) -> Result<Command> {
+        using T = std::decay_t<decltype(input)>;
+        if constexpr (std::is_same_v<T, Status>) {
+          auto checked = detail::to_new_height(std::move(input));
+          if (!checked) return checked.error();
+          return Command{std::move(*checked)};
+        } else {
+          if constexpr (std::is_same_v<T, Commit>) {
+            if (auto ok = detail::check_commit(input); !ok) return ok.error();
+          }
+          return Command{std::move(input)};
+        }
+      },
+      std::move(message));
+}
+
+/// The longest the worker sleeps at a stretch; it then looks at its timers again. Keeps
+/// a far-away deadline (the core saturates huge timeouts) out of the OS's wait call.
+constexpr auto max_sleep = std::chrono::hours(1);
+
+}  // namespace
+
+class Bft::Impl final : private Clock::Listener {
+ public:
+  Impl(FromCore& sink, Address self, Options options, Core core)
+      : sink_(sink),
+        options_(std::move(options)),
+        clock_(options_.clock ? *options_.clock : steady_clock()),
+        self_(std::move(self)),
+        core_(std::move(core)),
+        verifications_(options_.max_pending_verifications) {
+    {
+      // The worker starts by taking mutex_, so worker_id_ is set before it can be read.
+      const std::lock_guard lock(mutex_);
+      worker_ = std::thread([this] { run(); });
+      worker_id_ = worker_.get_id();
+    }
+    clock_.subscribe(*this);
+  }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  ~Impl() {
+    // Destroying the handle from its own sink would make the worker wait for itself.
+    assert(!on_worker_thread() && "a handle must not be destroyed from its own sink");
+    stop();
+  }
+
+  SendResult send(CoreInput&& message) {
+    auto command = to_command(std::move(message));
+    if (!command) return SendError{SendErrc::invalid_input, command.error().message};
+    std::optional<Height> next_height;
+    if (const auto* status = std::get_if<NewHeight>(&*command)) next_height = status->height;
+    return enqueue(std::move(*command), next_height);
+  }
+
+  Height next_height() const noexcept { return next_height_.load(std::memory_order_acquire); }
+
+  bool flush() {
+    if (on_worker_thread()) return false;
+    std::unique_lock lock(mutex_);
+    if (stopped_) return false;
+    const std::uint64_t ticket = ++fences_sent_;
+    pending_.emplace_back(Fence{ticket});
+    if (worker_sleeping_) wake_worker_.notify_one();
+    fence_passed_.wait(lock, [&] { return fences_passed_ >= ticket || stopped_; });
+    return fences_passed_ >= ticket;
+  }
+
+  void stop() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopped_ = true;
+      stopping_.store(true, std::memory_order_relaxed);
+    }
+    wake_worker_.notify_one();
+    fence_passed_.notify_all();
+    if (on_worker_thread()) return;
+    const std::lock_guard lock(join_mutex_);
+    if (worker_.joinable()) worker_.join();
+    if (subscribed_) {
+      clock_.unsubscribe(*this);
+      subscribed_ = false;
+    }
+  }
+
+ private:
+  // ---- any thread ----
+
+  bool on_worker_thread() const { return std::this_thread::get_id() == worker_id_; }
+
+  SendResult enqueue(Command&& command, std::optional<Height> next_height) {
+    const bool control = is_control(command);
+    bool wake = false;
+    {
+      const std::lock_guard lock(mutex_);
+      if (stopped_) return SendError{SendErrc::stopped, {}};
+      if (!control) {
+        if (held_ >= options_.queue_capacity) return SendError{SendErrc::queue_full, {}};
+        ++held_;
+      }
+      pending_.push_back(std::move(command));
+      wake = worker_sleeping_;
+    }
+    if (wake) wake_worker_.notify_one();
+    if (next_height) raise_next_height(*next_height);
+    return {};
+  }
+
+  void raise_next_height(Height height) {
+    Height current = next_height_.load(std::memory_order_relaxed);
+    while (current < height &&
+           !next_height_.compare_exchange_weak(current, height, std::memory_order_acq_rel)) {
+    }
+  }
+
+  void clock_moved() override {
+    bool wake = false;
+    {
+      const std::lock_guard lock(mutex_);
+      wake = worker_sleeping_;
+    }
+    if (wake) wake_worker_.notify_one();
+  }
+
+  // ---- the worker ----
+
+  void run() noexcept {
+    std::unique_lock lock(mutex_);
+    while (!stopped_) {
+      const bool timer_due = !paused_ && timers_.due(clock_.now());
+      if (pending_.empty() && !timer_due) {
+        sleep(lock);
+        continue;
+      }
+      // Take everything queued at once: one lock per batch, not per message, and the
+      // two vectors keep their capacity, so a steady stream allocates no queue slots.
+      batch_.swap(pending_);
+      lock.unlock();
+      process_batch();
+      lock.lock();
+      settle_consumed();
+    }
+  }
+
+  void sleep(std::unique_lock<std::mutex>& lock) {
+    worker_sleeping_ = true;
+    const std::optional<Clock::time_point> deadline = paused_ ? std::nullopt : timers_.next_deadline();
+    const std::optional<Clock::time_point> wake_at = deadline ? clock_.wake_at(*deadline) : std::nullopt;
+    if (wake_at) {
+      wake_worker_.wait_until(lock, std::min(*wake_at, std::chrono::steady_clock::now() + max_sleep));
+    } else {
+      // Woken by a message, by stop(), or (for a clock that moves on its own terms) by
+      // clock_moved(): each of them takes mutex_ before notifying, so none is missed.
+      wake_worker_.wait(lock);
+    }
+    worker_sleeping_ = false;
+  }
+
+  void process_batch() {
+    if (!paused_) fire_due_timers();
+    for (Command& command : batch_) {
+      if (stopping_.load(std::memory_order_relaxed)) break;
+      execute(command);
+    }
+    batch_.clear();
+  }
+
+  void execute(Command& command) {
+    if (is_control(command)) {
+      std::visit([&](auto& message) { on(message); }, command);
+    } else if (paused_) {
+      parked_.push_back(std::move(command));
+    } else {
+      std::visit([&](auto& message) { on(message); }, command);
+      ++consumed_;
+    }
+  }
+
+  /// Frees the queue room of the messages processed so far. Under mutex_.
+  void settle_consumed() {
+    held_ -= consumed_;
+    consumed_ = 0;
+  }
+
+  /// Runs what arrived while paused, in order, then the timers that came due meanwhile.
+  void on(Start&) {
+    if (!paused_) return;
+    paused_ = false;
+    while (!parked_.empty() && !stopping_.load(std::memory_order_relaxed)) {
+      Command command = std::move(parked_.front());
+      parked_.pop_front();
+      execute(command);
+    }
+    fire_due_timers();
+  }
+
+  void on(Pause&) { paused_ = true; }
+
+  /// Also frees the room of what came before, so that flush() returns with it free.
+  void on(Fence& fence) {
+    {
+      const std::lock_guard lock(mutex_);
+      settle_consumed();
+      fences_passed_ = std::max(fences_passed_, fence.ticket);
+    }
+    fence_passed_.notify_all();
+  }
+
+  void on(NewHeight& status) {
+    // A new interval needs a core with new timeouts: the core takes its Config once. A
+    // Status the core would refuse as stale must not replace it.
+    const bool stale = core_.started() && status.height <= core_.height();
+    if (status.interval && status.interval != interval_ && !stale) {
+      auto fresh = Core::create(self_, detail::with_interval(options_.config, *status.interval),
+                                options_.make_selector());
+      if (!fresh) {
+        sink_.input_rejected(fresh.error());
+        return;
+      }
+      core_ = std::move(*fresh);
+      interval_ = status.interval;
+    }
+    if (apply(StartHeight{status.height, std::move(status.validators)})) {
+      timers_.drop_below(core_.height());
+      verifications_.forget_below(core_.height());
+    }
+  }
+
+  void on(Feed& feed) {
+    apply(ProposeValue{feed.height, std::nullopt, std::move(feed.proposal)});
+  }
+
+  void on(Proposal& proposal) {
+    const Validity validity = verifications_.verdict(proposal.height, proposal.content)
+                                  .value_or(options_.async_verify ? Validity::unknown : Validity::valid);
+    if (validity != Validity::unknown) {
+      apply(ReceivedProposal{detail::to_core(std::move(proposal)), validity});
+      return;
+    }
+    const Height height = proposal.height;
+    const Round round = proposal.round;
+    Value value = proposal.content;
+    if (apply(ReceivedProposal{detail::to_core(std::move(proposal)), Validity::unknown}))
+      verifications_.await(height, round, std::move(value));
+  }
+
+  void on(Vote& vote) {
+    apply(detail::to_core(std::move(vote)));
+  }
+
+  void on(VerifyResp& verdict) {
+    if (!core_.started()) {
+      sink_.input_rejected(make_error(Errc::not_started, "VerifyResp before the first Status"));
+      return;
+    }
+    const Height height = core_.height();
+    verifications_.record(height, verdict.proposal, verdict.is_pass);
+    for (Round round : verifications_.take_waiting(height, verdict.proposal))
+      apply(VerifyResult{height, round, verdict.proposal, verdict.is_pass});
+  }
+
+  /// A decision learnt elsewhere: the precommits, the value's validity and, if the core
+  /// lacks it, the proposal: the three things the core's decision rule needs.
+  void on(Commit& commit) {
+    if (auto refused = refuse_commit(commit)) {
+      sink_.input_rejected(*refused);
+      return;
+    }
+    const Height height = commit.height;
+    const Round round = commit.round;
+    std::vector<bft::Vote> precommits;
+    precommits.reserve(commit.lock_votes.size());
+    for (Vote& vote : commit.lock_votes) precommits.push_back(detail::to_core(std::move(vote)));
+    if (!apply(Certificate{std::move(precommits)}) || core_.decided()) return;
+    // Whatever the application said of the value before, a quorum committed it.
+    apply(VerifyResult{height, round, commit.proposal, true});
+    if (core_.decided()) return;
+    const std::optional<Address> proposer = core_.proposer(round);
+    if (!proposer) {
+      sink_.input_rejected(make_error(Errc::invalid_argument, "Commit for a round without a proposer"));
+      return;
+    }
+    apply(ReceivedProposal{bft::Proposal{height, round, std::move(commit.proposal), nil_round, *proposer, {}},
+                           Validity::valid});
+  }
+
+  /// Why a Commit input cannot be used now, if it cannot: it must be for the height the
+  /// core runs and has not decided,
+  /// and have a quorum of precommits, the proof that lets the runtime stand in for the
+  /// proposal the core may not have heard.
+  std::optional<Error> refuse_commit(const Commit& commit) const {
+    const auto at = [&] { return "Commit for height " + std::to_string(commit.height) + ": "; };
+    if (!core_.started()) return make_error(Errc::not_started, at() + "no Status yet");
+    if (commit.height < core_.height()) return make_error(Errc::stale_height, at() + "the node is at a later height");
+    if (commit.height > core_.height())
+      return make_error(Errc::invalid_argument, at() + "send the Status of the height before first");
+    if (core_.decided()) return make_error(Errc::decided, at() + "the node has decided it already");
+    const ValidatorSet& validators = core_.validators();
+    std::vector<bool> counted(validators.size(), false);
+    std::uint64_t power = 0;
+    for (const Vote& vote : commit.lock_votes) {
+      const std::optional<std::size_t> index = validators.index_of(vote.voter);
+      if (!index) return make_error(Errc::unknown_validator, at() + vote.voter.to_string() + " is not a validator");
+      if (counted[*index]) return make_error(Errc::invalid_certificate, at() + vote.voter.to_string() + " votes twice");
+      counted[*index] = true;
+      power += validators[*index].power;
+    }
+    if (!validators.is_quorum(power))
+      return make_error(Errc::invalid_certificate, at() + "its precommits are not a quorum");
+    return std::nullopt;
+  }
+
+  void fire_due_timers() {
+    const Clock::time_point now = clock_.now();
+    // Only the timers already queued: one that a firing schedules for `now` waits for
+    // the next pass, so a zero timeout cannot keep the worker from its queue.
+    for (std::size_t budget = timers_.size(); budget > 0; --budget) {
+      const std::optional<TimeoutFired> timeout = timers_.pop_due(now);
+      if (!timeout) break;
+      apply(*timeout);
+    }
+  }
+
+  /// Hands one input to the core, then this node's own proposals and votes that it
+  /// caused, which the core counts only as inputs. True if the core accepted `input`.
+  bool apply(Input input) {
+    const bool accepted = handle(std::move(input));
+    // handle() may append to loopback_, so each input leaves it before it is handled.
+    for (std::size_t next = 0; next < loopback_.size(); ++next) {
+      Input own = std::move(loopback_[next]);
+      handle(std::move(own));
+    }
+    loopback_.clear();
+    return accepted;
+  }
+
+  bool handle(Input&& input) {
+    outputs_.clear();
+    const Result<void> result = core_.handle(std::move(input), outputs_);
+    if (!result && !stopping_.load(std::memory_order_relaxed)) sink_.input_rejected(result.error());
+    for (Output& output : outputs_) {
+      if (stopping_.load(std::memory_order_relaxed)) break;
+      std::visit([&](auto& out) { dispatch(out); }, output);
+    }
+    return result.ok();
+  }
+
+  void dispatch(BroadcastProposal& out) {
+    loopback_.emplace_back(ReceivedProposal{out.proposal, Validity::valid});
+    sink_.send_msg(detail::from_core(std::move(out.proposal)));
+  }
+
+  void dispatch(BroadcastVote& out) {
+    loopback_.emplace_back(out.vote);
+    sink_.send_msg(detail::from_core(std::move(out.vote)));
+  }
+
+  void dispatch(Decide& out) { sink_.send_msg(detail::from_core(std::move(out), self_)); }
+
+  void dispatch(GetValue& out) { sink_.send_msg(detail::from_core(out)); }
+
+  void dispatch(ScheduleTimeout& out) {
+    timers_.schedule(detail::deadline_after(clock_.now(), out.duration), TimeoutFired{out.kind, out.height, out.round});
+  }
+
+  void dispatch(Evidence& out) { sink_.report_evidence(out); }
+
+  void dispatch(bft::Retransmit& out) { sink_.send_retransmit(detail::from_core(std::move(out))); }
+
+  // ---- fixed at creation ----
+  FromCore& sink_;
+  const Options options_;
+  Clock& clock_;
+  const Address self_;
+
+  // ---- shared: guarded by mutex_ ----
+  std::mutex mutex_;
+  std::condition_variable wake_worker_;
+  std::condition_variable fence_passed_;
+  std::vector<Command> pending_;
+  std::size_t held_ = 0;  // counted messages in the handle: pending, being processed, or parked
+  bool worker_sleeping_ = false;
+  bool stopped_ = false;
+  std::uint64_t fences_sent_ = 0;
+  std::uint64_t fences_passed_ = 0;
+
+  std::atomic<bool> stopping_{false};  // stopped_, readable by the worker without the lock
+  std::atomic<Height> next_height_{0};
+
+  // ---- the worker's own ----
+  Core core_;
+  std::optional<Duration> interval_;  // the interval core_'s timeouts come from, if any
+  bool paused_ = true;
+  std::size_t consumed_ = 0;  // counted messages processed since held_ was last settled
+  std::vector<Command> batch_;
+  std::deque<Command> parked_;  // counted messages that arrived while paused
+  detail::TimerQueue timers_;
+  detail::Verifications verifications_;
+  std::vector<Output> outputs_;
+  std::vector<Input> loopback_;
+
+  // ---- the thread ----
+  std::mutex join_mutex_;
+  bool subscribed_ = true;  // guarded by join_mutex_
+  std::thread worker_;
+  std::thread::id worker_id_;
+};
+
+// ---- Bft ------------------------------------------------------------------------------
+
+Result<Bft> Bft::create(FromCore& sink, Address address, Options options) {
+  if (options.queue_capacity == 0) return make_error(Errc::invalid_argument, "queue_capacity must be at least 1");
+  if (options.max_pending_verifications == 0)
+    return make_error(Errc::invalid_argument, "max_pending_verifications must be at least 1");
+  if (!options.make_selector) return make_error(Errc::invalid_argument, "make_selector is required");
+  auto core = Core::create(address, options.config, options.make_selector());
+  if (!core) return core.error();
+  return Bft(std::make_unique<Impl>(sink, std::move(address), std::move(options), std::move(*core)));
+}
+
+Bft::Bft(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Bft::Bft(Bft&&) noexcept = default;
+Bft& Bft::operator=(Bft&&) noexcept = default;
+Bft::~Bft() = default;
+
+SendResult Bft::send_bft_msg(CoreInput msg) { return impl_->send(std::move(msg)); }
+Height Bft::get_height() const noexcept { return impl_->next_height(); }
+bool Bft::flush() { return impl_->flush(); }
+void Bft::stop() { impl_->stop(); }
+
+}  // namespace bft::runtime
