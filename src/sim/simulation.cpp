@@ -4,6 +4,7 @@
 #include "bft/sim/simulation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -11,7 +12,6 @@
 #include <map>
 #include <memory>
 #include <tuple>
-#include <unordered_map>
 #include <variant>
 
 #include "bft/core.hpp"
@@ -56,13 +56,15 @@ struct Gossip {
 using Wire = std::variant<Proposal, Vote, Help, Gossip, SyncRequest, SyncResponse>;
 
 /// The consensus height a message is about (0 for sync traffic).
+Height height_of(const Help& help) {
+  if (help.proposal) return help.proposal->height;
+  return help.votes.empty() ? 0 : help.votes.front().height;
+}
+
 Height height_of(const Wire& wire) {
   if (const auto* p = std::get_if<Proposal>(&wire)) return p->height;
   if (const auto* v = std::get_if<Vote>(&wire)) return v->height;
-  if (const auto* h = std::get_if<Help>(&wire)) {
-    if (h->proposal) return h->proposal->height;
-    if (!h->votes.empty()) return h->votes.front().height;
-  }
+  if (const auto* h = std::get_if<Help>(&wire)) return height_of(*h);
   if (const auto* g = std::get_if<Gossip>(&wire)) {
     if (!g->proposals.empty()) return g->proposals.front().height;
     if (!g->votes.empty()) return g->votes.front().height;
@@ -91,6 +93,8 @@ struct Parcel {
 constexpr Height sync_batch = 64;
 /// Node-decisions between two prunings of block stores and checker records.
 constexpr std::uint64_t prune_every_decisions_per_node = 32;
+/// Marks a heard-vote slot whose sender's conflicting second vote is kept too.
+constexpr std::uint32_t conflict_kept = std::uint32_t{1} << 31;
 
 [[noreturn]] void invariant_failed(const char* what) {
   std::fprintf(stderr, "bft-sim: internal error: %s\n", what);
@@ -107,16 +111,19 @@ struct Node {
 
   /// Inputs the node gives itself (its own proposal and votes, the application's
   /// answers), handled before the next event: they never wait behind network traffic.
-  std::deque<Input> inbox;
+  std::vector<Input> inbox;  // a queue: handled from inbox_head, emptied when drained
+  std::size_t inbox_head = 0;
   bool handling = false;
 
   /// Proposals fed to the core at or above its height, to store the decided one.
   std::vector<Proposal> proposals;
 
-  /// Votes heard at the core's current height, its own included, relayed when it stalls.
-  /// A sender's first vote per (round, type) and, if it equivocates, its second one.
+  /// Votes heard at the core's current height, its own included, relayed when it stalls:
+  /// a sender's first vote per (round, type) and, if it equivocates, its second one.
   std::vector<Vote> heard;
-  std::unordered_map<std::uint64_t, std::uint32_t> heard_slots;  // slot_key -> index in `heard`
+  /// Per round, per vote type, per sender: 1 + the index of its first vote in `heard`
+  /// (0: none), with heard_conflict set once its second, different vote is kept too.
+  std::vector<std::array<std::vector<std::uint32_t>, 2>> heard_slots;
   std::tuple<Height, Round, Step, bool> state_at_last_tick{0, nil_round, Step::propose, false};
 
   /// Last observed core state (round-change counting and the trace).
@@ -131,6 +138,9 @@ struct Node {
   std::deque<BlockRef> chain;
   std::map<Height, BlockRef> fetched;  // synced blocks not applied yet
   Time sync_busy_until = 0;
+
+  /// The highest height heard from each peer: help for heights below it is not needed.
+  std::vector<Height> peer_heights;
 
   bool correct() const { return !fault.has_value(); }
   /// The lowest height this node still needs.
@@ -221,6 +231,7 @@ class Cluster {
       Node& node = nodes_[i];
       node.index = i;
       node.address = validators_[i].address;
+      node.peer_heights.assign(n, 0);
       if (byzantine[i]) {
         node.fault = options_.fault;
         result_.byzantine_nodes.push_back(i);
@@ -265,6 +276,7 @@ class Cluster {
         case EventKind::timeout: fire_timer(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
         case EventKind::app_commit: commit_height(nodes_[event.node], event.arg); break;
         case EventKind::gossip_tick: gossip_tick(nodes_[event.node]); break;
+        case EventKind::help_due: help_due(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
       }
       if (!checker_.safe()) {
         result_.stopped_on_violation = true;
@@ -332,27 +344,33 @@ class Cluster {
   /// Hands `input` to the node's core and acts on its outputs; inputs the node gives
   /// itself meanwhile (own messages fed back, application answers) are handled next.
   void feed(Node& node, Input input) {
-    node.inbox.push_back(std::move(input));
-    if (node.handling) return;
-    node.handling = true;
-    while (!node.inbox.empty()) {
-      Input next = std::move(node.inbox.front());
-      node.inbox.pop_front();
-      const bool starts_height = std::holds_alternative<StartHeight>(next);
-      if (starts_height) begin_height(node, std::get<StartHeight>(next).height);
-      outputs_.clear();
-      (void)node.core->handle(std::move(next), outputs_);  // rejected input is routine here
-      for (Output& output : outputs_) dispatch(node, output);
-      observe_state(node);
-      if (starts_height) apply_fetched_block(node);
+    if (node.handling) {
+      node.inbox.push_back(std::move(input));
+      return;
     }
+    node.handling = true;
+    handle(node, std::move(input));
+    while (node.inbox_head < node.inbox.size()) handle(node, std::move(node.inbox[node.inbox_head++]));
+    node.inbox.clear();
+    node.inbox_head = 0;
     node.handling = false;
+  }
+
+  void handle(Node& node, Input input) {
+    const bool starts_height = std::holds_alternative<StartHeight>(input);
+    if (starts_height) begin_height(node, std::get<StartHeight>(input).height);
+    outputs_.clear();
+    (void)node.core->handle(std::move(input), outputs_);  // rejected input is routine here
+    for (Output& output : outputs_) dispatch(node, output);
+    observe_state(node);
+    if (starts_height) apply_fetched_block(node);
   }
 
   void begin_height(Node& node, Height height) {
     node.height_started = now_;
     node.heard.clear();
-    node.heard_slots.clear();
+    for (auto& round : node.heard_slots)
+      for (auto& senders : round) std::fill(senders.begin(), senders.end(), 0);
     std::erase_if(node.proposals, [&](const Proposal& p) { return p.height < height; });
   }
 
@@ -422,28 +440,42 @@ class Cluster {
       if (node.fault == Fault::amnesia) vote = forget_lock(node, std::move(vote));
       broadcast(node, Wire{vote});
     }
-    hear(node, vote);
+    hear(node, vote, node.index);
     node.inbox.push_back(std::move(vote));
   }
 
-  /// Records a vote a correct node hears at its current height, for relaying.
-  void hear(Node& node, const Vote& vote) {
-    if (!node.correct() || vote.height != node.core->height()) return;
-    const auto sender = validators_.index_of(vote.voter);
-    if (!sender) return;
-    const std::uint64_t slot =
-        ((static_cast<std::uint64_t>(vote.round) * nodes_.size() + *sender) << 1) | (vote.type == VoteType::precommit);
-    auto [first, fresh] = node.heard_slots.try_emplace(slot, static_cast<std::uint32_t>(node.heard.size()));
-    if (!fresh) {
-      if (node.heard[first->second].value == vote.value) return;
-      // A second, conflicting vote: kept once, so that relaying spreads the evidence.
-      if (!node.heard_slots.try_emplace(slot | (std::uint64_t{1} << 63), 0).second) return;
+  /// Records a vote a correct node hears at its current height, for relaying. Rounds far
+  /// ahead are not kept: the core would not count them yet either.
+  void hear(Node& node, const Vote& vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
+    const Core& core = *node.core;
+    if (!node.correct() || vote.height != core.height() || vote.round < 0 ||
+        vote.round > core.round() + static_cast<Round>(options_.consensus.max_future_rounds_per_sender))
+      return;
+    std::uint32_t sender;
+    if (sender_hint && nodes_[*sender_hint].address == vote.voter) {
+      sender = *sender_hint;
+    } else if (const auto index = validators_.index_of(vote.voter)) {
+      sender = static_cast<std::uint32_t>(*index);
+    } else {
+      return;
+    }
+    const auto round = static_cast<std::size_t>(vote.round);
+    if (node.heard_slots.size() <= round) node.heard_slots.resize(round + 1);
+    auto& senders = node.heard_slots[round][vote.type == VoteType::prevote ? 0 : 1];
+    if (senders.empty()) senders.assign(nodes_.size(), 0);
+    std::uint32_t& slot = senders[sender];
+    if (slot != 0) {
+      // A second, conflicting vote is kept once, so that relaying spreads the evidence.
+      if ((slot & conflict_kept) != 0 || node.heard[(slot & ~conflict_kept) - 1].value == vote.value) return;
+      slot |= conflict_kept;
+    } else {
+      slot = static_cast<std::uint32_t>(node.heard.size()) + 1;
     }
     node.heard.push_back(vote);
   }
 
-  void feed_vote(Node& node, Vote vote) {
-    hear(node, vote);
+  void feed_vote(Node& node, Vote vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
+    hear(node, vote, sender_hint);
     feed(node, std::move(vote));
   }
 
@@ -644,25 +676,33 @@ class Cluster {
 
   // ---- receiving ----
 
-  void receive(Node& node, std::uint32_t from, Wire&& wire) {
+  /// Hands a delivered message to the node; `take`: this is the message's last delivery,
+  /// so its payload may be moved instead of copied.
+  void receive(Node& node, std::uint32_t from, Wire& wire, bool take) {
     if (!node.core) return;
-    if (const Height heard = height_of(wire); heard != 0) maybe_fetch(node, from, heard);
+    if (const Height heard = height_of(wire); heard != 0) {
+      node.peer_heights[from] = std::max(node.peer_heights[from], heard);
+      maybe_fetch(node, from, heard);
+    }
     std::visit(
         [&](auto& message) {
           using T = std::decay_t<decltype(message)>;
+          auto own = [&](auto& part) { return take ? std::move(part) : std::decay_t<decltype(part)>(part); };
           if constexpr (std::is_same_v<T, Proposal>) {
-            feed_proposal(node, std::move(message));
+            feed_proposal(node, own(message));
           } else if constexpr (std::is_same_v<T, Vote>) {
-            feed_vote(node, std::move(message));
+            feed_vote(node, own(message), from);
           } else if constexpr (std::is_same_v<T, Help>) {
-            receive_help(node, message);
+            Help help = own(message);
+            receive_help(node, help);
           } else if constexpr (std::is_same_v<T, Gossip>) {
-            for (Proposal& p : message.proposals) feed_proposal(node, std::move(p));
-            for (Vote& vote : message.votes) feed_vote(node, std::move(vote));
+            for (Proposal& p : message.proposals) feed_proposal(node, own(p));
+            for (Vote& vote : message.votes) feed_vote(node, own(vote));
           } else if constexpr (std::is_same_v<T, SyncRequest>) {
             serve_fetch(node, from, message.from);
           } else {
-            accept_blocks(node, message);
+            SyncResponse reply = own(message);
+            accept_blocks(node, reply);
           }
         },
         wire);
@@ -693,13 +733,29 @@ class Cluster {
     for (Vote& vote : help.votes) feed_vote(node, std::move(vote));
   }
 
+  /// The core answers every vote of a height it has decided with that height's commit,
+  /// including the late precommits of peers that decided it too. Like a gossip layer that
+  /// knows its peers' heights, the node holds such help back for two message delays and
+  /// sends it only if it has not heard the peer at a later height meanwhile.
   void send_help(Node& node, Retransmit& retransmit) {
     const auto to = validators_.index_of(retransmit.to);
     if (!to) return;
+    Help help{std::move(retransmit.proposal), std::move(retransmit.votes)};
+    if (node.peer_heights[*to] > height_of(help)) return;
+    const std::uint32_t parcel = open_parcel(node.index, std::move(help));
+    parcels_[parcel].deliveries.push_back(Delivery{now_ + 2 * options_.network.max_delay(), 0, static_cast<std::uint32_t>(*to)});
+    queue_.push(parcels_[parcel].deliveries.front().at, EventKind::help_due, node.index, parcel);
+  }
+
+  void help_due(Node& node, std::uint32_t parcel) {
+    const std::uint32_t to = parcels_[parcel].deliveries.front().to;
+    parcels_[parcel].deliveries.clear();
+    if (node.peer_heights[to] > height_of(parcels_[parcel].wire)) {
+      release_parcel(parcel);
+      return;
+    }
     if (node.correct()) ++result_.help_sent;
-    const std::uint32_t parcel =
-        open_parcel(node.index, Help{std::move(retransmit.proposal), std::move(retransmit.votes)});
-    address(parcel, static_cast<std::uint32_t>(*to));
+    address(parcel, to);
     close_parcel(parcel);
   }
 
@@ -845,19 +901,12 @@ class Cluster {
   }
 
   void deliver_next(std::uint32_t id) {
-    // Take what this delivery needs before calling into a node: sending may grow the pool.
-    Parcel& parcel = parcels_[id];
+    Parcel& parcel = parcels_[id];  // a deque: stays put while the receiver sends
     const Delivery delivery = parcel.deliveries[parcel.next++];
-    const std::uint32_t from = parcel.from;
-    Wire wire;
-    if (parcel.next == parcel.deliveries.size()) {
-      wire = std::move(parcel.wire);
-      release_parcel(id);
-    } else {
-      wire = parcel.wire;
-      queue_.push(parcel.deliveries[parcel.next].at, EventKind::deliver, from, id);
-    }
-    receive(nodes_[delivery.to], from, std::move(wire));
+    const bool last = parcel.next == parcel.deliveries.size();
+    if (!last) queue_.push(parcel.deliveries[parcel.next].at, EventKind::deliver, parcel.from, id);
+    receive(nodes_[delivery.to], parcel.from, parcel.wire, last);
+    if (last) release_parcel(id);
   }
 
   void trace_message(const Parcel& parcel, std::uint32_t to, Time delivered, bool dropped) {
@@ -894,7 +943,7 @@ class Cluster {
   std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
 
   std::vector<Output> outputs_;  // scratch: one node handles one input at a time
-  std::vector<Parcel> parcels_;
+  std::deque<Parcel> parcels_;
   std::vector<std::uint32_t> free_parcels_;
   std::vector<TimeoutFired> timers_;
   std::vector<std::uint32_t> free_timers_;

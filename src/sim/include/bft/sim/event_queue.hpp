@@ -21,7 +21,8 @@ enum class EventKind : std::uint8_t {
   deliver,     // arg: parcel id; the parcel's next delivery is due
   timeout,     // arg: timer id; a core timeout fires
   app_commit,  // arg: height; the application has committed it: start the next height
-  gossip_tick, // periodic: a stalled node re-sends its current round's messages
+  gossip_tick, // periodic: a stalled node relays its current round's messages
+  help_due,    // arg: parcel id; held-back laggard help is sent unless no longer needed
 };
 
 struct Event {
