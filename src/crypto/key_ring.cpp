@@ -5,6 +5,9 @@
 namespace bft::crypto {
 
 Result<void> KeyRing::add(Address address, std::unique_ptr<Verifier> verifier) {
+  if (verifier == nullptr) {
+    return make_error(Errc::invalid_argument, "no verifier for " + address.to_string());
+  }
   if (verifiers_.contains(address)) {
     return make_error(Errc::duplicate_validator,
                       "address " + address.to_string() + " already has a key");

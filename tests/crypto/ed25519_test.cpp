@@ -88,6 +88,7 @@ TEST(KeyRing, RejectsATakenAddressAndAKeyThatSignsForTwo) {
   EXPECT_EQ(error_of(keys.add(address_of(key),
                               std::make_unique<Ed25519Verifier>(testing::signer(2).public_key()))),
             Errc::duplicate_validator);
+  EXPECT_EQ(error_of(keys.add(Address::from_text("x"), nullptr)), Errc::invalid_argument);
   EXPECT_EQ(keys.size(), 1u);
 }
 

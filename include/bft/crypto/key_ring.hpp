@@ -15,8 +15,9 @@ namespace bft::crypto {
 
 class KeyRing {
  public:
-  /// Errors: duplicate_validator (the address is taken, or its key already signs for
-  /// another address: then one signature could count as two validators' votes).
+  /// Errors: invalid_argument (no verifier), duplicate_validator (the address is taken,
+  /// or its key already signs for another address: then one signature could count as
+  /// two validators' votes).
   Result<void> add(Address address, std::unique_ptr<Verifier> verifier);
   /// An ed25519 key under its derived address, address_of(key).
   Result<void> add(const PublicKey& key);

@@ -11,6 +11,8 @@
 
 namespace bft::crypto {
 
+/// Signs `vote` with `signer`, whose key must be the one other nodes' key rings hold for
+/// vote.voter (for ed25519 keys added by key alone: vote.voter == address_of(key)).
 codec::SignedVote sign_vote(const Signer& signer, const codec::ChainId& chain, Vote vote);
 
 /// Errors: unknown_validator (the voter has no key in `keys`), bad_signature.
