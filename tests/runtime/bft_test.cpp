@@ -250,7 +250,7 @@ TEST_F(BftTest, StatusIntervalSetsTheTimeouts) {
   outputs_after_flush(bft);
   // Height 2 with a doubled interval: c proposes, a waits 4800 ms.
   send(bft, status(1, Duration{6000}));
-  send(bft, status(1, Duration{6000}));  // a repeat is stale: refused, nothing replaced
+  send(bft, status(1, Duration{1000}));  // stale: refused, and the core is not replaced
   EXPECT_TRUE(bft.flush());  // the timeout counts from when the worker starts the height
   clock.advance(milliseconds{4799});
   EXPECT_TRUE(outputs_after_flush(bft).empty());
@@ -483,6 +483,40 @@ class FeedingSink : public RecordingSink {
   bool fed = false;
   bool flush_from_sink = true;
 };
+
+/// Stops its own handle when it sees its own proposal.
+class StoppingSink : public RecordingSink {
+ public:
+  void send_msg(CoreOutput msg) override {
+    const bool proposal = std::holds_alternative<Proposal>(msg);
+    RecordingSink::send_msg(std::move(msg));
+    if (proposal) bft->stop();
+  }
+  Bft* bft = nullptr;
+};
+
+TEST(BftSink, MayStopItsOwnHandle) {
+  ManualClock clock;
+  StoppingSink sink;
+  Options options;
+  options.clock = &clock;
+  options.make_selector = [] { return make_round_robin_selector(3, true); };  // a proposes at height 1
+  {
+    auto bft = Bft::create(sink, addr("a"), options);
+    ASSERT_TRUE(bft.ok());
+    sink.bft = &*bft;
+    ASSERT_TRUE(bft->send_bft_msg(Status{0, interval, authorities}).ok());
+    ASSERT_TRUE(bft->send_bft_msg(Feed{1, val("x")}).ok());
+    ASSERT_TRUE(bft->send_bft_msg(Start{}).ok());
+    (void)bft->flush();  // true or false, depending on whether the stop came first
+    EXPECT_EQ(bft->send_bft_msg(Vote{VoteType::prevote, 1, 0, val("x"), addr("b")}).error().code,
+              SendErrc::stopped);
+    EXPECT_FALSE(bft->flush());
+  }  // joined: the sink has had its last call
+  // The own prevote that would have followed the proposal never reached the sink.
+  EXPECT_EQ(sink.take(), (std::vector<CoreOutput>{GetProposalRequest{1, 0},
+                                                   Proposal{1, 0, val("x"), std::nullopt, {}, addr("a")}}));
+}
 
 TEST(BftSink, MaySendToItsOwnHandle) {
   ManualClock clock;

@@ -121,9 +121,10 @@ class Bft {
   /// - Feed / Proposal / Vote: as the core's ProposeValue / ReceivedProposal / Vote.
   /// - VerifyResp{is_pass, v}: the verdict on value v at the core's current height: it
   ///   applies to every round's proposal of v, including ones that arrive later.
-  /// - Commit: a decision learnt elsewhere, for the current height: its lock_votes enter
-  ///   as a certificate of precommits, the value is marked valid, and if the core still
-  ///   lacks the proposal it gets one from proposer(height, round), so it decides.
+  /// - Commit: a decision learnt elsewhere (e.g. by sync) for the current height, with a
+  ///   quorum of precommits as lock_votes: they enter as a certificate, the value is
+  ///   marked valid and, if the core still lacks the proposal, it gets one from
+  ///   proposer(height, round), so that it decides. Anything else is refused.
   SendResult send_bft_msg(CoreInput msg);
 
   /// The next height: one above the highest Status sent so far (0 before any). Updated
