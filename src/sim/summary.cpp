@@ -141,7 +141,7 @@ std::string Summary::to_text() const {
   text += buffer;
   std::snprintf(buffer, sizeof buffer, "crashes: %llu\n", static_cast<unsigned long long>(crashes_));
   text += buffer;
-  std::snprintf(buffer, sizeof buffer, "speed: %.0f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",
+  std::snprintf(buffer, sizeof buffer, "speed: %.1f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",
                 heights_per_sec(), wall_ms_, to_ms(sim_time_), static_cast<unsigned long long>(events_));
   text += buffer;
   return text;

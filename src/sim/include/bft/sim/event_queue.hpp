@@ -22,7 +22,8 @@ enum class EventKind : std::uint8_t {
   timeout,     // arg: timer id; a core timeout fires
   app_commit,  // arg: height; the application has committed it: start the next height
   gossip_tick, // periodic: a stalled node relays its current round's messages
-  help_due,    // arg: parcel id; held-back laggard help is sent unless no longer needed
+  late_vote_due,  // arg: parcel id; a held-back vote of a decided height goes to the core
+                  // unless its sender has moved on
 };
 
 struct Event {
