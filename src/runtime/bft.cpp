@@ -37,11 +37,14 @@ struct Fence {
 };
 
 /// What the input queue holds: the seed's inputs, with Status already checked, plus the
-/// fence. The first three alternatives are control messages: they are not counted
-/// against the capacity and are obeyed even while paused.
+/// fence.
 using Command = std::variant<Start, Pause, Fence, NewHeight, Feed, Proposal, Vote, Commit, VerifyResp>;
 
-bool is_control(const Command& command) { return command.index() < 3; }
+/// Control messages are not counted against the capacity and are obeyed while paused.
+bool is_control(const Command& command) {
+  return std::holds_alternative<Start>(command) || std::holds_alternative<Pause>(command) ||
+         std::holds_alternative<Fence>(command);
+}
 
 /// Checks what can be checked without the core: a Status must make a validator set, a
 /// Commit's votes must be its own precommits.
@@ -335,10 +338,9 @@ class Bft::Impl final : private Clock::Listener {
                            Validity::valid});
   }
 
-  /// Why a Commit input cannot be used now, if it cannot: it must be for the height the
-  /// core runs and has not decided,
-  /// and have a quorum of precommits, the proof that lets the runtime stand in for the
-  /// proposal the core may not have heard.
+  /// Why a Commit input cannot be used now, if it cannot. It must be for the height the
+  /// core runs and has not decided, and carry a quorum of precommits: that proof is what
+  /// lets the runtime stand in for a proposal the core may not have heard.
   std::optional<Error> refuse_commit(const Commit& commit) const {
     const auto at = [&] { return "Commit for height " + std::to_string(commit.height) + ": "; };
     if (!core_.started()) return make_error(Errc::not_started, at() + "no Status yet");

@@ -12,6 +12,16 @@
 // seed's messages, feeds the node's own proposals and votes back into the core (the core
 // counts them only as inputs), turns ScheduleTimeout outputs into timers and timers into
 // TimeoutFired inputs.
+//
+// Where the C++ handle differs from the seed's (messages: see messages.hpp):
+// - create() returns a Result and takes Options (queue capacity, async verify as a run-
+//   time switch, Config, proposer selection, clock) where the crate had cargo features;
+// - send_bft_msg() says why a message was refused (full, stopped, bad Status) instead of
+//   blocking on an unbounded channel;
+// - flush() and stop() exist: tests wait on a fence, never on time; shutdown is explicit
+//   and the sink is never called after it;
+// - FromCore has three optional hooks the seed lacked (laggard help, evidence, rejected
+//   inputs), so nothing the core says is silently lost.
 #pragma once
 
 #include <cstddef>
