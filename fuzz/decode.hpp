@@ -2,6 +2,7 @@
 // accepts is the canonical encoding, so re-encoding gives back exactly the input.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>

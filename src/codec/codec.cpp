@@ -1,8 +1,10 @@
 #include "bft/codec/codec.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <string>
-#include <type_traits>
+#include <tuple>
+#include <variant>
 
 #include "wire.hpp"
 

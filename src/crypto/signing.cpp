@@ -1,5 +1,6 @@
 #include "bft/crypto/signing.hpp"
 
+#include <string>
 #include <vector>
 
 namespace bft::crypto {
