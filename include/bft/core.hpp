@@ -22,10 +22,12 @@ namespace bft {
 
 // ---- inputs ---------------------------------------------------------------------------
 
-/// Start `height` at round 0 with these validators. Heights only move forward.
+/// Start `height` at round 0 with these validators, and with a new config if one is given
+/// (the seed's Status may carry a new interval). Heights only move forward.
 struct StartHeight {
   Height height = 0;
   ValidatorSet validators;
+  std::optional<Config> config = std::nullopt;
 };
 
 /// The application's value to propose (the seed's Feed). Without a round it serves every
@@ -118,9 +120,13 @@ struct Evidence {
   const Address& offender() const;
 };
 
-/// Messages that let a lagging peer catch up: the commit of a height it has not decided,
-/// or this node's votes of a round the peer has not reached. Sent once per peer and
-/// (height, round).
+/// Messages that let a lagging peer catch up: the commit of the height this node decided
+/// last, to a peer still heard at that height, or this node's votes of a round the peer
+/// has not reached. At most once per peer and height or round. Advisory: a late vote
+/// often comes from a peer that decided at the same moment, so a network layer that
+/// knows a peer's height drops help the peer no longer needs (at n validators, sending
+/// them all costs n commits per height). A peer more than one height behind needs the
+/// application's block sync: the core keeps only its last decision.
 struct Retransmit {
   Address to;
   std::optional<Proposal> proposal;

@@ -107,6 +107,10 @@ class Core::Impl {
       return make_error(Errc::stale_height, "height " + std::to_string(start.height) +
                                                 " does not follow " + std::to_string(height_));
     if (start.validators.empty()) return make_error(Errc::empty_validator_set, "no validators");
+    if (start.config) {
+      if (auto ok = start.config->validate(); !ok.ok()) return ok;
+      config_ = *start.config;
+    }
 
     const std::size_t n = start.validators.size();
     validators_ = std::move(start.validators);
@@ -180,8 +184,10 @@ class Core::Impl {
       return make_error(Errc::too_many_proposals, "proposer equivocated too often" + at(p.height, p.round));
 
     bool changed = false;
-    // The proof counts even when the proposal itself is a repeat: it may come late.
-    for (const Vote& vote : p.lock_votes) changed = count_vote(vote, *validators_.index_of(vote.voter), false, out) || changed;
+    // The proof is a polka certificate: its votes count for the value even where this
+    // node first saw another prevote of an equivocating voter, and they count when the
+    // proposal itself is a repeat (the proof may come late).
+    for (const Vote& vote : p.lock_votes) changed = count_vote(vote, *validators_.index_of(vote.voter), true, out) || changed;
     if (changed) touch(p.valid_round);
     if (repeat) {
       if (same->validity == Validity::unknown && received.validity != Validity::unknown) {
@@ -404,6 +410,10 @@ class Core::Impl {
 
   // ---- laggard help ----
 
+  /// Sends the commit, once, to a peer heard at the height this node decided last. The
+  /// core cannot tell a peer that decided at the same moment from one that precommitted
+  /// but lost the other precommits and has no timeout left to move it; only the second
+  /// needs help, so a network layer that knows the peer's height drops the rest.
   void help_decided_height(Height height, const Address& peer, std::vector<Output>& out) {
     if (!last_decision_ || last_decision_->height != height || peer == self_) return;
     const auto index = validators_.index_of(peer);

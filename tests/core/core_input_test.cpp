@@ -48,6 +48,27 @@ TEST(BadInput, StartWithAnEmptySetOrAnOldHeightIsRejected) {
   EXPECT_EQ(node.core().height(), 5u);
 }
 
+TEST(Heights, AStartMayChangeTheConfigAndKeepsWhatWasBuffered) {
+  Node node("v1");
+  node.start(1);
+  node.prevote("v2", 0, "kept", 2);
+  Config slower;
+  slower.propose = {Duration{9000}, Duration{0}};
+  const auto& out = node.feed(StartHeight{2, node.set(), slower});
+  ASSERT_TRUE(node.result().ok());
+  auto timeout = only<ScheduleTimeout>(out);
+  ASSERT_TRUE(timeout);
+  EXPECT_EQ(timeout->duration, Duration{9000});
+  EXPECT_EQ(node.core().config().propose.base, Duration{9000});
+  node.prevote("v2", 0, "kept", 2);
+  EXPECT_TRUE(node.result().ok());  // a duplicate: the buffered one was replayed
+  Config broken;
+  broken.max_round = 0;
+  node.feed(StartHeight{3, node.set(), broken});
+  EXPECT_EQ(node.error(), Errc::invalid_argument);
+  EXPECT_EQ(node.core().height(), 2u);
+}
+
 TEST(BadInput, HeightZeroIsAnOrdinaryHeight) {
   Node node("v1");
   node.start(0);

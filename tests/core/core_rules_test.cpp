@@ -198,6 +198,22 @@ TEST(L28_ProofOfLock, ALockFromTheValidRoundItselfDoesNotBlock) {
   EXPECT_EQ(votes[0].value, opt("y"));
 }
 
+TEST(L28_ProofOfLock, TheProofCountsDespiteAnEarlierConflictingPrevote) {
+  // v0 equivocates: this node saw its prevote for y first, then the proof of lock for x
+  // carries v0's prevote for x. The proof is a polka certificate: all three votes count.
+  Node node("v2");
+  node.start();
+  node.prevote("v0", 0, "y");
+  node.timeout(TimeoutKind::precommit, 0);
+  Proposal p{1, 1, val("x"), 0, addr("v1"), {}};
+  for (const char* v : {"v0", "v1", "v3"}) p.lock_votes.push_back(Node::make_vote(VoteType::prevote, v, 0, "x"));
+  const auto& out = node.feed(ReceivedProposal{p, Validity::valid});
+  const auto votes = votes_of(out);
+  ASSERT_EQ(votes.size(), 1u);
+  EXPECT_EQ(votes[0].value, opt("x"));
+  EXPECT_EQ(all_of<Evidence>(out).size(), 1u);
+}
+
 // ---- L34 prevote timeout ----
 
 TEST(L34_PrevoteTimeout, ScheduledOnceOnAQuorumOfMixedPrevotes) {
@@ -626,20 +642,37 @@ TEST(LaggardHelp, APeerInALowerRoundGetsThisNodesVotesOnce) {
   EXPECT_FALSE(only<Retransmit>(node.precommit("v3", 0, std::nullopt)));
 }
 
-TEST(LaggardHelp, APeerStillAtADecidedHeightGetsTheCommitOnce) {
+/// v1 decides "a" at height 1 round 0 and starts height 2.
+Node decided_node() {
   Node node("v1");
   node.start(1);
   node.proposal("v0", 0, "a");
   for (const char* v : {"v0", "v2", "v3"}) node.precommit(v, 0, "a");
   node.start(2);
-  auto help = only<Retransmit>(node.prevote("v2", 0, std::nullopt, 1));
+  return node;
+}
+
+TEST(LaggardHelp, APeerThatWentToAnotherRoundOfADecidedHeightGetsTheCommitOnce) {
+  Node node = decided_node();
+  auto help = only<Retransmit>(node.prevote("v2", 1, std::nullopt, 1));
   EXPECT_EQ(node.error(), Errc::stale_height);
   ASSERT_TRUE(help);
   EXPECT_EQ(help->to, addr("v2"));
   ASSERT_TRUE(help->proposal);
   EXPECT_EQ(help->proposal->value, val("a"));
   EXPECT_EQ(help->votes.size(), 3u);
-  EXPECT_FALSE(only<Retransmit>(node.prevote("v2", 1, std::nullopt, 1)));
+  EXPECT_FALSE(only<Retransmit>(node.precommit("v2", 1, std::nullopt, 1)));
+}
+
+TEST(LaggardHelp, APeerThatVotedNilInTheDecisionRoundGetsTheCommit) {
+  Node node = decided_node();
+  EXPECT_TRUE(only<Retransmit>(node.precommit("v3", 0, std::nullopt, 1)));
+}
+
+TEST(LaggardHelp, APeerThatPrecommittedTheDecidedValueMayStillNeedTheCommit) {
+  // It may have lost the other precommits, and no timeout moves a node waiting for them.
+  Node node = decided_node();
+  EXPECT_TRUE(only<Retransmit>(node.precommit("v2", 0, "a", 1)));
 }
 
 TEST(LaggardHelp, ACertificateNamesNoSenderSoGetsNoHelp) {
