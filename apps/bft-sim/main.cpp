@@ -45,8 +45,6 @@ faults
   --fault KIND            equivocate | silent | random | amnesia (default equivocate)
   --allow-unsafe          allow Byzantine power of a third or more (n < 3f + 1)
   --crash-restart         crash and restart correct nodes (needs the WAL: crashes nobody yet)
-  --plain-lock-votes      do not also hand a proposal's proof of lock to the core as a
-                          certificate (reproduces a core liveness issue, docs/SIMULATOR.md)
 
 network
   --delay-ms A..B         per-message delay range of every link (default 10..50)
@@ -182,9 +180,6 @@ Cli parse(int argc, char** argv) {
       defines_cluster(flag, v);
     } else if (flag == "--allow-unsafe") {
       cli.options.allow_unsafe = true;
-      defines_cluster(flag, nullptr);
-    } else if (flag == "--plain-lock-votes") {
-      cli.options.forward_lock_proofs = false;
       defines_cluster(flag, nullptr);
     } else if (flag == "--crash-restart") {
       cli.options.crash_restart = true;

@@ -708,13 +708,9 @@ class Cluster {
         wire);
   }
 
-  /// A proposal from the network goes to the core with the application's verdict. Its
-  /// proof of lock (prevotes for its valid round) goes in first as a certificate when
-  /// forward_lock_proofs is set: then each proof vote counts even where the receiver
-  /// already counted a conflicting prevote of the same equivocator (see SimOptions).
+  /// A proposal from the network goes to the core with the application's verdict.
   void feed_proposal(Node& node, Proposal proposal) {
     remember_proposal(node, proposal);
-    if (options_.forward_lock_proofs && !proposal.lock_votes.empty()) feed(node, Certificate{proposal.lock_votes});
     const Validity validity = validity_of(proposal.value);
     feed(node, ReceivedProposal{std::move(proposal), validity});
   }

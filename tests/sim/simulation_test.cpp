@@ -220,17 +220,15 @@ TEST(Simulation, SilentMajorityOfPowerIsRejectedUnlessUnsafeIsAllowed) {
   EXPECT_EQ(r.heights_committed, 0u);
 }
 
-// The core counts a proposal's proof of lock as ordinary prevotes, so a correct node that
-// already counted an equivocator's other prevote of that round never sees the proof
-// complete, and the coalition can keep such nodes from accepting any re-proposal: these
-// seeds never finish. The simulator forwards proofs as certificates (the default) to get
-// past this; re-enable when the core counts lock_votes like certificate votes.
-TEST(Simulation, DISABLED_CoreAcceptsProofOfLockDespiteEarlierConflictingPrevote) {
+// A correct node that already counted an equivocator's other prevote of a round still
+// accepts a proof of lock for that round: the proof's votes count like a certificate's.
+// Before the core did so, the coalition kept such nodes from accepting any re-proposal
+// and these seeds never finished.
+TEST(Simulation, CoreAcceptsProofOfLockDespiteEarlierConflictingPrevote) {
   SimOptions options = cluster(7, 20);
   options.byzantine = 2;
   options.fault = Fault::equivocate;
   options.network.default_link.drop = 0.1;
-  options.forward_lock_proofs = false;
   for (std::uint64_t seed : {2, 10, 12, 18, 20}) expect_safe_and_live(run(options, seed), 20);
 }
 

@@ -54,13 +54,6 @@ struct SimOptions {
   /// Every correct node must reach `heights` within this long after the network heals.
   /// 0: derive from the timeouts and the number of heights (see liveness_bound()).
   Time liveness_bound = 0;
-  /// Give the core a proposal's proof of lock (its lock_votes) as a Certificate too, the
-  /// way a node's network layer hands over a verified quorum. The core counts lock_votes
-  /// as ordinary prevotes, first vote per voter: a correct node that already counted an
-  /// equivocator's other prevote for that round then never sees the proof complete, and
-  /// an equivocating coalition can stall such nodes for ever (liveness, not safety; see
-  /// docs/SIMULATOR.md "Known core issues"). Off reproduces that.
-  bool forward_lock_proofs = true;
   /// Crash and restart correct nodes. Needs the WAL to restore a node's signed messages;
   /// until it exists the simulator accepts the flag and crashes nobody.
   bool crash_restart = false;
