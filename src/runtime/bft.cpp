@@ -261,20 +261,13 @@ class Bft::Impl final : private Clock::Listener {
   }
 
   void on(NewHeight& status) {
-    // A new interval needs a core with new timeouts: the core takes its Config once. A
-    // Status the core would refuse as stale must not replace it.
-    const bool stale = core_.started() && status.height <= core_.height();
-    if (status.interval && status.interval != interval_ && !stale) {
-      auto fresh = Core::create(self_, detail::with_interval(options_.config, *status.interval),
-                                options_.make_selector());
-      if (!fresh) {
-        sink_.input_rejected(fresh.error());
-        return;
-      }
-      core_ = std::move(*fresh);
-      interval_ = status.interval;
-    }
-    if (apply(StartHeight{status.height, std::move(status.validators)})) {
+    // A new interval means new timeouts, which the height start carries into the core (a
+    // stale Status is refused whole, its interval included).
+    std::optional<Config> config;
+    if (status.interval && status.interval != interval_)
+      config = detail::with_interval(options_.config, *status.interval);
+    if (apply(StartHeight{status.height, std::move(status.validators), config})) {
+      if (config) interval_ = status.interval;
       timers_.drop_below(core_.height());
       verifications_.forget_below(core_.height());
     }
