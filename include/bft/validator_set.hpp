@@ -28,12 +28,14 @@ class ValidatorSet {
   /// Both the total vote power and the total propose weight are capped so that the
   /// integer threshold tests (power * 3 > total * 2) can never overflow 64 bits.
   static constexpr std::uint64_t max_total_power = std::uint64_t{1} << 60;
+  /// Far above any real deployment; keeps indices within 32 bits.
+  static constexpr std::size_t max_validators = std::size_t{1} << 24;
 
   /// An empty set; the core rejects it where a real one is needed.
   ValidatorSet() = default;
 
   /// Errors: empty_validator_set, duplicate_validator, zero_power, no_propose_weight,
-  /// power_overflow.
+  /// power_overflow, invalid_argument (more than max_validators).
   static Result<ValidatorSet> create(std::vector<Validator> validators);
 
   std::size_t size() const noexcept;

@@ -6,7 +6,6 @@
 #include <cassert>
 #include <deque>
 #include <map>
-#include <unordered_map>
 
 #include "vote_keeper.hpp"
 
@@ -125,6 +124,7 @@ class Core::Impl {
     valid_value_.reset();
     valid_round_ = nil_round;
     rounds_.clear();
+    current_ = nullptr;
     height_value_.reset();
     round_values_.clear();
     future_rounds_of_sender_.assign(n, 0);
@@ -151,7 +151,7 @@ class Core::Impl {
       height_value_ = std::move(feed.value);
     }
     // A late value is still proposed, once, even after the propose step is over.
-    if (is_own_round(round_) && !round_state(round_).proposed) propose(out);
+    if (is_own_round(round_) && !current_->proposed) propose(out);
     evaluate(out);
     return {};
   }
@@ -372,14 +372,15 @@ class Core::Impl {
       // A certificate names no sender to help, and a value comes from the application.
       if constexpr (std::is_same_v<Message, Vote> || std::is_same_v<Message, ReceivedProposal>)
         help_decided_height(height, sender, out);
-      if (height == height_) return make_error(Errc::decided, "height " + std::to_string(height) + " is decided");
-      return make_error(Errc::stale_height, "message for past height " + std::to_string(height));
+      // Late messages are routine on a live network: short texts, no allocation.
+      if (height == height_) return make_error(Errc::decided, "height decided");
+      return make_error(Errc::stale_height, "past height");
     }
     if (height - height_ > config_.future_heights)
       return make_error(Errc::too_far_ahead, "height " + std::to_string(height) + " is too far ahead");
-    if (!validators_.index_of(sender) && sender != self_)
-      return make_error(Errc::unknown_validator, sender.to_string() + " is not a validator");
-    std::size_t& count = buffered_per_sender_[sender];
+    const auto slot = buffer_slot(sender);
+    if (!slot) return make_error(Errc::unknown_validator, sender.to_string() + " is not a validator");
+    std::size_t& count = buffered_per_sender_[*slot];
     if (count >= config_.max_buffered_per_sender)
       return make_error(Errc::buffer_full, "too many buffered messages from " + sender.to_string());
     ++count;
@@ -387,15 +388,25 @@ class Core::Impl {
     return {};
   }
 
+  /// Buffer accounting is per validator of the current set, plus one slot for this node
+  /// (its application's values) when it is not a validator.
+  std::optional<std::size_t> buffer_slot(const Address& sender) const {
+    if (auto index = validators_.index_of(sender)) return index;
+    if (sender == self_) return validators_.size();
+    return std::nullopt;
+  }
+
   void replay_buffered(std::vector<Output>& out) {
     std::deque<Buffered> later;
     std::deque<Buffered> now;
-    buffered_per_sender_.clear();
+    buffered_per_sender_.assign(validators_.size() + 1, 0);
     for (auto& item : future_) {
+      const auto slot = buffer_slot(item.sender);
+      if (!slot) continue;  // no longer a validator: its messages are dropped
       if (item.height == height_) {
         now.push_back(std::move(item));
       } else if (item.height > height_) {
-        ++buffered_per_sender_[item.sender];
+        ++buffered_per_sender_[*slot];
         later.push_back(std::move(item));
       }
     }
@@ -423,7 +434,7 @@ class Core::Impl {
 
   void help_lower_round(std::size_t peer, std::vector<Output>& out) {
     if (!self_index_ || self_index_ == peer || helped_round_[peer] >= round_) return;
-    const RoundState& rs = rounds_.at(round_);
+    const RoundState& rs = *current_;
     if (!rs.own_prevote && !rs.own_precommit) return;
     helped_round_[peer] = round_;
     Retransmit help{validators_[peer].address, std::nullopt, {}};
@@ -488,6 +499,7 @@ class Core::Impl {
   void start_round(Round round, std::vector<Output>& out) {  // L11
     round_ = round;
     step_ = Step::propose;
+    current_ = &round_state(round);  // std::map nodes stay put until the height ends
     recount_future_rounds();
     if (is_own_round(round) && !propose(out)) out.push_back(GetValue{height_, round});
     // Scheduled by the proposer too, so a slow application cannot stall the round.
@@ -497,7 +509,7 @@ class Core::Impl {
   /// Proposes validValue if there is one, else the application's value; false if the
   /// application has not supplied a value yet.
   bool propose(std::vector<Output>& out) {
-    RoundState& rs = round_state(round_);
+    RoundState& rs = *current_;
     assert(!rs.proposed);
     Proposal proposal{height_, round_, Value{}, nil_round, self_, {}};
     if (valid_value_) {
@@ -525,7 +537,7 @@ class Core::Impl {
 
   void cast_vote(VoteType type, std::optional<Value> value, std::vector<Output>& out) {
     if (!self_index_) return;  // an observer follows but never votes
-    RoundState& rs = round_state(round_);
+    RoundState& rs = *current_;
     auto& own = type == VoteType::prevote ? rs.own_prevote : rs.own_precommit;
     // The step machine moves forward only, so a second vote here would be a core bug.
     assert(!own && "the core never signs two votes for one (height, round, type)");
@@ -562,7 +574,7 @@ class Core::Impl {
     while (!decided_) {
       if (try_decide(out)) return;
       if (try_skip_round(out)) continue;
-      RoundState& rs = round_state(round_);
+      RoundState& rs = *current_;
       if (try_schedule_precommit_timeout(rs, out)) continue;
       if (try_schedule_prevote_timeout(rs, out)) continue;
       if (try_prevote_on_proposal(rs, out)) continue;
@@ -573,11 +585,12 @@ class Core::Impl {
     }
   }
 
-  // L49: a proposal and a quorum of precommits for its value, in any round.
+  // L49: a proposal and a quorum of precommits for its value, in any round. Only a new
+  // proposal, precommit or verdict enables it, so only the rounds they touched are seen.
   bool try_decide(std::vector<Output>& out) {
-    auto decide_in = [&](Round round) {
+    for (Round round : touched_) {
       auto it = rounds_.find(round);
-      if (it == rounds_.end()) return false;
+      if (it == rounds_.end()) continue;
       for (const auto& stored : it->second.proposals) {
         if (stored.validity == Validity::valid &&
             validators_.is_quorum(it->second.votes.precommits.power_for(stored.proposal.value))) {
@@ -585,11 +598,7 @@ class Core::Impl {
           return true;
         }
       }
-      return false;
-    };
-    if (decide_in(round_)) return true;
-    for (Round round : touched_)
-      if (round != round_ && decide_in(round)) return true;
+    }
     return false;
   }
 
@@ -687,6 +696,7 @@ class Core::Impl {
 
   std::optional<std::size_t> self_index_;
   std::map<Round, RoundState> rounds_;
+  RoundState* current_ = nullptr;  // rounds_[round_]
   std::vector<Round> touched_;  // rounds whose messages changed during the current input
   std::vector<std::size_t> future_rounds_of_sender_;
   std::optional<Value> height_value_;
@@ -696,7 +706,7 @@ class Core::Impl {
   std::vector<Round> helped_round_;
   SenderSet helped_commit_;
   std::deque<Buffered> future_;
-  std::unordered_map<Address, std::size_t> buffered_per_sender_;
+  std::vector<std::size_t> buffered_per_sender_;  // by buffer_slot()
 };
 
 // ---- Core -----------------------------------------------------------------------------

@@ -1,25 +1,72 @@
 #include "bft/validator_set.hpp"
 
-#include <unordered_map>
+#include <bit>
+#include <cstring>
 
 namespace bft {
 
+namespace {
+
+/// A fast 64-bit hash of short byte strings (addresses are typically 20 to 32 bytes):
+/// 8-byte words folded with multiply-xorshift rounds.
+std::uint64_t hash_address(std::span<const std::uint8_t> bytes) noexcept {
+  constexpr std::uint64_t k = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h = bytes.size() * k;
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    h = (h ^ word) * k;
+    h ^= h >> 29;
+  }
+  std::uint64_t tail = 0;
+  if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  h = (h ^ tail) * k;
+  return h ^ (h >> 32);
+}
+
+}  // namespace
+
+/// Looking a voter up is on the path of every vote, so the index is a flat
+/// open-addressing table (linear probing, at most half full) rather than a node map.
 struct ValidatorSet::Data {
   std::vector<Validator> validators;
-  std::unordered_map<Address, std::size_t> index;
+  std::vector<std::uint32_t> slots;  // index + 1 of the validator there, 0 = empty
+  std::uint64_t mask = 0;
   std::uint64_t total_power = 0;
   std::uint64_t total_propose_weight = 0;
+
+  std::optional<std::size_t> find(const Address& address) const {
+    for (std::uint64_t at = hash_address(address.bytes()) & mask;; at = (at + 1) & mask) {
+      const std::uint32_t slot = slots[at];
+      if (slot == 0) return std::nullopt;
+      if (validators[slot - 1].address == address) return slot - 1;
+    }
+  }
+
+  /// False if the address is already there.
+  bool insert(const Address& address, std::size_t index) {
+    std::uint64_t at = hash_address(address.bytes()) & mask;
+    for (; slots[at] != 0; at = (at + 1) & mask)
+      if (validators[slots[at] - 1].address == address) return false;
+    slots[at] = static_cast<std::uint32_t>(index + 1);
+    return true;
+  }
 };
 
 Result<ValidatorSet> ValidatorSet::create(std::vector<Validator> validators) {
   if (validators.empty()) return make_error(Errc::empty_validator_set, "validator set is empty");
+  if (validators.size() > max_validators)
+    return make_error(Errc::invalid_argument, "more than " + std::to_string(max_validators) + " validators");
   auto data = std::make_shared<Data>();
-  data->index.reserve(validators.size());
-  for (std::size_t i = 0; i < validators.size(); ++i) {
-    const auto& v = validators[i];
+  data->validators = std::move(validators);
+  data->slots.assign(std::bit_ceil(data->validators.size() * 2), 0);
+  data->mask = data->slots.size() - 1;
+  for (std::size_t i = 0; i < data->validators.size(); ++i) {
+    const auto& v = data->validators[i];
     if (v.power == 0)
       return make_error(Errc::zero_power, "validator " + v.address.to_string() + " has vote power 0");
-    if (!data->index.emplace(v.address, i).second)
+    if (!data->insert(v.address, i))
       return make_error(Errc::duplicate_validator, "validator " + v.address.to_string() + " appears twice");
     // Checked one addend at a time, so the sums themselves cannot wrap.
     if (v.power > max_total_power - data->total_power)
@@ -31,7 +78,6 @@ Result<ValidatorSet> ValidatorSet::create(std::vector<Validator> validators) {
   }
   if (data->total_propose_weight == 0)
     return make_error(Errc::no_propose_weight, "every propose weight is 0: nobody could propose");
-  data->validators = std::move(validators);
   return ValidatorSet(std::move(data));
 }
 
@@ -49,9 +95,7 @@ std::span<const Validator> ValidatorSet::validators() const noexcept {
 
 std::optional<std::size_t> ValidatorSet::index_of(const Address& address) const {
   if (!data_) return std::nullopt;
-  auto it = data_->index.find(address);
-  if (it == data_->index.end()) return std::nullopt;
-  return it->second;
+  return data_->find(address);
 }
 
 std::uint64_t ValidatorSet::total_power() const noexcept { return data_ ? data_->total_power : 0; }
