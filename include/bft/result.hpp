@@ -40,6 +40,10 @@ enum class Errc {
   io_error,              // a file that cannot be read or written
   malformed_key,         // a key file or key text that does not parse
   insecure_key_file,     // a secret key file readable by group or others
+  // write-ahead log
+  corrupt_log,           // a damaged WAL record that is not a torn tail: the node must stop
+  replay_diverged,       // replaying the WAL did not reproduce the own messages it records
+  already_signed,        // the double-sign guard refused a second, different message for a slot
 };
 
 std::string_view to_string(Errc code) noexcept;

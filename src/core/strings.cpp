@@ -37,6 +37,9 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::io_error: return "io_error";
     case Errc::malformed_key: return "malformed_key";
     case Errc::insecure_key_file: return "insecure_key_file";
+    case Errc::corrupt_log: return "corrupt_log";
+    case Errc::replay_diverged: return "replay_diverged";
+    case Errc::already_signed: return "already_signed";
   }
   return "unknown_error";
 }

@@ -1,0 +1,348 @@
+#include "bft/wal/record.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace bft::wal {
+
+namespace {
+
+enum class Kind : std::uint8_t {
+  start_height = 1,
+  propose_value = 2,
+  proposal = 3,
+  vote = 4,
+  certificate = 5,
+  timeout = 6,
+  verify_result = 7,
+  own_proposal = 8,
+  own_vote = 9,
+};
+
+class Writer {
+ public:
+  explicit Writer(Bytes& out) : out_(out) {}
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u32(std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  void bytes(std::span<const std::uint8_t> b) {
+    u32(static_cast<std::uint32_t>(b.size()));
+    out_.insert(out_.end(), b.begin(), b.end());
+  }
+  void vote(const Vote& v) {
+    u8(static_cast<std::uint8_t>(v.type));
+    u64(v.height);
+    i64(v.round);
+    u8(v.value ? 1 : 0);
+    if (v.value) bytes(v.value->bytes());
+    bytes(v.voter.bytes());
+  }
+  void votes(const std::vector<Vote>& vs) {
+    u32(static_cast<std::uint32_t>(vs.size()));
+    for (const Vote& v : vs) vote(v);
+  }
+  void proposal(const Proposal& p) {
+    u64(p.height);
+    i64(p.round);
+    i64(p.valid_round);
+    bytes(p.value.bytes());
+    bytes(p.proposer.bytes());
+    votes(p.lock_votes);
+  }
+  void rule(const TimeoutRule& r) {
+    i64(r.base.count());
+    i64(r.per_round.count());
+  }
+
+ private:
+  Bytes& out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+  bool failed() const { return failed_; }
+  bool at_end() const { return pos_ == in_.size(); }
+  std::size_t pos() const { return pos_; }
+
+  std::uint8_t u8() {
+    if (!need(1)) return 0;
+    return in_[pos_++];
+  }
+  std::uint32_t u32() {
+    if (!need(4)) return 0;
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= std::uint32_t{in_[pos_++]} << (8 * i);
+    return v;
+  }
+  std::uint64_t u64() {
+    if (!need(8)) return 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= std::uint64_t{in_[pos_++]} << (8 * i);
+    return v;
+  }
+  std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
+  std::span<const std::uint8_t> bytes() {
+    const std::uint32_t n = u32();
+    if (!need(n)) return {};
+    auto b = in_.subspan(pos_, n);
+    pos_ += n;
+    return b;
+  }
+  bool flag() {
+    const std::uint8_t v = u8();
+    if (v > 1) failed_ = true;
+    return v == 1;
+  }
+  Vote vote() {
+    Vote v;
+    const std::uint8_t type = u8();
+    if (type != 1 && type != 2) failed_ = true;
+    v.type = static_cast<VoteType>(type);
+    v.height = u64();
+    v.round = i64();
+    if (flag()) v.value = Value(bytes());
+    v.voter = Address(bytes());
+    return v;
+  }
+  std::vector<Vote> votes() {
+    const std::uint32_t n = u32();
+    // every vote takes at least 31 bytes: a count beyond what is left is malformed
+    if (failed_ || n > (in_.size() - pos_) / 31) {
+      failed_ = true;
+      return {};
+    }
+    std::vector<Vote> vs;
+    vs.reserve(n);
+    for (std::uint32_t i = 0; i < n && !failed_; ++i) vs.push_back(vote());
+    return vs;
+  }
+  Proposal proposal() {
+    Proposal p;
+    p.height = u64();
+    p.round = i64();
+    p.valid_round = i64();
+    p.value = Value(bytes());
+    p.proposer = Address(bytes());
+    p.lock_votes = votes();
+    return p;
+  }
+  TimeoutRule rule() {
+    TimeoutRule r;
+    r.base = Duration{i64()};
+    r.per_round = Duration{i64()};
+    return r;
+  }
+
+ private:
+  bool need(std::size_t n) {
+    if (failed_ || in_.size() - pos_ < n) {
+      failed_ = true;
+      return false;
+    }
+    return true;
+  }
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Record record_of(Input input) {
+  return std::visit([](auto&& in) -> Record { return Record{std::move(in)}; }, std::move(input));
+}
+
+std::optional<Input> input_of(const Record& record) {
+  return std::visit(
+      [](const auto& r) -> std::optional<Input> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, OwnProposal> || std::is_same_v<T, OwnVote>) {
+          return std::nullopt;
+        } else {
+          return Input{r};
+        }
+      },
+      record);
+}
+
+bool is_own(const Record& record) noexcept {
+  return std::holds_alternative<OwnProposal>(record) || std::holds_alternative<OwnVote>(record);
+}
+
+void encode_record(const Record& record, Bytes& out) {
+  Writer w(out);
+  w.u8(record_version);
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, StartHeight>) {
+          w.u8(static_cast<std::uint8_t>(Kind::start_height));
+          w.u64(r.height);
+          w.u32(static_cast<std::uint32_t>(r.validators.size()));
+          for (std::size_t i = 0; i < r.validators.size(); ++i) {
+            w.bytes(r.validators[i].address.bytes());
+            w.u64(r.validators[i].power);
+            w.u64(r.validators[i].propose_weight);
+          }
+          w.u8(r.config ? 1 : 0);
+          if (r.config) {
+            w.rule(r.config->propose);
+            w.rule(r.config->prevote);
+            w.rule(r.config->precommit);
+            w.i64(r.config->max_round);
+            w.u64(r.config->max_future_rounds_per_sender);
+            w.u64(r.config->max_proposals_per_round);
+            w.u64(r.config->future_heights);
+            w.u64(r.config->max_buffered_per_sender);
+            w.u64(r.config->max_pending_verdicts);
+          }
+        } else if constexpr (std::is_same_v<T, ProposeValue>) {
+          w.u8(static_cast<std::uint8_t>(Kind::propose_value));
+          w.u64(r.height);
+          w.u8(r.round ? 1 : 0);
+          if (r.round) w.i64(*r.round);
+          w.bytes(r.value.bytes());
+        } else if constexpr (std::is_same_v<T, ReceivedProposal>) {
+          w.u8(static_cast<std::uint8_t>(Kind::proposal));
+          w.u8(static_cast<std::uint8_t>(r.validity));
+          w.proposal(r.proposal);
+        } else if constexpr (std::is_same_v<T, Vote>) {
+          w.u8(static_cast<std::uint8_t>(Kind::vote));
+          w.vote(r);
+        } else if constexpr (std::is_same_v<T, Certificate>) {
+          w.u8(static_cast<std::uint8_t>(Kind::certificate));
+          w.votes(r.votes);
+        } else if constexpr (std::is_same_v<T, TimeoutFired>) {
+          w.u8(static_cast<std::uint8_t>(Kind::timeout));
+          w.u8(static_cast<std::uint8_t>(r.kind));
+          w.u64(r.height);
+          w.i64(r.round);
+        } else if constexpr (std::is_same_v<T, VerifyResult>) {
+          w.u8(static_cast<std::uint8_t>(Kind::verify_result));
+          w.u64(r.height);
+          w.i64(r.round);
+          w.bytes(r.value.bytes());
+          w.u8(r.valid ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, OwnProposal>) {
+          w.u8(static_cast<std::uint8_t>(Kind::own_proposal));
+          w.proposal(r.proposal);
+          w.bytes(r.signature);
+        } else {
+          static_assert(std::is_same_v<T, OwnVote>);
+          w.u8(static_cast<std::uint8_t>(Kind::own_vote));
+          w.vote(r.vote);
+          w.bytes(r.signature);
+        }
+      },
+      record);
+}
+
+Result<Record> decode_record(std::span<const std::uint8_t> payload) {
+  Reader r(payload);
+  const std::uint8_t version = r.u8();
+  if (r.failed()) return make_error(Errc::malformed, "wal record: empty payload");
+  if (version != record_version)
+    return make_error(Errc::unsupported_version, "wal record: version " + std::to_string(version));
+  const std::uint8_t kind = r.u8();
+  std::optional<Record> out;
+  switch (static_cast<Kind>(kind)) {
+    case Kind::start_height: {
+      StartHeight s;
+      s.height = r.u64();
+      const std::uint32_t n = r.u32();
+      if (r.failed() || n > payload.size()) return make_error(Errc::malformed, "wal record: bad validator count");
+      std::vector<Validator> vs;
+      for (std::uint32_t i = 0; i < n && !r.failed(); ++i) {
+        const auto address = r.bytes();
+        const std::uint64_t power = r.u64();
+        const std::uint64_t weight = r.u64();
+        vs.push_back(Validator{Address(address), power, weight});
+      }
+      if (r.failed()) break;
+      auto set = ValidatorSet::create(std::move(vs));
+      if (!set) return make_error(Errc::malformed, "wal record: validator set: " + set.error().message);
+      s.validators = std::move(*set);
+      if (r.flag()) {
+        Config c;
+        c.propose = r.rule();
+        c.prevote = r.rule();
+        c.precommit = r.rule();
+        c.max_round = r.i64();
+        c.max_future_rounds_per_sender = r.u64();
+        c.max_proposals_per_round = r.u64();
+        c.future_heights = r.u64();
+        c.max_buffered_per_sender = r.u64();
+        c.max_pending_verdicts = r.u64();
+        s.config = c;
+      }
+      out = std::move(s);
+      break;
+    }
+    case Kind::propose_value: {
+      ProposeValue p;
+      p.height = r.u64();
+      if (r.flag()) p.round = r.i64();
+      p.value = Value(r.bytes());
+      out = std::move(p);
+      break;
+    }
+    case Kind::proposal: {
+      ReceivedProposal p;
+      const std::uint8_t validity = r.u8();
+      if (validity > 2) return make_error(Errc::malformed, "wal record: validity out of range");
+      p.validity = static_cast<Validity>(validity);
+      p.proposal = r.proposal();
+      out = std::move(p);
+      break;
+    }
+    case Kind::vote: out = r.vote(); break;
+    case Kind::certificate: out = Certificate{r.votes()}; break;
+    case Kind::timeout: {
+      TimeoutFired t;
+      const std::uint8_t k = r.u8();
+      if (k < 1 || k > 3) return make_error(Errc::malformed, "wal record: timeout kind out of range");
+      t.kind = static_cast<TimeoutKind>(k);
+      t.height = r.u64();
+      t.round = r.i64();
+      out = t;
+      break;
+    }
+    case Kind::verify_result: {
+      VerifyResult v;
+      v.height = r.u64();
+      v.round = r.i64();
+      v.value = Value(r.bytes());
+      v.valid = r.flag();
+      out = std::move(v);
+      break;
+    }
+    case Kind::own_proposal: {
+      OwnProposal p;
+      p.proposal = r.proposal();
+      auto sig = r.bytes();
+      p.signature.assign(sig.begin(), sig.end());
+      out = std::move(p);
+      break;
+    }
+    case Kind::own_vote: {
+      OwnVote v;
+      v.vote = r.vote();
+      auto sig = r.bytes();
+      v.signature.assign(sig.begin(), sig.end());
+      out = std::move(v);
+      break;
+    }
+    default: return make_error(Errc::malformed, "wal record: unknown kind " + std::to_string(kind));
+  }
+  if (r.failed() || !out) return make_error(Errc::malformed, "wal record: truncated or out of range");
+  if (!r.at_end()) return make_error(Errc::malformed, "wal record: trailing bytes at " + std::to_string(r.pos()));
+  return std::move(*out);
+}
+
+}  // namespace bft::wal

@@ -1,0 +1,313 @@
+// CRC32C vectors, record encoding, framing, segments, torn-tail repair and corruption in
+// the middle, over the in-memory disk and over real files in a fresh temp directory.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "bft/wal/crc32c.hpp"
+#include "bft/wal/wal.hpp"
+
+namespace bft::wal {
+namespace {
+
+std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST(Crc32c, StandardVectors) {
+  // RFC 3720 appendix B.4 and the common check value.
+  EXPECT_EQ(crc32c(as_bytes("123456789")), 0xE3069283u);
+  EXPECT_EQ(crc32c(as_bytes("")), 0u);
+  std::vector<std::uint8_t> buf(32, 0);
+  EXPECT_EQ(crc32c(buf), 0x8A9136AAu);
+  std::fill(buf.begin(), buf.end(), 0xFF);
+  EXPECT_EQ(crc32c(buf), 0x62A8AB43u);
+  for (std::size_t i = 0; i < 32; ++i) buf[i] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(crc32c(buf), 0x46DD794Eu);
+  for (std::size_t i = 0; i < 32; ++i) buf[i] = static_cast<std::uint8_t>(31 - i);
+  EXPECT_EQ(crc32c(buf), 0x113FDB5Cu);
+}
+
+TEST(Crc32c, ExtendsAcrossSplits) {
+  const std::string text = "The quick brown fox jumps over the lazy dog, twice over.";
+  const auto all = crc32c(as_bytes(text));
+  for (std::size_t cut = 0; cut <= text.size(); ++cut)
+    EXPECT_EQ(crc32c(as_bytes(text).subspan(cut), crc32c(as_bytes(text).first(cut))), all) << cut;
+}
+
+ValidatorSet validators() {
+  std::vector<Validator> vs;
+  for (int i = 0; i < 4; ++i) vs.push_back(Validator{Address::from_text("v" + std::to_string(i)), 1, 1});
+  return *ValidatorSet::create(std::move(vs));
+}
+
+Vote vote(VoteType type, Height h, Round r, std::optional<std::string> value, int voter) {
+  Vote v{type, h, r, std::nullopt, Address::from_text("v" + std::to_string(voter))};
+  if (value) v.value = Value::from_text(*value);
+  return v;
+}
+
+std::vector<Record> sample_records(Height h) {
+  Proposal p{h, 1, Value::from_text("block"), 0, Address::from_text("v1"),
+             {vote(VoteType::prevote, h, 0, "block", 2), vote(VoteType::prevote, h, 0, "block", 3)}};
+  Config config;
+  config.propose.base = Duration{77};
+  return {
+      StartHeight{h, validators(), config},
+      ProposeValue{h, Round{2}, Value::from_text("mine")},
+      ProposeValue{h, std::nullopt, Value::from_text("any")},
+      ReceivedProposal{p, Validity::unknown},
+      vote(VoteType::precommit, h, 3, std::nullopt, 2),
+      Certificate{{vote(VoteType::precommit, h, 0, "block", 1), vote(VoteType::precommit, h, 0, "block", 2)}},
+      TimeoutFired{TimeoutKind::prevote, h, 4},
+      VerifyResult{h, 1, Value::from_text("block"), true},
+      OwnProposal{p, Bytes(64, 7)},
+      OwnVote{vote(VoteType::prevote, h, 1, "block", 0), {}},
+  };
+}
+
+Bytes encoded(const Record& r) {
+  Bytes out;
+  encode_record(r, out);
+  return out;
+}
+
+TEST(Record, RoundTripsEveryKind) {
+  for (const Record& r : sample_records(5)) {
+    const Bytes bytes = encoded(r);
+    auto back = decode_record(bytes);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->index(), r.index());
+    EXPECT_EQ(encoded(*back), bytes);
+  }
+  auto start = decode_record(encoded(sample_records(5)[0]));
+  ASSERT_TRUE(start);
+  EXPECT_EQ(std::get<StartHeight>(*start).validators, validators());
+  EXPECT_EQ(std::get<StartHeight>(*start).config->propose.base, Duration{77});
+}
+
+TEST(Record, RejectsMalformedPayloads) {
+  Bytes bytes = encoded(sample_records(5)[4]);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    auto r = decode_record(std::span<const std::uint8_t>(bytes).first(cut));
+    EXPECT_FALSE(r) << cut;
+  }
+  Bytes trailing = bytes;
+  trailing.push_back(0);
+  EXPECT_EQ(decode_record(trailing).error().code, Errc::malformed);
+  Bytes version = bytes;
+  version[0] = 2;
+  EXPECT_EQ(decode_record(version).error().code, Errc::unsupported_version);
+  Bytes kind = bytes;
+  kind[1] = 42;
+  EXPECT_EQ(decode_record(kind).error().code, Errc::malformed);
+}
+
+Bytes frames(const std::vector<Record>& records) {
+  Bytes out;
+  for (const Record& r : records) append_frame(encoded(r), out);
+  return out;
+}
+
+TEST(Segment, TornTailOfEveryLengthIsCutBackToTheLastGoodRecord) {
+  const auto records = sample_records(3);
+  const Bytes whole = frames(records);
+  // The offsets where each record ends.
+  std::vector<std::size_t> ends;
+  std::size_t pos = 0;
+  for (const Record& r : records) {
+    pos += frame_header_size + encoded(r).size();
+    ends.push_back(pos);
+  }
+  for (std::size_t cut = 0; cut <= whole.size(); ++cut) {
+    auto scanned = scan_segment(std::span<const std::uint8_t>(whole).first(cut), 1 << 20);
+    ASSERT_TRUE(scanned) << cut << ": " << scanned.error().message;
+    const std::size_t complete = static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), cut) - ends.begin());
+    EXPECT_EQ(scanned->records.size(), complete) << cut;
+    EXPECT_EQ(scanned->good_bytes, complete == 0 ? 0 : ends[complete - 1]) << cut;
+    EXPECT_EQ(scanned->tail_reason.empty(), cut == scanned->good_bytes) << cut;
+  }
+}
+
+TEST(Segment, GarbageOrZerosAfterTheLastRecordAreATornTail) {
+  const auto records = sample_records(3);
+  Bytes bytes = frames(records);
+  const std::size_t good = bytes.size();
+  bytes.resize(good + 300, 0);  // a file extended with zeros by a crash
+  auto scanned = scan_segment(bytes, 1 << 20);
+  ASSERT_TRUE(scanned);
+  EXPECT_EQ(scanned->good_bytes, good);
+  EXPECT_EQ(scanned->records.size(), records.size());
+  // The last record's payload damaged in place (a torn overwrite): also a tail.
+  Bytes last = frames(records);
+  last[last.size() - 2] ^= 0x10;
+  scanned = scan_segment(last, 1 << 20);
+  ASSERT_TRUE(scanned);
+  EXPECT_EQ(scanned->records.size(), records.size() - 1);
+  EXPECT_EQ(scanned->tail_reason, "a checksum mismatch");
+}
+
+TEST(Segment, CorruptionInTheMiddleIsAnErrorAtEveryByte) {
+  const auto records = sample_records(3);
+  const Bytes whole = frames(records);
+  const std::size_t last_start = whole.size() - frame_header_size - encoded(records.back()).size();
+  for (std::size_t at = 0; at < last_start; ++at) {
+    Bytes bytes = whole;
+    bytes[at] ^= 0x01;
+    auto scanned = scan_segment(bytes, 1 << 20);
+    ASSERT_FALSE(scanned) << "flipped byte " << at << " was not reported";
+    EXPECT_EQ(scanned.error().code, Errc::corrupt_log);
+    EXPECT_NE(scanned.error().message.find("middle"), std::string::npos) << scanned.error().message;
+  }
+}
+
+std::size_t count_segments(MemoryStorage& disk) {
+  std::size_t n = 0;
+  for (const auto& [name, file] : disk.files())
+    if (name.ends_with(".wal")) ++n;
+  return n;
+}
+
+TEST(Wal, RefusesRecordsBeforeTheFirstHeightAndBadOptions) {
+  MemoryStorage disk;
+  auto opened = Wal::open(disk);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->wal.append(TimeoutFired{}).error().code, Errc::invalid_argument);
+  EXPECT_FALSE(Wal::open(disk, WalOptions{SyncPolicy::before_send, 1}));
+}
+
+TEST(Wal, OwnMessagesAreDurableOthersAreBatchedAndSegmentsRotateAndPrune) {
+  MemoryStorage disk;
+  auto opened = Wal::open(disk, WalOptions{SyncPolicy::before_send, 2});
+  ASSERT_TRUE(opened);
+  Wal& wal = opened->wal;
+  ASSERT_TRUE(wal.append(StartHeight{1, validators()}));
+  ASSERT_TRUE(wal.append(vote(VoteType::prevote, 1, 0, "x", 1)));
+  EXPECT_GT(wal.unsynced_bytes(), 0u);
+  ASSERT_TRUE(wal.append(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}));
+  EXPECT_EQ(wal.unsynced_bytes(), 0u);
+  ASSERT_TRUE(wal.append(vote(VoteType::prevote, 1, 0, "x", 2)));  // lost in the crash
+  disk.crash();
+  auto reopened = Wal::open(disk, WalOptions{SyncPolicy::before_send, 2});
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->records.size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<OwnVote>(reopened->records.back()));
+  for (Height h = 2; h <= 5; ++h) ASSERT_TRUE(reopened->wal.append(StartHeight{h, validators()}));
+  EXPECT_EQ(count_segments(disk), 2u);
+  EXPECT_TRUE(disk.files().count(segment_name(5)));
+  EXPECT_TRUE(disk.files().count(segment_name(4)));
+}
+
+TEST(Wal, EveryRecordPolicySyncsEachAppendManualSyncsNone) {
+  for (SyncPolicy policy : {SyncPolicy::every_record, SyncPolicy::manual}) {
+    MemoryStorage disk;
+    auto opened = Wal::open(disk, WalOptions{policy});
+    ASSERT_TRUE(opened);
+    ASSERT_TRUE(opened->wal.append(StartHeight{1, validators()}));
+    ASSERT_TRUE(opened->wal.append(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}));
+    disk.crash();
+    auto back = Wal::open(disk);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->records.size(), policy == SyncPolicy::every_record ? 2u : 0u);
+  }
+}
+
+TEST(Wal, RepairsATornTailDurablyAndReportsIt) {
+  for (std::size_t torn = 1; torn < 40; ++torn) {
+    MemoryStorage disk;
+    auto opened = Wal::open(disk);
+    ASSERT_TRUE(opened);
+    ASSERT_TRUE(opened->wal.append(StartHeight{1, validators()}));
+    ASSERT_TRUE(opened->wal.append(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}));
+    ASSERT_TRUE(opened->wal.append(vote(VoteType::prevote, 1, 0, "x", 1)));
+    ASSERT_TRUE(opened->wal.sync());
+    disk.fail_after_writes(1, torn);
+    EXPECT_EQ(opened->wal.append(OwnVote{vote(VoteType::precommit, 1, 0, "x", 0), {}}).error().code, Errc::io_error);
+    EXPECT_EQ(opened->wal.append(vote(VoteType::prevote, 1, 0, "x", 2)).error().code, Errc::io_error);  // closed
+    disk.restart();
+    auto back = Wal::open(disk);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->records.size(), 3u);
+    EXPECT_TRUE(back->report.repaired) << torn;
+    EXPECT_EQ(back->report.bytes_removed, torn);
+    // The cut is durable: a crash now changes nothing, and appending continues cleanly.
+    disk.crash();
+    auto again = Wal::open(disk);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->report.repaired);
+    ASSERT_TRUE(again->wal.append(OwnVote{vote(VoteType::precommit, 1, 0, "x", 0), {}}));
+    disk.crash();
+    EXPECT_EQ(Wal::open(disk)->records.size(), 4u);
+  }
+}
+
+TEST(Wal, CorruptionInTheMiddleOrInAnOlderSegmentStopsTheOpen) {
+  MemoryStorage disk;
+  {
+    auto opened = Wal::open(disk);
+    ASSERT_TRUE(opened);
+    for (Height h = 1; h <= 2; ++h)
+      for (const Record& r : sample_records(h)) ASSERT_TRUE(opened->wal.append(r));
+    ASSERT_TRUE(opened->wal.sync());
+  }
+  MemoryStorage middle = disk;
+  middle.files()[segment_name(2)].data[20] ^= 0xFF;
+  auto r = Wal::open(middle);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::corrupt_log);
+  EXPECT_NE(r.error().message.find(segment_name(2)), std::string::npos);
+
+  MemoryStorage older = disk;
+  auto& data = older.files()[segment_name(1)].data;
+  data.back() ^= 0xFF;  // the last record of a segment that was synced whole
+  r = Wal::open(older);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::corrupt_log);
+  EXPECT_NE(r.error().message.find("synced whole"), std::string::npos) << r.error().message;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "bft-wal-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) std::abort();
+    path_ = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(PosixWal, WritesSyncsReopensAndRepairsARealFile) {
+  TempDir dir;
+  auto storage = open_directory(dir.path() + "/wal");
+  ASSERT_TRUE(storage) << storage.error().message;
+  {
+    auto opened = Wal::open(**storage);
+    ASSERT_TRUE(opened);
+    for (const Record& r : sample_records(1)) ASSERT_TRUE(opened->wal.append(r));
+    ASSERT_TRUE(opened->wal.sync());
+  }
+  // A torn write at the end of the file.
+  {
+    auto file = (*storage)->open(segment_name(1), false);
+    ASSERT_TRUE(file);
+    const std::uint8_t partial[5] = {200, 0, 0, 0, 1};
+    ASSERT_TRUE((*file)->append(partial));
+  }
+  auto back = Wal::open(**storage);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->records.size(), sample_records(1).size());
+  EXPECT_TRUE(back->report.repaired);
+  EXPECT_EQ(back->report.bytes_removed, 5u);
+  EXPECT_EQ(std::filesystem::file_size(dir.path() + "/wal/" + segment_name(1)), frames(sample_records(1)).size());
+  EXPECT_FALSE(open_directory(dir.path() + "/wal/" + segment_name(1)));  // not a directory
+}
+
+}  // namespace
+}  // namespace bft::wal
