@@ -1,0 +1,47 @@
+// The durable double-sign guard: refuses to sign a second, different vote for a
+// (height, round, type), or a second, different proposal for a (height, round), that
+// this node already signed — whatever the WAL holds. Its state lives in its own files
+// (one CRC32C-framed record per signed message, fdatasync'd before authorize() returns),
+// so losing or deleting the WAL cannot make the node equivocate.
+//
+// It sits between the core and the signer: bft::crypto::Signer signs opaque bytes and
+// cannot refuse, so the guard works on the typed message, where the slot is known, and
+// the caller signs only what it authorized.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "bft/result.hpp"
+#include "bft/types.hpp"
+#include "bft/wal/storage.hpp"
+
+namespace bft::wal {
+
+class SignGuard {
+ public:
+  /// Loads the guard's records from `storage` (files "guard-<height>.log"; a torn tail is
+  /// cut, damage in the middle is corrupt_log). `keep_heights`: heights remembered; a
+  /// message for a height below the highest signed one minus that is refused.
+  static Result<SignGuard> open(Storage& storage, std::size_t keep_heights = 8);
+
+  SignGuard(SignGuard&&) noexcept;
+  SignGuard& operator=(SignGuard&&) noexcept;
+  ~SignGuard();
+
+  /// OK if the vote may be signed: its slot is new (the vote is then recorded durably
+  /// first) or holds this very vote. Errors: already_signed (a different vote holds the
+  /// slot, or the height was forgotten), io_error (then stop: the guard is closed).
+  Result<void> authorize(const Vote& vote);
+  Result<void> authorize(const Proposal& proposal);
+
+  std::size_t refusals() const noexcept;
+
+ private:
+  struct State;
+  explicit SignGuard(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace bft::wal

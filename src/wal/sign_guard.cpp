@@ -1,0 +1,179 @@
+#include "bft/wal/sign_guard.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "bft/wal/wal.hpp"
+
+namespace bft::wal {
+
+namespace {
+
+// A slot: (height, round, kind) with kind 0 proposal, 1 prevote, 2 precommit. Its content
+// is what distinguishes two messages for it: the value (or nil), and for a proposal its
+// valid round too.
+using Slot = std::tuple<Height, Round, std::uint8_t>;
+
+struct Content {
+  bool has_value = false;
+  Bytes value;
+  Round valid_round = nil_round;
+  friend bool operator==(const Content&, const Content&) = default;
+};
+
+std::string guard_name(Height height) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "guard-%020llu.log", static_cast<unsigned long long>(height));
+  return buffer;
+}
+
+std::optional<Height> parse_guard(const std::string& name) {
+  if (name.size() != 6 + 20 + 4 || !name.starts_with("guard-") || !name.ends_with(".log")) return std::nullopt;
+  Height h = 0;
+  for (std::size_t i = 6; i < 26; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    h = h * 10 + static_cast<Height>(name[i] - '0');
+  }
+  return h;
+}
+
+// Guard records reuse the WAL's own-message records, framed the same way.
+Record record_for(const Slot& slot, const Content& content) {
+  const auto [height, round, kind] = slot;
+  if (kind == 0) {
+    Proposal p;
+    p.height = height;
+    p.round = round;
+    p.value = Value(content.value);
+    p.valid_round = content.valid_round;
+    return OwnProposal{std::move(p), {}};
+  }
+  Vote v{kind == 1 ? VoteType::prevote : VoteType::precommit, height, round, std::nullopt, Address{}};
+  if (content.has_value) v.value = Value(content.value);
+  return OwnVote{std::move(v), {}};
+}
+
+std::pair<Slot, Content> entry_of(const Record& record) {
+  if (const auto* p = std::get_if<OwnProposal>(&record)) {
+    const auto b = p->proposal.value.bytes();
+    return {Slot{p->proposal.height, p->proposal.round, 0},
+            Content{true, Bytes(b.begin(), b.end()), p->proposal.valid_round}};
+  }
+  const Vote& v = std::get<OwnVote>(record).vote;
+  Content c;
+  if (v.value) {
+    c.has_value = true;
+    c.value.assign(v.value->bytes().begin(), v.value->bytes().end());
+  }
+  return {Slot{v.height, v.round, static_cast<std::uint8_t>(v.type)}, std::move(c)};
+}
+
+}  // namespace
+
+struct SignGuard::State {
+  Storage* storage = nullptr;
+  std::size_t keep = 8;
+  std::map<Slot, Content> signed_;
+  Height highest = 0;
+  Height open_height = 0;
+  std::unique_ptr<LogFile> file;
+  bool failed = false;
+  std::size_t refusals = 0;
+  Bytes scratch;
+
+  Result<void> authorize(const Slot& slot, Content content, const std::string& what) {
+    if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
+    const Height height = std::get<0>(slot);
+    if (highest > keep && height < highest - keep) {
+      ++refusals;
+      return make_error(Errc::already_signed, "sign guard: " + what + " is for a height the guard no longer tracks");
+    }
+    if (auto it = signed_.find(slot); it != signed_.end()) {
+      if (it->second == content) return {};
+      ++refusals;
+      return make_error(Errc::already_signed, "sign guard: refusing " + what + ": another message was signed for its slot");
+    }
+    // Durable first, then allowed.
+    if (!file || open_height != height) {
+      auto opened = storage->open(guard_name(height), true);
+      if (!opened) return fail(opened.error());
+      file = std::move(*opened);
+      open_height = height;
+      if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
+    }
+    scratch.clear();
+    Bytes payload;
+    encode_record(record_for(slot, content), payload);
+    append_frame(payload, scratch);
+    if (auto ok = file->append(scratch); !ok) return fail(ok.error());
+    if (auto ok = file->sync(); !ok) return fail(ok.error());
+    signed_.emplace(slot, std::move(content));
+    if (height > highest) {
+      highest = height;
+      prune();
+    }
+    return {};
+  }
+
+  void prune() {
+    if (highest <= keep) return;
+    const Height below = highest - keep;
+    signed_.erase(signed_.begin(), signed_.lower_bound(Slot{below, std::numeric_limits<Round>::min(), 0}));
+    if (auto names = storage->list())
+      for (const std::string& name : *names)
+        if (auto h = parse_guard(name); h && *h < below) (void)storage->remove(name);  // best effort: memory is already pruned
+  }
+
+  Error fail(const Error& error) {
+    failed = true;
+    return error;
+  }
+};
+
+SignGuard::SignGuard(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SignGuard::SignGuard(SignGuard&&) noexcept = default;
+SignGuard& SignGuard::operator=(SignGuard&&) noexcept = default;
+SignGuard::~SignGuard() = default;
+
+Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights) {
+  auto state = std::make_unique<State>();
+  state->storage = &storage;
+  state->keep = std::max<std::size_t>(keep_heights, 1);
+  auto names = storage.list();
+  if (!names) return names.error();
+  for (const std::string& name : *names) {
+    if (!parse_guard(name)) continue;
+    auto file = storage.open(name, false);
+    if (!file) return file.error();
+    auto bytes = (*file)->read_all();
+    if (!bytes) return bytes.error();
+    auto scanned = scan_segment(*bytes, 1 << 24);
+    if (!scanned) return make_error(Errc::corrupt_log, "sign guard " + name + ": " + scanned.error().message);
+    // A torn tail is a record whose sync never returned: that message was never signed.
+    if (!scanned->tail_reason.empty())
+      if (auto ok = (*file)->truncate(scanned->good_bytes); !ok) return ok.error();
+    for (const Record& r : scanned->records) {
+      if (!is_own(r)) return make_error(Errc::corrupt_log, "sign guard " + name + ": a record of the wrong kind");
+      auto [slot, content] = entry_of(r);
+      state->highest = std::max(state->highest, std::get<0>(slot));
+      state->signed_.emplace(slot, std::move(content));
+    }
+  }
+  return SignGuard(std::move(state));
+}
+
+Result<void> SignGuard::authorize(const Vote& vote) {
+  auto [slot, content] = entry_of(OwnVote{vote, {}});
+  return state_->authorize(slot, std::move(content), to_string(vote));
+}
+
+Result<void> SignGuard::authorize(const Proposal& proposal) {
+  Proposal bare{proposal.height, proposal.round, proposal.value, proposal.valid_round, {}, {}};
+  auto [slot, content] = entry_of(OwnProposal{std::move(bare), {}});
+  return state_->authorize(slot, std::move(content), to_string(proposal));
+}
+
+std::size_t SignGuard::refusals() const noexcept { return state_->refusals; }
+
+}  // namespace bft::wal
