@@ -18,6 +18,9 @@
 #include "bft/sim/application.hpp"
 #include "bft/sim/event_queue.hpp"
 #include "bft/sim/rng.hpp"
+#include "bft/wal/replay.hpp"
+#include "bft/wal/sign_guard.hpp"
+#include "bft/wal/wal.hpp"
 
 namespace bft::sim {
 
@@ -142,6 +145,15 @@ struct Node {
   /// The highest height heard from each peer: help for heights below it is not needed.
   std::vector<Height> peer_heights;
 
+  // --crash-restart: the node's disk (WAL) and its double-sign guard's disk survive a
+  // crash; everything else of the harness but the application's block store is lost.
+  std::unique_ptr<wal::MemoryStorage> disk;
+  std::unique_ptr<wal::MemoryStorage> guard_disk;
+  std::optional<wal::Wal> wal;
+  std::optional<wal::SignGuard> guard;
+  bool down = false;
+  bool crash_armed = false;  // the disk will fail at a coming write
+
   bool correct() const { return !fault.has_value(); }
   /// The lowest height this node still needs.
   Height frontier() const { return decided + 1; }
@@ -195,6 +207,7 @@ class Cluster {
       if (node.correct() || node.fault == Fault::random)
         queue_.push(adversary_rng_.below(gossip_interval_) + 1, EventKind::gossip_tick, node.index, 0);
     }
+    if (options_.crash_restart) queue_.push(crash_interval + crash_rng_.below(crash_interval), EventKind::crash_tick, 0, 0);
     loop();
     finish();
     return std::move(result_);
@@ -242,6 +255,11 @@ class Cluster {
         if (!core) return core.error();
         node.core.emplace(std::move(*core));
       }
+      if (options_.crash_restart && node.correct()) {
+        node.disk = std::make_unique<wal::MemoryStorage>();
+        node.guard_disk = std::make_unique<wal::MemoryStorage>();
+        open_disks(node);
+      }
     }
     correct_count_ = correct_count;
     checker_ = SafetyChecker(correct);
@@ -277,6 +295,8 @@ class Cluster {
         case EventKind::app_commit: commit_height(nodes_[event.node], event.arg); break;
         case EventKind::gossip_tick: gossip_tick(nodes_[event.node]); break;
         case EventKind::late_vote_due: late_vote_due(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
+        case EventKind::crash_tick: crash_tick(); break;
+        case EventKind::restart: restart(nodes_[event.node]); break;
       }
       if (!checker_.safe()) {
         result_.stopped_on_violation = true;
@@ -344,24 +364,33 @@ class Cluster {
   /// Hands `input` to the node's core and acts on its outputs; inputs the node gives
   /// itself meanwhile (own messages fed back, application answers) are handled next.
   void feed(Node& node, Input input) {
-    if (node.handling) {
-      node.inbox.push_back(std::move(input));
-      return;
-    }
+    if (node.down) return;
+    node.inbox.push_back(std::move(input));
+    if (!node.handling) drain(node);
+  }
+
+  void drain(Node& node) {
     node.handling = true;
-    handle(node, std::move(input));
-    while (node.inbox_head < node.inbox.size()) handle(node, std::move(node.inbox[node.inbox_head++]));
+    while (!node.down && node.inbox_head < node.inbox.size()) handle(node, std::move(node.inbox[node.inbox_head++]));
     node.inbox.clear();
     node.inbox_head = 0;
     node.handling = false;
   }
 
   void handle(Node& node, Input input) {
+    if (node.wal && !node.wal->append(wal::record_of(input))) {
+      crash_now(node);
+      return;
+    }
     const bool starts_height = std::holds_alternative<StartHeight>(input);
     if (starts_height) begin_height(node, std::get<StartHeight>(input).height);
     outputs_.clear();
     (void)node.core->handle(std::move(input), outputs_);  // rejected input is routine here
-    for (Output& output : outputs_) dispatch(node, output);
+    for (Output& output : outputs_) {
+      if (node.down) return;  // crashed while acting on an earlier output
+      dispatch(node, output);
+    }
+    if (node.down) return;
     observe_state(node);
     if (starts_height) apply_fetched_block(node);
   }
@@ -415,7 +444,24 @@ class Cluster {
 
   // ---- signing: where correct and Byzantine nodes differ ----
 
+  /// A correct node with a WAL: the guard must allow the message and the log must hold it
+  /// durably before it may leave the node. False: not sent (refused, or crashed).
+  template <class M, class Own>
+  bool make_durable(Node& node, const M& message, Own own) {
+    if (!node.wal) return true;
+    if (!node.guard->authorize(message)) {
+      ++result_.guard_refusals;
+      return false;
+    }
+    if (!node.wal->append(std::move(own))) {
+      crash_now(node);
+      return false;
+    }
+    return true;
+  }
+
   void sign_proposal(Node& node, Proposal proposal) {
+    if (!make_durable(node, proposal, wal::OwnProposal{proposal, {}})) return;
     checker_.on_signed_proposal(node.index, proposal, now_);
     if (node.fault == Fault::equivocate) {
       equivocate_proposal(node, proposal);
@@ -431,6 +477,7 @@ class Cluster {
   }
 
   void sign_vote(Node& node, Vote vote) {
+    if (!make_durable(node, vote, wal::OwnVote{vote, {}})) return;
     checker_.on_signed_vote(node.index, vote, now_);
     if (node.fault == Fault::equivocate) {
       vote = equivocate_vote(node, std::move(vote));
@@ -606,6 +653,109 @@ class Cluster {
 
   void commit_height(Node& node, Height height) { feed(node, StartHeight{height + 1, validators_}); }
 
+  // ---- crashes and restarts (--crash-restart) ----
+
+  /// Every crash interval, maybe one correct node crashes (at most one is down or about
+  /// to crash at a time): either at once, losing every record not synced (with a torn
+  /// prefix of them left behind), or at one of its next few disk writes, which then
+  /// reaches the disk only in part — between a write and its fsync.
+  void crash_tick() {
+    queue_.push(now_ + crash_interval, EventKind::crash_tick, 0, 0);
+    for (const Node& node : nodes_)
+      if (node.down || node.crash_armed) return;
+    std::vector<std::uint32_t> candidates;
+    for (const Node& node : nodes_)
+      if (node.disk && node.decided < options_.heights) candidates.push_back(node.index);
+    if (candidates.empty() || !crash_rng_.chance(0.5)) return;
+    Node& node = nodes_[candidates[crash_rng_.below(candidates.size())]];
+    if (crash_rng_.chance(0.5)) {
+      node.disk->crash(crash_rng_.below(24));
+      crash_now(node);
+    } else {
+      node.crash_armed = true;
+      node.disk->fail_after_writes(1 + crash_rng_.below(6), crash_rng_.below(48));
+    }
+  }
+
+  void crash_now(Node& node) {
+    if (node.down) return;
+    node.down = true;
+    node.crash_armed = false;
+    ++result_.crashes;
+    node.inbox.clear();
+    node.inbox_head = 0;
+    queue_.push(now_ + from_ms(50) + crash_rng_.below(from_ms(450)), EventKind::restart, node.index, 0);
+  }
+
+  void open_disks(Node& node) {
+    auto opened = wal::Wal::open(*node.disk);
+    if (!opened) {
+      std::fprintf(stderr, "bft-sim: v%u cannot open its WAL: %s\n", node.index, opened.error().message.c_str());
+      invariant_failed("a WAL that does not open");
+    }
+    if (opened->report.repaired) ++result_.torn_tails_repaired;
+    node.wal.emplace(std::move(opened->wal));
+    recovered_records_ = std::move(opened->records);
+    auto guard = wal::SignGuard::open(*node.guard_disk);
+    if (!guard) invariant_failed("a sign guard that does not open");
+    node.guard.emplace(std::move(*guard));
+  }
+
+  /// The node comes back: its WAL is opened (a torn tail cut) and replayed into a fresh
+  /// core; the harness state it lost is rebuilt from the replayed inputs; timeouts are
+  /// re-armed, a lost value request answered, a decision the application missed applied.
+  void restart(Node& node) {
+    if (node.disk->crashed()) node.disk->restart();
+    node.wal.reset();
+    node.guard.reset();
+    open_disks(node);
+    auto core = Core::create(node.address, options_.consensus, make_selector(options_.proposer));
+    if (!core) invariant_failed("a core that cannot be created");
+    node.core.emplace(std::move(*core));
+    node.down = false;
+    node.heard.clear();
+    for (auto& round : node.heard_slots)
+      for (auto& senders : round) std::fill(senders.begin(), senders.end(), 0);
+    node.proposals.clear();
+    node.state_at_last_tick = {0, nil_round, Step::propose, false};
+    auto replayed = wal::replay(*node.core, recovered_records_, [&](const Input& input) {
+      if (const auto* s = std::get_if<StartHeight>(&input)) {
+        begin_height(node, s->height);
+      } else if (const auto* p = std::get_if<ReceivedProposal>(&input)) {
+        remember_proposal(node, p->proposal);
+      } else if (const auto* v = std::get_if<Vote>(&input)) {
+        hear(node, *v);
+      }
+    });
+    recovered_records_.clear();
+    if (!replayed) {
+      std::fprintf(stderr, "bft-sim: v%u: %s\n", node.index, replayed.error().message.c_str());
+      invariant_failed("a WAL replay that diverged");
+    }
+    ++result_.recoveries;
+    result_.unsent_after_recovery += replayed->unsent.size();
+    node.handling = true;
+    for (Input& input : replayed->not_fed_back) node.inbox.push_back(std::move(input));
+    for (Output& out : replayed->local) {
+      const Core& c = *node.core;
+      if (auto* t = std::get_if<ScheduleTimeout>(&out); t && t->height == c.height()) {
+        schedule_timer(node, *t);
+      } else if (auto* d = std::get_if<Decide>(&out); d && d->height > node.decided) {
+        on_decide(node, *d);
+      } else if (auto* g = std::get_if<GetValue>(&out);
+                 g && g->height == c.height() && g->round == c.round() && c.step() == Step::propose) {
+        node.inbox.push_back(ProposeValue{g->height, g->round, proposed_value(g->height, g->round, node.index)});
+      }
+    }
+    if (node.core->height() <= node.decided && (!node.core->started() || node.core->height() < node.decided + 1))
+      node.inbox.push_back(StartHeight{node.decided + 1, validators_});
+    drain(node);
+    if (!node.down) {
+      observe_state(node);
+      apply_fetched_block(node);
+    }
+  }
+
   /// Forgets what no node can need any more: blocks below every node's frontier (sync
   /// requests start at the requester's frontier) and checker records of heights every
   /// correct node has decided. Changes memory only, never behaviour.
@@ -679,7 +829,7 @@ class Cluster {
   /// Hands a delivered message to the node; `take`: this is the message's last delivery,
   /// so its payload may be moved instead of copied.
   void receive(Node& node, std::uint32_t from, Wire& wire, bool take) {
-    if (!node.core) return;
+    if (!node.core || node.down) return;
     if (const Height heard = height_of(wire); heard != 0) {
       node.peer_heights[from] = std::max(node.peer_heights[from], heard);
       maybe_fetch(node, from, heard);
@@ -757,7 +907,7 @@ class Cluster {
   void late_vote_due(Node& node, std::uint32_t parcel) {
     const std::uint32_t from = parcels_[parcel].from;
     const Vote& vote = std::get<Vote>(parcels_[parcel].wire);
-    if (node.peer_heights[from] <= vote.height) feed_vote(node, vote, from);
+    if (node.peer_heights[from] <= vote.height && !node.down) feed_vote(node, vote, from);
     release_parcel(parcel);
   }
 
@@ -782,6 +932,7 @@ class Cluster {
   void fire_timer(Node& node, std::uint32_t id) {
     const TimeoutFired timeout = timers_[id];
     free_timers_.push_back(id);
+    if (node.down) return;
     // A timeout of a height the core has left can do nothing: skip the call.
     if (timeout.height < node.core->height()) return;
     if (trace_) trace_->timeouts.push_back({now_, node.index, timeout.kind, timeout.height, timeout.round});
@@ -797,6 +948,7 @@ class Cluster {
   /// (core laggard help).
   void gossip_tick(Node& node) {
     queue_.push(now_ + gossip_interval_, EventKind::gossip_tick, node.index, 0);
+    if (node.down) return;
     if (node.fault == Fault::random) {
       const std::uint32_t peer = static_cast<std::uint32_t>(adversary_rng_.below(nodes_.size()));
       if (peer != node.index) {
@@ -930,6 +1082,9 @@ class Cluster {
   EventQueue queue_;
   Rng net_rng_;
   Rng adversary_rng_;
+  Rng crash_rng_{root_rng_.fork(4)};
+  static constexpr Time crash_interval = from_ms(300);
+  std::vector<wal::Record> recovered_records_;
   SafetyChecker checker_;
   const Time gossip_interval_;
   const Time sync_timeout_;

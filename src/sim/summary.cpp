@@ -39,6 +39,10 @@ void Summary::add(const RunResult& run) {
   blocks_synced_ += run.blocks_synced;
   round_changes_ += run.round_changes;
   crashes_ += run.crashes;
+  recoveries_ += run.recoveries;
+  torn_tails_repaired_ += run.torn_tails_repaired;
+  unsent_after_recovery_ += run.unsent_after_recovery;
+  guard_refusals_ += run.guard_refusals;
 }
 
 double Summary::rounds_per_height_mean() const {
@@ -94,6 +98,10 @@ std::string Summary::to_json() const {
   j["blocks_synced"] = blocks_synced_;
   j["round_changes"] = round_changes_;
   j["crashes"] = crashes_;
+  j["recoveries"] = recoveries_;
+  j["torn_tails_repaired"] = torn_tails_repaired_;
+  j["unsent_after_recovery"] = unsent_after_recovery_;
+  j["guard_refusals"] = guard_refusals_;
   j["failed_seeds"] = std::vector<std::uint64_t>(
       failed_seeds_.begin(), failed_seeds_.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(failed_seeds_.size(), 100)));
   return j.dump();
@@ -139,7 +147,13 @@ std::string Summary::to_text() const {
                 static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(heights_decided_from_help_),
                 static_cast<unsigned long long>(blocks_synced_));
   text += buffer;
-  std::snprintf(buffer, sizeof buffer, "crashes: %llu\n", static_cast<unsigned long long>(crashes_));
+  std::snprintf(buffer, sizeof buffer,
+                "crashes: %llu, recoveries: %llu (%llu torn tails cut, %llu own messages never sent, %llu guard "
+                "refusals)\n",
+                static_cast<unsigned long long>(crashes_), static_cast<unsigned long long>(recoveries_),
+                static_cast<unsigned long long>(torn_tails_repaired_),
+                static_cast<unsigned long long>(unsent_after_recovery_),
+                static_cast<unsigned long long>(guard_refusals_));
   text += buffer;
   std::snprintf(buffer, sizeof buffer, "speed: %.1f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",
                 heights_per_sec(), wall_ms_, to_ms(sim_time_), static_cast<unsigned long long>(events_));

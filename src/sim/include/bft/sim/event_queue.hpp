@@ -24,6 +24,8 @@ enum class EventKind : std::uint8_t {
   gossip_tick, // periodic: a stalled node relays its current round's messages
   late_vote_due,  // arg: parcel id; a held-back vote of a decided height goes to the core
                   // unless its sender has moved on
+  crash_tick,  // periodic (--crash-restart): maybe crash a correct node
+  restart,     // a crashed node restarts from its WAL
 };
 
 struct Event {

@@ -54,8 +54,8 @@ struct SimOptions {
   /// Every correct node must reach `heights` within this long after the network heals.
   /// 0: derive from the timeouts and the number of heights (see liveness_bound()).
   Time liveness_bound = 0;
-  /// Crash and restart correct nodes. Needs the WAL to restore a node's signed messages;
-  /// until it exists the simulator accepts the flag and crashes nobody.
+  /// Crash correct nodes at random points (at once, or in the middle of a disk write) and
+  /// restart them from their write-ahead log (in-memory disks; see docs/WAL.md).
   bool crash_restart = false;
 
   static Config default_consensus();

@@ -72,6 +72,13 @@ struct RunResult {
   std::uint64_t blocks_synced = 0;      // heights decided from block sync
   std::uint64_t round_changes = 0;
   std::uint64_t crashes = 0;
+  /// --crash-restart: restarts from the WAL, torn tails cut on restart, own messages the
+  /// replay produced that the log did not hold (never sent, not sent), and messages the
+  /// double-sign guard refused (0 unless the WAL discipline failed).
+  std::uint64_t recoveries = 0;
+  std::uint64_t torn_tails_repaired = 0;
+  std::uint64_t unsent_after_recovery = 0;
+  std::uint64_t guard_refusals = 0;
 
   bool failed() const noexcept { return !violations.empty(); }
 };

@@ -38,6 +38,7 @@ class Summary {
   double heights_per_sec() const;
   double wall_ms() const noexcept { return wall_ms_; }
   std::uint64_t crashes() const noexcept { return crashes_; }
+  std::uint64_t recoveries() const noexcept { return recoveries_; }
 
   /// One line of JSON with every figure above and the network counters.
   std::string to_json() const;
@@ -72,6 +73,10 @@ class Summary {
   std::uint64_t blocks_synced_ = 0;
   std::uint64_t round_changes_ = 0;
   std::uint64_t crashes_ = 0;
+  std::uint64_t recoveries_ = 0;
+  std::uint64_t torn_tails_repaired_ = 0;
+  std::uint64_t unsent_after_recovery_ = 0;
+  std::uint64_t guard_refusals_ = 0;
   double wall_ms_ = 0;
 };
 
