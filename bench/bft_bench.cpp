@@ -265,14 +265,12 @@ RuntimeFigures measure_runtime(std::size_t n, double budget) {
 
 // ---- four handles in one process ------------------------------------------------------
 
-/// Four seed-style handles wired as in examples/seed_api.cpp; counts the Proposal and
-/// Vote messages delivered from one handle to another.
+/// Seed-style handles wired as in examples/seed_api.cpp (there: four); counts the
+/// Proposal and Vote messages delivered from one handle to another.
 class InprocCluster {
  public:
-  static constexpr std::size_t nodes = 4;
-
-  explicit InprocCluster(Height heights) : heights_(heights) {
-    for (std::size_t i = 0; i < nodes; ++i) {
+  InprocCluster(std::size_t nodes, Height heights) : nodes_(nodes), heights_(heights) {
+    for (std::size_t i = 0; i < nodes_; ++i) {
       sinks_.push_back(std::make_unique<Sink>(*this, i));
       authorities_.push_back({Address::from_text("node-" + std::to_string(i)), 1, 1});
     }
@@ -280,7 +278,7 @@ class InprocCluster {
     // As in the example: keep every future message, the run is shorter than the window.
     options.config.future_heights = heights;
     options.config.max_buffered_per_sender = 8 * heights;
-    for (std::size_t i = 0; i < nodes; ++i) {
+    for (std::size_t i = 0; i < nodes_; ++i) {
       auto bft = runtime::Bft::create(*sinks_[i], authorities_[i].address, options);
       if (!bft) fail("cluster: " + bft.error().message);
       handles_.push_back(std::move(*bft));
@@ -295,12 +293,12 @@ class InprocCluster {
   /// Seconds until every node committed every height.
   double run() {
     const auto start = Clock::now();
-    for (std::size_t i = 0; i < nodes; ++i) {
+    for (std::size_t i = 0; i < nodes_; ++i) {
       send(i, runtime::Start{});
       send(i, runtime::Status{0, interval, authorities_});
     }
     std::unique_lock lock(mutex_);
-    if (!done_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_ == nodes; }))
+    if (!done_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_ == nodes_; }))
       fail("cluster: did not finish");
     return seconds_since(start);
   }
@@ -339,7 +337,7 @@ class InprocCluster {
 
   template <class Message>
   void broadcast(std::size_t from, const Message& msg) {
-    for (std::size_t to = 0; to < nodes; ++to) {
+    for (std::size_t to = 0; to < nodes_; ++to) {
       if (to == from) continue;
       if (send(to, msg)) delivered_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -351,6 +349,7 @@ class InprocCluster {
     return sent.ok();
   }
 
+  std::size_t nodes_;
   Height heights_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::vector<runtime::Node> authorities_;
@@ -657,16 +656,21 @@ int run_suite(bool quick, bool json) {
   out.object("runtime_heights_per_sec", runtime_heights);
   out.object("runtime_peak_rss_mb", runtime_rss);
 
-  {
-    const Height heights = quick ? 100 : 5000;
-    InprocCluster cluster(heights);
-    const double seconds = cluster.run();
+  JsonObject cluster_by_nodes;
+  for (std::size_t nodes : {4, 7, 10, 16}) {
+    const Height heights = quick ? 100 : nodes == 4 ? 5000 : 1000;
+    InprocCluster cluster(nodes, heights);
+    const double heights_per_sec = static_cast<double>(heights) / cluster.run();
     const double msgs_per_height = static_cast<double>(cluster.delivered()) / static_cast<double>(heights);
-    out.number("inproc_cluster_heights_per_sec", static_cast<double>(heights) / seconds);
-    out.number("inproc_cluster_msgs_per_height", msgs_per_height);
-    std::printf("inproc cluster: 4 handles, %llu heights, %.0f heights/s, %.1f msgs/height\n",
-                static_cast<unsigned long long>(heights), static_cast<double>(heights) / seconds, msgs_per_height);
+    cluster_by_nodes.number(std::to_string(nodes), heights_per_sec);
+    if (nodes == 4) {
+      out.number("inproc_cluster_heights_per_sec", heights_per_sec);
+      out.number("inproc_cluster_msgs_per_height", msgs_per_height);
+    }
+    std::printf("inproc cluster: %zu handles, %llu heights, %.0f heights/s, %.1f msgs/height\n", nodes,
+                static_cast<unsigned long long>(heights), heights_per_sec, msgs_per_height);
   }
+  out.object("inproc_cluster_heights_per_sec_by_nodes", cluster_by_nodes);
 
   const double codec = measure_codec_roundtrips(budget * 2);
   const double verify_one = measure_verify_one_core(budget * 2);

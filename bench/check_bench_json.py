@@ -19,6 +19,7 @@ EXPECTED = {
     "runtime_peak_rss_mb": RUNTIME_SIZES,
     "inproc_cluster_heights_per_sec": None,
     "inproc_cluster_msgs_per_height": None,
+    "inproc_cluster_heights_per_sec_by_nodes": ["4", "7", "10", "16"],
     "codec_vote_roundtrips_per_sec": None,
     "ed25519_verify_per_sec_1core": None,
     "ed25519_verify_per_sec_allcores": None,
