@@ -7,21 +7,22 @@
 // figure (keys: docs/PERFORMANCE.md). Every figure is measured in this run; nothing here
 // asserts a speed. The runtime workload runs in a child process per validator count
 // (this program re-executed with --runtime-child), which reports its own peak RSS.
+#include <fcntl.h>
 #include <malloc.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -30,9 +31,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <spawn.h>
 
 #include "bft/codec/codec.hpp"
 #include "bft/core.hpp"
@@ -189,7 +187,6 @@ CoreFigures measure_core(std::size_t n, double budget) {
   CoreFigures figures;
   figures.votes_per_sec = rate_over(budget, 1'000'000'000, [&] { return core_height(core, set, validators, ++height, out); });
   figures.ns_per_vote = 1e9 / figures.votes_per_sec;
-
   figures.bytes_per_validator = static_cast<double>(core_bytes_held(validators, set)) / static_cast<double>(n);
   return figures;
 }
