@@ -41,6 +41,8 @@
 #include "bft/sim/simulation.hpp"
 #include "bft/sim/summary.hpp"
 #include "bft/wal/wal.hpp"
+#include "core_workload.hpp"
+#include "crypto_workload.hpp"
 
 extern char** environ;
 
@@ -78,6 +80,7 @@ void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
 namespace {
 
 using namespace bft;
+using namespace bft::bench;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -101,41 +104,7 @@ double rate_over(double budget, std::uint64_t max_steps, const std::function<std
   std::exit(1);
 }
 
-/// 32-byte addresses, as derived from public keys; equal weights.
-std::vector<Validator> make_validators(std::size_t n) {
-  std::vector<Validator> validators;
-  for (std::size_t i = 0; i < n; ++i) {
-    Bytes address(32, 0xa5);
-    address[0] = static_cast<std::uint8_t>(i);
-    address[1] = static_cast<std::uint8_t>(i >> 8);
-    validators.push_back({Address(address), 1, 1});
-  }
-  return validators;
-}
-
-const Value block_hash{Bytes(32, 0x76)};
-
 // ---- the pure core --------------------------------------------------------------------
-
-/// One happy-path height: StartHeight, the proposal, prevotes and precommits from every
-/// validator until the decision. Returns the votes fed.
-std::uint64_t core_height(Core& core, const ValidatorSet& set, const std::vector<Validator>& validators,
-                          Height height, std::vector<Output>& out) {
-  std::uint64_t votes = 0;
-  out.clear();
-  (void)core.handle(StartHeight{height, set}, out);
-  out.clear();
-  (void)core.handle(ReceivedProposal{Proposal{height, 0, block_hash, nil_round, *core.proposer(0), {}}}, out);
-  for (VoteType type : {VoteType::prevote, VoteType::precommit}) {
-    for (std::size_t i = 0; i < validators.size() && !core.decided(); ++i) {
-      out.clear();
-      (void)core.handle(Vote{type, height, 0, block_hash, validators[i].address}, out);
-      ++votes;
-    }
-  }
-  if (!core.decided()) fail("core: the height was not decided");
-  return votes;
-}
 
 /// Heap bytes a core holds at steady state: live bytes allocated from its creation on,
 /// sampled just before each decision (the fullest point of a height: every vote but the
@@ -158,12 +127,12 @@ std::int64_t core_bytes_held(const std::vector<Validator>& validators, const Val
     };
     for (Height height = 1; height <= 16; ++height) {
       feed(StartHeight{height, set});
-      feed(ReceivedProposal{Proposal{height, 0, block_hash, nil_round, *core.proposer(0), {}}});
-      for (std::size_t i = 0; i < n; ++i) feed(Vote{VoteType::prevote, height, 0, block_hash, validators[i].address});
+      feed(ReceivedProposal{Proposal{height, 0, block_hash(), nil_round, *core.proposer(0), {}}});
+      for (std::size_t i = 0; i < n; ++i) feed(Vote{VoteType::prevote, height, 0, block_hash(), validators[i].address});
       for (std::size_t i = 0; i + 1 < quorum; ++i)
-        feed(Vote{VoteType::precommit, height, 0, block_hash, validators[i].address});
+        feed(Vote{VoteType::precommit, height, 0, block_hash(), validators[i].address});
       held_max = std::max(held_max, heap_live_bytes.load());
-      feed(Vote{VoteType::precommit, height, 0, block_hash, validators[quorum - 1].address});
+      feed(Vote{VoteType::precommit, height, 0, block_hash(), validators[quorum - 1].address});
       if (!core.decided()) fail("core: the sampled height was not decided");
     }
   }
@@ -185,7 +154,11 @@ CoreFigures measure_core(std::size_t n, double budget) {
   out.reserve(16);
   Height height = 0;
   CoreFigures figures;
-  figures.votes_per_sec = rate_over(budget, 1'000'000'000, [&] { return core_height(core, set, validators, ++height, out); });
+  figures.votes_per_sec = rate_over(budget, 1'000'000'000, [&] {
+    const std::uint64_t votes = happy_path_height(core, set, validators, ++height, out);
+    if (!core.decided()) fail("core: the height was not decided");
+    return votes;
+  });
   figures.ns_per_vote = 1e9 / figures.votes_per_sec;
   figures.bytes_per_validator = static_cast<double>(core_bytes_held(validators, set)) / static_cast<double>(n);
   return figures;
@@ -247,12 +220,12 @@ RuntimeFigures measure_runtime(std::size_t n, double budget) {
     send(runtime::Status{committed, interval, authorities});
     const std::size_t proposer = selector->select(set, height, 0).value();
     if (proposer == 0) {
-      send(runtime::Feed{height, block_hash});
+      send(runtime::Feed{height, block_hash()});
     } else {
-      send(runtime::Proposal{height, 0, block_hash, std::nullopt, {}, validators[proposer].address});
+      send(runtime::Proposal{height, 0, block_hash(), std::nullopt, {}, validators[proposer].address});
     }
     for (VoteType type : {VoteType::prevote, VoteType::precommit})
-      for (std::size_t i = 1; i < n; ++i) send(runtime::Vote{type, height, 0, block_hash, validators[i].address});
+      for (std::size_t i = 1; i < n; ++i) send(runtime::Vote{type, height, 0, block_hash(), validators[i].address});
     if (!sink.wait_for(height)) fail("runtime: no Commit for height " + std::to_string(height));
     committed = height;
   } while (seconds_since(start) < budget);
@@ -359,22 +332,6 @@ class InprocCluster {
 
 // ---- codec and signatures -------------------------------------------------------------
 
-const codec::ChainId& chain() {
-  static const codec::ChainId id = std::move(codec::ChainId::create("bench-chain")).value();
-  return id;
-}
-
-crypto::Ed25519Signer signer(std::uint8_t index) {
-  crypto::Seed seed;
-  seed.fill(index);
-  return crypto::Ed25519Signer::from_seed(seed);
-}
-
-codec::SignedVote typical_vote(const crypto::Signer& by) {
-  return crypto::sign_vote(by, chain(),
-                           Vote{VoteType::precommit, 1'000'000, 0, block_hash, crypto::address_of(by.public_key())});
-}
-
 /// Encode into a reused buffer, then decode.
 double measure_codec_roundtrips(double budget) {
   const codec::SignedVote vote = typical_vote(signer(1));
@@ -413,7 +370,7 @@ double measure_verify_all_cores(double budget) {
   for (std::size_t i = 0; i < 1024; ++i) {
     const auto& by = signers[i % signers.size()];
     messages.push_back(codec::vote_sign_bytes(
-        chain(), Vote{VoteType::prevote, 1, static_cast<Round>(i), block_hash, crypto::address_of(by.public_key())}));
+        chain(), Vote{VoteType::prevote, 1, static_cast<Round>(i), block_hash(), crypto::address_of(by.public_key())}));
   }
   for (std::size_t i = 0; i < messages.size(); ++i)
     checks.push_back({&verifiers[i % verifiers.size()], messages[i], signers[i % signers.size()].sign(messages[i])});
@@ -459,7 +416,7 @@ std::filesystem::path fresh_dir(const char* name) {
 }
 
 Vote wal_vote(Round round) {
-  return Vote{VoteType::prevote, 1, round, block_hash, make_validators(1)[0].address};
+  return Vote{VoteType::prevote, 1, round, block_hash(), make_validators(1)[0].address};
 }
 
 /// Microseconds per durable append of an own vote (the default policy fdatasyncs it).

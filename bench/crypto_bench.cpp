@@ -12,29 +12,12 @@
 #include "bft/crypto/batch_verifier.hpp"
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/signing.hpp"
+#include "crypto_workload.hpp"
 
 namespace {
 
 using namespace bft;
-
-const codec::ChainId& chain() {
-  static const codec::ChainId id = std::move(codec::ChainId::create("bench-chain")).value();
-  return id;
-}
-
-crypto::Ed25519Signer signer(std::uint8_t index) {
-  crypto::Seed seed;
-  seed.fill(index);
-  return crypto::Ed25519Signer::from_seed(seed);
-}
-
-/// A typical vote: a 32-byte value (a block hash) from a 20-byte address.
-codec::SignedVote typical_vote(const crypto::Signer& by, Round round = 0) {
-  Value value(Bytes(32, 0x5a));
-  return crypto::sign_vote(by, chain(),
-                           Vote{VoteType::precommit, 1'000'000, round, std::move(value),
-                                crypto::address_of(by.public_key())});
-}
+using namespace bft::bench;
 
 void BM_EncodeVote(benchmark::State& state) {
   const codec::SignedVote vote = typical_vote(signer(1));
