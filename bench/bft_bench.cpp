@@ -147,20 +147,15 @@ struct CoreFigures {
 };
 
 CoreFigures measure_core(std::size_t n, double budget) {
-  const auto validators = make_validators(n);
-  const auto set = ValidatorSet::create(validators).value();
-  auto core = Core::create(validators[1].address, Config{}, make_round_robin_selector()).value();
-  std::vector<Output> out;
-  out.reserve(16);
-  Height height = 0;
+  HappyPath workload(n);
   CoreFigures figures;
   figures.votes_per_sec = rate_over(budget, 1'000'000'000, [&] {
-    const std::uint64_t votes = happy_path_height(core, set, validators, ++height, out);
-    if (!core.decided()) fail("core: the height was not decided");
+    const std::uint64_t votes = workload.next_height();
+    if (!workload.decided()) fail("core: the height was not decided");
     return votes;
   });
   figures.ns_per_vote = 1e9 / figures.votes_per_sec;
-  figures.bytes_per_validator = static_cast<double>(core_bytes_held(validators, set)) / static_cast<double>(n);
+  figures.bytes_per_validator = static_cast<double>(core_bytes_held(workload.validators(), workload.set())) / static_cast<double>(n);
   return figures;
 }
 

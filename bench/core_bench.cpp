@@ -17,17 +17,11 @@ using namespace bft;
 using namespace bft::bench;
 
 void BM_CoreHappyPath(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  const auto validators = make_validators(n);
-  const auto set = ValidatorSet::create(validators).value();
-  auto core = Core::create(validators[1].address, Config{}, make_round_robin_selector()).value();
-  std::vector<Output> out;
-  out.reserve(16);
-  Height height = 0;
+  HappyPath workload(static_cast<std::size_t>(state.range(0)));
   std::int64_t votes = 0;
   for (auto _ : state) {
-    votes += static_cast<std::int64_t>(happy_path_height(core, set, validators, ++height, out));
-    if (!core.decided()) state.SkipWithError("the height was not decided");
+    votes += static_cast<std::int64_t>(workload.next_height());
+    if (!workload.decided()) state.SkipWithError("the height was not decided");
   }
   state.SetItemsProcessed(votes);
   state.counters["heights_per_sec"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);

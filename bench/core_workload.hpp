@@ -27,24 +27,46 @@ inline const Value& block_hash() {
   return hash;
 }
 
-/// One happy-path height: StartHeight, the proposal, then prevotes and precommits from
-/// every validator until the decision (check core.decided() afterwards). Returns the
-/// votes fed.
-inline std::uint64_t happy_path_height(Core& core, const ValidatorSet& set, const std::vector<Validator>& validators,
-                                       Height height, std::vector<Output>& out) {
-  std::uint64_t votes = 0;
-  out.clear();
-  (void)core.handle(StartHeight{height, set}, out);
-  out.clear();
-  (void)core.handle(ReceivedProposal{Proposal{height, 0, block_hash(), nil_round, *core.proposer(0), {}}}, out);
-  for (VoteType type : {VoteType::prevote, VoteType::precommit}) {
-    for (std::size_t i = 0; i < validators.size() && !core.decided(); ++i) {
-      out.clear();
-      (void)core.handle(Vote{type, height, 0, block_hash(), validators[i].address}, out);
-      ++votes;
-    }
+/// One node (validators[1]) and its core on the happy path: each height is a
+/// StartHeight, the proposal, then prevotes and precommits from every validator until the
+/// decision.
+class HappyPath {
+ public:
+  explicit HappyPath(std::size_t validators)
+      : validators_(make_validators(validators)),
+        set_(ValidatorSet::create(validators_).value()),
+        core_(Core::create(validators_[1].address, Config{}, make_round_robin_selector()).value()) {
+    out_.reserve(16);
   }
-  return votes;
-}
+
+  /// Runs the next height; returns the votes fed. Check decided() afterwards.
+  std::uint64_t next_height() {
+    const Height h = ++height_;
+    std::uint64_t votes = 0;
+    out_.clear();
+    (void)core_.handle(StartHeight{h, set_}, out_);
+    out_.clear();
+    (void)core_.handle(ReceivedProposal{Proposal{h, 0, block_hash(), nil_round, *core_.proposer(0), {}}}, out_);
+    for (VoteType type : {VoteType::prevote, VoteType::precommit}) {
+      for (std::size_t i = 0; i < validators_.size() && !core_.decided(); ++i) {
+        out_.clear();
+        (void)core_.handle(Vote{type, h, 0, block_hash(), validators_[i].address}, out_);
+        ++votes;
+      }
+    }
+    return votes;
+  }
+
+  bool decided() const noexcept { return core_.decided(); }
+  const std::vector<Validator>& validators() const noexcept { return validators_; }
+  const ValidatorSet& set() const noexcept { return set_; }
+
+ private:
+  std::vector<Validator> validators_;
+  ValidatorSet set_;
+  Core core_;
+  std::vector<Output> out_;
+  Height height_ = 0;
+};
 
 }  // namespace bft::bench
