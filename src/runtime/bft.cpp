@@ -46,6 +46,12 @@ bool is_control(const Command& command) {
          std::holds_alternative<Fence>(command);
 }
 
+/// Status is the application's own, one per height, and what lets messages waiting for
+/// a height run: a queue full of them must still take it.
+bool takes_room(const Command& command) {
+  return !is_control(command) && !std::holds_alternative<NewHeight>(command);
+}
+
 /// Checks what can be checked without the core: a Status must make a validator set, a
 /// Commit's votes must be its own precommits.
 Result<Command> to_command(CoreInput&& message) {
@@ -143,12 +149,12 @@ class Bft::Impl final : private Clock::Listener {
   bool on_worker_thread() const { return std::this_thread::get_id() == worker_id_; }
 
   SendResult enqueue(Command&& command, std::optional<Height> next_height) {
-    const bool control = is_control(command);
+    const bool counted = takes_room(command);
     bool wake = false;
     {
       const std::lock_guard lock(mutex_);
       if (stopped_) return SendError{SendErrc::stopped, {}};
-      if (!control) {
+      if (counted) {
         if (held_ >= options_.queue_capacity) return SendError{SendErrc::queue_full, {}};
         ++held_;
       }
@@ -220,14 +226,14 @@ class Bft::Impl final : private Clock::Listener {
   }
 
   void execute(Command& command) {
-    if (is_control(command)) {
-      std::visit([&](auto& message) { on(message); }, command);
-    } else if (paused_) {
+    // Before the first Status the core has no height to judge a peer's message against.
+    if (!is_control(command) && (paused_ || (!core_.started() && !std::holds_alternative<NewHeight>(command)))) {
       parked_.push_back(std::move(command));
-    } else {
-      std::visit([&](auto& message) { on(message); }, command);
-      ++consumed_;
+      return;
     }
+    const bool counted = takes_room(command);
+    std::visit([&](auto& message) { on(message); }, command);
+    if (counted) ++consumed_;
   }
 
   /// Frees the queue room of the messages processed so far. Under mutex_.
@@ -240,12 +246,18 @@ class Bft::Impl final : private Clock::Listener {
   void on(Start&) {
     if (!paused_) return;
     paused_ = false;
-    while (!parked_.empty() && !stopping_.load(std::memory_order_relaxed)) {
-      Command command = std::move(parked_.front());
-      parked_.pop_front();
+    run_parked();
+    fire_due_timers();
+  }
+
+  /// What cannot run yet (before the first Status) parks again, keeping its order.
+  void run_parked() {
+    std::deque<Command> waiting = std::exchange(parked_, {});
+    while (!waiting.empty() && !stopping_.load(std::memory_order_relaxed)) {
+      Command command = std::move(waiting.front());
+      waiting.pop_front();
       execute(command);
     }
-    fire_due_timers();
   }
 
   void on(Pause&) { paused_ = true; }
@@ -266,10 +278,12 @@ class Bft::Impl final : private Clock::Listener {
     std::optional<Config> config;
     if (status.interval && status.interval != interval_)
       config = detail::with_interval(options_.config, *status.interval);
+    const bool first = !core_.started();
     if (apply(StartHeight{status.height, std::move(status.validators), config})) {
       if (config) interval_ = status.interval;
       timers_.drop_below(core_.height());
       verifications_.forget_below(core_.height());
+      if (first) run_parked();
     }
   }
 
@@ -296,10 +310,6 @@ class Bft::Impl final : private Clock::Listener {
   }
 
   void on(VerifyResp& verdict) {
-    if (!core_.started()) {
-      sink_.input_rejected(make_error(Errc::not_started, "VerifyResp before the first Status"));
-      return;
-    }
     const Height height = core_.height();
     verifications_.record(height, verdict.proposal, verdict.is_pass);
     for (Round round : verifications_.take_waiting(height, verdict.proposal))
@@ -336,7 +346,6 @@ class Bft::Impl final : private Clock::Listener {
   /// lets the runtime stand in for a proposal the core may not have heard.
   std::optional<Error> refuse_commit(const Commit& commit) const {
     const auto at = [&] { return "Commit for height " + std::to_string(commit.height) + ": "; };
-    if (!core_.started()) return make_error(Errc::not_started, at() + "no Status yet");
     if (commit.height < core_.height()) return make_error(Errc::stale_height, at() + "the node is at a later height");
     if (commit.height > core_.height())
       return make_error(Errc::invalid_argument, at() + "send the Status of the height before first");
@@ -439,7 +448,7 @@ class Bft::Impl final : private Clock::Listener {
   bool paused_ = true;
   std::size_t consumed_ = 0;  // counted messages processed since held_ was last settled
   std::vector<Command> batch_;
-  std::deque<Command> parked_;  // counted messages that arrived while paused
+  std::deque<Command> parked_;  // messages that arrived while paused or before the first Status
   detail::TimerQueue timers_;
   detail::Verifications verifications_;
   std::vector<Output> outputs_;

@@ -219,6 +219,41 @@ TEST_F(BftTest, KeptInputsRunInOrderAfterStart) {
             (std::vector<CoreOutput>{prevote(1, 0, val("v"), "a"), precommit(1, 0, val("v"), "a")}));
 }
 
+// Peers started earlier may send before this node's first Status arrives (in-process
+// clusters start handles one after another): nothing they sent may be lost.
+TEST_F(BftTest, MessagesBeforeTheFirstStatusWaitForIt) {
+  Bft bft = make(node_d);
+  send(bft, Start{});
+  send(bft, proposal(1, 0, val("v"), "d"));
+  send(bft, prevote(1, 0, val("v"), "b"));
+  send(bft, prevote(1, 0, val("v"), "c"));
+  EXPECT_TRUE(outputs_after_flush(bft).empty());
+  EXPECT_TRUE(sink.take_rejected().empty());
+
+  send(bft, status(0));
+  EXPECT_EQ(outputs_after_flush(bft),
+            (std::vector<CoreOutput>{prevote(1, 0, val("v"), "a"), precommit(1, 0, val("v"), "a")}));
+  EXPECT_TRUE(sink.take_rejected().empty());
+}
+
+// They take queue room while they wait, so the wait is bounded like any other; the
+// Status they wait for is still taken.
+TEST_F(BftTest, MessagesBeforeTheFirstStatusTakeQueueRoom) {
+  Options small;
+  small.queue_capacity = 2;
+  Bft bft = make(node_d, small);
+  send(bft, Start{});
+  send(bft, proposal(1, 0, val("v"), "d"));
+  send(bft, prevote(1, 0, val("v"), "b"));
+  ASSERT_TRUE(bft.flush());
+  EXPECT_EQ(bft.send_bft_msg(prevote(1, 0, val("v"), "c")).error().code, SendErrc::queue_full);
+
+  send(bft, status(0));
+  EXPECT_EQ(outputs_after_flush(bft), (std::vector<CoreOutput>{prevote(1, 0, val("v"), "a")}));
+  send(bft, prevote(1, 0, val("v"), "c"));
+  EXPECT_EQ(outputs_after_flush(bft), (std::vector<CoreOutput>{precommit(1, 0, val("v"), "a")}));
+}
+
 TEST_F(BftTest, TimeoutsRunOnTheInjectedClock) {
   Bft bft = started(node_b);
   clock.advance(milliseconds{2399});
@@ -416,11 +451,11 @@ TEST_F(BftTest, LaggardHelpAndEvidenceReachTheirHooks) {
   EXPECT_EQ(help.votes.size(), 3u);  // the precommits of b, c and d
 }
 
-TEST_F(BftTest, AFullQueueRefusesMessagesButNotStart) {
+TEST_F(BftTest, AFullQueueRefusesMessagesButNotStartOrStatus) {
   Options options;
-  options.queue_capacity = 3;
+  options.queue_capacity = 2;
   Bft bft = make(node_b, options);
-  // Paused: nothing is consumed, so the count is exact.
+  // Paused: nothing is consumed, so the count is exact. Status takes no room.
   send(bft, status(0));
   send(bft, proposal(1, 0, val("v"), "b"));
   send(bft, prevote(1, 0, val("v"), "b"));

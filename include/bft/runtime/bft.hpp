@@ -65,8 +65,9 @@ class FromCore {
 };
 
 struct Options {
-  /// Messages the handle holds at most: waiting for the worker, or kept while paused.
-  /// Start and Pause are always accepted, so a full, paused handle can still be started.
+  /// Messages the handle holds at most: waiting for the worker, or kept while paused or
+  /// until the first Status. Start, Pause and Status are always accepted (they take no
+  /// room), so a full handle can still be started and given its height.
   std::size_t queue_capacity = 4096;
   /// The seed's async_verify feature: peers' proposals wait for a VerifyResp before the
   /// core prevotes or precommits for them. Without it they count as valid on arrival.
@@ -126,6 +127,8 @@ class Bft {
   ///   in order (they count against queue_capacity) and processed after the next Start.
   ///   Timers that come due while paused fire after the next Start.
   /// - Status{h}: h is committed: start h + 1. Validated here (authority list, interval);
+  ///   peers' messages (and Feed, Commit, VerifyResp) that arrive before the first Status
+  ///   are kept, in order, like those that arrive while paused, and run right after it;
   ///   a Status for a height the core has already passed is refused by the core, so the
   ///   machine never goes back.
   /// - Feed / Proposal / Vote: as the core's ProposeValue / ReceivedProposal / Vote.
