@@ -1,0 +1,148 @@
+// One validator's consensus engine: the pure core with everything a real node puts
+// around it — the write-ahead log and the double-sign guard (an own message is durable
+// before it leaves), signatures on everything sent and checked on everything received,
+// gossip (own messages re-sent on a timer), help for peers one height behind, block sync
+// for peers further behind, and the application's commit before the next height starts.
+//
+// Single-threaded and free of IO of its own: frames come in through on_frame(), time
+// through the `now` arguments, and everything leaves through the Network and Application
+// interfaces, so tests run several replicas in one thread on made-up time. bft-node runs
+// one on its asio thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "bft/codec/codec.hpp"
+#include "bft/codec/messages.hpp"
+#include "bft/codec/sign_bytes.hpp"
+#include "bft/config.hpp"
+#include "bft/crypto/signer.hpp"
+#include "bft/node/log.hpp"
+#include "bft/result.hpp"
+#include "bft/types.hpp"
+#include "bft/wal/storage.hpp"
+#include "bft/wal/wal.hpp"
+
+namespace bft::node {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+
+/// The replicated state machine, as the replica sees it.
+class Application {
+ public:
+  virtual ~Application() = default;
+  /// The value to propose at `height` (may be empty: heights go on without load).
+  virtual Value propose(Height height) = 0;
+  /// Whether a proposed value may be decided (e.g. it decodes as a block).
+  virtual bool is_valid(const Value& value) = 0;
+  /// `commit` (a quorum of precommits; it holds the value) decided the next height:
+  /// make it durable and apply it. The replica starts the next height only after this
+  /// returns; an error stops the replica. `commit_ms`: from the height's start to now.
+  virtual Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) = 0;
+  /// The highest committed height (0 before the first).
+  virtual Height committed_height() const = 0;
+  /// The commit certificate of a committed height, to serve peers that sync.
+  virtual std::optional<codec::QuorumCertificate> committed(Height height) const = 0;
+};
+
+/// The transport, as the replica sees it: authenticated peers, frames in and out.
+class Network {
+ public:
+  virtual ~Network() = default;
+  virtual void broadcast(std::shared_ptr<const Bytes> frame) = 0;
+  virtual void send(const Address& to, std::shared_ptr<const Bytes> frame) = 0;
+};
+
+struct ValidatorKey {
+  crypto::PublicKey key;
+  std::uint64_t power = 1;
+};
+
+struct ReplicaOptions {
+  explicit ReplicaOptions(codec::ChainId chain_id) : chain(std::move(chain_id)) {}
+
+  codec::ChainId chain;
+  /// The same list, in any order, on every node; addresses are derived from the keys.
+  std::vector<ValidatorKey> validators;
+  Config consensus;
+  /// Own messages of the current height are re-sent this often (messages lost while a
+  /// connection was down), together with a status that tells peers where this node is.
+  std::chrono::milliseconds gossip_interval{200};
+  /// A peer reported at a later height for this long makes this node fetch blocks
+  /// (a peer two or more heights ahead does at once). Also the wait before a request is
+  /// repeated.
+  std::chrono::milliseconds sync_patience{500};
+  /// Commit certificates per sync answer.
+  std::size_t sync_batch = 16;
+  wal::WalOptions wal;
+  codec::Limits limits;
+};
+
+struct ReplicaStats {
+  std::uint64_t heights_committed = 0;
+  std::uint64_t frames_received = 0;
+  std::uint64_t frames_rejected = 0;  // undecodable, bad signature, unknown signer
+  std::uint64_t inputs_rejected = 0;  // well-signed, but refused by the core (stale, duplicate, ...)
+  std::uint64_t evidence = 0;
+  std::uint64_t blocks_synced = 0;
+  /// Decisions whose certificate came from a peer: after a restart the log holds the
+  /// votes that decided, but not their signatures.
+  std::uint64_t certificates_fetched_after_decision = 0;
+  std::uint64_t help_sent = 0;
+  std::uint64_t guard_refusals = 0;
+};
+
+/// What opening the replica found on disk.
+struct RecoveryInfo {
+  wal::RecoveryReport wal;
+  std::size_t replayed_inputs = 0;
+  std::size_t unsent_own_messages = 0;  // never durable, so never sent: dropped
+  Height resumed_height = 0;
+  Round resumed_round = nil_round;
+};
+
+class Replica {
+ public:
+  /// Opens the guard and the WAL, replays the log into a fresh core, reconciles it with
+  /// the application's committed height and starts. Errors: invalid_argument (bad
+  /// options, the signer is not a validator), the WAL's (corrupt_log, replay_diverged,
+  /// io_error), and invalid_argument when the log is ahead of the application's blocks
+  /// (the data directory is inconsistent).
+  static Result<std::unique_ptr<Replica>> open(ReplicaOptions options, const crypto::Signer& signer,
+                                               wal::Storage& wal_storage, wal::Storage& guard_storage,
+                                               Application& application, Network& network, const Logger& logger,
+                                               TimePoint now);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  /// A frame from an authenticated peer.
+  void on_frame(const Address& from, std::span<const std::uint8_t> frame, TimePoint now);
+  /// A peer (re)connected: it may have missed anything, so it gets this node's status
+  /// and own messages of the current height.
+  void on_peer_connected(const Address& peer, TimePoint now);
+  /// Fires what is due: timeouts, gossip, sync. Call at next_deadline() (or later).
+  void on_time(TimePoint now);
+  TimePoint next_deadline() const;
+
+  /// Set once the replica cannot go on safely (disk error, a guard that cannot record):
+  /// it then ignores every input. The node must stop.
+  const std::optional<Error>& fatal() const noexcept;
+
+  Height height() const noexcept;
+  Round round() const noexcept;
+  const ReplicaStats& stats() const noexcept;
+  const RecoveryInfo& recovery() const noexcept;
+
+ private:
+  class Impl;
+  explicit Replica(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bft::node

@@ -1,0 +1,638 @@
+#include "bft/node/replica.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <queue>
+#include <unordered_map>
+
+#include "bft/codec/codec.hpp"
+#include "bft/core.hpp"
+#include "bft/crypto/certificate.hpp"
+#include "bft/crypto/key_ring.hpp"
+#include "bft/crypto/signing.hpp"
+#include "bft/crypto/vote_book.hpp"
+#include "bft/node/wire.hpp"
+#include "bft/proposer.hpp"
+#include "bft/validator_set.hpp"
+#include "bft/wal/record.hpp"
+#include "bft/wal/replay.hpp"
+#include "bft/wal/sign_guard.hpp"
+
+namespace bft::node {
+namespace {
+
+/// Commit certificates kept for heights this node has not reached yet.
+constexpr std::size_t max_fetched_blocks = 256;
+/// Signed proposals kept per height (several rounds, and an equivocating proposer's).
+constexpr std::size_t max_proposals_kept = 64;
+
+std::string short_hex(const Address& address) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < std::min<std::size_t>(address.size(), 4); ++i) {
+    out += digits[address.data()[i] >> 4];
+    out += digits[address.data()[i] & 0xf];
+  }
+  return out;
+}
+
+std::shared_ptr<const Bytes> frame_of(const WireMessage& message) {
+  return std::make_shared<const Bytes>(encode_frame(message));
+}
+
+/// An input on its way into the core; a peer's vote brings its verified signature, kept
+/// once the core accepts the vote (so that it can travel again in a certificate).
+struct Pending {
+  Input input;
+  std::optional<codec::Signature> signature;
+  /// The last input of a fetched block: the proposal follows if the core still lacks it.
+  bool completes_fetch = false;
+};
+
+struct Timer {
+  TimePoint due;
+  std::uint64_t sequence;  // ties fire in schedule order
+  TimeoutFired timeout;
+  bool operator>(const Timer& other) const {
+    return due != other.due ? due > other.due : sequence > other.sequence;
+  }
+};
+
+}  // namespace
+
+class Replica::Impl {
+ public:
+  Impl(ReplicaOptions options, const crypto::Signer& signer, Application& application, Network& network,
+       const Logger& logger, ValidatorSet validators, crypto::KeyRing keys, wal::Wal wal, wal::SignGuard guard,
+       Core core, TimePoint now)
+      : options_(std::move(options)),
+        signer_(signer),
+        app_(application),
+        net_(network),
+        log_(logger),
+        validators_(std::move(validators)),
+        keys_(std::move(keys)),
+        wal_(std::move(wal)),
+        guard_(std::move(guard)),
+        core_(std::move(core)),
+        now_(now),
+        height_started_(now),
+        next_gossip_(now + options_.gossip_interval) {}
+
+  // ---- recovery ----
+
+  Result<void> recover(std::vector<wal::Record> records, const wal::RecoveryReport& report) {
+    recovery_.wal = report;
+    if (report.repaired)
+      log_.log(LogLevel::warn, "wal_torn_tail_repaired",
+               field("segment", report.repaired_segment) + field("bytes_removed", report.bytes_removed) +
+                   field("reason", report.reason));
+    auto replayed = wal::replay(core_, records);
+    if (!replayed) return replayed.error();
+    recovery_.replayed_inputs = replayed->inputs;
+    recovery_.unsent_own_messages = replayed->unsent.size();
+
+    const Height committed = app_.committed_height();
+    if (!core_.started() || core_.height() <= committed) {
+      // Nothing of the next height was logged (or the log ended before its start).
+      inbox_.push_back({StartHeight{committed + 1, validators_}, std::nullopt});
+    } else if (core_.height() == committed + 1) {
+      restore_own_messages(*replayed);
+      for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input), std::nullopt});
+      for (Output& output : replayed->local) resume(output);
+    } else {
+      return make_error(Errc::invalid_argument,
+                        "the write-ahead log is at height " + std::to_string(core_.height()) +
+                            " but the application has committed only up to " + std::to_string(committed) +
+                            ": the data directory is inconsistent");
+    }
+    drain();
+    recovery_.resumed_height = core_.height();
+    recovery_.resumed_round = core_.round();
+    if (records.empty()) return {};
+    log_.log(LogLevel::info, "recovered",
+             field("height", core_.height()) + field("round", static_cast<std::uint64_t>(std::max<Round>(core_.round(), 0))) +
+                 field("replayed", replayed->inputs) + field("unsent_dropped", replayed->unsent.size()));
+    return {};
+  }
+
+  /// Own messages the log holds were sent before the crash: sign them again (ed25519 is
+  /// deterministic, so the bytes are those sent) for gossip and certificates.
+  void restore_own_messages(const wal::ReplayResult& replayed) {
+    for (const Vote& vote : replayed.own_votes) {
+      if (vote.height != core_.height()) continue;
+      const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, vote);
+      book_.add(signed_vote);
+      own_votes_.push_back(signed_vote);
+    }
+    for (const Proposal& proposal : replayed.own_proposals) {
+      if (proposal.height != core_.height()) continue;
+      if (auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, proposal, book_))
+        keep_proposal(*signed_proposal);
+    }
+  }
+
+  /// Acts on what the replay produced locally that still matters at the current height.
+  void resume(Output& output) {
+    if (auto* timeout = std::get_if<ScheduleTimeout>(&output)) {
+      if (timeout->height == core_.height()) schedule(*timeout);
+    } else if (auto* request = std::get_if<GetValue>(&output)) {
+      if (request->height == core_.height() && request->round == core_.round() && core_.step() == Step::propose)
+        inbox_.push_back({ProposeValue{request->height, request->round, app_.propose(request->height)}, std::nullopt});
+    } else if (auto* decide = std::get_if<Decide>(&output)) {
+      if (decide->height == core_.height()) on_decide(*decide);
+    }
+  }
+
+  // ---- inputs from outside ----
+
+  void on_frame(const Address& from, std::span<const std::uint8_t> frame, TimePoint now) {
+    if (fatal_) return;
+    now_ = std::max(now_, now);
+    ++stats_.frames_received;
+    auto message = decode_frame(frame, options_.limits);
+    if (!message) return reject(from, message.error());
+    if (auto* consensus = std::get_if<codec::Message>(&*message)) {
+      std::visit([&](auto& m) { receive(from, m); }, *consensus);
+    } else if (const auto* status = std::get_if<PeerStatus>(&*message)) {
+      on_status(from, *status);
+    } else {
+      serve_sync(from, std::get<SyncRequest>(*message).from);
+    }
+    drain();
+    maybe_sync();
+  }
+
+  void on_peer_connected(const Address& peer, TimePoint now) {
+    if (fatal_) return;
+    now_ = std::max(now_, now);
+    send_own_messages(&peer);
+  }
+
+  void on_time(TimePoint now) {
+    if (fatal_) return;
+    now_ = std::max(now_, now);
+    for (std::size_t budget = timers_.size(); budget > 0 && !timers_.empty() && timers_.top().due <= now_; --budget) {
+      const TimeoutFired timeout = timers_.top().timeout;
+      timers_.pop();
+      if (timeout.height == core_.height()) inbox_.push_back({timeout, std::nullopt});
+    }
+    drain();
+    if (now_ >= next_gossip_) {
+      next_gossip_ = now_ + options_.gossip_interval;
+      send_own_messages(nullptr);
+    }
+    maybe_sync();
+  }
+
+  TimePoint next_deadline() const {
+    TimePoint next = next_gossip_;
+    if (!timers_.empty()) next = std::min(next, timers_.top().due);
+    if (sync_wanted()) next = std::min(next, std::max(next_sync_, ahead_since_ + options_.sync_patience));
+    return next;
+  }
+
+  const std::optional<Error>& fatal() const noexcept { return fatal_; }
+  Height height() const noexcept { return core_.height(); }
+  Round round() const noexcept { return core_.round(); }
+  const ReplicaStats& stats() const noexcept { return stats_; }
+  const RecoveryInfo& recovery() const noexcept { return recovery_; }
+
+ private:
+  // ---- receiving ----
+
+  void reject(const Address& from, const Error& error) {
+    ++stats_.frames_rejected;
+    log_.log(LogLevel::warn, "frame_rejected",
+             field("from", short_hex(from)) + field("code", to_string(error.code)) + field("detail", error.message));
+  }
+
+  void heard_at(const Address& peer, Height height) {
+    Height& known = peer_heights_[peer];
+    if (height <= known) return;
+    known = height;
+    if (height > core_.height() && ahead_since_ == TimePoint{}) ahead_since_ = now_;
+  }
+
+  void receive(const Address& from, codec::SignedVote& vote) {
+    if (auto verified = crypto::verify_vote(vote, options_.chain, keys_); !verified) return reject(from, verified.error());
+    heard_at(vote.vote.voter, vote.vote.height);
+    // A vote of a decided height: often late rather than behind, so help waits for the
+    // peer's own status (see on_status).
+    if (vote.vote.height < core_.height()) return;
+    inbox_.push_back({std::move(vote.vote), vote.signature});
+  }
+
+  void receive(const Address& from, codec::SignedProposal& proposal) {
+    if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
+      return reject(from, verified.error());
+    heard_at(proposal.proposer, proposal.height);
+    if (proposal.height < core_.height()) return;
+    const Validity validity = app_.is_valid(proposal.value) ? Validity::valid : Validity::invalid;
+    Proposal core_view = proposal.proposal();
+    if (keep_proposal(proposal)) {
+      // The proof of lock is a set of prevotes: kept with their signatures like any vote.
+      for (const Vote& lock_vote : core_view.lock_votes)
+        for (const codec::VoteSignature& signature : proposal.lock_votes)
+          if (signature.voter == lock_vote.voter) book_.add({lock_vote, signature.signature});
+    }
+    inbox_.push_back({ReceivedProposal{std::move(core_view), validity}, std::nullopt});
+  }
+
+  /// A commit certificate: a block for a peer behind, or the answer to a sync request.
+  void receive(const Address& from, codec::QuorumCertificate& commit) {
+    if (commit.type != VoteType::precommit || !commit.value)
+      return reject(from, make_error(Errc::invalid_certificate, "a certificate that decides nothing"));
+    if (commit.height < core_.height() || (commit.height == core_.height() && core_.decided() && !awaiting_commit_))
+      return;
+    if (commit.height > core_.height() + max_fetched_blocks || fetched_.contains(commit.height)) return;
+    if (auto verified = crypto::verify_certificate(commit, options_.chain, validators_, keys_); !verified)
+      return reject(from, verified.error());
+    heard_at(from, commit.height + 1);
+    fetched_.emplace(commit.height, std::move(commit));
+    next_sync_ = TimePoint{};  // an answer came: the next request need not wait
+    apply_fetched();
+  }
+
+  void on_status(const Address& from, const PeerStatus& status) {
+    heard_at(from, status.height);
+    if (status.height + 1 == core_.height()) help_one_height_behind(from);
+  }
+
+  // ---- helping peers ----
+
+  /// A peer still at the height this node decided last: the commit certificate lets it
+  /// decide too. Once per peer and height: gossip repeats the peer's status if it is lost.
+  void help_one_height_behind(const Address& peer) {
+    const Height height = core_.height() - 1;
+    Height& helped = helped_at_[peer];
+    if (height == 0 || helped >= height || peer_heights_[peer] > height) return;
+    const auto commit = app_.committed(height);
+    if (!commit) return;
+    helped = height;
+    ++stats_.help_sent;
+    net_.send(peer, frame_of(codec::Message{*commit}));
+  }
+
+  /// The core's help for a peer in an earlier round of this height: this node's votes
+  /// of that round, with the proposal it needs. Help for a lower height goes through
+  /// help_one_height_behind(), which knows whether the peer still needs it.
+  void help(const Retransmit& retransmit) {
+    const auto known = peer_heights_.find(retransmit.to);
+    if (known != peer_heights_.end() && known->second > core_.height()) return;
+    for (const Vote& vote : retransmit.votes) {
+      if (vote.height != core_.height()) return;
+      if (const codec::Signature* signature = book_.find(vote))
+        net_.send(retransmit.to, frame_of(codec::Message{codec::SignedVote{vote, *signature}}));
+    }
+    if (retransmit.proposal)
+      if (const codec::SignedProposal* proposal = find_proposal(*retransmit.proposal))
+        net_.send(retransmit.to, frame_of(codec::Message{*proposal}));
+    ++stats_.help_sent;
+  }
+
+  void serve_sync(const Address& peer, Height from) {
+    const Height last = std::min(app_.committed_height(), from + options_.sync_batch - 1);
+    for (Height height = std::max<Height>(from, 1); height <= last; ++height) {
+      const auto commit = app_.committed(height);
+      if (!commit) break;
+      net_.send(peer, frame_of(codec::Message{*commit}));
+    }
+  }
+
+  // ---- fetching ----
+
+  bool sync_wanted() const {
+    if (awaiting_commit_) return true;
+    for (const auto& [peer, height] : peer_heights_)
+      if (height > core_.height()) return true;
+    return false;
+  }
+
+  /// Asks the peer furthest ahead for blocks when this node is two or more heights
+  /// behind, has waited sync_patience with a peer ahead, or decided without the
+  /// signatures a certificate needs (after a restart).
+  void maybe_sync() {
+    if (fatal_ || now_ < next_sync_) return;
+    const Address* best = nullptr;
+    Height best_height = core_.height();
+    for (const auto& [peer, height] : peer_heights_) {
+      if (height > best_height) {
+        best = &peer;
+        best_height = height;
+      }
+    }
+    if (!best) {
+      ahead_since_ = TimePoint{};
+      if (!awaiting_commit_) return;
+    } else if (ahead_since_ == TimePoint{}) {
+      ahead_since_ = now_;
+    }
+    const bool far_behind = best_height >= core_.height() + 2;
+    const bool waited = best && now_ >= ahead_since_ + options_.sync_patience;
+    if (!far_behind && !waited && !awaiting_commit_) return;
+    next_sync_ = now_ + options_.sync_patience;
+    const auto request = frame_of(SyncRequest{core_.height()});
+    if (best)
+      net_.send(*best, request);
+    else
+      net_.broadcast(request);
+  }
+
+  /// Gives the core the fetched block of its height: the certificate, the verdict on the
+  /// value and, if the core lacks it, the proposal (the quorum vouches for it) — what
+  /// the core's decision rule needs.
+  void apply_fetched() {
+    fetched_.erase(fetched_.begin(), fetched_.lower_bound(core_.height()));
+    if (fetched_.empty() || fetched_.begin()->first != core_.height()) return;
+    const codec::QuorumCertificate& commit = fetched_.begin()->second;
+    if (awaiting_commit_) {
+      // Decided already (after a restart), short of signatures: the fetched certificate
+      // is the proof of that same decision.
+      if (commit.round == awaiting_commit_->round && commit.value == awaiting_commit_->value) {
+        ++stats_.certificates_fetched_after_decision;
+        finish_height(commit);
+      }
+      return;
+    }
+    if (core_.decided()) return;
+    ++stats_.blocks_synced;
+    const Height height = commit.height;
+    const Round round = commit.round;
+    inbox_.push_back({commit.certificate(), std::nullopt});
+    inbox_.push_back({VerifyResult{height, round, *commit.value, true}, std::nullopt, true});
+  }
+
+  // ---- the core ----
+
+  /// Inputs that outputs cause (own messages fed back, the next height) queue behind the
+  /// current one, so the core never runs inside its own handle().
+  void drain() {
+    if (draining_) return;
+    draining_ = true;
+    while (!inbox_.empty() && !fatal_) {
+      Pending next = std::move(inbox_.front());
+      inbox_.pop_front();
+      handle(std::move(next));
+    }
+    draining_ = false;
+  }
+
+  void handle(Pending pending) {
+    if (auto logged = wal_.append(wal::record_of(pending.input)); !logged) return stop(logged.error());
+    const bool starts_height = std::holds_alternative<StartHeight>(pending.input);
+    const Vote* vote = std::get_if<Vote>(&pending.input);
+    const std::optional<Vote> heard = vote && pending.signature ? std::optional<Vote>(*vote) : std::nullopt;
+    std::optional<VerifyResult> fetched_verdict;
+    if (pending.completes_fetch) fetched_verdict = std::get<VerifyResult>(pending.input);
+    outputs_.clear();
+    if (auto handled = core_.handle(std::move(pending.input), outputs_); !handled) {
+      ++stats_.inputs_rejected;
+    } else if (heard) {
+      book_.add({*heard, *pending.signature});
+    }
+    for (Output& output : outputs_) {
+      if (fatal_) return;
+      std::visit([&](auto& out) { dispatch(out); }, output);
+    }
+    if (starts_height) apply_fetched();
+    if (fetched_verdict && !core_.decided() && core_.height() == fetched_verdict->height) {
+      // Certificate and verdict are in, yet no decision: the core lacks the proposal.
+      if (const auto proposer = core_.proposer(fetched_verdict->round))
+        inbox_.push_back({ReceivedProposal{Proposal{fetched_verdict->height, fetched_verdict->round,
+                                                    std::move(fetched_verdict->value), nil_round, *proposer, {}},
+                                           Validity::valid},
+                          std::nullopt});
+    }
+  }
+
+  void dispatch(BroadcastProposal& out) {
+    if (!authorize(out.proposal)) return;
+    auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, out.proposal, book_);
+    if (!signed_proposal) {
+      log_.log(LogLevel::error, "proposal_not_signed", field("detail", signed_proposal.error().message));
+      return;
+    }
+    const codec::Signature& signature = signed_proposal->signature;
+    if (auto logged = wal_.append(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())}); !logged)
+      return stop(logged.error());
+    net_.broadcast(frame_of(codec::Message{*signed_proposal}));
+    keep_proposal(*signed_proposal);
+    inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}, std::nullopt});
+  }
+
+  void dispatch(BroadcastVote& out) {
+    if (!authorize(out.vote)) return;
+    const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote);
+    const codec::Signature& signature = signed_vote.signature;
+    if (auto logged = wal_.append(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())}); !logged)
+      return stop(logged.error());
+    net_.broadcast(frame_of(codec::Message{signed_vote}));
+    book_.add(signed_vote);
+    own_votes_.push_back(signed_vote);
+    inbox_.push_back({std::move(out.vote), std::nullopt});
+  }
+
+  void dispatch(Decide& out) { on_decide(out); }
+
+  void dispatch(GetValue& out) {
+    inbox_.push_back({ProposeValue{out.height, out.round, app_.propose(out.height)}, std::nullopt});
+  }
+
+  void dispatch(ScheduleTimeout& out) { schedule(out); }
+
+  void dispatch(Evidence& out) {
+    ++stats_.evidence;
+    log_.log(LogLevel::warn, "equivocation", field("offender", short_hex(out.offender())) + field("height", core_.height()));
+  }
+
+  void dispatch(Retransmit& out) { help(out); }
+
+  template <class Message>
+  bool authorize(const Message& message) {
+    auto allowed = guard_.authorize(message);
+    if (allowed) return true;
+    if (allowed.error().code == Errc::already_signed) {
+      ++stats_.guard_refusals;
+      log_.log(LogLevel::error, "double_sign_refused", field("detail", allowed.error().message));
+      return false;
+    }
+    stop(allowed.error());
+    return false;
+  }
+
+  void schedule(const ScheduleTimeout& timeout) {
+    timers_.push(Timer{now_ + timeout.duration, timer_sequence_++, TimeoutFired{timeout.kind, timeout.height, timeout.round}});
+  }
+
+  // ---- deciding ----
+
+  void on_decide(const Decide& decide) {
+    // Decided through a fetched block: its certificate is the proof at hand.
+    if (const auto fetched = fetched_.find(decide.height);
+        fetched != fetched_.end() && fetched->second.round == decide.round && fetched->second.value == decide.value) {
+      const codec::QuorumCertificate commit = std::move(fetched->second);
+      fetched_.erase(fetched);
+      return finish_height(commit);
+    }
+    if (auto commit = crypto::make_certificate(decide.commit, book_)) return finish_height(*commit);
+    // Decided through votes the log holds without their signatures (after a restart):
+    // the proof comes from a peer, whose certificate for this decision is as good.
+    awaiting_commit_ = AwaitedCommit{decide.round, decide.value};
+    next_sync_ = TimePoint{};
+    log_.log(LogLevel::info, "awaiting_commit_certificate", field("height", decide.height));
+    apply_fetched();
+  }
+
+  void finish_height(const codec::QuorumCertificate& commit) {
+    awaiting_commit_.reset();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - height_started_).count();
+    const auto commit_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(elapsed, 0, UINT32_MAX));
+    // The block must be durable before the next height starts: the log then holds the
+    // next height only, and a restart finds this one in the application.
+    if (auto committed = app_.commit(commit, commit_ms); !committed) return stop(committed.error());
+    ++stats_.heights_committed;
+    log_.log(LogLevel::debug, "committed", field("height", commit.height) + field("round", static_cast<std::uint64_t>(commit.round)));
+    const Height next = commit.height + 1;
+    book_.forget_below(commit.height);  // the last height's votes stay: peers may need help
+    std::erase_if(proposals_, [&](const codec::SignedProposal& p) { return p.height < commit.height; });
+    own_votes_.clear();
+    height_started_ = now_;
+    if (peer_heights_.empty() || std::none_of(peer_heights_.begin(), peer_heights_.end(),
+                                              [&](const auto& entry) { return entry.second > next; }))
+      ahead_since_ = TimePoint{};
+    else
+      ahead_since_ = now_;
+    inbox_.push_back({StartHeight{next, validators_}, std::nullopt});
+  }
+
+  void stop(const Error& error) {
+    if (fatal_) return;
+    fatal_ = error;
+    log_.log(LogLevel::error, "stopped", field("code", to_string(error.code)) + field("detail", error.message));
+  }
+
+  // ---- gossip ----
+
+  /// False if the proposal was known already or there is no room for it.
+  bool keep_proposal(const codec::SignedProposal& proposal) {
+    if (find_proposal(proposal.proposal()) || proposals_.size() >= max_proposals_kept) return false;
+    proposals_.push_back(proposal);
+    return true;
+  }
+
+  const codec::SignedProposal* find_proposal(const Proposal& proposal) const {
+    for (const codec::SignedProposal& kept : proposals_)
+      if (kept.height == proposal.height && kept.round == proposal.round && kept.value == proposal.value &&
+          kept.proposer == proposal.proposer)
+        return &kept;
+    return nullptr;
+  }
+
+  /// Status and own messages of the current height, to one peer or all.
+  void send_own_messages(const Address* peer) {
+    const auto send = [&](std::shared_ptr<const Bytes> frame) {
+      if (peer)
+        net_.send(*peer, std::move(frame));
+      else
+        net_.broadcast(std::move(frame));
+    };
+    send(frame_of(PeerStatus{core_.height(), core_.round()}));
+    for (const codec::SignedProposal& proposal : proposals_)
+      if (proposal.proposer == core_.self() && proposal.height == core_.height() && proposal.round >= core_.round() - 1)
+        send(frame_of(codec::Message{proposal}));
+    for (const codec::SignedVote& vote : own_votes_)
+      if (vote.vote.round >= core_.round() - 1) send(frame_of(codec::Message{vote}));
+  }
+
+  struct AwaitedCommit {
+    Round round;
+    Value value;
+  };
+
+  const ReplicaOptions options_;
+  const crypto::Signer& signer_;
+  Application& app_;
+  Network& net_;
+  const Logger& log_;
+  const ValidatorSet validators_;
+  const crypto::KeyRing keys_;
+  wal::Wal wal_;
+  wal::SignGuard guard_;
+  Core core_;
+
+  TimePoint now_;
+  TimePoint height_started_;
+  TimePoint next_gossip_;
+  TimePoint next_sync_{};
+  TimePoint ahead_since_{};  // since when a peer has been known ahead of this node
+
+  std::deque<Pending> inbox_;
+  bool draining_ = false;
+  std::vector<Output> outputs_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::uint64_t timer_sequence_ = 0;
+
+  crypto::VoteBook book_;
+  std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
+  std::vector<codec::SignedVote> own_votes_;      // of the current height
+  std::unordered_map<Address, Height> peer_heights_;
+  std::unordered_map<Address, Height> helped_at_;
+  std::map<Height, codec::QuorumCertificate> fetched_;
+  std::optional<AwaitedCommit> awaiting_commit_;
+
+  std::optional<Error> fatal_;
+  ReplicaStats stats_;
+  RecoveryInfo recovery_;
+};
+
+// ---- Replica --------------------------------------------------------------------------
+
+Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const crypto::Signer& signer,
+                                               wal::Storage& wal_storage, wal::Storage& guard_storage,
+                                               Application& application, Network& network, const Logger& logger,
+                                               TimePoint now) {
+  if (options.validators.empty()) return make_error(Errc::invalid_argument, "no validators");
+  if (options.gossip_interval.count() <= 0 || options.sync_patience.count() <= 0 || options.sync_batch == 0)
+    return make_error(Errc::invalid_argument, "gossip_interval, sync_patience and sync_batch must be positive");
+  std::vector<Validator> members;
+  crypto::KeyRing keys;
+  for (const ValidatorKey& validator : options.validators) {
+    if (auto added = keys.add(validator.key); !added) return added.error();
+    members.push_back(Validator{crypto::address_of(validator.key), validator.power, validator.power});
+  }
+  auto validators = ValidatorSet::create(std::move(members));
+  if (!validators) return validators.error();
+  const Address self = crypto::address_of(signer.public_key());
+  if (!validators->index_of(self)) return make_error(Errc::invalid_argument, "this node's key is not a validator's");
+  auto core = Core::create(self, options.consensus, make_weighted_round_robin_selector());
+  if (!core) return core.error();
+  auto guard = wal::SignGuard::open(guard_storage);
+  if (!guard) return guard.error();
+  auto opened = wal::Wal::open(wal_storage, options.wal);
+  if (!opened) return opened.error();
+
+  auto impl = std::make_unique<Impl>(std::move(options), signer, application, network, logger, std::move(*validators),
+                                     std::move(keys), std::move(opened->wal), std::move(*guard), std::move(*core), now);
+  if (auto recovered = impl->recover(std::move(opened->records), opened->report); !recovered) return recovered.error();
+  if (impl->fatal()) return *impl->fatal();
+  return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+
+void Replica::on_frame(const Address& from, std::span<const std::uint8_t> frame, TimePoint now) {
+  impl_->on_frame(from, frame, now);
+}
+void Replica::on_peer_connected(const Address& peer, TimePoint now) { impl_->on_peer_connected(peer, now); }
+void Replica::on_time(TimePoint now) { impl_->on_time(now); }
+TimePoint Replica::next_deadline() const { return impl_->next_deadline(); }
+const std::optional<Error>& Replica::fatal() const noexcept { return impl_->fatal(); }
+Height Replica::height() const noexcept { return impl_->height(); }
+Round Replica::round() const noexcept { return impl_->round(); }
+const ReplicaStats& Replica::stats() const noexcept { return impl_->stats(); }
+const RecoveryInfo& Replica::recovery() const noexcept { return impl_->recovery(); }
+
+}  // namespace bft::node

@@ -1,0 +1,375 @@
+// Replicas in one thread on made-up time: frames go through a FIFO network the test can
+// cut, disks are MemoryStorage (crashes drop what was not synced), the application is an
+// in-memory chain of commit certificates.
+#include "bft/node/replica.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "bft/codec/codec.hpp"
+#include "bft/crypto/ed25519.hpp"
+#include "bft/crypto/signing.hpp"
+#include "bft/node/wire.hpp"
+#include "bft/wal/record.hpp"
+
+namespace bft::node {
+namespace {
+
+using std::chrono::milliseconds;
+
+const codec::ChainId& chain() {
+  static const codec::ChainId id = codec::ChainId::create("replica-test").value();
+  return id;
+}
+
+crypto::Ed25519Signer key(std::uint8_t index) {
+  crypto::Seed seed{};
+  seed[0] = index;
+  seed[1] = 0x5a;
+  return crypto::Ed25519Signer::from_seed(seed);
+}
+
+/// Commits into memory; values are "h<height> by <proposer index>".
+class MemoryChain final : public Application {
+ public:
+  explicit MemoryChain(std::size_t index) : index_(index) {}
+  Value propose(Height height) override {
+    return Value::from_text("h" + std::to_string(height) + " by " + std::to_string(index_));
+  }
+  bool is_valid(const Value& value) override { return value.view().rfind("h", 0) == 0; }
+  Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t) override {
+    if (fail_next_commit) {
+      fail_next_commit = false;
+      return make_error(Errc::io_error, "disk full");
+    }
+    EXPECT_EQ(commit.height, blocks.size() + 1);
+    blocks.push_back(commit);
+    return {};
+  }
+  Height committed_height() const override { return blocks.size(); }
+  std::optional<codec::QuorumCertificate> committed(Height height) const override {
+    if (height == 0 || height > blocks.size()) return std::nullopt;
+    return blocks[height - 1];
+  }
+
+  std::vector<codec::QuorumCertificate> blocks;
+  bool fail_next_commit = false;
+
+ private:
+  std::size_t index_;
+};
+
+class Cluster;
+
+class Link final : public Network {
+ public:
+  Link(Cluster& cluster, std::size_t index) : cluster_(cluster), index_(index) {}
+  void broadcast(std::shared_ptr<const Bytes> frame) override;
+  void send(const Address& to, std::shared_ptr<const Bytes> frame) override;
+
+ private:
+  Cluster& cluster_;
+  std::size_t index_;
+};
+
+struct Node {
+  crypto::Ed25519Signer signer;
+  Address address;
+  wal::MemoryStorage wal_disk;
+  wal::MemoryStorage guard_disk;
+  std::unique_ptr<MemoryChain> app;
+  std::unique_ptr<Link> link;
+  std::unique_ptr<Replica> replica;
+};
+
+struct Delivery {
+  std::size_t from;
+  std::size_t to;
+  std::shared_ptr<const Bytes> frame;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(std::size_t size, wal::SyncPolicy policy = wal::SyncPolicy::before_send) : options_(chain()) {
+    options_.wal.sync = policy;
+    for (std::size_t i = 0; i < size; ++i) {
+      auto node = std::make_unique<Node>(Node{key(static_cast<std::uint8_t>(i + 1)), {}, {}, {}, nullptr, nullptr, nullptr});
+      node->address = crypto::address_of(node->signer.public_key());
+      node->app = std::make_unique<MemoryChain>(i);
+      node->link = std::make_unique<Link>(*this, i);
+      options_.validators.push_back({node->signer.public_key(), 1});
+      nodes_.push_back(std::move(node));
+    }
+    options_.consensus.propose = {milliseconds{300}, milliseconds{100}};
+    options_.consensus.prevote = {milliseconds{100}, milliseconds{50}};
+    options_.consensus.precommit = {milliseconds{100}, milliseconds{50}};
+    for (std::size_t i = 0; i < size; ++i) EXPECT_TRUE(open(i).ok());
+  }
+
+  Result<void> open(std::size_t i) {
+    Node& node = *nodes_[i];
+    auto replica = Replica::open(options_, node.signer, node.wal_disk, node.guard_disk, *node.app, *node.link, logger_, now_);
+    if (!replica) return replica.error();
+    node.replica = std::move(*replica);
+    for (std::size_t peer = 0; peer < nodes_.size(); ++peer)
+      if (peer != i && nodes_[peer]->replica) {
+        node.replica->on_peer_connected(nodes_[peer]->address, now_);
+        nodes_[peer]->replica->on_peer_connected(node.address, now_);
+      }
+    return {};
+  }
+
+  /// Power loss: the replica is gone, its disks keep what was synced.
+  void crash(std::size_t i) {
+    nodes_[i]->replica.reset();
+    nodes_[i]->wal_disk.crash();
+    nodes_[i]->guard_disk.crash();
+    std::erase_if(in_flight_, [&](const Delivery& d) { return d.to == i || d.from == i; });
+  }
+
+  void enqueue(std::size_t from, std::size_t to, std::shared_ptr<const Bytes> frame) {
+    if (!nodes_[from]->replica || cut_.contains(from) || cut_.contains(to)) return;
+    record_signed(from, *frame);
+    in_flight_.push_back({from, to, std::move(frame)});
+  }
+
+  void broadcast(std::size_t from, const std::shared_ptr<const Bytes>& frame) {
+    for (std::size_t to = 0; to < nodes_.size(); ++to)
+      if (to != from) enqueue(from, to, frame);
+  }
+
+  std::size_t index_of(const Address& address) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i]->address == address) return i;
+    ADD_FAILURE() << "unknown address";
+    return 0;
+  }
+
+  /// Delivers frames in order; when none is in flight, moves time to the next deadline.
+  /// Stops when `done` holds or `limit` of virtual time has passed.
+  bool run_until(const std::function<bool()>& done, milliseconds limit = milliseconds{60'000}) {
+    const TimePoint end = now_ + limit;
+    while (!done()) {
+      if (now_ > end) return false;
+      if (!in_flight_.empty()) {
+        Delivery next = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        if (auto& replica = nodes_[next.to]->replica) replica->on_frame(nodes_[next.from]->address, *next.frame, now_);
+        continue;
+      }
+      TimePoint next = end + milliseconds{1};
+      for (const auto& node : nodes_)
+        if (node->replica) next = std::min(next, node->replica->next_deadline());
+      now_ = std::max(now_ + milliseconds{1}, next);
+      for (const auto& node : nodes_)
+        if (node->replica) node->replica->on_time(now_);
+    }
+    return true;
+  }
+
+  bool all_reach(Height height, std::set<std::size_t> except = {}) {
+    return run_until([&] {
+      for (std::size_t i = 0; i < nodes_.size(); ++i)
+        if (!except.contains(i) && nodes_[i]->app->committed_height() < height) return false;
+      return true;
+    });
+  }
+
+  void expect_agreement() const {
+    for (const auto& node : nodes_)
+      for (std::size_t h = 0; h < node->app->blocks.size(); ++h)
+        for (const auto& other : nodes_)
+          if (h < other->app->blocks.size()) {
+            EXPECT_EQ(node->app->blocks[h].value, other->app->blocks[h].value) << "height " << h + 1;
+          }
+  }
+
+  /// Every vote slot (signer, height, round, type) was signed for one value only.
+  void expect_no_double_signing() const {
+    for (const auto& [slot, values] : signed_votes_) EXPECT_EQ(values.size(), 1u);
+  }
+
+  Node& node(std::size_t i) { return *nodes_[i]; }
+  std::set<std::size_t>& cut() { return cut_; }
+  TimePoint now() const { return now_; }
+  std::size_t size() const { return nodes_.size(); }
+  const ReplicaOptions& options() const { return options_; }
+
+ private:
+  void record_signed(std::size_t from, const Bytes& frame) {
+    auto message = decode_frame(frame);
+    ASSERT_TRUE(message.ok());
+    const auto* consensus = std::get_if<codec::Message>(&*message);
+    if (!consensus) return;
+    if (const auto* vote = std::get_if<codec::SignedVote>(consensus)) {
+      if (vote->vote.voter != nodes_[from]->address) return;
+      signed_votes_[{from, vote->vote.height, vote->vote.round, static_cast<int>(vote->vote.type)}].insert(
+          vote->vote.value ? vote->vote.value->to_string() : "nil");
+    }
+  }
+
+  ReplicaOptions options_;
+  Logger logger_{LogLevel::error};
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::deque<Delivery> in_flight_;
+  std::set<std::size_t> cut_;
+  TimePoint now_{std::chrono::hours(1)};
+  std::map<std::tuple<std::size_t, Height, Round, int>, std::set<std::string>> signed_votes_;
+};
+
+void Link::broadcast(std::shared_ptr<const Bytes> frame) { cluster_.broadcast(index_, frame); }
+void Link::send(const Address& to, std::shared_ptr<const Bytes> frame) {
+  cluster_.enqueue(index_, cluster_.index_of(to), std::move(frame));
+}
+
+TEST(Replica, FourReplicasCommitTheSameBlocks) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(20));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    EXPECT_EQ(cluster.node(i).replica->stats().frames_rejected, 0u);
+    EXPECT_FALSE(cluster.node(i).replica->fatal());
+  }
+  // Every block is a valid commit certificate of the chain's validators.
+  const auto& block = cluster.node(0).app->blocks[4];
+  EXPECT_EQ(block.height, 5u);
+  EXPECT_GE(block.signatures.size(), 3u);
+}
+
+TEST(Replica, ACutOffReplicaCatchesUpBySync) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.cut().insert(3);
+  ASSERT_TRUE(cluster.all_reach(15, {3}));
+  const Height behind = cluster.node(3).app->committed_height();
+  EXPECT_LT(behind, 10u);
+  cluster.cut().clear();
+  ASSERT_TRUE(cluster.all_reach(20));
+  EXPECT_GT(cluster.node(3).replica->stats().blocks_synced, 0u);
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
+TEST(Replica, ARestartedReplicaResumesFromItsLogAndNeverSignsTwice) {
+  Cluster cluster(4);
+  for (Height target : {4, 8, 12, 16}) {
+    ASSERT_TRUE(cluster.all_reach(target));
+    cluster.crash(static_cast<std::size_t>(target / 4 % 4));
+    ASSERT_TRUE(cluster.all_reach(target + 2, {static_cast<std::size_t>(target / 4 % 4)}));
+    ASSERT_TRUE(cluster.open(static_cast<std::size_t>(target / 4 % 4)).ok());
+  }
+  ASSERT_TRUE(cluster.all_reach(24));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_EQ(cluster.node(i).replica->stats().guard_refusals, 0u);
+}
+
+TEST(Replica, RecoveryReplaysTheCurrentHeight) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(5));
+  cluster.crash(1);
+  ASSERT_TRUE(cluster.open(1).ok());
+  const RecoveryInfo& info = cluster.node(1).replica->recovery();
+  EXPECT_GT(info.replayed_inputs, 0u);
+  EXPECT_EQ(info.resumed_height, cluster.node(1).app->committed_height() + 1);
+  ASSERT_TRUE(cluster.all_reach(8));
+  cluster.expect_agreement();
+}
+
+// The application failed to store a decided block: the replica stops; after a restart
+// its log (every record durable here) holds the decision but not the peers' signatures,
+// so it fetches the proof.
+TEST(Replica, ADecisionTheApplicationLostIsFetchedAfterRestart) {
+  Cluster cluster(4, wal::SyncPolicy::every_record);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.node(2).app->fail_next_commit = true;
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(2).replica->fatal().has_value(); }));
+  EXPECT_EQ(cluster.node(2).replica->fatal()->code, Errc::io_error);
+  const Height stored = cluster.node(2).app->committed_height();
+  cluster.crash(2);
+  ASSERT_TRUE(cluster.open(2).ok());
+  EXPECT_EQ(cluster.node(2).replica->recovery().resumed_height, stored + 1);
+  ASSERT_TRUE(cluster.all_reach(stored + 4));
+  EXPECT_GT(cluster.node(2).replica->stats().certificates_fetched_after_decision, 0u);
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
+TEST(Replica, ALogAheadOfTheApplicationIsRefused) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(5));
+  cluster.crash(2);
+  cluster.node(2).app->blocks.resize(2);  // the application lost blocks the log went past
+  const auto opened = cluster.open(2);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, Errc::invalid_argument);
+}
+
+TEST(Replica, BadFramesAreRejectedAndChangeNothing) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(2));
+  Replica& target = *cluster.node(0).replica;
+  const Address& peer = cluster.node(1).address;
+  const Height height = target.height();
+  const Round round = target.round();
+
+  const Bytes garbage{1, 2, 3, 4, 5};
+  const Bytes empty;
+  // Signed by node 1's key but claiming node 2 as voter: the signature does not verify.
+  codec::SignedVote forged = crypto::sign_vote(cluster.node(1).signer, chain(),
+                                               Vote{VoteType::prevote, height, round, std::nullopt, cluster.node(2).address});
+  // A key that is not a validator's.
+  const crypto::Ed25519Signer stranger = key(99);
+  const codec::SignedVote unknown = crypto::sign_vote(
+      stranger, chain(), Vote{VoteType::prevote, height, round, std::nullopt, crypto::address_of(stranger.public_key())});
+  for (const Bytes& frame : {garbage, empty, encode_frame(codec::Message{forged}), encode_frame(codec::Message{unknown})})
+    target.on_frame(peer, frame, cluster.now());
+  EXPECT_EQ(target.stats().frames_rejected, 4u);
+  EXPECT_EQ(target.height(), height);
+  EXPECT_EQ(target.round(), round);
+  EXPECT_FALSE(target.fatal());
+  ASSERT_TRUE(cluster.all_reach(5));
+  cluster.expect_agreement();
+}
+
+TEST(Replica, AForgedCommitCertificateIsRejected) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(3));
+  Replica& target = *cluster.node(0).replica;
+  // A quorum's signatures, but for a different value than they signed.
+  codec::QuorumCertificate forged = *cluster.node(1).app->committed(2);
+  forged.height = target.height();
+  forged.value = Value::from_text("h-forged");
+  target.on_frame(cluster.node(1).address, encode_frame(codec::Message{forged}), cluster.now());
+  EXPECT_EQ(target.stats().frames_rejected, 1u);
+  ASSERT_TRUE(cluster.all_reach(6));
+  cluster.expect_agreement();
+  for (const auto& block : cluster.node(0).app->blocks) EXPECT_NE(block.value, Value::from_text("h-forged"));
+}
+
+TEST(Wire, FramesRoundTripAndBadOnesAreErrors) {
+  const PeerStatus status{7, 3};
+  EXPECT_EQ(std::get<PeerStatus>(*decode_frame(encode_frame(status))), status);
+  const SyncRequest request{42};
+  EXPECT_EQ(std::get<SyncRequest>(*decode_frame(encode_frame(request))), request);
+  const PeerStatus no_round{1, nil_round};
+  EXPECT_EQ(std::get<PeerStatus>(*decode_frame(encode_frame(no_round))), no_round);
+
+  Bytes long_status = encode_frame(status);
+  long_status.push_back(0);
+  EXPECT_EQ(decode_frame(long_status).error().code, Errc::malformed);
+  Bytes bad_round = encode_frame(status);
+  bad_round[9] = 0xfe;  // round -2
+  for (std::size_t i = 10; i < bad_round.size(); ++i) bad_round[i] = 0xff;
+  EXPECT_EQ(decode_frame(bad_round).error().code, Errc::malformed);
+  EXPECT_EQ(decode_frame(Bytes{9}).error().code, Errc::malformed);
+  EXPECT_EQ(decode_frame(Bytes{}).error().code, Errc::malformed);
+  EXPECT_FALSE(decode_frame(Bytes{1, 0xff}).ok());
+}
+
+}  // namespace
+}  // namespace bft::node
