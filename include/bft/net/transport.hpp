@@ -1,0 +1,120 @@
+// An authenticated TCP transport between validators that know each other's ed25519
+// keys. It moves opaque frames (encoded messages); it does not interpret them.
+//
+// - Connections: one per pair of validators. The one with the smaller address dials, the
+//   other only accepts; an inbound connection from a peer with the larger address is
+//   rejected. A new connection from a known peer (it restarted) replaces the old one.
+//   A dialer retries with exponential backoff and jitter for as long as it runs.
+// - Handshake (bft/net/wire.hpp): each side proves it holds its validator key. Unknown
+//   keys, a listener whose key is not the one dialed, bad proofs and handshakes slower
+//   than handshake_timeout are rejected: one line on stderr, counted, connection closed.
+// - Frames larger than max_frame_size close the connection (logged, counted).
+// - Each connection's send queue is bounded in bytes; a frame beyond the bound is dropped
+//   and counted, so a peer that does not read cannot exhaust memory or block the caller.
+//
+// Threading: everything runs on the thread that runs the io_context (one thread). Call
+// every member there, except stats(), which any thread may call. Handler callbacks run
+// there too. The io_context and the signer must outlive the Transport.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bft/bytes.hpp"
+#include "bft/crypto/signer.hpp"
+#include "bft/result.hpp"
+
+namespace bft::net {
+
+/// A validator to connect to; its address is crypto::address_of(key).
+struct Peer {
+  crypto::PublicKey key{};
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// For tests and benchmarks only; the zero values switch it off.
+struct FaultInjection {
+  /// Added to every outgoing frame (one-way); frames to a peer keep their order.
+  std::chrono::milliseconds delay{0};
+  /// Probability that an outgoing frame is silently dropped (counted in frames_dropped_fault).
+  double loss = 0;
+  std::uint64_t seed = 1;
+};
+
+struct TransportOptions {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 0;  // 0: the system picks a free port (see local_port())
+  std::string chain_id;           // bound into the handshake proof; at most 255 bytes
+  std::size_t max_frame_size = 4 << 20;
+  std::size_t max_queued_bytes_per_peer = 16 << 20;  // headers included
+  std::chrono::milliseconds reconnect_initial{50}, reconnect_max{2000};
+  std::chrono::milliseconds handshake_timeout{3000};
+  FaultInjection faults;
+};
+
+class Transport {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    /// `frame` is valid during the call only.
+    virtual void on_frame(const Address& from, std::span<const std::uint8_t> frame) = 0;
+    virtual void on_peer_connected(const Address& /*peer*/) {}
+    /// Also called, before on_peer_connected, when a new connection replaces the old one.
+    virtual void on_peer_disconnected(const Address& /*peer*/) {}
+  };
+
+  struct Stats {
+    std::uint64_t frames_sent = 0;  // accepted into a send queue
+    std::uint64_t frames_received = 0;
+    std::uint64_t frames_dropped_queue_full = 0;
+    std::uint64_t handshakes_rejected = 0;  // includes handshake timeouts
+    std::uint64_t connections_closed_protocol_error = 0;
+    std::uint64_t frames_dropped_fault = 0;  // FaultInjection::loss
+  };
+
+  /// Binds and listens already, so local_port() is known before start(). Peers with this
+  /// node's own key are skipped, so the whole validator list may be passed.
+  /// Errors: invalid_argument (options out of range, two peers with one address),
+  /// io_error (the listen address cannot be resolved or bound, e.g. the port is in use).
+  static Result<std::unique_ptr<Transport>> create(asio::io_context& io, const crypto::Signer& self,
+                                                   std::vector<Peer> peers,
+                                                   TransportOptions options, Handler& handler);
+  ~Transport();  // stop()
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  /// Accepts connections and dials the peers with a larger address.
+  void start();
+  std::uint16_t local_port() const;
+
+  /// False if `to` is unknown or not connected, the frame is above max_frame_size, or
+  /// the peer's send queue is full (counted). A frame lost to FaultInjection returns true.
+  bool send(const Address& to, std::shared_ptr<const Bytes> frame);
+  /// To every connected peer; they all share `frame`.
+  void broadcast(std::shared_ptr<const Bytes> frame);
+
+  std::vector<Address> connected_peers() const;
+  /// Bytes waiting in the send queue to `to` (0 if not connected).
+  std::size_t queued_bytes(const Address& to) const;
+  Stats stats() const;
+
+  /// Closes every connection and stops dialing and accepting. No handler call happens
+  /// during or after it (no on_peer_disconnected either). Idempotent.
+  void stop();
+
+ private:
+  class Impl;
+  explicit Transport(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace bft::net

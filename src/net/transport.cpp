@@ -1,0 +1,398 @@
+#include "bft/net/transport.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+#include "connection.hpp"
+
+namespace bft::net {
+
+using asio::ip::tcp;
+using detail::CloseReason;
+using detail::Connection;
+
+namespace {
+
+void log_line(const std::string& line) {
+  const std::string text = "bft-net: " + line + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+Result<void> check_options(const TransportOptions& options) {
+  const auto bad = [](const std::string& what) { return make_error(Errc::invalid_argument, what); };
+  if (options.chain_id.size() > max_chain_id_size) return bad("chain_id longer than 255 bytes");
+  if (options.max_frame_size == 0 || options.max_frame_size > 0xffff'ffffu)
+    return bad("max_frame_size must be in [1, 2^32)");
+  if (options.max_queued_bytes_per_peer == 0) return bad("max_queued_bytes_per_peer must be positive");
+  if (options.reconnect_initial.count() <= 0 || options.reconnect_max < options.reconnect_initial)
+    return bad("reconnect delays must satisfy 0 < reconnect_initial <= reconnect_max");
+  if (options.handshake_timeout.count() <= 0) return bad("handshake_timeout must be positive");
+  if (options.faults.delay.count() < 0) return bad("faults.delay must not be negative");
+  if (!(options.faults.loss >= 0 && options.faults.loss <= 1)) return bad("faults.loss must be in [0, 1]");
+  return {};
+}
+
+std::mt19937_64 seeded_from_os() {
+  const Nonce nonce = fresh_nonce();
+  std::seed_seq seq(nonce.begin(), nonce.end());
+  return std::mt19937_64(seq);
+}
+
+}  // namespace
+
+class Transport::Impl final : public Connection::Events, public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::io_context& io, const crypto::Signer& self, TransportOptions options, Handler& handler)
+      : io_(io),
+        self_address_(crypto::address_of(self.public_key())),
+        options_(std::move(options)),
+        handler_(handler),
+        acceptor_(io),
+        accept_retry_(io),
+        fault_random_(options_.faults.seed),
+        jitter_random_(seeded_from_os()) {
+    auto settings = std::make_shared<detail::ConnectionSettings>();
+    settings->self = &self;
+    settings->chain_id = options_.chain_id;
+    settings->max_frame_size = options_.max_frame_size;
+    settings->max_queued_bytes = options_.max_queued_bytes_per_peer;
+    settings->handshake_timeout = options_.handshake_timeout;
+    settings->delay = options_.faults.delay;
+    settings_ = std::move(settings);
+  }
+
+  Result<void> add_peers(std::vector<Peer> peers) {
+    for (Peer& peer : peers) {
+      Address address = crypto::address_of(peer.key);
+      if (address == self_address_) continue;
+      if (peers_.contains(address)) {
+        return make_error(Errc::invalid_argument, "two peers with address " + address.to_string());
+      }
+      auto slot = std::make_unique<Slot>(io_);
+      slot->peer = std::move(peer);
+      slot->address = address;
+      peers_.emplace(std::move(address), std::move(slot));
+    }
+    return {};
+  }
+
+  Result<void> listen() {
+    const std::string where = options_.listen_host + ":" + std::to_string(options_.listen_port);
+    asio::error_code ec;
+    tcp::resolver resolver(io_);
+    const auto endpoints = resolver.resolve(options_.listen_host, std::to_string(options_.listen_port),
+                                            tcp::resolver::passive, ec);
+    if (ec || endpoints.empty()) {
+      return make_error(Errc::io_error, "cannot resolve listen address " + where + ": " + ec.message());
+    }
+    const tcp::endpoint endpoint = *endpoints.begin();
+    // reuse_address: a restarted node can listen again while old connections sit in TIME_WAIT.
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error(Errc::io_error, "cannot listen on " + where + ": " + ec.message());
+    local_port_ = acceptor_.local_endpoint().port();
+    return {};
+  }
+
+  void start() {
+    if (started_ || stopped_) return;
+    started_ = true;
+    accept_next();
+    for (auto& [address, slot] : peers_) {
+      if (self_address_ < address) dial(*slot);
+    }
+  }
+
+  void stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_.cancel();
+    for (auto& [address, slot] : peers_) {
+      slot->retry.cancel();
+      slot->resolver.cancel();
+      if (slot->connecting) slot->connecting->close(ignored);
+      if (slot->active) slot->active->close();
+      slot->active.reset();
+    }
+    for (auto& [raw, connection] : pending_) connection->close();
+    pending_.clear();
+  }
+
+  std::uint16_t local_port() const { return local_port_; }
+
+  bool send(const Address& to, std::shared_ptr<const Bytes> frame) {
+    const auto it = peers_.find(to);
+    if (it == peers_.end() || !it->second->active) return false;
+    return send_on(*it->second->active, std::move(frame));
+  }
+
+  void broadcast(const std::shared_ptr<const Bytes>& frame) {
+    for (auto& [address, slot] : peers_) {
+      if (slot->active) send_on(*slot->active, frame);
+    }
+  }
+
+  std::vector<Address> connected_peers() const {
+    std::vector<Address> connected;
+    for (const auto& [address, slot] : peers_) {
+      if (slot->active) connected.push_back(address);
+    }
+    return connected;
+  }
+
+  std::size_t queued_bytes(const Address& to) const {
+    const auto it = peers_.find(to);
+    if (it == peers_.end() || !it->second->active) return 0;
+    return it->second->active->queued_bytes();
+  }
+
+  Stats stats() const {
+    Stats stats;
+    stats.frames_sent = frames_sent_.load(std::memory_order_relaxed);
+    stats.frames_received = frames_received_.load(std::memory_order_relaxed);
+    stats.frames_dropped_queue_full = frames_dropped_queue_full_.load(std::memory_order_relaxed);
+    stats.handshakes_rejected = handshakes_rejected_.load(std::memory_order_relaxed);
+    stats.connections_closed_protocol_error = protocol_errors_.load(std::memory_order_relaxed);
+    stats.frames_dropped_fault = frames_dropped_fault_.load(std::memory_order_relaxed);
+    return stats;
+  }
+
+  // Connection::Events
+
+  Result<void> admit(Connection& connection, const crypto::PublicKey& key) override {
+    const Address address = crypto::address_of(key);
+    if (connection.dialed()) {
+      if (address == *connection.dialed()) return {};
+      return make_error(Errc::unknown_validator, "dialed " + connection.dialed()->to_string() +
+                                                     " but the listener is " + address.to_string());
+    }
+    if (!peers_.contains(address)) {
+      return make_error(Errc::unknown_validator, "unknown key of address " + address.to_string());
+    }
+    if (self_address_ < address) {
+      return make_error(Errc::invalid_argument,
+                        address.to_string() + " dialed us, but the smaller address dials");
+    }
+    return {};
+  }
+
+  void established(Connection& connection) override {
+    const auto keep = shared_from_this();  // the handler may destroy the Transport
+    std::shared_ptr<Connection> shared = connection.shared_from_this();
+    pending_.erase(&connection);
+    Slot& slot = *peers_.at(connection.peer_address());
+    if (connection.dialed()) {
+      slot.dialing = false;
+      slot.failed_dials = 0;
+    }
+    std::shared_ptr<Connection> replaced = std::exchange(slot.active, std::move(shared));
+    if (replaced) {
+      replaced->close();
+      handler_.on_peer_disconnected(slot.address);
+      if (stopped_) return;
+    }
+    handler_.on_peer_connected(slot.address);
+  }
+
+  void frame(Connection& connection, std::span<const std::uint8_t> payload) override {
+    const auto keep = shared_from_this();
+    frames_received_.fetch_add(1, std::memory_order_relaxed);
+    handler_.on_frame(connection.peer_address(), payload);
+  }
+
+  void closed(Connection& connection, CloseReason reason, const std::string& why) override {
+    const auto keep = shared_from_this();
+    const std::shared_ptr<Connection> shared = connection.shared_from_this();
+    switch (reason) {
+      case CloseReason::handshake_rejected:
+        handshakes_rejected_.fetch_add(1, std::memory_order_relaxed);
+        log_line("port " + std::to_string(local_port_) + ": handshake with " + connection.remote() +
+                 " rejected: " + why);
+        break;
+      case CloseReason::protocol_error:
+        protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+        log_line("port " + std::to_string(local_port_) + ": closed connection to " +
+                 connection.peer_address().to_string() + " at " + connection.remote() + ": " + why);
+        break;
+      case CloseReason::io: break;  // peers restart; the dialer reconnects quietly
+    }
+    pending_.erase(&connection);
+    const Address* address = connection.dialed() ? &*connection.dialed()
+                             : connection.established() ? &connection.peer_address()
+                                                        : nullptr;
+    if (address == nullptr) return;
+    const auto it = peers_.find(*address);
+    if (it == peers_.end()) return;
+    Slot& slot = *it->second;
+    if (slot.active == shared) {
+      slot.active.reset();
+      handler_.on_peer_disconnected(slot.address);
+      if (stopped_) return;
+    }
+    if (connection.dialed()) {
+      slot.dialing = false;
+      retry_later(slot);
+    }
+  }
+
+ private:
+  /// A known peer: its live connection and, if this node dials it, the dialing state.
+  struct Slot {
+    explicit Slot(asio::io_context& io) : retry(io), resolver(io) {}
+    Peer peer;
+    Address address;
+    std::shared_ptr<Connection> active;  // established
+    bool dialing = false;                // resolving, connecting or in the handshake
+    unsigned failed_dials = 0;
+    asio::steady_timer retry;
+    tcp::resolver resolver;
+    std::shared_ptr<tcp::socket> connecting;
+  };
+
+  bool send_on(Connection& connection, std::shared_ptr<const Bytes> frame) {
+    if (frame->size() > options_.max_frame_size) return false;
+    if (options_.faults.loss > 0 && std::uniform_real_distribution<double>(0, 1)(fault_random_) <
+                                        options_.faults.loss) {
+      frames_dropped_fault_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (!connection.send(std::move(frame))) {
+      frames_dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    frames_sent_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  void accept_next() {
+    acceptor_.async_accept([self = shared_from_this()](const asio::error_code& ec, tcp::socket socket) {
+      if (self->stopped_) return;
+      if (ec) {
+        // Out of descriptors and the like: try again a little later rather than spin.
+        log_line("port " + std::to_string(self->local_port_) + ": accept failed: " + ec.message());
+        self->accept_retry_.expires_after(self->options_.reconnect_initial);
+        self->accept_retry_.async_wait([self](const asio::error_code& wait_ec) {
+          if (!wait_ec && !self->stopped_) self->accept_next();
+        });
+        return;
+      }
+      self->adopt(std::move(socket), std::nullopt);
+      self->accept_next();
+    });
+  }
+
+  void adopt(tcp::socket socket, std::optional<Address> dialed) {
+    auto connection = std::make_shared<Connection>(std::move(socket), settings_, *this, std::move(dialed));
+    pending_.emplace(connection.get(), connection);
+    connection->start();
+  }
+
+  void dial(Slot& slot) {
+    slot.dialing = true;
+    slot.resolver.async_resolve(
+        slot.peer.host, std::to_string(slot.peer.port),
+        [self = shared_from_this(), &slot](const asio::error_code& ec, tcp::resolver::results_type endpoints) {
+          if (self->stopped_) return;
+          if (ec) {
+            slot.dialing = false;
+            self->retry_later(slot);
+            return;
+          }
+          slot.connecting = std::make_shared<tcp::socket>(self->io_);
+          asio::async_connect(*slot.connecting, endpoints,
+                              [self, &slot, socket = slot.connecting](const asio::error_code& connect_ec,
+                                                                      const tcp::endpoint&) {
+                                if (self->stopped_) return;
+                                slot.connecting.reset();
+                                if (connect_ec) {
+                                  slot.dialing = false;
+                                  self->retry_later(slot);
+                                  return;
+                                }
+                                self->adopt(std::move(*socket), slot.address);
+                              });
+        });
+  }
+
+  /// Exponential backoff with jitter: a random delay in [d/2, d], d doubling per failure
+  /// up to reconnect_max, so peers restarting together do not redial in lockstep.
+  void retry_later(Slot& slot) {
+    if (stopped_ || slot.dialing || slot.active) return;
+    std::chrono::milliseconds ceiling = options_.reconnect_initial;
+    for (unsigned i = 0; i < slot.failed_dials && ceiling < options_.reconnect_max; ++i) ceiling *= 2;
+    ceiling = std::min(ceiling, options_.reconnect_max);
+    ++slot.failed_dials;
+    const auto delay = std::chrono::milliseconds(
+        std::uniform_int_distribution<std::chrono::milliseconds::rep>(ceiling.count() / 2,
+                                                                      ceiling.count())(jitter_random_));
+    slot.dialing = true;  // a dial is due: nothing else starts one meanwhile
+    slot.retry.expires_after(delay);
+    slot.retry.async_wait([self = shared_from_this(), &slot](const asio::error_code& ec) {
+      if (ec || self->stopped_) return;
+      self->dial(slot);
+    });
+  }
+
+  asio::io_context& io_;
+  Address self_address_;
+  TransportOptions options_;
+  Handler& handler_;
+  std::shared_ptr<const detail::ConnectionSettings> settings_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;
+  std::uint16_t local_port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+
+  std::map<Address, std::unique_ptr<Slot>> peers_;  // ordered: broadcast goes out in address order
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> pending_;  // in the handshake
+
+  std::mt19937_64 fault_random_;
+  std::mt19937_64 jitter_random_;
+
+  std::atomic<std::uint64_t> frames_sent_{0};
+  std::atomic<std::uint64_t> frames_received_{0};
+  std::atomic<std::uint64_t> frames_dropped_queue_full_{0};
+  std::atomic<std::uint64_t> handshakes_rejected_{0};
+  std::atomic<std::uint64_t> protocol_errors_{0};
+  std::atomic<std::uint64_t> frames_dropped_fault_{0};
+};
+
+Result<std::unique_ptr<Transport>> Transport::create(asio::io_context& io, const crypto::Signer& self,
+                                                     std::vector<Peer> peers, TransportOptions options,
+                                                     Handler& handler) {
+  if (auto valid = check_options(options); !valid) return valid.error();
+  auto impl = std::make_shared<Impl>(io, self, std::move(options), handler);
+  if (auto added = impl->add_peers(std::move(peers)); !added) return added.error();
+  if (auto listening = impl->listen(); !listening) return listening.error();
+  return std::unique_ptr<Transport>(new Transport(std::move(impl)));
+}
+
+Transport::Transport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Transport::~Transport() { impl_->stop(); }
+
+void Transport::start() { impl_->start(); }
+std::uint16_t Transport::local_port() const { return impl_->local_port(); }
+bool Transport::send(const Address& to, std::shared_ptr<const Bytes> frame) {
+  return impl_->send(to, std::move(frame));
+}
+void Transport::broadcast(std::shared_ptr<const Bytes> frame) { impl_->broadcast(frame); }
+std::vector<Address> Transport::connected_peers() const { return impl_->connected_peers(); }
+std::size_t Transport::queued_bytes(const Address& to) const { return impl_->queued_bytes(to); }
+Transport::Stats Transport::stats() const { return impl_->stats(); }
+void Transport::stop() { impl_->stop(); }
+
+}  // namespace bft::net
