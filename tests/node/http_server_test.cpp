@@ -1,0 +1,457 @@
+// The HTTP endpoint, driven by raw asio clients on loopback. Server and clients share
+// one io_context on the test's thread; every wait runs it until a condition holds, with
+// a deadline that only a broken server or test reaches.
+#include <gtest/gtest.h>
+
+#include <asio.hpp>
+#include <optional>
+#include <random>
+
+#include "bft/node/http_server.hpp"
+
+namespace bft::node {
+namespace {
+
+using asio::ip::tcp;
+
+constexpr auto deadline = std::chrono::seconds(20);
+
+template <class Predicate>
+bool run_until(asio::io_context& io, Predicate done) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    io.run_one_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+struct RawResponse {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+};
+
+/// A client socket that keeps reading in the background while the io_context runs. Its
+/// state is shared with its pending handlers, which may run after the client is gone.
+class Client {
+ public:
+  Client(asio::io_context& io, std::uint16_t port) : io_(&io), state_(std::make_shared<State>(io)) {
+    state_->socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    read(state_);
+  }
+  Client(Client&&) = default;
+  ~Client() {
+    if (!state_) return;
+    asio::error_code ignored;
+    state_->socket.close(ignored);
+  }
+
+  void send(std::string bytes) {
+    auto buffer = std::make_shared<std::string>(std::move(bytes));
+    ++state_->writes_pending;
+    asio::async_write(state_->socket, asio::buffer(*buffer),
+                      [state = state_, buffer](const asio::error_code&, std::size_t) { --state->writes_pending; });
+  }
+
+  /// The next complete response; nullopt if the connection ends first.
+  std::optional<RawResponse> response() {
+    std::optional<RawResponse> out;
+    EXPECT_TRUE(run_until(*io_, [&] { return (out = take()).has_value() || state_->eof; })) << "no response in time";
+    if (!out) out = take();
+    return out;
+  }
+
+  /// Runs until the server has closed the connection (read sees EOF or reset).
+  bool closed_by_server() { return run_until(*io_, [&] { return state_->eof; }); }
+  /// Runs the io_context until every pending write is done.
+  void flush() { EXPECT_TRUE(run_until(*io_, [&] { return state_->writes_pending == 0; })); }
+  bool eof() const { return state_->eof; }
+  const std::string& unread() const { return state_->in; }
+
+ private:
+  struct State {
+    explicit State(asio::io_context& io) : socket(io) {}
+    tcp::socket socket;
+    std::array<char, 4096> chunk{};
+    std::string in;
+    bool eof = false;
+    int writes_pending = 0;
+  };
+
+  static void read(const std::shared_ptr<State>& state) {
+    state->socket.async_read_some(asio::buffer(state->chunk), [state](const asio::error_code& ec, std::size_t n) {
+      if (ec) {
+        state->eof = true;
+        return;
+      }
+      state->in.append(state->chunk.data(), n);
+      read(state);
+    });
+  }
+
+  std::optional<RawResponse> take() {
+    std::string& in = state_->in;
+    const std::size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos) return std::nullopt;
+    RawResponse r;
+    r.head = in.substr(0, end + 2);
+    r.status = std::stoi(r.head.substr(9, 3));
+    std::size_t length = 0;
+    if (const std::size_t at = r.head.find("Content-Length: "); at != std::string::npos)
+      length = std::stoul(r.head.substr(at + 16));
+    if (in.size() - end - 4 < length) return std::nullopt;
+    r.body = in.substr(end + 4, length);
+    in.erase(0, end + 4 + length);
+    return r;
+  }
+
+  asio::io_context* io_;
+  std::shared_ptr<State> state_;
+};
+
+/// Routes: GET /echo answers with what it got; POST /tx answers 202 with the body's size;
+/// /boom throws; everything else is 404, as the node's router would do.
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpLimits limits = {}) {
+    auto server = HttpServer::create(io_, "127.0.0.1", 0, [this](const HttpRequest& r) { return route(r); }, limits);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_.emplace(std::move(*server));
+    ASSERT_NE(server_->local_port(), 0);
+  }
+
+  HttpResponse route(const HttpRequest& r) {
+    requests_.push_back(r);
+    if (r.path == "/echo" && r.method == "GET") return {200, "text/plain", r.method + " " + r.path + " ? " + r.query};
+    if (r.path == "/echo") return {405, "text/plain", "method not allowed\n"};
+    if (r.path == "/tx" && r.method == "POST") return {202, "text/plain", "got " + std::to_string(r.body.size())};
+    if (r.path == "/boom") throw std::runtime_error("handler failed");
+    return {404, "text/plain", "no route " + r.path + "\n"};
+  }
+
+  Client client() { return Client(io_, server_->local_port()); }
+
+  asio::io_context io_;
+  std::optional<HttpServer> server_;
+  std::vector<HttpRequest> requests_;
+};
+
+TEST_F(HttpServerTest, GetAndPostRoundTrip) {
+  start();
+  Client c = client();
+  c.send("GET /echo?a=1&b=2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto get = c.response();
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET /echo ? a=1&b=2");
+  EXPECT_NE(get->head.find("Content-Type: text/plain\r\n"), std::string::npos) << get->head;
+  EXPECT_NE(get->head.find("Connection: keep-alive\r\n"), std::string::npos) << get->head;
+
+  c.send("POST /tx HTTP/1.1\r\nContent-Length: 11\r\n\r\nset a hello");
+  auto post = c.response();
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 202);
+  EXPECT_EQ(post->body, "got 11");
+  ASSERT_EQ(requests_.size(), 2u);
+  EXPECT_EQ(requests_[1].method, "POST");
+  EXPECT_EQ(requests_[1].path, "/tx");
+  EXPECT_EQ(requests_[1].query, "");
+  EXPECT_EQ(requests_[1].body, "set a hello");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  start();
+  Client c = client();
+  for (int i = 0; i < 2; ++i) {
+    c.send("GET /echo?n=" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+    auto r = c.response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "GET /echo ? n=" + std::to_string(i));
+  }
+  EXPECT_FALSE(c.eof());
+  EXPECT_EQ(server_->connections(), 1u);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  Client c = client();
+  c.send("GET /echo?1 HTTP/1.1\r\n\r\nPOST /tx HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /echo?3 HTTP/1.1\r\n\r\n");
+  auto first = c.response();
+  auto second = c.response();
+  auto third = c.response();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->body, "GET /echo ? 1");
+  EXPECT_EQ(second->body, "got 3");
+  EXPECT_EQ(third->body, "GET /echo ? 3");
+}
+
+TEST_F(HttpServerTest, BareLineFeedsAreAccepted) {
+  start();
+  Client c = client();
+  c.send("GET /echo HTTP/1.1\nHost: x\n\n");
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(HttpServerTest, MalformedRequestsGet400AndTheConnectionCloses) {
+  start();
+  for (const std::string request :
+       {"GARBAGE\r\n\r\n", "GET /echo\r\n\r\n", "GET echo HTTP/1.1\r\n\r\n", "GET /echo HTTP/1.1 extra\r\n\r\n",
+        "GET /echo HTTPS/1.1\r\n\r\n", "G(T /echo HTTP/1.1\r\n\r\n", "GET /e\x01 HTTP/1.1\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nNo colon here\r\n\r\n", "GET /echo HTTP/1.1\r\n folded: x\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nX: a\x01b\r\n\r\n", "POST /tx HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "POST /tx HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "POST /tx HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "POST /tx HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"}) {
+    Client c = client();
+    c.send(request);
+    auto r = c.response();
+    ASSERT_TRUE(r) << request;
+    EXPECT_EQ(r->status, 400) << request << " -> " << r->body;
+    EXPECT_TRUE(r->body.starts_with("Bad Request: ")) << r->body;
+    EXPECT_NE(r->head.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_TRUE(c.closed_by_server()) << request;
+  }
+  EXPECT_TRUE(requests_.empty()) << "the handler never sees a malformed request";
+}
+
+TEST_F(HttpServerTest, RequestLineIsRefusedBeforeTheHeadersEnd) {
+  start();
+  Client c = client();
+  c.send("NOT A REQUEST LINE\r\n");  // no blank line: the server must not wait for one
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(HttpServerTest, OversizedBodyGets413EvenWhileTheClientKeepsSending) {
+  start();
+  Client c = client();
+  const std::size_t size = (1 << 20) + 1;
+  c.send("POST /tx HTTP/1.1\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" + std::string(size, 'x'));
+  auto r = c.response();
+  ASSERT_TRUE(r) << "the answer must arrive, not a reset";
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(HttpServerTest, BodyAtTheLimitIsServed) {
+  start(HttpLimits{.max_body_bytes = 1000});
+  Client c = client();
+  c.send("POST /tx HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
+  auto r = c.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(r->body, "got 1000");
+  c.send("POST /tx HTTP/1.1\r\nContent-Length: 1001\r\n\r\n");
+  auto over = c.response();
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 413);
+}
+
+TEST_F(HttpServerTest, HeadersAboveTheLimitGet431) {
+  start(HttpLimits{.max_header_bytes = 256});
+  Client fits = client();
+  fits.send("GET /echo HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n");
+  auto ok = fits.response();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  Client big = client();
+  big.send("GET /echo HTTP/1.1\r\nX: " + std::string(300, 'a') + "\r\n\r\n");
+  auto r = big.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_TRUE(big.closed_by_server());
+  Client endless = client();  // a header that never ends
+  endless.send("GET /echo HTTP/1.1\r\nX: " + std::string(1000, 'a'));
+  auto r2 = endless.response();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 431);
+  Client long_line = client();
+  long_line.send("GET /" + std::string(1000, 'a'));
+  auto r3 = long_line.response();
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->status, 431);
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesGet501AndOtherVersions505) {
+  start();
+  Client chunked = client();
+  chunked.send("POST /tx HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  auto r = chunked.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 501);
+  EXPECT_TRUE(chunked.closed_by_server());
+  Client v2 = client();
+  v2.send("GET /echo HTTP/2.0\r\n\r\n");
+  auto r2 = v2.response();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 505);
+}
+
+TEST_F(HttpServerTest, TheRouteCallbackDecidesUnknownRoutesAndMethods) {
+  start();
+  Client c = client();
+  c.send("GET /nowhere?x HTTP/1.1\r\n\r\n");
+  auto missing = c.response();
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->head.find("HTTP/1.1 404 Not Found\r\n"), std::string::npos);
+  EXPECT_EQ(missing->body, "no route /nowhere\n");
+  c.send("DELETE /echo HTTP/1.1\r\n\r\n");
+  auto method = c.response();
+  ASSERT_TRUE(method);
+  EXPECT_EQ(method->status, 405);
+  EXPECT_FALSE(c.eof()) << "a route's error answer keeps the connection";
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500AndTheServerGoesOn) {
+  start();
+  Client c = client();
+  c.send("GET /boom HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
+  auto boom = c.response();
+  ASSERT_TRUE(boom);
+  EXPECT_EQ(boom->status, 500);
+  EXPECT_NE(boom->body.find("handler failed"), std::string::npos);
+  auto next = c.response();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(HttpServerTest, HeadAnswersCarryNoBody) {
+  start();
+  Client c = client();
+  c.send("HEAD /nowhere HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(run_until(io_, [&] { return c.unread().find("GET /echo ? ") != std::string::npos; }));
+  const std::string raw = c.unread();
+  EXPECT_EQ(raw.find("no route"), std::string::npos) << "the HEAD answer must not carry its body: " << raw;
+  EXPECT_NE(raw.find("Content-Length: 18\r\n"), std::string::npos) << "but announces its length: " << raw;
+}
+
+TEST_F(HttpServerTest, ConnectionCloseAndHttp10AreHonoured) {
+  start();
+  Client closing = client();
+  closing.send("GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n");
+  auto r = closing.response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->head.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(closing.closed_by_server());
+
+  Client old = client();
+  old.send("GET /echo HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(old.response());
+  EXPECT_TRUE(old.closed_by_server()) << "HTTP/1.0 closes unless asked to keep alive";
+
+  Client old_keep = client();
+  old_keep.send("GET /echo HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /echo HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(old_keep.response());
+  ASSERT_TRUE(old_keep.response());
+  EXPECT_TRUE(old_keep.closed_by_server());
+}
+
+TEST_F(HttpServerTest, ManyClientsAtOnce) {
+  start();
+  constexpr int clients = 64;
+  std::vector<std::unique_ptr<Client>> cs;
+  for (int i = 0; i < clients; ++i) {
+    cs.push_back(std::make_unique<Client>(io_, server_->local_port()));
+    cs.back()->send("POST /tx HTTP/1.1\r\nContent-Length: " + std::to_string(i) + "\r\n\r\n" + std::string(i, 'x'));
+  }
+  for (int i = 0; i < clients; ++i) {
+    auto r = cs[i]->response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, "got " + std::to_string(i));
+  }
+  EXPECT_EQ(requests_.size(), static_cast<std::size_t>(clients));
+  EXPECT_EQ(server_->connections(), static_cast<std::size_t>(clients));
+}
+
+TEST_F(HttpServerTest, ConnectionsAboveTheLimitAreClosed) {
+  start(HttpLimits{.max_connections = 2});
+  Client a = client();
+  Client b = client();
+  ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 2; }));
+  Client c = client();
+  EXPECT_TRUE(c.closed_by_server());
+  a.send("GET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(a.response());
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosed) {
+  start(HttpLimits{.idle_timeout = std::chrono::milliseconds(50)});
+  Client silent = client();
+  EXPECT_TRUE(silent.closed_by_server());
+  Client half = client();
+  half.send("GET /echo HTTP/1.1\r\n");  // stuck mid-request
+  EXPECT_TRUE(half.closed_by_server());
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(HttpServerTest, StopClosesTheListenerAndEveryConnection) {
+  start();
+  Client c = client();
+  ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 1; }));
+  const std::uint16_t port = server_->local_port();
+  server_->stop();
+  EXPECT_TRUE(c.closed_by_server());
+  tcp::socket late(io_);
+  asio::error_code ec;
+  late.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+  EXPECT_TRUE(ec) << "the listener is closed";
+  server_.reset();
+  io_.run_for(std::chrono::milliseconds(10));  // leftover handlers run after the server is gone
+}
+
+TEST_F(HttpServerTest, RandomBytesNeverBreakTheServer) {
+  // A short idle timeout ends the inputs that leave a request incomplete.
+  start(HttpLimits{.max_header_bytes = 512, .max_body_bytes = 512, .idle_timeout = std::chrono::milliseconds(100)});
+  std::mt19937 rng(7);
+  const std::string alphabet = "GET POST /tx HTTP/1.1\r\n: Content-Length 0123456789 \x01\xff?";
+  for (int i = 0; i < 200; ++i) {
+    std::string junk(rng() % 700, ' ');
+    for (char& ch : junk) ch = rng() % 4 == 0 ? static_cast<char>(rng()) : alphabet[rng() % alphabet.size()];
+    Client c = client();
+    c.send(junk);
+    c.flush();
+    // Whatever it makes of the bytes, the server answers or closes (at the latest when
+    // the idle timeout ends a request still waiting for its body).
+    c.send("\r\n\r\n");
+    ASSERT_TRUE(run_until(io_, [&] { return c.eof() || c.unread().find("\r\n\r\n") != std::string::npos; })) << i;
+  }
+  Client ok = client();
+  ok.send("GET /echo HTTP/1.1\r\n\r\n");
+  auto r = ok.response();
+  ASSERT_TRUE(r) << ok.unread();
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(HttpServerCreate, RefusesBadAddressesAndBusyPorts) {
+  asio::io_context io;
+  const auto handler = [](const HttpRequest&) { return HttpResponse{}; };
+  auto bad = HttpServer::create(io, "not-an-ip", 0, handler);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::io_error);
+  auto first = HttpServer::create(io, "127.0.0.1", 0, handler);
+  ASSERT_TRUE(first.ok());
+  auto busy = HttpServer::create(io, "127.0.0.1", first->local_port(), handler);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().code, Errc::io_error);
+  EXPECT_NE(busy.error().message.find("bind"), std::string::npos) << busy.error().message;
+  auto no_handler = HttpServer::create(io, "127.0.0.1", 0, HttpHandler{});
+  ASSERT_FALSE(no_handler.ok());
+  EXPECT_EQ(no_handler.error().code, Errc::invalid_argument);
+}
+
+TEST(HttpServerReason, NamesTheCodesItSends) {
+  EXPECT_STREQ(reason_phrase(404), "Not Found");
+  EXPECT_STREQ(reason_phrase(413), "Content Too Large");
+  EXPECT_STREQ(reason_phrase(503), "Service Unavailable");
+  EXPECT_STREQ(reason_phrase(299), "Unknown");
+}
+
+}  // namespace
+}  // namespace bft::node
