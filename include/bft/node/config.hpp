@@ -1,0 +1,77 @@
+// bft-node's configuration file (JSON). Relative paths are taken from the file's
+// directory, so a cluster directory can be moved as a whole.
+//
+//   {
+//     "chain_id": "bft-local",                  required
+//     "name": "node-0",                         for logs; default: the listen address
+//     "listen": "127.0.0.1:26600",              required: validators connect here
+//     "http": "127.0.0.1:26700",                required: the client endpoint
+//     "key_file": "node-0.key",                 required: bft::crypto key file (mode 0600)
+//     "data_dir": "node-0",                     required: WAL, sign guard, blocks
+//     "log_level": "warn",                      error | warn | info | debug
+//     "timeouts_ms": {"propose": 1000, "prevote": 300, "precommit": 300, "per_round": 200},
+//     "gossip_interval_ms": 200,
+//     "block_max_txs": 5000,
+//     "mempool_max_txs": 100000,
+//     "validators": [{"name": "node-0", "public_key": "<64 hex>",
+//                     "address": "127.0.0.1:26600", "power": 1}, ...],   required
+//     "faults": {"delay_ms": 0, "loss": 0.0}    tests only: outgoing frames delayed/lost
+//   }
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bft/crypto/signer.hpp"
+#include "bft/node/log.hpp"
+#include "bft/result.hpp"
+
+namespace bft::node {
+
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+/// "host:port". Errors: invalid_argument.
+Result<Endpoint> parse_endpoint(std::string_view text);
+
+struct ValidatorEntry {
+  std::string name;
+  crypto::PublicKey public_key{};
+  Endpoint address;
+  std::uint64_t power = 1;
+};
+
+struct NodeConfig {
+  std::string chain_id;
+  std::string name;
+  Endpoint listen;
+  Endpoint http;
+  std::filesystem::path key_file;
+  std::filesystem::path data_dir;
+  LogLevel log_level = LogLevel::warn;
+  std::chrono::milliseconds propose_timeout{1000};
+  std::chrono::milliseconds prevote_timeout{300};
+  std::chrono::milliseconds precommit_timeout{300};
+  std::chrono::milliseconds per_round_timeout{200};
+  std::chrono::milliseconds gossip_interval{200};
+  std::size_t block_max_txs = 5000;
+  std::size_t mempool_max_txs = 100'000;
+  std::vector<ValidatorEntry> validators;
+  std::chrono::milliseconds fault_delay{0};
+  double fault_loss = 0;
+};
+
+/// Errors: invalid_argument naming the field (missing, wrong type, out of range, bad key
+/// hex, duplicate validator key), io_error if the file cannot be read, malformed if it is
+/// not JSON.
+Result<NodeConfig> parse_config(std::string_view json, const std::filesystem::path& base_dir);
+Result<NodeConfig> load_config(const std::filesystem::path& file);
+
+}  // namespace bft::node

@@ -1,0 +1,180 @@
+#include "bft/node/config.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "bft/crypto/key_file.hpp"
+
+namespace bft::node {
+namespace {
+
+using nlohmann::json;
+
+Error bad(std::string_view field, std::string_view why) {
+  return make_error(Errc::invalid_argument, "config: " + std::string(field) + ": " + std::string(why));
+}
+
+Result<std::string> text(const json& object, const char* key, std::optional<std::string> fallback = std::nullopt) {
+  const auto it = object.find(key);
+  if (it == object.end()) {
+    if (fallback) return *fallback;
+    return bad(key, "missing");
+  }
+  if (!it->is_string()) return bad(key, "must be a string");
+  return it->get<std::string>();
+}
+
+/// A whole number in [min, max], or `fallback` when absent.
+Result<std::uint64_t> number(const json& object, const char* key, std::uint64_t fallback, std::uint64_t min,
+                             std::uint64_t max) {
+  const auto it = object.find(key);
+  if (it == object.end()) return fallback;
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<std::int64_t>() >= 0))
+    return bad(key, "must be a whole number");
+  const auto value = it->get<std::uint64_t>();
+  if (value < min || value > max)
+    return bad(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return value;
+}
+
+Result<std::chrono::milliseconds> millis(const json& object, const char* key, std::chrono::milliseconds fallback,
+                                         std::uint64_t min) {
+  auto value = number(object, key, static_cast<std::uint64_t>(fallback.count()), min, 3'600'000);
+  if (!value) return value.error();
+  return std::chrono::milliseconds{static_cast<std::int64_t>(*value)};
+}
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() ? p : base / p;
+}
+
+}  // namespace
+
+Result<Endpoint> parse_endpoint(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return make_error(Errc::invalid_argument, "'" + std::string(text) + "' is not host:port");
+  std::uint32_t port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return make_error(Errc::invalid_argument, "bad port in '" + std::string(text) + "'");
+    port = port * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (port == 0 || port > 65535) return make_error(Errc::invalid_argument, "bad port in '" + std::string(text) + "'");
+  return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+Result<NodeConfig> parse_config(std::string_view json_text, const std::filesystem::path& base_dir) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::parse_error& error) {
+    return make_error(Errc::malformed, std::string("config: not JSON: ") + error.what());
+  }
+  if (!root.is_object()) return bad("(top level)", "must be an object");
+
+  NodeConfig config;
+  auto chain_id = text(root, "chain_id");
+  if (!chain_id) return chain_id.error();
+  if (chain_id->empty()) return bad("chain_id", "must not be empty");
+  config.chain_id = *chain_id;
+  for (const char* key : {"listen", "http"}) {
+    auto value = text(root, key);
+    if (!value) return value.error();
+    auto endpoint = parse_endpoint(*value);
+    if (!endpoint) return bad(key, endpoint.error().message);
+    (std::string_view(key) == "listen" ? config.listen : config.http) = *endpoint;
+  }
+  auto name = text(root, "name", config.listen.host + ":" + std::to_string(config.listen.port));
+  if (!name) return name.error();
+  config.name = *name;
+  auto key_file = text(root, "key_file");
+  if (!key_file) return key_file.error();
+  config.key_file = resolve(base_dir, *key_file);
+  auto data_dir = text(root, "data_dir");
+  if (!data_dir) return data_dir.error();
+  config.data_dir = resolve(base_dir, *data_dir);
+  auto level = text(root, "log_level", "warn");
+  if (!level) return level.error();
+  auto parsed_level = parse_log_level(*level);
+  if (!parsed_level) return bad("log_level", parsed_level.error().message);
+  config.log_level = *parsed_level;
+
+  if (const auto it = root.find("timeouts_ms"); it != root.end()) {
+    if (!it->is_object()) return bad("timeouts_ms", "must be an object");
+    auto propose = millis(*it, "propose", config.propose_timeout, 1);
+    auto prevote = millis(*it, "prevote", config.prevote_timeout, 1);
+    auto precommit = millis(*it, "precommit", config.precommit_timeout, 1);
+    auto per_round = millis(*it, "per_round", config.per_round_timeout, 0);
+    for (const auto* r : {&propose, &prevote, &precommit, &per_round})
+      if (!*r) return r->error();
+    config.propose_timeout = *propose;
+    config.prevote_timeout = *prevote;
+    config.precommit_timeout = *precommit;
+    config.per_round_timeout = *per_round;
+  }
+  auto gossip = millis(root, "gossip_interval_ms", config.gossip_interval, 1);
+  if (!gossip) return gossip.error();
+  config.gossip_interval = *gossip;
+  auto block_txs = number(root, "block_max_txs", config.block_max_txs, 1, 1'000'000);
+  if (!block_txs) return block_txs.error();
+  config.block_max_txs = *block_txs;
+  auto mempool_txs = number(root, "mempool_max_txs", config.mempool_max_txs, 1, 100'000'000);
+  if (!mempool_txs) return mempool_txs.error();
+  config.mempool_max_txs = *mempool_txs;
+
+  const auto validators = root.find("validators");
+  if (validators == root.end() || !validators->is_array() || validators->empty())
+    return bad("validators", "must be a non-empty array");
+  std::set<crypto::PublicKey> keys;
+  for (std::size_t i = 0; i < validators->size(); ++i) {
+    const json& entry = (*validators)[i];
+    const std::string where = "validators[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return bad(where, "must be an object");
+    ValidatorEntry validator;
+    auto key_hex = text(entry, "public_key");
+    if (!key_hex) return bad(where, key_hex.error().message);
+    auto key = crypto::parse_public_key(*key_hex);
+    if (!key) return bad(where + ".public_key", key.error().message);
+    if (!keys.insert(*key).second) return bad(where + ".public_key", "appears twice");
+    validator.public_key = *key;
+    auto address = text(entry, "address");
+    if (!address) return bad(where, address.error().message);
+    auto endpoint = parse_endpoint(*address);
+    if (!endpoint) return bad(where + ".address", endpoint.error().message);
+    validator.address = *endpoint;
+    auto validator_name = text(entry, "name", *address);
+    if (!validator_name) return bad(where, validator_name.error().message);
+    validator.name = *validator_name;
+    auto power = number(entry, "power", 1, 1, std::uint64_t{1} << 40);
+    if (!power) return bad(where, power.error().message);
+    validator.power = *power;
+    config.validators.push_back(std::move(validator));
+  }
+
+  if (const auto it = root.find("faults"); it != root.end()) {
+    if (!it->is_object()) return bad("faults", "must be an object");
+    auto delay = millis(*it, "delay_ms", config.fault_delay, 0);
+    if (!delay) return delay.error();
+    config.fault_delay = *delay;
+    if (const auto loss = it->find("loss"); loss != it->end()) {
+      if (!loss->is_number() || loss->get<double>() < 0 || loss->get<double>() > 1)
+        return bad("faults.loss", "must be a number between 0 and 1");
+      config.fault_loss = loss->get<double>();
+    }
+  }
+  return config;
+}
+
+Result<NodeConfig> load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return make_error(Errc::io_error, "config: cannot read " + file.string());
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in.good() && !in.eof()) return make_error(Errc::io_error, "config: cannot read " + file.string());
+  return parse_config(content.str(), file.parent_path());
+}
+
+}  // namespace bft::node

@@ -1,0 +1,59 @@
+#include "bft/node/kv_application.hpp"
+
+#include <chrono>
+
+#include "bft/codec/codec.hpp"
+
+namespace bft::node {
+namespace {
+
+std::uint64_t unix_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+KvApplication::KvApplication(BlockStore store, MempoolLimits mempool_limits, std::size_t block_max_txs)
+    : store_(std::move(store)), mempool_(mempool_limits), block_max_txs_(block_max_txs) {}
+
+Result<std::unique_ptr<KvApplication>> KvApplication::open(BlockStore store, MempoolLimits mempool_limits,
+                                                           std::size_t block_max_txs) {
+  std::unique_ptr<KvApplication> app(new KvApplication(std::move(store), mempool_limits, block_max_txs));
+  auto replayed = app->store_.for_each_from(1, [&](const Block& block) -> Result<void> {
+    if (auto applied = app->state_.apply(block.height, block.value); !applied) return applied;
+    if (auto commands = decode_block(block.value.bytes())) app->txs_committed_ += commands->size();
+    return {};
+  });
+  if (!replayed) return replayed.error();
+  return app;
+}
+
+Value KvApplication::propose(Height) { return mempool_.propose(block_max_txs_, max_block_size); }
+
+bool KvApplication::is_valid(const Value& value) { return decode_block(value.bytes()).ok(); }
+
+Result<void> KvApplication::commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) {
+  const Value& value = *commit.value;
+  Block block{commit.height, value, codec::encode(commit), BlockMeta{unix_ms(), commit_ms}};
+  if (auto stored = store_.append(block); !stored) return stored;
+  if (auto applied = state_.apply(commit.height, value); !applied) return applied;
+  if (auto commands = decode_block(value.bytes())) {
+    txs_committed_ += commands->size();
+    mempool_.remove_committed(*commands);
+  }
+  last_commit_ = commit;
+  return {};
+}
+
+std::optional<codec::QuorumCertificate> KvApplication::committed(Height height) const {
+  if (last_commit_ && last_commit_->height == height) return last_commit_;
+  auto block = store_.get(height);
+  if (!block || !*block) return std::nullopt;
+  auto commit = codec::decode_certificate((*block)->certificate);
+  if (!commit) return std::nullopt;
+  return std::move(*commit);
+}
+
+}  // namespace bft::node
