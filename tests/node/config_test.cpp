@@ -1,0 +1,100 @@
+#include "bft/node/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bft::node {
+namespace {
+
+const std::string key_a = std::string(64, 'a');
+const std::string key_b = std::string(64, 'b');
+
+std::string config_with(const std::string& extra, const std::string& validators = "") {
+  const std::string list = validators.empty()
+                               ? R"([{"name": "a", "public_key": ")" + key_a + R"(", "address": "127.0.0.1:26600"},
+                                    {"public_key": ")" + key_b + R"(", "address": "10.0.0.2:26600", "power": 3}])"
+                               : validators;
+  return R"({"chain_id": "test", "listen": "127.0.0.1:26600", "http": "127.0.0.1:26700",
+             "key_file": "a.key", "data_dir": "data")" +
+         extra + R"(, "validators": )" + list + "}";
+}
+
+TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
+  auto config = parse_config(config_with(R"(, "name": "node-a", "log_level": "debug",
+      "timeouts_ms": {"propose": 900, "prevote": 200, "precommit": 250, "per_round": 50},
+      "gossip_interval_ms": 150, "block_max_txs": 10, "mempool_max_txs": 20,
+      "faults": {"delay_ms": 10, "loss": 0.25})"),
+                             "/etc/bft");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->chain_id, "test");
+  EXPECT_EQ(config->name, "node-a");
+  EXPECT_EQ(config->listen, (Endpoint{"127.0.0.1", 26600}));
+  EXPECT_EQ(config->http, (Endpoint{"127.0.0.1", 26700}));
+  EXPECT_EQ(config->key_file, std::filesystem::path("/etc/bft/a.key"));
+  EXPECT_EQ(config->data_dir, std::filesystem::path("/etc/bft/data"));
+  EXPECT_EQ(config->log_level, LogLevel::debug);
+  EXPECT_EQ(config->propose_timeout.count(), 900);
+  EXPECT_EQ(config->prevote_timeout.count(), 200);
+  EXPECT_EQ(config->precommit_timeout.count(), 250);
+  EXPECT_EQ(config->per_round_timeout.count(), 50);
+  EXPECT_EQ(config->gossip_interval.count(), 150);
+  EXPECT_EQ(config->block_max_txs, 10u);
+  EXPECT_EQ(config->mempool_max_txs, 20u);
+  EXPECT_EQ(config->fault_delay.count(), 10);
+  EXPECT_DOUBLE_EQ(config->fault_loss, 0.25);
+  ASSERT_EQ(config->validators.size(), 2u);
+  EXPECT_EQ(config->validators[0].name, "a");
+  EXPECT_EQ(config->validators[1].name, "10.0.0.2:26600");
+  EXPECT_EQ(config->validators[1].power, 3u);
+  EXPECT_EQ(config->validators[1].address, (Endpoint{"10.0.0.2", 26600}));
+}
+
+TEST(Config, DefaultsAndAbsolutePaths) {
+  auto config = parse_config(R"({"chain_id": "c", "listen": "h:1", "http": "h:2", "key_file": "/k",
+      "data_dir": "/d", "validators": [{"public_key": ")" + key_a + R"(", "address": "h:1"}]})",
+                             "/base");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->name, "h:1");
+  EXPECT_EQ(config->key_file, std::filesystem::path("/k"));
+  EXPECT_EQ(config->log_level, LogLevel::warn);
+  EXPECT_EQ(config->fault_delay.count(), 0);
+}
+
+TEST(Config, ErrorsNameTheField) {
+  const struct {
+    std::string json;
+    std::string mentions;
+  } cases[] = {
+      {"{", "not JSON"},
+      {"[]", "must be an object"},
+      {config_with(R"(, "log_level": "loud")"), "log_level"},
+      {config_with(R"(, "timeouts_ms": {"propose": -5})"), "propose"},
+      {config_with(R"(, "timeouts_ms": {"prevote": 0})"), "prevote"},
+      {config_with(R"(, "block_max_txs": "many")"), "block_max_txs"},
+      {config_with(R"(, "faults": {"loss": 2})"), "faults.loss"},
+      {config_with("", "[]"), "validators"},
+      {config_with("", R"([{"public_key": "xyz", "address": "h:1"}])"), "validators[0].public_key"},
+      {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "nohost"}])"), "validators[0].address"},
+      {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "h:1"}, {"public_key": ")" + key_a +
+                           R"(", "address": "h:2"}])"),
+       "appears twice"},
+      {R"({"listen": "h:1"})", "chain_id"},
+  };
+  for (const auto& c : cases) {
+    auto config = parse_config(c.json, "/");
+    ASSERT_FALSE(config.ok()) << c.json;
+    EXPECT_NE(config.error().message.find(c.mentions), std::string::npos) << config.error().message;
+  }
+}
+
+TEST(Config, Endpoints) {
+  EXPECT_EQ(*parse_endpoint("10.1.2.3:80"), (Endpoint{"10.1.2.3", 80}));
+  for (const char* bad : {"", ":80", "host:", "host", "host:0", "host:65536", "host:8x"})
+    EXPECT_FALSE(parse_endpoint(bad).ok()) << bad;
+}
+
+TEST(Config, AMissingFileIsAnIoError) {
+  EXPECT_EQ(load_config("/nonexistent/bft-node.json").error().code, Errc::io_error);
+}
+
+}  // namespace
+}  // namespace bft::node
