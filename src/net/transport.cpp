@@ -230,11 +230,9 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       case CloseReason::io: break;  // peers restart; the dialer reconnects quietly
     }
     pending_.erase(&connection);
-    const Address* address = connection.dialed() ? &*connection.dialed()
-                             : connection.established() ? &connection.peer_address()
-                                                        : nullptr;
-    if (address == nullptr) return;
-    const auto it = peers_.find(*address);
+    // Before the peer's hello, an inbound connection has no address and finds no slot.
+    const Address& address = connection.dialed() ? *connection.dialed() : connection.peer_address();
+    const auto it = peers_.find(address);
     if (it == peers_.end()) return;
     Slot& slot = *it->second;
     if (slot.active == shared) {
