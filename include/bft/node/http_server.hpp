@@ -5,8 +5,10 @@
 // in order, Content-Length bodies. Refused, with a short text body and the connection
 // closed after the answer: a malformed request line or header (400), a body above
 // max_body_bytes (413), a request line plus headers above max_header_bytes (431), a
-// Transfer-Encoding (501: no chunked bodies). Connections above max_connections are
-// closed at once; a connection idle (or stuck mid-request) for idle_timeout is closed.
+// Transfer-Encoding (501: no chunked bodies), an HTTP version other than 1.0/1.1 (505).
+// Connections above max_connections are closed at once. A connection must complete each
+// request within idle_timeout of connecting or of its previous answer, else it is closed:
+// idle keep-alive clients and slow senders cannot hold connections forever.
 // The path is passed as sent (no percent-decoding).
 #pragma once
 
@@ -70,7 +72,7 @@ class HttpServer {
   std::size_t connections() const noexcept;
   void stop();
 
-  struct State;
+  struct State;  // defined in http_server.cpp, where its connections need to name it
 
  private:
   explicit HttpServer(std::shared_ptr<State> state);
