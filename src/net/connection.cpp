@@ -174,7 +174,7 @@ void Connection::handle_hello(std::span<const std::uint8_t> payload) {
 }
 
 void Connection::handle_proof(std::span<const std::uint8_t> payload) {
-  crypto::Signature proof;  // frame_limit() made the payload exactly proof_size bytes
+  crypto::Signature proof;  // frame_limit() bounds the payload from above only
   if (payload.size() != proof.size()) {
     fail(CloseReason::handshake_rejected, "handshake proof of " + std::to_string(payload.size()) + " bytes");
     return;

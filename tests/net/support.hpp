@@ -65,6 +65,7 @@ struct Recorder final : Transport::Handler {
   };
   void on_frame(const Address& from, std::span<const std::uint8_t> frame) override {
     frames.push_back({from, Bytes(frame.begin(), frame.end())});
+    if (after_frame) after_frame();
   }
   void on_peer_connected(const Address& peer) override { connected.push_back(peer); }
   void on_peer_disconnected(const Address& peer) override { disconnected.push_back(peer); }
@@ -72,6 +73,7 @@ struct Recorder final : Transport::Handler {
   std::vector<Frame> frames;
   std::vector<Address> connected;
   std::vector<Address> disconnected;
+  std::function<void()> after_frame;  // lets a test act from inside the callback
 };
 
 /// A transport with its handler (which must outlive it).

@@ -191,6 +191,30 @@ TEST_F(TransportTest, NoHandlerCallAfterStop) {
   EXPECT_FALSE(b->connected_to(a_address));
 }
 
+TEST_F(TransportTest, StopFromInsideOnFrameEndsDeliveryAtOnce) {
+  auto b = make_node(signers[1], {peer(signers[0])});
+  auto a = make_node(signers[0], {peer(signers[1], b->port())});
+  const Address b_address = address_of(signers[1]);
+  ASSERT_TRUE(run_until([&] { return a->connected_to(b_address); }));
+  b->recorder.after_frame = [&] { b->transport->stop(); };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(a->transport->send(b_address, text_frame("f")));
+  ASSERT_TRUE(run_until([&] { return !a->connected_to(b_address); }));
+  EXPECT_EQ(b->recorder.frames.size(), 1u);
+  EXPECT_TRUE(b->recorder.disconnected.empty());
+}
+
+TEST_F(TransportTest, TheTransportMayBeDestroyedFromInsideOnFrame) {
+  auto b = make_node(signers[1], {peer(signers[0])});
+  auto a = make_node(signers[0], {peer(signers[1], b->port())});
+  const Address b_address = address_of(signers[1]);
+  ASSERT_TRUE(run_until([&] { return a->connected_to(b_address); }));
+  b->recorder.after_frame = [&] { b->transport.reset(); };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(a->transport->send(b_address, text_frame("f")));
+  ASSERT_TRUE(run_until([&] { return !a->connected_to(b_address); }));
+  EXPECT_EQ(b->recorder.frames.size(), 1u);
+  EXPECT_EQ(b->transport, nullptr);
+}
+
 TEST_F(TransportTest, FaultLossOfOneDropsEveryFrame) {
   TransportOptions lossy = test_options();
   lossy.faults.loss = 1;

@@ -62,6 +62,8 @@ struct TransportOptions {
 
 class Transport {
  public:
+  /// Callbacks may call any member of the Transport, stop() included, and may even
+  /// destroy it.
   class Handler {
    public:
     virtual ~Handler() = default;
