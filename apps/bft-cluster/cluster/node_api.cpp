@@ -1,0 +1,112 @@
+#include "cluster/node_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace bft::cluster {
+
+using nlohmann::json;
+
+std::string to_json(const NodeConfig& c) {
+  json validators = json::array();
+  for (const ValidatorEntry& v : c.validators)
+    validators.push_back({{"name", v.name}, {"public_key", v.public_key_hex}, {"address", v.address}, {"power", 1}});
+  const json config = {
+      {"chain_id", c.chain_id},
+      {"name", c.name},
+      {"listen", c.listen},
+      {"http", c.http},
+      {"key_file", c.key_file},
+      {"data_dir", c.data_dir},
+      {"log_level", c.log_level},
+      {"validators", validators},
+      {"faults", {{"delay_ms", c.delay_ms}, {"loss", c.loss}}},
+  };
+  return config.dump(2) + "\n";
+}
+
+namespace {
+
+/// Reads the fields of one JSON object and keeps the first problem, so a parser reads
+/// every field in a row and checks once.
+class FieldReader {
+ public:
+  explicit FieldReader(const json& object) : object_(object) {}
+
+  template <class T>
+  void read(T& out, const char* name) {
+    if (!problem_.empty()) return;
+    const auto it = object_.find(name);
+    if (it == object_.end()) {
+      problem_ = std::string("no \"") + name + "\" field";
+      return;
+    }
+    try {
+      out = it->template get<T>();
+    } catch (const json::exception&) {
+      problem_ = std::string("\"") + name + "\" has the wrong type: " + it->dump();
+    }
+  }
+
+  const std::string& problem() const { return problem_; }
+
+ private:
+  const json& object_;
+  std::string problem_;
+};
+
+Result<json> parse_object(std::string_view text) {
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return make_error(Errc::malformed, "not a JSON object: " + std::string(text.substr(0, 200)));
+  return parsed;
+}
+
+}  // namespace
+
+Result<NodeStatus> parse_status(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return object.error();
+  NodeStatus s;
+  FieldReader reader(*object);
+  reader.read(s.name, "name");
+  reader.read(s.height, "height");
+  reader.read(s.round, "round");
+  reader.read(s.app_hash, "app_hash");
+  reader.read(s.mempool, "mempool");
+  reader.read(s.peers, "peers");
+  reader.read(s.txs_committed, "txs_committed");
+  if (!reader.problem().empty()) return make_error(Errc::malformed, "/status: " + reader.problem());
+  return s;
+}
+
+Result<std::vector<BlockInfo>> parse_blocks(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return object.error();
+  std::vector<json> list;
+  FieldReader top(*object);
+  top.read(list, "blocks");
+  if (!top.problem().empty()) return make_error(Errc::malformed, "/blocks: " + top.problem());
+  std::vector<BlockInfo> blocks(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_object()) return make_error(Errc::malformed, "/blocks: an entry is not an object");
+    FieldReader reader(list[i]);
+    reader.read(blocks[i].height, "height");
+    reader.read(blocks[i].hash, "hash");
+    reader.read(blocks[i].txs, "txs");
+    reader.read(blocks[i].commit_ms, "commit_ms");
+    reader.read(blocks[i].decided_unix_ms, "decided_unix_ms");
+    if (!reader.problem().empty()) return make_error(Errc::malformed, "/blocks: " + reader.problem());
+  }
+  return blocks;
+}
+
+std::string make_set_commands(std::string_view key_prefix, std::uint64_t first, std::size_t count) {
+  std::string body;
+  body.reserve(count * (key_prefix.size() + 24));
+  for (std::uint64_t n = first; n < first + count; ++n) {
+    const std::string number = std::to_string(n);
+    body.append("set ").append(key_prefix).append(number).append(" v").append(number).append("\n");
+  }
+  return body;
+}
+
+}  // namespace bft::cluster

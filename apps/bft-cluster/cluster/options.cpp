@@ -1,0 +1,223 @@
+#include "cluster/options.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace bft::cluster {
+
+const char* const usage_text = R"(usage: bft-cluster [options]
+
+Launches a cluster of bft-node validators, drives a key-value load through their HTTP
+APIs with a live progress line, injects faults, then checks that every node committed the
+same blocks, shuts the nodes down and prints a summary.
+
+cluster
+  --nodes N              validators (default 4, at most 64)
+  --node-bin PATH        the bft-node program (default: bft-node next to bft-cluster)
+  --dir DIR              where keys, configs, data and node logs go (default: a fresh
+                         temporary directory, removed after a passing run)
+  --keep                 keep the temporary directory
+  --base-port P          p2p ports P.., HTTP ports P+100.. (default 26600; 0: free ports)
+  --log-level L          the nodes' log level (default warn); logs go to DIR/node-I.log
+
+load
+  --duration S           seconds of load (default 20)
+  --load R               commands per second over the whole cluster (default 2000; 0: none)
+  --batch B              commands per POST /txs (default 50)
+
+faults
+  --delay-ms D           every node delays its outgoing frames by D ms
+  --loss P               every node drops outgoing frames with probability P
+  --kill I@T1:T2         SIGKILL node I at T1 s, restart it at T2 s (repeatable)
+  --netns                every node in its own network namespace (needs root and iproute2;
+                         exits 77 when unavailable)
+  --partition I,J@T1:T2  cut nodes I,J off the network at T1 s, heal at T2 s (repeatable;
+                         needs --netns)
+
+output
+  --json                 end stdout with one JSON object of the results
+  --quiet                no progress line
+  --help
+
+Exit status: 0 when the run passes (agreement, at least one height, no node died, clean
+shutdown, every fault recovered within 10 s), 1 when it fails, 2 on a usage error, 77 when
+--netns cannot be used.
+)";
+
+namespace {
+
+Error usage_error(std::string message) { return make_error(Errc::invalid_argument, std::move(message)); }
+
+template <class T>
+Result<T> parse_number(std::string_view what, std::string_view text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return usage_error(std::string(what) + " expects a number, not '" + std::string(text) + "'");
+  return value;
+}
+
+Result<double> parse_seconds(std::string_view what, std::string_view text) {
+  auto seconds = parse_number<double>(what, text);
+  if (seconds && !(std::isfinite(*seconds) && *seconds >= 0))
+    return usage_error(std::string(what) + " expects seconds >= 0, not '" + std::string(text) + "'");
+  return seconds;
+}
+
+/// "T1:T2" with T1 < T2.
+Result<std::pair<double, double>> parse_window(std::string_view what, std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return usage_error(std::string(what) + " expects ...@T1:T2");
+  auto from = parse_seconds(what, text.substr(0, colon));
+  if (!from) return from.error();
+  auto to = parse_seconds(what, text.substr(colon + 1));
+  if (!to) return to.error();
+  if (!(*from < *to)) return usage_error(std::string(what) + ": T1 must be before T2");
+  return std::pair{*from, *to};
+}
+
+}  // namespace
+
+Result<KillSpec> parse_kill(std::string_view text) {
+  const auto at = text.find('@');
+  if (at == std::string_view::npos) return usage_error("--kill expects I@T1:T2, not '" + std::string(text) + "'");
+  auto node = parse_number<std::size_t>("--kill", text.substr(0, at));
+  if (!node) return node.error();
+  auto window = parse_window("--kill", text.substr(at + 1));
+  if (!window) return window.error();
+  return KillSpec{*node, window->first, window->second};
+}
+
+Result<PartitionSpec> parse_partition(std::string_view text) {
+  const auto at = text.find('@');
+  if (at == std::string_view::npos)
+    return usage_error("--partition expects I,J,...@T1:T2, not '" + std::string(text) + "'");
+  PartitionSpec spec;
+  std::string_view list = text.substr(0, at);
+  while (true) {
+    const auto comma = list.find(',');
+    auto node = parse_number<std::size_t>("--partition", list.substr(0, comma));
+    if (!node) return node.error();
+    if (std::find(spec.nodes.begin(), spec.nodes.end(), *node) != spec.nodes.end())
+      return usage_error("--partition names node " + std::to_string(*node) + " twice");
+    spec.nodes.push_back(*node);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  auto window = parse_window("--partition", text.substr(at + 1));
+  if (!window) return window.error();
+  spec.at_s = window->first;
+  spec.heal_s = window->second;
+  return spec;
+}
+
+namespace {
+
+/// The rules that involve more than one option.
+Result<void> validate(const Options& o) {
+  if (o.nodes < 1 || o.nodes > max_nodes)
+    return usage_error("--nodes expects 1 to " + std::to_string(max_nodes));
+  if (!(o.duration_s > 0)) return usage_error("--duration must be above 0");
+  if (!(o.load_per_s >= 0) || !std::isfinite(o.load_per_s)) return usage_error("--load must be 0 or more");
+  if (o.batch < 1) return usage_error("--batch must be at least 1");
+  if (!(o.loss >= 0 && o.loss < 1)) return usage_error("--loss expects a probability in [0, 1)");
+  if (o.base_port != 0 && std::size_t{o.base_port} + http_port_offset + o.nodes > 65536)
+    return usage_error("--base-port leaves no room for " + std::to_string(o.nodes) + " nodes");
+  if (!o.partitions.empty() && !o.netns) return usage_error("--partition needs --netns");
+  for (const KillSpec& kill : o.kills) {
+    if (kill.node >= o.nodes) return usage_error("--kill names node " + std::to_string(kill.node) + " of " + std::to_string(o.nodes));
+    if (kill.restart_s > o.duration_s) return usage_error("--kill restarts after --duration ends");
+    for (const KillSpec& other : o.kills)
+      if (&other != &kill && other.node == kill.node && other.at_s < kill.restart_s && kill.at_s < other.restart_s)
+        return usage_error("--kill windows of node " + std::to_string(kill.node) + " overlap");
+  }
+  for (const PartitionSpec& partition : o.partitions) {
+    for (std::size_t node : partition.nodes)
+      if (node >= o.nodes)
+        return usage_error("--partition names node " + std::to_string(node) + " of " + std::to_string(o.nodes));
+    if (partition.heal_s > o.duration_s) return usage_error("--partition heals after --duration ends");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Options> parse_options(std::span<const std::string_view> args) {
+  Options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view flag = args[i];
+    auto value = [&]() -> Result<std::string_view> {
+      if (i + 1 >= args.size()) return usage_error(std::string(flag) + " needs a value");
+      return args[++i];
+    };
+    // Every option with a value: read it, then interpret it.
+    auto with_value = [&](auto&& apply) -> Result<void> {
+      auto text = value();
+      if (!text) return text.error();
+      return apply(*text);
+    };
+    auto set_number = [&](auto& field) {
+      return with_value([&](std::string_view text) -> Result<void> {
+        auto number = parse_number<std::remove_reference_t<decltype(field)>>(flag, text);
+        if (!number) return number.error();
+        field = *number;
+        return {};
+      });
+    };
+    Result<void> ok;
+    if (flag == "--help" || flag == "-h") {
+      o.help = true;
+    } else if (flag == "--nodes") {
+      ok = set_number(o.nodes);
+    } else if (flag == "--duration") {
+      ok = set_number(o.duration_s);
+    } else if (flag == "--load") {
+      ok = set_number(o.load_per_s);
+    } else if (flag == "--batch") {
+      ok = set_number(o.batch);
+    } else if (flag == "--base-port") {
+      ok = set_number(o.base_port);
+    } else if (flag == "--delay-ms") {
+      ok = set_number(o.delay_ms);
+    } else if (flag == "--loss") {
+      ok = set_number(o.loss);
+    } else if (flag == "--dir") {
+      ok = with_value([&](std::string_view text) -> Result<void> { o.dir = text; return {}; });
+    } else if (flag == "--node-bin") {
+      ok = with_value([&](std::string_view text) -> Result<void> { o.node_bin = text; return {}; });
+    } else if (flag == "--log-level") {
+      ok = with_value([&](std::string_view text) -> Result<void> { o.log_level = text; return {}; });
+    } else if (flag == "--kill") {
+      ok = with_value([&](std::string_view text) -> Result<void> {
+        auto kill = parse_kill(text);
+        if (!kill) return kill.error();
+        o.kills.push_back(*kill);
+        return {};
+      });
+    } else if (flag == "--partition") {
+      ok = with_value([&](std::string_view text) -> Result<void> {
+        auto partition = parse_partition(text);
+        if (!partition) return partition.error();
+        o.partitions.push_back(std::move(*partition));
+        return {};
+      });
+    } else if (flag == "--keep") {
+      o.keep_dir = true;
+    } else if (flag == "--netns") {
+      o.netns = true;
+    } else if (flag == "--json") {
+      o.json = true;
+    } else if (flag == "--quiet") {
+      o.quiet = true;
+    } else {
+      return usage_error("unknown option '" + std::string(flag) + "'");
+    }
+    if (!ok) return ok.error();
+  }
+  if (o.help) return o;
+  if (auto valid = validate(o); !valid) return valid.error();
+  return o;
+}
+
+}  // namespace bft::cluster

@@ -1,0 +1,63 @@
+// bft-cluster's command line: what to launch, how much load to drive, which faults to
+// inject and when. Parsing is separate from the program so tests can cover every rule.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bft/result.hpp"
+
+namespace bft::cluster {
+
+/// --kill I@T1:T2: SIGKILL node I at T1 seconds, start it again with the same config at T2.
+struct KillSpec {
+  std::size_t node = 0;
+  double at_s = 0;
+  double restart_s = 0;
+};
+
+/// --partition I,J,...@T1:T2: cut those nodes off the network at T1, heal at T2 (netns only).
+struct PartitionSpec {
+  std::vector<std::size_t> nodes;
+  double at_s = 0;
+  double heal_s = 0;
+};
+
+struct Options {
+  std::size_t nodes = 4;
+  double duration_s = 20;
+  double load_per_s = 2000;     // commands per second over the whole cluster; 0: no load
+  std::size_t batch = 50;       // commands per POST /txs
+  std::uint16_t base_port = 26600;  // p2p ports base.., HTTP ports base+100..; 0: free ports
+  std::string dir;              // empty: a fresh temporary directory
+  bool keep_dir = false;
+  std::string node_bin;         // empty: bft-node next to bft-cluster's own executable
+  bool netns = false;
+  std::uint32_t delay_ms = 0;   // every node's faults.delay_ms
+  double loss = 0;              // every node's faults.loss
+  std::string log_level = "warn";
+  std::vector<KillSpec> kills;
+  std::vector<PartitionSpec> partitions;
+  bool json = false;
+  bool quiet = false;
+  bool help = false;
+};
+
+/// The HTTP port is this far above the p2p port.
+inline constexpr std::uint16_t http_port_offset = 100;
+/// Largest cluster: netns mode numbers hosts .1 to .N in one /24 and keeps .254 for the hub.
+inline constexpr std::size_t max_nodes = 64;
+
+extern const char* const usage_text;
+
+/// `args` excludes the program name. Errors (invalid_argument) say which option is wrong.
+Result<Options> parse_options(std::span<const std::string_view> args);
+
+Result<KillSpec> parse_kill(std::string_view text);
+Result<PartitionSpec> parse_partition(std::string_view text);
+
+}  // namespace bft::cluster

@@ -1,0 +1,113 @@
+#include "cluster/summary.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace bft::cluster {
+
+namespace {
+
+std::string format(const char* pattern, auto... args) {
+  char line[512];
+  std::snprintf(line, sizeof line, pattern, args...);
+  return line;
+}
+
+std::string node_list(const std::vector<std::size_t>& nodes) {
+  std::string text;
+  for (std::size_t node : nodes) text += (text.empty() ? "" : ",") + std::to_string(node);
+  return text;
+}
+
+/// JSON numbers rounded to what the measurement supports, so the line stays readable.
+/// Dividing (not multiplying by 2) yields the double nearest the decimal.
+double round_to(double value, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
+
+}  // namespace
+
+bool RunSummary::ok() const {
+  if (!agreement || heights < 1 || !clean_shutdown || !failures.empty()) return false;
+  for (const KillReport& kill : kills)
+    if (!kill.caught_up) return false;
+  for (const PartitionReport& partition : partitions)
+    if (!partition.resumed) return false;
+  return true;
+}
+
+std::string RunSummary::to_text() const {
+  std::string text;
+  text += format("bft-cluster: %zu nodes (%s), %.0f s at %.0f commands/s in batches of %zu", nodes, mode.c_str(),
+                 duration_s, load_per_s, batch);
+  if (delay_ms != 0 || loss != 0) text += format(", faults: delay %u ms, loss %.3f", delay_ms, loss);
+  text += "\n";
+  text += format("heights:    %llu committed by every node (highest %llu), %.2f heights/s\n",
+                 static_cast<unsigned long long>(heights), static_cast<unsigned long long>(max_height), heights_per_sec);
+  text += format("commit:     p50 %.1f ms, p99 %.1f ms\n", p50_commit_ms, p99_commit_ms);
+  text += format("txs:        %llu committed, %.0f txs/s (%llu accepted, %llu refused with 503)\n",
+                 static_cast<unsigned long long>(txs), txs_per_sec, static_cast<unsigned long long>(commands_accepted),
+                 static_cast<unsigned long long>(commands_rejected));
+  text += format("agreement:  %s (%llu heights compared across nodes)\n", agreement ? "yes" : "NO",
+                 static_cast<unsigned long long>(heights_compared));
+  for (const std::string& d : disagreements) text += "  " + d + "\n";
+  for (const KillReport& k : kills) {
+    text += format("kill:       node %zu at %.1f s, restarted at %.1f s: ", k.node, k.at_s, k.restart_s);
+    text += k.caught_up ? format("caught up in %.1f s\n", k.catch_up_s)
+                        : format("did NOT catch up within %.0f s\n", recovery_bound_s);
+  }
+  for (const PartitionReport& p : partitions) {
+    text += format("partition:  nodes %s from %.1f s to %.1f s: ", node_list(p.nodes).c_str(), p.at_s, p.heal_s);
+    text += p.resumed ? format("progress resumed %.1f s after the heal\n", p.resume_s)
+                      : format("progress did NOT resume within %.0f s of the heal\n", recovery_bound_s);
+  }
+  text += format("shutdown:   %s\n", clean_shutdown ? "clean (every node exited 0 after SIGTERM)" : "NOT clean");
+  for (const std::string& problem : shutdown_problems) text += "  " + problem + "\n";
+  for (const std::string& failure : failures) text += "failure:    " + failure + "\n";
+  text += format("result:     %s\n", ok() ? "PASS" : "FAIL");
+  return text;
+}
+
+std::string RunSummary::to_json() const {
+  using nlohmann::json;
+  json kill_list = json::array();
+  for (const KillReport& k : kills)
+    kill_list.push_back({{"node", k.node}, {"at_s", k.at_s}, {"restart_s", k.restart_s}, {"caught_up", k.caught_up},
+                         {"catch_up_s", k.caught_up ? json(round_to(k.catch_up_s, 2)) : json(nullptr)}});
+  json partition_list = json::array();
+  for (const PartitionReport& p : partitions)
+    partition_list.push_back({{"nodes", p.nodes}, {"at_s", p.at_s}, {"heal_s", p.heal_s}, {"resumed", p.resumed},
+                              {"resume_s", p.resumed ? json(round_to(p.resume_s, 2)) : json(nullptr)}});
+  const json out = {
+      {"mode", mode},
+      {"nodes", nodes},
+      {"duration_s", duration_s},
+      {"load_per_s", load_per_s},
+      {"batch", batch},
+      {"delay_ms", delay_ms},
+      {"loss", loss},
+      {"heights", heights},
+      {"max_height", max_height},
+      {"heights_per_sec", round_to(heights_per_sec, 2)},
+      {"p50_commit_ms", round_to(p50_commit_ms, 1)},
+      {"p99_commit_ms", round_to(p99_commit_ms, 1)},
+      {"txs", txs},
+      {"txs_per_sec", round_to(txs_per_sec, 1)},
+      {"commands_accepted", commands_accepted},
+      {"commands_rejected", commands_rejected},
+      {"agreement", agreement},
+      {"heights_compared", heights_compared},
+      {"disagreements", disagreements},
+      {"clean_shutdown", clean_shutdown},
+      {"shutdown_problems", shutdown_problems},
+      {"kills", kill_list},
+      {"partitions", partition_list},
+      {"failures", failures},
+      {"ok", ok()},
+  };
+  return out.dump();
+}
+
+}  // namespace bft::cluster

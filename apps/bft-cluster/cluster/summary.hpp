@@ -1,0 +1,69 @@
+// What one bft-cluster run measured and concluded, as text for people and as one JSON
+// line for scripts (the last line of stdout with --json).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bft::cluster {
+
+struct KillReport {
+  std::size_t node = 0;
+  double at_s = 0;
+  double restart_s = 0;
+  bool caught_up = false;   // its height reached the others' within the recovery bound
+  double catch_up_s = 0;    // from the restart; meaningful when caught_up
+};
+
+struct PartitionReport {
+  std::vector<std::size_t> nodes;
+  double at_s = 0;
+  double heal_s = 0;
+  bool resumed = false;     // every node passed the highest pre-heal height within the bound
+  double resume_s = 0;      // from the heal; meaningful when resumed
+};
+
+/// A restarted node must catch up, and a healed cluster resume, within this many seconds.
+inline constexpr double recovery_bound_s = 10;
+
+struct RunSummary {
+  std::string mode;  // "loopback" or "netns"
+  std::size_t nodes = 0;
+  double duration_s = 0;
+  double load_per_s = 0;
+  std::size_t batch = 0;
+  std::uint32_t delay_ms = 0;
+  double loss = 0;
+
+  std::uint64_t heights = 0;      // the lowest committed height across nodes
+  std::uint64_t max_height = 0;   // the highest
+  double heights_per_sec = 0;
+  double p50_commit_ms = 0;
+  double p99_commit_ms = 0;
+  std::uint64_t txs = 0;          // commands committed in heights 1..heights
+  double txs_per_sec = 0;
+  std::uint64_t commands_accepted = 0;  // commands the nodes answered 202 for
+  std::uint64_t commands_rejected = 0;  // commands in POSTs answered 503 (backed off)
+
+  bool agreement = false;
+  std::uint64_t heights_compared = 0;
+  std::vector<std::string> disagreements;
+
+  bool clean_shutdown = false;
+  std::vector<std::string> shutdown_problems;  // e.g. "node-2: no exit 5 s after SIGTERM, killed"
+
+  std::vector<KillReport> kills;
+  std::vector<PartitionReport> partitions;
+  std::vector<std::string> failures;  // e.g. a node that died unexpectedly
+
+  /// The run passes: agreement, at least one height, no unexpected deaths, a clean
+  /// shutdown, and every fault scenario recovered.
+  bool ok() const;
+  std::string to_text() const;
+  /// One line, no trailing newline.
+  std::string to_json() const;
+};
+
+}  // namespace bft::cluster

@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/node_api.hpp"
+#include "cluster/summary.hpp"
+
+namespace bft::cluster {
+namespace {
+
+using nlohmann::json;
+
+TEST(NodeApi, ConfigHasEveryFieldBftNodeReads) {
+  const NodeConfig config{"chain", "node-1", "10.77.0.2:26600", "10.77.0.2:26700", "node-1.key", "node-1", "warn",
+                          {{"node-0", std::string(64, 'a'), "10.77.0.1:26600"}, {"node-1", std::string(64, 'b'), "10.77.0.2:26600"}},
+                          10, 0.25};
+  const json parsed = json::parse(to_json(config));
+  EXPECT_EQ(parsed["chain_id"], "chain");
+  EXPECT_EQ(parsed["name"], "node-1");
+  EXPECT_EQ(parsed["listen"], "10.77.0.2:26600");
+  EXPECT_EQ(parsed["http"], "10.77.0.2:26700");
+  EXPECT_EQ(parsed["key_file"], "node-1.key");
+  EXPECT_EQ(parsed["data_dir"], "node-1");
+  EXPECT_EQ(parsed["log_level"], "warn");
+  ASSERT_EQ(parsed["validators"].size(), 2u);
+  EXPECT_EQ(parsed["validators"][0]["public_key"], std::string(64, 'a'));
+  EXPECT_EQ(parsed["validators"][1]["address"], "10.77.0.2:26600");
+  EXPECT_EQ(parsed["validators"][1]["power"], 1);
+  EXPECT_EQ(parsed["faults"]["delay_ms"], 10);
+  EXPECT_EQ(parsed["faults"]["loss"], 0.25);
+}
+
+TEST(NodeApi, ParsesStatus) {
+  const auto s = parse_status(
+      R"({"name":"node-0","height":42,"round":1,"app_hash":"ab","mempool":3,"peers":3,"txs_committed":900})");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->name, "node-0");
+  EXPECT_EQ(s->height, 42u);
+  EXPECT_EQ(s->round, 1);
+  EXPECT_EQ(s->txs_committed, 900u);
+}
+
+TEST(NodeApi, RejectsBrokenStatus) {
+  for (const char* bad : {"", "[]", "not json", R"({"name":"n","height":"x","round":0,"app_hash":"","mempool":0,"peers":0,"txs_committed":0})",
+                          R"({"name":"n","round":0,"app_hash":"","mempool":0,"peers":0,"txs_committed":0})"}) {
+    const auto s = parse_status(bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    if (!s.ok()) {
+      EXPECT_EQ(s.error().code, Errc::malformed);
+    }
+  }
+}
+
+TEST(NodeApi, ParsesBlocks) {
+  const auto b = parse_blocks(
+      R"({"blocks":[{"height":1,"hash":"aa","txs":0,"commit_ms":12.5,"decided_unix_ms":1700000000000},)"
+      R"({"height":2,"hash":"bb","txs":50,"commit_ms":9,"decided_unix_ms":1700000000100}]})");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[1].height, 2u);
+  EXPECT_EQ((*b)[1].hash, "bb");
+  EXPECT_EQ((*b)[1].txs, 50u);
+  EXPECT_EQ((*b)[0].commit_ms, 12.5);
+  EXPECT_EQ((*b)[1].decided_unix_ms, 1700000000100);
+  EXPECT_FALSE(parse_blocks(R"({"blocks":[{"height":1}]})").ok());
+  EXPECT_FALSE(parse_blocks(R"({"blocks":[1]})").ok());
+  EXPECT_FALSE(parse_blocks(R"({})").ok());
+}
+
+TEST(NodeApi, SetCommandsAreOnePerLine) {
+  EXPECT_EQ(make_set_commands("c1-", 7, 2), "set c1-7 v7\nset c1-8 v8\n");
+  EXPECT_EQ(make_set_commands("k", 0, 0), "");
+}
+
+RunSummary passing() {
+  RunSummary s;
+  s.mode = "loopback";
+  s.nodes = 4;
+  s.heights = 12;
+  s.agreement = true;
+  s.clean_shutdown = true;
+  return s;
+}
+
+TEST(Summary, PassesOnlyWhenEveryCheckHolds) {
+  EXPECT_TRUE(passing().ok());
+  auto s = passing();
+  s.agreement = false;
+  EXPECT_FALSE(s.ok());
+  s = passing();
+  s.heights = 0;
+  EXPECT_FALSE(s.ok());
+  s = passing();
+  s.clean_shutdown = false;
+  EXPECT_FALSE(s.ok());
+  s = passing();
+  s.failures.push_back("node-1 exited unexpectedly");
+  EXPECT_FALSE(s.ok());
+  s = passing();
+  s.kills.push_back({1, 2, 3, false, 0});
+  EXPECT_FALSE(s.ok());
+  s.kills.back().caught_up = true;
+  EXPECT_TRUE(s.ok());
+  s.partitions.push_back({{4}, 6, 12, false, 0});
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(Summary, JsonIsOneLineWithTheDocumentedFields) {
+  auto s = passing();
+  s.heights_per_sec = 2.345678;
+  s.p50_commit_ms = 12.34;
+  s.kills.push_back({1, 14, 17, true, 0.35000000001});
+  s.partitions.push_back({{4}, 6, 12, false, 0});
+  const std::string line = s.to_json();
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const json parsed = json::parse(line);
+  for (const char* field : {"nodes", "heights", "heights_per_sec", "p50_commit_ms", "p99_commit_ms", "agreement", "txs",
+                            "txs_per_sec", "clean_shutdown", "kills", "partitions", "ok", "mode"})
+    EXPECT_TRUE(parsed.contains(field)) << field;
+  EXPECT_EQ(parsed["nodes"], 4);
+  EXPECT_EQ(parsed["heights_per_sec"], 2.35);
+  EXPECT_EQ(parsed["p50_commit_ms"], 12.3);
+  EXPECT_EQ(parsed["kills"][0]["catch_up_s"], 0.35);
+  EXPECT_TRUE(parsed["partitions"][0]["resume_s"].is_null());
+  EXPECT_EQ(parsed["ok"], false);
+}
+
+TEST(Summary, TextNamesTheOutcomes) {
+  auto s = passing();
+  s.kills.push_back({1, 14, 17, true, 0.4});
+  s.partitions.push_back({{3, 4}, 6, 12, false, 0});
+  const std::string text = s.to_text();
+  EXPECT_NE(text.find("caught up in 0.4 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("nodes 3,4"), std::string::npos) << text;
+  EXPECT_NE(text.find("did NOT resume"), std::string::npos) << text;
+  EXPECT_NE(text.find("result:     FAIL"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace bft::cluster

@@ -1,0 +1,95 @@
+#include "cluster/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace bft::cluster {
+namespace {
+
+Result<Options> parse(std::vector<std::string_view> args) { return parse_options(args); }
+
+TEST(ClusterOptions, DefaultsWithoutArguments) {
+  const auto o = parse({});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->nodes, 4u);
+  EXPECT_EQ(o->duration_s, 20);
+  EXPECT_EQ(o->load_per_s, 2000);
+  EXPECT_EQ(o->base_port, 26600);
+  EXPECT_FALSE(o->netns);
+  EXPECT_FALSE(o->json);
+}
+
+TEST(ClusterOptions, ReadsEveryOption) {
+  const auto o = parse({"--nodes", "5", "--duration", "25", "--load", "300", "--batch", "10", "--base-port", "0",
+                        "--delay-ms", "10", "--loss", "0.05", "--netns", "--json", "--quiet", "--dir", "/tmp/x",
+                        "--keep", "--node-bin", "/bin/true", "--log-level", "info", "--partition", "4@6:12",
+                        "--kill", "1@14:17", "--kill", "2@1:2.5"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->nodes, 5u);
+  EXPECT_EQ(o->duration_s, 25);
+  EXPECT_EQ(o->load_per_s, 300);
+  EXPECT_EQ(o->batch, 10u);
+  EXPECT_EQ(o->base_port, 0);
+  EXPECT_EQ(o->delay_ms, 10u);
+  EXPECT_DOUBLE_EQ(o->loss, 0.05);
+  EXPECT_TRUE(o->netns && o->json && o->quiet && o->keep_dir);
+  EXPECT_EQ(o->dir, "/tmp/x");
+  EXPECT_EQ(o->node_bin, "/bin/true");
+  EXPECT_EQ(o->log_level, "info");
+  ASSERT_EQ(o->partitions.size(), 1u);
+  EXPECT_EQ(o->partitions[0].nodes, std::vector<std::size_t>{4});
+  EXPECT_EQ(o->partitions[0].at_s, 6);
+  EXPECT_EQ(o->partitions[0].heal_s, 12);
+  ASSERT_EQ(o->kills.size(), 2u);
+  EXPECT_EQ(o->kills[1].node, 2u);
+  EXPECT_EQ(o->kills[1].restart_s, 2.5);
+}
+
+TEST(ClusterOptions, PartitionListsSeveralNodes) {
+  const auto p = parse_partition("0,2,3@1:2");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->nodes, (std::vector<std::size_t>{0, 2, 3}));
+}
+
+TEST(ClusterOptions, RejectsMalformedFaultSpecs) {
+  for (const char* bad : {"1", "1@", "1@3", "1@3:2", "1@2:2", "x@1:2", "1@-1:2", "@1:2", "1@1:2:3"})
+    EXPECT_FALSE(parse_kill(bad).ok()) << bad;
+  for (const char* bad : {"1,1@1:2", "1,@1:2", "1@2:1", ",1@1:2"}) EXPECT_FALSE(parse_partition(bad).ok()) << bad;
+}
+
+TEST(ClusterOptions, RejectsInconsistentRuns) {
+  const std::vector<std::vector<std::string_view>> bad = {
+      {"--nodes", "0"},
+      {"--nodes", "65"},
+      {"--nodes", "four"},
+      {"--duration", "0"},
+      {"--batch", "0"},
+      {"--loss", "1"},
+      {"--load", "-5"},
+      {"--base-port", "65500"},
+      {"--partition", "1@1:2"},                       // needs --netns
+      {"--kill", "4@1:2"},                            // only nodes 0..3
+      {"--kill", "1@1:30"},                           // restarts after the run
+      {"--kill", "1@1:5", "--kill", "1@4:6"},         // overlapping windows
+      {"--netns", "--partition", "0@1:21"},           // heals after the run
+      {"--nodes"},                                    // no value
+      {"--frobnicate"},
+  };
+  for (const auto& args : bad) {
+    const auto o = parse(args);
+    EXPECT_FALSE(o.ok()) << args[0];
+    if (!o.ok()) {
+      EXPECT_EQ(o.error().code, Errc::invalid_argument);
+    }
+  }
+}
+
+TEST(ClusterOptions, HelpSkipsValidation) {
+  const auto o = parse({"--nodes", "0", "--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->help);
+}
+
+}  // namespace
+}  // namespace bft::cluster
