@@ -1,0 +1,77 @@
+#include "load.hpp"
+
+#include <algorithm>
+
+#include "cluster/http_client.hpp"
+#include "cluster/node_api.hpp"
+
+namespace bft::cluster {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto request_timeout = std::chrono::seconds(2);
+constexpr auto first_backoff = std::chrono::milliseconds(50);
+constexpr auto max_backoff = std::chrono::seconds(1);
+/// A sender that fell behind (slow replies, back-off) skips what it missed beyond this,
+/// rather than bursting to catch up.
+constexpr auto max_backlog = std::chrono::seconds(1);
+
+}  // namespace
+
+LoadDriver::LoadDriver(std::vector<Endpoint> endpoints, double rate_per_s, std::size_t batch, Clock::time_point end)
+    : endpoints_(std::move(endpoints)),
+      rate_per_node_(endpoints_.empty() ? 0 : rate_per_s / static_cast<double>(endpoints_.size())),
+      batch_(batch),
+      end_(end) {}
+
+LoadDriver::~LoadDriver() {
+  stop();
+  join();
+}
+
+void LoadDriver::start() {
+  if (rate_per_node_ <= 0) return;
+  for (std::size_t node = 0; node < endpoints_.size(); ++node) threads_.emplace_back([this, node] { drive(node); });
+}
+
+void LoadDriver::stop() { stop_ = true; }
+
+void LoadDriver::join() {
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void LoadDriver::drive(std::size_t node) {
+  HttpClient client(endpoints_[node].host, endpoints_[node].port, request_timeout);
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(batch_) / rate_per_node_));
+  const std::string key_prefix = "c" + std::to_string(node) + "-";
+  std::uint64_t sequence = 0;
+  Clock::duration backoff = first_backoff;
+  auto next = Clock::now();
+  // Sleep in short steps so stop() takes effect quickly.
+  auto sleep_until = [&](Clock::time_point when) {
+    while (!stop_ && Clock::now() < std::min(when, end_))
+      std::this_thread::sleep_for(std::min<Clock::duration>(when - Clock::now(), std::chrono::milliseconds(50)));
+  };
+  while (true) {
+    sleep_until(next);
+    const auto now = Clock::now();
+    if (stop_ || now >= end_) return;
+    const auto reply = client.post("/txs", make_set_commands(key_prefix, sequence, batch_));
+    if (reply && reply->status == 202) {
+      sequence += batch_;
+      accepted_ += batch_;
+      backoff = first_backoff;
+      next = std::max(next + interval, Clock::now() - max_backlog);
+      continue;
+    }
+    // 503 (mempool full), an error status or no answer: wait, longer each time in a row.
+    if (reply && reply->status == 503) rejected_ += batch_;
+    next = Clock::now() + backoff;
+    backoff = std::min<Clock::duration>(backoff * 2, max_backoff);
+  }
+}
+
+}  // namespace bft::cluster
