@@ -106,6 +106,18 @@ constexpr std::uint32_t conflict_kept = std::uint32_t{1} << 31;
 
 // ---- a node -------------------------------------------------------------------------
 
+/// A vote a node heard, as the node keeps it for relaying. Every node hears every vote,
+/// but relays only when it stalls, so hearing must be cheap: the voter is its validator
+/// index and the value an index into the node's table of values heard at the height,
+/// and the Vote is rebuilt only to relay it.
+struct HeardVote {
+  Height height;
+  Round round;
+  std::uint32_t sender;
+  std::uint32_t value;  // index into Node::heard_values
+  VoteType type;
+};
+
 struct Node {
   std::uint32_t index = 0;
   Address address;
@@ -123,9 +135,11 @@ struct Node {
 
   /// Votes heard at the core's current height, its own included, relayed when it stalls:
   /// a sender's first vote per (round, type) and, if it equivocates, its second one.
-  std::vector<Vote> heard;
+  std::vector<HeardVote> heard;
+  /// The distinct values of `heard` (nil included), which HeardVote::value indexes.
+  std::vector<std::optional<Value>> heard_values;
   /// Per round, per vote type, per sender: 1 + the index of its first vote in `heard`
-  /// (0: none), with heard_conflict set once its second, different vote is kept too.
+  /// (0: none), with conflict_kept set once its second, different vote is kept too.
   std::vector<std::array<std::vector<std::uint32_t>, 2>> heard_slots;
   std::tuple<Height, Round, Step, bool> state_at_last_tick{0, nil_round, Step::propose, false};
 
@@ -363,10 +377,16 @@ class Cluster {
 
   /// Hands `input` to the node's core and acts on its outputs; inputs the node gives
   /// itself meanwhile (own messages fed back, application answers) are handled next.
-  void feed(Node& node, Input input) {
+  void feed(Node& node, Input&& input) {
     if (node.down) return;
-    node.inbox.push_back(std::move(input));
-    if (!node.handling) drain(node);
+    if (node.handling) {
+      node.inbox.push_back(std::move(input));
+      return;
+    }
+    // Idle, so the inbox is empty: handle the input at once, then what it queued.
+    node.handling = true;
+    handle(node, std::move(input));
+    drain(node);
   }
 
   void drain(Node& node) {
@@ -377,7 +397,7 @@ class Cluster {
     node.handling = false;
   }
 
-  void handle(Node& node, Input input) {
+  void handle(Node& node, Input&& input) {
     if (node.wal && !node.wal->append(wal::record_of(input))) {
       crash_now(node);
       return;
@@ -395,11 +415,16 @@ class Cluster {
     if (starts_height) apply_fetched_block(node);
   }
 
-  void begin_height(Node& node, Height height) {
-    node.height_started = now_;
+  void forget_heard(Node& node) {
     node.heard.clear();
+    node.heard_values.clear();
     for (auto& round : node.heard_slots)
       for (auto& senders : round) std::fill(senders.begin(), senders.end(), 0);
+  }
+
+  void begin_height(Node& node, Height height) {
+    node.height_started = now_;
+    forget_heard(node);
     std::erase_if(node.proposals, [&](const Proposal& p) { return p.height < height; });
   }
 
@@ -513,17 +538,34 @@ class Cluster {
     std::uint32_t& slot = senders[sender];
     if (slot != 0) {
       // A second, conflicting vote is kept once, so that relaying spreads the evidence.
-      if ((slot & conflict_kept) != 0 || node.heard[(slot & ~conflict_kept) - 1].value == vote.value) return;
+      if ((slot & conflict_kept) != 0 ||
+          node.heard_values[node.heard[(slot & ~conflict_kept) - 1].value] == vote.value)
+        return;
       slot |= conflict_kept;
     } else {
       slot = static_cast<std::uint32_t>(node.heard.size()) + 1;
     }
-    node.heard.push_back(vote);
+    node.heard.push_back(HeardVote{vote.height, vote.round, sender, heard_value_index(node, vote.value), vote.type});
   }
 
-  void feed_vote(Node& node, Vote vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
+  /// A height sees few distinct values (the proposal's and nil, a few more under attack),
+  /// so a linear search, newest first, beats hashing.
+  static std::uint32_t heard_value_index(Node& node, const std::optional<Value>& value) {
+    for (std::size_t i = node.heard_values.size(); i-- > 0;)
+      if (node.heard_values[i] == value) return static_cast<std::uint32_t>(i);
+    node.heard_values.push_back(value);
+    return static_cast<std::uint32_t>(node.heard_values.size() - 1);
+  }
+
+  Vote heard_vote(const Node& node, const HeardVote& heard) const {
+    return Vote{heard.type, heard.height, heard.round, node.heard_values[heard.value], nodes_[heard.sender].address};
+  }
+
+  /// The vote is copied straight into the core's input: a parcel's payload is shared by
+  /// all its deliveries.
+  void feed_vote(Node& node, const Vote& vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
     hear(node, vote, sender_hint);
-    feed(node, std::move(vote));
+    feed(node, Input{std::in_place_type<Vote>, vote});
   }
 
   // equivocate: one proposal / vote to each side. The Byzantine nodes act as one
@@ -713,9 +755,7 @@ class Cluster {
     if (!core) invariant_failed("a core that cannot be created");
     node.core.emplace(std::move(*core));
     node.down = false;
-    node.heard.clear();
-    for (auto& round : node.heard_slots)
-      for (auto& senders : round) std::fill(senders.begin(), senders.end(), 0);
+    forget_heard(node);
     node.proposals.clear();
     node.state_at_last_tick = {0, nil_round, Step::propose, false};
     auto replayed = wal::replay(*node.core, recovered_records_, [&](const Input& input) {
@@ -841,13 +881,13 @@ class Cluster {
           if constexpr (std::is_same_v<T, Proposal>) {
             feed_proposal(node, own(message));
           } else if constexpr (std::is_same_v<T, Vote>) {
-            if (!hold_late_vote(node, from, message)) feed_vote(node, own(message), from);
+            if (!hold_late_vote(node, from, message)) feed_vote(node, message, from);
           } else if constexpr (std::is_same_v<T, Help>) {
             Help help = own(message);
             receive_help(node, help);
           } else if constexpr (std::is_same_v<T, Gossip>) {
             for (Proposal& p : message.proposals) feed_proposal(node, own(p));
-            for (Vote& vote : message.votes) feed_vote(node, own(vote));
+            for (const Vote& vote : message.votes) feed_vote(node, vote);
           } else if constexpr (std::is_same_v<T, SyncRequest>) {
             serve_fetch(node, from, message.from);
           } else {
@@ -876,7 +916,7 @@ class Cluster {
       if (node.correct() && node.decided > decided_before) ++result_.heights_decided_from_help;
       return;
     }
-    for (Vote& vote : help.votes) feed_vote(node, std::move(vote));
+    for (const Vote& vote : help.votes) feed_vote(node, vote);
   }
 
   void send_help(Node& node, Retransmit& retransmit) {
@@ -969,8 +1009,8 @@ class Cluster {
       if (p.height == core.height() && p.round == core.round()) gossip.proposals.push_back(p);
     // The previous round's votes too: they carry a straggler to this round (its precommit
     // quorum, or the round-skip power of this round's votes).
-    for (const Vote& vote : node.heard)
-      if (vote.round + 1 >= core.round()) gossip.votes.push_back(vote);
+    for (const HeardVote& heard : node.heard)
+      if (heard.round + 1 >= core.round()) gossip.votes.push_back(heard_vote(node, heard));
     if (gossip.proposals.empty() && gossip.votes.empty()) return;
     ++result_.relays;
     broadcast(node, Wire{std::move(gossip)});
