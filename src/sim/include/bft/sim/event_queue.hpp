@@ -1,6 +1,9 @@
 // The discrete-event scheduler: a binary min-heap of small plain events ordered by
 // simulated time, ties broken by a seeded random key. Events carry an index into a pool
-// owned by the caller instead of a callback, so scheduling allocates nothing.
+// owned by the caller instead of a callback, so scheduling allocates nothing. Keys are
+// 64-bit random numbers, so (time, key) orders events totally but for a collision that
+// practically never happens: the sequence popped does not depend on how the heap is laid
+// out (and is a pure function of the seed either way).
 #pragma once
 
 #include <cstdint>
@@ -41,29 +44,47 @@ class EventQueue {
   explicit EventQueue(std::uint64_t seed) : tie_break_(seed) {}
 
   void push(Time at, EventKind kind, std::uint32_t node, std::uint64_t arg) {
-    heap_.push_back(Event{at, tie_break_.next(), arg, node, kind});
-    sift_up(heap_.size() - 1);
+    const Event event{at, tie_break_.next(), arg, node, kind};
+    if (root_vacant_) {
+      // Most pushes follow a pop (a parcel re-armed for its next delivery, a periodic
+      // tick), and are due soon: placed at the root, they sink a level or two, where
+      // filling the root with the last leaf would sink it all the way down and then
+      // the new event would climb almost all the way back up.
+      root_vacant_ = false;
+      sift_down(0, event);
+      return;
+    }
+    heap_.push_back(event);
+    sift_up(heap_.size() - 1, event);
   }
 
-  bool empty() const noexcept { return heap_.empty(); }
-  std::size_t size() const noexcept { return heap_.size(); }
-  const Event& top() const noexcept { return heap_.front(); }
+  bool empty() const noexcept { return size() == 0; }
+  std::size_t size() const noexcept { return heap_.size() - (root_vacant_ ? 1 : 0); }
 
+  /// The earliest event (ties: the smaller order key); the queue must not be empty.
   Event pop() {
-    Event first = heap_.front();
-    heap_.front() = heap_.back();
-    heap_.pop_back();
-    if (!heap_.empty()) sift_down(0);
-    return first;
+    if (root_vacant_) fill_root();
+    root_vacant_ = true;
+    return heap_.front();
   }
 
  private:
   static bool before(const Event& a, const Event& b) noexcept {
-    return a.at != b.at ? a.at < b.at : a.order < b.order;
+    __extension__ using u128 = unsigned __int128;
+    // One 128-bit comparison instead of two dependent branches.
+    return ((u128{a.at} << 64) | a.order) < ((u128{b.at} << 64) | b.order);
   }
 
-  void sift_up(std::size_t i) {
-    const Event moving = heap_[i];
+  /// Moves the last event into the vacant root, as an ordinary heap pop does.
+  void fill_root() {
+    root_vacant_ = false;
+    const Event last = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) sift_down(0, last);
+  }
+
+  /// Places `moving` at the hole `i`, or below it where order requires.
+  void sift_up(std::size_t i, const Event& moving) {
     while (i > 0) {
       const std::size_t parent = (i - 1) / 2;
       if (!before(moving, heap_[parent])) break;
@@ -73,8 +94,7 @@ class EventQueue {
     heap_[i] = moving;
   }
 
-  void sift_down(std::size_t i) {
-    const Event moving = heap_[i];
+  void sift_down(std::size_t i, const Event& moving) {
     const std::size_t n = heap_.size();
     for (;;) {
       std::size_t child = 2 * i + 1;
@@ -89,6 +109,8 @@ class EventQueue {
 
   Rng tie_break_;
   std::vector<Event> heap_;
+  /// Set by pop(): heap_[0] is a stale copy of the event just returned.
+  bool root_vacant_ = false;
 };
 
 }  // namespace bft::sim
