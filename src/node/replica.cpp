@@ -41,11 +41,14 @@ std::shared_ptr<const Bytes> frame_of(const WireMessage& message) {
   return std::make_shared<const Bytes>(encode_frame(message));
 }
 
-/// An input on its way into the core; a peer's vote brings its verified signature, kept
-/// once the core accepts the vote (so that it can travel again in a certificate).
+/// An input on its way into the core. A peer's vote, or a proposal's proof of lock,
+/// brings the verified signed votes, kept once the core accepts the input: they can then
+/// travel again in a certificate, and a repeat of them is known to be one.
 struct Pending {
   Input input;
-  std::optional<codec::Signature> signature;
+  std::vector<codec::SignedVote> proven = {};
+  /// A peer's proposal as signed: kept once accepted, for help and to know repeats.
+  std::optional<codec::SignedProposal> signed_proposal = std::nullopt;
   /// The last input of a fetched block: the proposal follows if the core still lacks it.
   bool completes_fetch = false;
 };
@@ -96,10 +99,10 @@ class Replica::Impl {
     const Height committed = app_.committed_height();
     if (!core_.started() || core_.height() <= committed) {
       // Nothing of the next height was logged (or the log ended before its start).
-      inbox_.push_back({StartHeight{committed + 1, validators_}, std::nullopt});
+      inbox_.push_back({StartHeight{committed + 1, validators_}});
     } else if (core_.height() == committed + 1) {
       restore_own_messages(*replayed);
-      for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input), std::nullopt});
+      for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input)});
       for (Output& output : replayed->local) resume(output);
     } else {
       return make_error(Errc::invalid_argument,
@@ -139,7 +142,7 @@ class Replica::Impl {
       if (timeout->height == core_.height()) schedule(*timeout);
     } else if (auto* request = std::get_if<GetValue>(&output)) {
       if (request->height == core_.height() && request->round == core_.round() && core_.step() == Step::propose)
-        inbox_.push_back({ProposeValue{request->height, request->round, app_.propose(request->height)}, std::nullopt});
+        inbox_.push_back({ProposeValue{request->height, request->round, app_.propose(request->height)}});
     } else if (auto* decide = std::get_if<Decide>(&output)) {
       if (decide->height == core_.height()) on_decide(*decide);
     }
@@ -176,7 +179,7 @@ class Replica::Impl {
     for (std::size_t budget = timers_.size(); budget > 0 && !timers_.empty() && timers_.top().due <= now_; --budget) {
       const TimeoutFired timeout = timers_.top().timeout;
       timers_.pop();
-      if (timeout.height == core_.height()) inbox_.push_back({timeout, std::nullopt});
+      if (timeout.height == core_.height()) inbox_.push_back({timeout});
     }
     drain();
     if (now_ >= next_gossip_) {
@@ -216,28 +219,38 @@ class Replica::Impl {
   }
 
   void receive(const Address& from, codec::SignedVote& vote) {
+    // Gossip repeats what peers may have missed. A vote the core holds already (checked
+    // when it came first) needs no signature check, no core and no WAL record.
+    if (book_.find(vote.vote)) {
+      ++stats_.duplicates_ignored;
+      return;
+    }
     if (auto verified = crypto::verify_vote(vote, options_.chain, keys_); !verified) return reject(from, verified.error());
     heard_at(vote.vote.voter, vote.vote.height);
     // A vote of a decided height: often late rather than behind, so help waits for the
     // peer's own status (see on_status).
     if (vote.vote.height < core_.height()) return;
-    inbox_.push_back({std::move(vote.vote), vote.signature});
+    Vote core_view = vote.vote;
+    inbox_.push_back({std::move(core_view), {std::move(vote)}});
   }
 
   void receive(const Address& from, codec::SignedProposal& proposal) {
+    Proposal core_view = proposal.proposal();
+    if (find_proposal(core_view)) {
+      ++stats_.duplicates_ignored;
+      return;
+    }
     if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
     if (proposal.height < core_.height()) return;
     const Validity validity = app_.is_valid(proposal.value) ? Validity::valid : Validity::invalid;
-    Proposal core_view = proposal.proposal();
-    if (keep_proposal(proposal)) {
-      // The proof of lock is a set of prevotes: kept with their signatures like any vote.
-      for (const Vote& lock_vote : core_view.lock_votes)
-        for (const codec::VoteSignature& signature : proposal.lock_votes)
-          if (signature.voter == lock_vote.voter) book_.add({lock_vote, signature.signature});
-    }
-    inbox_.push_back({ReceivedProposal{std::move(core_view), validity}, std::nullopt});
+    // The proof of lock is a set of prevotes: kept with their signatures like any vote.
+    std::vector<codec::SignedVote> lock_votes;
+    for (const Vote& lock_vote : core_view.lock_votes)
+      for (const codec::VoteSignature& signature : proposal.lock_votes)
+        if (signature.voter == lock_vote.voter) lock_votes.push_back({lock_vote, signature.signature});
+    inbox_.push_back({ReceivedProposal{std::move(core_view), validity}, std::move(lock_votes), std::move(proposal)});
   }
 
   /// A commit certificate: a block for a peer behind, or the answer to a sync request.
@@ -360,8 +373,8 @@ class Replica::Impl {
     ++stats_.blocks_synced;
     const Height height = commit.height;
     const Round round = commit.round;
-    inbox_.push_back({commit.certificate(), std::nullopt});
-    inbox_.push_back({VerifyResult{height, round, *commit.value, true}, std::nullopt, true});
+    inbox_.push_back({commit.certificate()});
+    inbox_.push_back({VerifyResult{height, round, *commit.value, true}, {}, std::nullopt, true});
   }
 
   // ---- the core ----
@@ -382,15 +395,14 @@ class Replica::Impl {
   void handle(Pending pending) {
     if (auto logged = wal_.append(wal::record_of(pending.input)); !logged) return stop(logged.error());
     const bool starts_height = std::holds_alternative<StartHeight>(pending.input);
-    const Vote* vote = std::get_if<Vote>(&pending.input);
-    const std::optional<Vote> heard = vote && pending.signature ? std::optional<Vote>(*vote) : std::nullopt;
     std::optional<VerifyResult> fetched_verdict;
     if (pending.completes_fetch) fetched_verdict = std::get<VerifyResult>(pending.input);
     outputs_.clear();
     if (auto handled = core_.handle(std::move(pending.input), outputs_); !handled) {
       ++stats_.inputs_rejected;
-    } else if (heard) {
-      book_.add({*heard, *pending.signature});
+    } else {
+      for (const codec::SignedVote& vote : pending.proven) book_.add(vote);
+      if (pending.signed_proposal) keep_proposal(*pending.signed_proposal);
     }
     for (Output& output : outputs_) {
       if (fatal_) return;
@@ -403,7 +415,7 @@ class Replica::Impl {
         inbox_.push_back({ReceivedProposal{Proposal{fetched_verdict->height, fetched_verdict->round,
                                                     std::move(fetched_verdict->value), nil_round, *proposer, {}},
                                            Validity::valid},
-                          std::nullopt});
+                          });
     }
   }
 
@@ -419,7 +431,7 @@ class Replica::Impl {
       return stop(logged.error());
     net_.broadcast(frame_of(codec::Message{*signed_proposal}));
     keep_proposal(*signed_proposal);
-    inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}, std::nullopt});
+    inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}});
   }
 
   void dispatch(BroadcastVote& out) {
@@ -431,13 +443,13 @@ class Replica::Impl {
     net_.broadcast(frame_of(codec::Message{signed_vote}));
     book_.add(signed_vote);
     own_votes_.push_back(signed_vote);
-    inbox_.push_back({std::move(out.vote), std::nullopt});
+    inbox_.push_back({std::move(out.vote)});
   }
 
   void dispatch(Decide& out) { on_decide(out); }
 
   void dispatch(GetValue& out) {
-    inbox_.push_back({ProposeValue{out.height, out.round, app_.propose(out.height)}, std::nullopt});
+    inbox_.push_back({ProposeValue{out.height, out.round, app_.propose(out.height)}});
   }
 
   void dispatch(ScheduleTimeout& out) { schedule(out); }
@@ -504,7 +516,7 @@ class Replica::Impl {
       ahead_since_ = TimePoint{};
     else
       ahead_since_ = now_;
-    inbox_.push_back({StartHeight{next, validators_}, std::nullopt});
+    inbox_.push_back({StartHeight{next, validators_}});
   }
 
   void stop(const Error& error) {
@@ -525,7 +537,7 @@ class Replica::Impl {
   const codec::SignedProposal* find_proposal(const Proposal& proposal) const {
     for (const codec::SignedProposal& kept : proposals_)
       if (kept.height == proposal.height && kept.round == proposal.round && kept.value == proposal.value &&
-          kept.proposer == proposal.proposer)
+          kept.valid_round == proposal.valid_round && kept.proposer == proposal.proposer)
         return &kept;
     return nullptr;
   }
