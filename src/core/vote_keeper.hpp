@@ -24,6 +24,11 @@ class SenderSet {
     return added;
   }
   bool contains(std::size_t index) const { return (words_[index >> 6] >> (index & 63)) & 1; }
+  std::size_t count() const {
+    std::size_t members = 0;
+    for (std::uint64_t word : words_) members += static_cast<std::size_t>(__builtin_popcountll(word));
+    return members;
+  }
   template <class F>
   void for_each(F&& f) const {
     for (std::size_t w = 0; w < words_.size(); ++w)

@@ -675,6 +675,23 @@ TEST(LaggardHelp, APeerThatPrecommittedTheDecidedValueMayStillNeedTheCommit) {
   EXPECT_TRUE(only<Retransmit>(node.precommit("v2", 0, "a", 1)));
 }
 
+TEST(LaggardHelp, TheCommitIsTheDecidedOneAfterTheValidatorsChange) {
+  Node node("v1");
+  node.start(1);
+  node.proposal("v0", 0, "a");
+  node.precommit("v0", 0, "a");
+  node.precommit("v3", 0, "a");
+  const auto decide = only<Decide>(node.precommit("v2", 0, "a"));
+  ASSERT_TRUE(decide);
+  // Height 2 has other validators in another order; the commit still names height 1's.
+  std::vector<Validator> next{{addr("v2"), 1, 1}, {addr("v1"), 1, 1}, {addr("w"), 1, 1}};
+  node.feed(StartHeight{2, ValidatorSet::create(std::move(next)).value()});
+  const auto help = only<Retransmit>(node.precommit("v2", 0, std::nullopt, 1));
+  ASSERT_TRUE(help);
+  EXPECT_EQ(help->votes, decide->commit);
+  EXPECT_EQ(decide->commit.size(), 3u);
+}
+
 TEST(LaggardHelp, ACertificateNamesNoSenderSoGetsNoHelp) {
   Node node("v1");
   node.start(1);

@@ -61,6 +61,7 @@ TEST(SenderSet, TracksMembershipAcrossWordBoundaries) {
   std::vector<std::size_t> members;
   set.for_each([&](std::size_t i) { members.push_back(i); });
   EXPECT_EQ(members, (std::vector<std::size_t>{0, 64, 129}));
+  EXPECT_EQ(set.count(), 3u);
 }
 
 }  // namespace
