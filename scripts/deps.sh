@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
   libsodium-dev openssl
-  libasio-dev iproute2
+  libasio-dev iproute2 python3
 )
 
 missing=()
