@@ -1,0 +1,120 @@
+// bft-cluster-bench: the real cluster's figures next to the limits they are judged by,
+// measured in one run.
+//
+//   bft-cluster-bench [--duration S] [--json]
+//
+// 1. ed25519 sign/s and verify/s on one core (this process, 1 s each);
+// 2. `bft-cluster --nodes 4 --load 100` for S seconds: heights/s with signatures, WAL
+//    and fsyncs, next to the crypto-bound limit: each node signs 2 and verifies about 7
+//    messages per height, and the 4 processes share the machine's cores, so
+//    limit = cores / (4 x (7 / verify_per_sec + 2 / sign_per_sec));
+// 3. the same with --delay-ms 10: p50 commit latency next to 3 x 10 ms + 5 ms.
+// bft-cluster is the one next to this program. The last line with --json is one object.
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "crypto_workload.hpp"
+
+namespace {
+
+using namespace bft;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "bft-cluster-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <class Step>
+double per_second(double budget, Step step) {
+  const auto start = Clock::now();
+  std::uint64_t done = 0;
+  while (seconds_since(start) < budget) {
+    for (int i = 0; i < 100; ++i) step();
+    done += 100;
+  }
+  return static_cast<double>(done) / seconds_since(start);
+}
+
+/// Runs bft-cluster and returns the JSON object on the last line of its stdout.
+nlohmann::json run_cluster(const std::filesystem::path& cluster, const std::string& arguments) {
+  const std::string command = cluster.string() + " --nodes 4 --base-port 0 --quiet --json " + arguments;
+  std::fprintf(stderr, "running: %s\n", command.c_str());
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) fail("cannot run " + command);
+  std::string last;
+  char line[8192];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    if (line[0] == '{') last = line;
+  }
+  const int status = ::pclose(pipe);
+  if (status != 0 || last.empty()) fail("bft-cluster failed (" + command + ")");
+  return nlohmann::json::parse(last);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int duration = 15;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--duration" && i + 1 < argc) {
+      duration = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--json") {
+      json = true;
+    } else {
+      std::fprintf(stderr, "usage: bft-cluster-bench [--duration S] [--json]\n");
+      return 2;
+    }
+  }
+  const std::filesystem::path cluster =
+      std::filesystem::canonical("/proc/self/exe").parent_path() / "bft-cluster";
+
+  const crypto::Ed25519Signer by = bench::signer(1);
+  const codec::SignedVote vote = bench::typical_vote(by);
+  const Bytes message = codec::vote_sign_bytes(bench::chain(), vote.vote);
+  const crypto::Ed25519Verifier verifier(by.public_key());
+  const double sign_per_sec = per_second(1.0, [&] { (void)by.sign(message); });
+  const double verify_per_sec = per_second(1.0, [&] {
+    if (!verifier.verify(message, vote.signature)) fail("a signature did not verify");
+  });
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const double limit = cores / (4.0 * (7.0 / verify_per_sec + 2.0 / sign_per_sec));
+
+  const std::string seconds = std::to_string(duration);
+  const nlohmann::json plain = run_cluster(cluster, "--duration " + seconds + " --load 100");
+  const nlohmann::json delayed = run_cluster(cluster, "--duration " + seconds + " --load 100 --delay-ms 10");
+  const double heights_per_sec = plain.at("heights_per_sec").get<double>();
+  const double p50_delayed = delayed.at("p50_commit_ms").get<double>();
+
+  std::printf("ed25519: %.0f signs/s, %.0f verifies/s (one core); %u cores\n", sign_per_sec, verify_per_sec, cores);
+  std::printf("4 nodes, loopback: %.1f heights/s = %.1f%% of the crypto-bound limit %.0f heights/s "
+              "(p50 commit %.1f ms, agreement %s)\n",
+              heights_per_sec, 100.0 * heights_per_sec / limit, limit, plain.at("p50_commit_ms").get<double>(),
+              plain.at("agreement").get<bool>() ? "yes" : "NO");
+  std::printf("4 nodes, 10 ms one-way delay: p50 commit %.1f ms (limit 3 x 10 + 5 = 35 ms), p99 %.1f ms, "
+              "%.1f heights/s\n",
+              p50_delayed, delayed.at("p99_commit_ms").get<double>(), delayed.at("heights_per_sec").get<double>());
+  if (json) {
+    const nlohmann::json out = {{"cores", cores},
+                                {"ed25519_sign_per_sec", sign_per_sec},
+                                {"ed25519_verify_per_sec", verify_per_sec},
+                                {"crypto_limit_heights_per_sec", limit},
+                                {"heights_per_sec", heights_per_sec},
+                                {"fraction_of_crypto_limit", heights_per_sec / limit},
+                                {"p50_commit_ms", plain.at("p50_commit_ms")},
+                                {"delay_10ms_p50_commit_ms", p50_delayed},
+                                {"delay_10ms_p99_commit_ms", delayed.at("p99_commit_ms")},
+                                {"agreement", plain.at("agreement").get<bool>() && delayed.at("agreement").get<bool>()}};
+    std::printf("%s\n", out.dump().c_str());
+  }
+  return 0;
+}
