@@ -33,10 +33,10 @@ class ByteString {
     return ByteString(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
 
-  ByteString(const ByteString& other) { assign(other.bytes()); }
+  ByteString(const ByteString& other) { copy(other); }
   ByteString(ByteString&& other) noexcept { take(other); }
   ByteString& operator=(const ByteString& other) {
-    if (this != &other) assign(other.bytes());
+    if (this != &other) copy(other);
     return *this;
   }
   ByteString& operator=(ByteString&& other) noexcept {
@@ -73,16 +73,28 @@ class ByteString {
     }
     size_ = bytes.size();
   }
+  // Copies of inline bytes move the whole buffer: a fixed-size copy is a few register
+  // moves, where copying size_ bytes is a call to memcpy (votes are copied and moved on
+  // every delivery).
+  void copy(const ByteString& other) {
+    if (other.heap_) {
+      assign(other.bytes());
+      return;
+    }
+    heap_.reset();
+    std::memcpy(inline_, other.inline_, inline_capacity);
+    size_ = other.size_;
+  }
   void take(ByteString& other) noexcept {
     heap_ = std::move(other.heap_);
-    if (!heap_ && other.size_ != 0) std::memcpy(inline_, other.inline_, other.size_);
+    if (!heap_) std::memcpy(inline_, other.inline_, inline_capacity);
     size_ = other.size_;
     other.size_ = 0;
   }
 
   std::size_t size_ = 0;
   std::unique_ptr<std::uint8_t[]> heap_;  // set only above inline_capacity
-  std::uint8_t inline_[inline_capacity];
+  std::uint8_t inline_[inline_capacity]{};  // initialized: whole-buffer copies read it all
 };
 
 struct AddressTag {};

@@ -32,6 +32,11 @@ TEST(ByteString, CopiesAndMovesAreIndependentValues) {
     Value& self = copy;
     copy = self;
     EXPECT_EQ(copy.size(), n == 5 ? 64u : 5u);
+    const Value other_kind = copy;
+    original = other_kind;  // copy assignment across heap <-> inline
+    EXPECT_EQ(original, other_kind);
+    original = of_size(3, 7);  // a shorter inline value after a longer one
+    EXPECT_EQ(original, of_size(3, 7));
   }
 }
 
