@@ -264,7 +264,9 @@ class Replica::Impl {
       return reject(from, verified.error());
     heard_at(from, commit.height + 1);
     fetched_.emplace(commit.height, std::move(commit));
-    next_sync_ = TimePoint{};  // an answer came: the next request need not wait
+    // The last block asked for came: the next request need not wait. (Not on every block
+    // of an answer, or each would trigger a request for the same range.)
+    if (commit.height >= sync_asked_until_) next_sync_ = TimePoint{};
     apply_fetched();
   }
 
@@ -346,6 +348,8 @@ class Replica::Impl {
     const bool waited = best && now_ >= ahead_since_ + options_.sync_patience;
     if (!far_behind && !waited && !awaiting_commit_) return;
     next_sync_ = now_ + options_.sync_patience;
+    sync_asked_until_ = core_.height() + options_.sync_batch - 1;
+    ++stats_.sync_requests;
     const auto request = frame_of(SyncRequest{core_.height()});
     if (best)
       net_.send(*best, request);
@@ -578,6 +582,7 @@ class Replica::Impl {
   TimePoint height_started_;
   TimePoint next_gossip_;
   TimePoint next_sync_{};
+  Height sync_asked_until_ = 0;  // the last height the latest sync request can bring
   TimePoint ahead_since_{};  // since when a peer has been known ahead of this node
 
   std::deque<Pending> inbox_;

@@ -90,6 +90,7 @@ struct ReplicaStats {
   std::uint64_t inputs_rejected = 0;  // well-signed, but refused by the core (stale, duplicate, ...)
   std::uint64_t duplicates_ignored = 0;  // proposals and votes held already (gossip repeats)
   std::uint64_t evidence = 0;
+  std::uint64_t sync_requests = 0;
   std::uint64_t blocks_synced = 0;
   /// Decisions whose certificate came from a peer: after a restart the log holds the
   /// votes that decided, but not their signatures.
