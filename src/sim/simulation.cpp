@@ -206,7 +206,8 @@ class Cluster {
         adversary_rng_(root_rng_.fork(3)),
         checker_(std::vector<bool>(options.validators, true)),
         gossip_interval_(options.effective_gossip_interval()),
-        sync_timeout_(4 * options.network.max_delay() + gossip_interval_) {
+        max_delay_(options.network.max_delay()),
+        sync_timeout_(4 * max_delay_ + gossip_interval_) {
     result_.seed = seed;
     result_.heal_time = options.network.heal_time();
     result_.liveness_bound = options.effective_liveness_bound();
@@ -938,17 +939,23 @@ class Cluster {
   /// height meanwhile.
   bool hold_late_vote(Node& node, std::uint32_t from, const Vote& vote) {
     if (vote.height != node.decided || from == node.index) return false;
-    const std::uint32_t parcel = open_parcel(from, Wire{vote});
-    parcels_[parcel].deliveries.push_back(Delivery{now_ + 2 * options_.network.max_delay(), 0, node.index});
-    queue_.push(parcels_[parcel].deliveries.front().at, EventKind::late_vote_due, node.index, parcel);
+    std::uint32_t id;
+    if (free_late_votes_.empty()) {
+      id = static_cast<std::uint32_t>(late_votes_.size());
+      late_votes_.push_back(LateVote{vote, from});
+    } else {
+      id = free_late_votes_.back();
+      free_late_votes_.pop_back();
+      late_votes_[id] = LateVote{vote, from};
+    }
+    queue_.push(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
     return true;
   }
 
-  void late_vote_due(Node& node, std::uint32_t parcel) {
-    const std::uint32_t from = parcels_[parcel].from;
-    const Vote& vote = std::get<Vote>(parcels_[parcel].wire);
-    if (node.peer_heights[from] <= vote.height && !node.down) feed_vote(node, vote, from);
-    release_parcel(parcel);
+  void late_vote_due(Node& node, std::uint32_t id) {
+    const LateVote& late = late_votes_[id];
+    if (node.peer_heights[late.from] <= late.vote.height && !node.down) feed_vote(node, late.vote, late.from);
+    free_late_votes_.push_back(id);
   }
 
   // ---- timers ----
@@ -1084,8 +1091,10 @@ class Cluster {
       release_parcel(id);
       return;
     }
-    std::sort(parcel.deliveries.begin(), parcel.deliveries.end(),
-              [](const Delivery& a, const Delivery& b) { return a.at != b.at ? a.at < b.at : a.key < b.key; });
+    std::sort(parcel.deliveries.begin(), parcel.deliveries.end(), [](const Delivery& a, const Delivery& b) {
+      __extension__ using u128 = unsigned __int128;
+      return ((u128{a.at} << 64) | a.key) < ((u128{b.at} << 64) | b.key);  // (at, key), branch-free
+    });
     queue_.push(parcel.deliveries.front().at, EventKind::deliver, parcel.from, id);
   }
 
@@ -1127,6 +1136,7 @@ class Cluster {
   std::vector<wal::Record> recovered_records_;
   SafetyChecker checker_;
   const Time gossip_interval_;
+  const Time max_delay_;
   const Time sync_timeout_;
   Time deadline_ = 0;
   Time now_ = 0;
@@ -1142,6 +1152,14 @@ class Cluster {
   std::vector<Output> outputs_;  // scratch: one node handles one input at a time
   std::deque<Parcel> parcels_;
   std::vector<std::uint32_t> free_parcels_;
+  /// Late votes held back (hold_late_vote): a quarter of all deliveries at 100
+  /// validators, so a plain pool rather than parcels.
+  struct LateVote {
+    Vote vote;
+    std::uint32_t from;
+  };
+  std::vector<LateVote> late_votes_;
+  std::vector<std::uint32_t> free_late_votes_;
   std::vector<TimeoutFired> timers_;
   std::vector<std::uint32_t> free_timers_;
 };

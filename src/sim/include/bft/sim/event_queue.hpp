@@ -25,7 +25,7 @@ enum class EventKind : std::uint8_t {
   timeout,     // arg: timer id; a core timeout fires
   app_commit,  // arg: height; the application has committed it: start the next height
   gossip_tick, // periodic: a stalled node relays its current round's messages
-  late_vote_due,  // arg: parcel id; a held-back vote of a decided height goes to the core
+  late_vote_due,  // arg: late vote id; a held-back vote of a decided height goes to the core
                   // unless its sender has moved on
   crash_tick,  // periodic (--crash-restart): maybe crash a correct node
   restart,     // a crashed node restarts from its WAL
@@ -99,7 +99,8 @@ class EventQueue {
     for (;;) {
       std::size_t child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
+      // Which child is earlier is a coin flip: an addition, not a mispredicted branch.
+      if (child + 1 < n) child += before(heap_[child + 1], heap_[child]) ? 1 : 0;
       if (!before(heap_[child], moving)) break;
       heap_[i] = heap_[child];
       i = child;
