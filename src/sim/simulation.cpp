@@ -948,7 +948,7 @@ class Cluster {
       free_late_votes_.pop_back();
       late_votes_[id] = LateVote{vote, from};
     }
-    queue_.push(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
+    queue_.push_in_order(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
     return true;
   }
 
