@@ -471,7 +471,8 @@ class Core::Impl {
 
   /// Adds a vote to its tally; true if it changed any count. Conflicts become evidence.
   bool count_vote(const Vote& vote, std::size_t sender, bool certified, std::vector<Output>& out) {
-    RoundState& rs = round_state(vote.round);
+    // Most votes are of the current round: skip the map lookup for them.
+    RoundState& rs = vote.round == round_ ? *current_ : round_state(vote.round);
     VoteTally& tally = rs.votes.of(vote.type);
     if (tally.has_voted(sender) && tally.first_vote_of(sender) != vote.value && tally.mark_reported(sender)) {
       Vote first{vote.type, vote.height, vote.round, tally.first_vote_of(sender), vote.voter};
