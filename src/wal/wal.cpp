@@ -146,18 +146,20 @@ struct Wal::State {
     if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
     height = new_height;
     has_segment = true;
-    // Prune: keep the newest keep_heights segments.
+    // Prune: keep keep_heights segments besides the new one, whose StartHeight is not
+    // durable yet: after a crash the height before it may be the last the log holds.
     auto names = storage->list();
     if (!names) return fail(names.error());
     std::vector<Height> heights;
     for (const std::string& name : *names)
       if (auto h = parse_segment(name); h && *h <= new_height) heights.push_back(*h);
     std::sort(heights.begin(), heights.end());
-    if (heights.size() > options.keep_heights) {
-      const std::size_t drop = heights.size() - options.keep_heights;
+    if (heights.size() > options.keep_heights + 1) {
+      const std::size_t drop = heights.size() - options.keep_heights - 1;
+      // No directory sync for the removals: the next rotation's makes them durable, and
+      // a crash before it only brings back a complete old segment, which replays harmlessly.
       for (std::size_t i = 0; i < drop; ++i)
         if (auto ok = storage->remove(segment_name(heights[i])); !ok) return fail(ok.error());
-      if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
     }
     return {};
   }

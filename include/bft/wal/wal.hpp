@@ -41,8 +41,11 @@ enum class SyncPolicy : std::uint8_t {
 
 struct WalOptions {
   SyncPolicy sync = SyncPolicy::before_send;
-  /// Segments (heights) kept, the current one included; at least 2, so that the messages
-  /// for the current height buffered during the previous one are replayed too.
+  /// Heights kept besides the current one (its segment is kept too). The replay of the
+  /// last height the log holds needs the messages the core buffered for it during the
+  /// heights before: keep at least the core's Config::future_heights (default 2). The
+  /// current height counts apart because a crash can lose its StartHeight, and the one
+  /// before is then the last.
   std::size_t keep_heights = 3;
   /// Records above this size are refused on append and treated as damage on read.
   std::size_t max_record_size = std::size_t{64} << 20;
