@@ -776,7 +776,11 @@ class Cluster {
     ++result_.recoveries;
     result_.unsent_after_recovery += replayed->unsent.size();
     node.handling = true;
-    for (Input& input : replayed->not_fed_back) node.inbox.push_back(std::move(input));
+    for (Input& input : replayed->not_fed_back) {
+      // An own proposal the log holds but had not fed back yet: the core hears it now.
+      if (const auto* own = std::get_if<ReceivedProposal>(&input)) remember_proposal(node, own->proposal);
+      node.inbox.push_back(std::move(input));
+    }
     for (Output& out : replayed->local) {
       const Core& c = *node.core;
       if (auto* t = std::get_if<ScheduleTimeout>(&out); t && t->height == c.height()) {
