@@ -627,6 +627,9 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
   if (!core) return core.error();
   auto guard = wal::SignGuard::open(guard_storage);
   if (!guard) return guard.error();
+  // The replay of the last height needs what the core buffered for it during the heights
+  // before (see WalOptions::keep_heights).
+  options.wal.keep_heights = std::max<std::size_t>(options.wal.keep_heights, options.consensus.future_heights);
   auto opened = wal::Wal::open(wal_storage, options.wal);
   if (!opened) return opened.error();
 
