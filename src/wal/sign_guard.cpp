@@ -22,6 +22,13 @@ struct Content {
   friend bool operator==(const Content&, const Content&) = default;
 };
 
+/// Heights per guard file: a new file (and the directory sync that makes it durable)
+/// once per this many heights, not at every height.
+constexpr Height heights_per_file = 64;
+
+/// The first height of the file that holds `height` (heights count from 1).
+Height file_start(Height height) { return height == 0 ? 0 : height - (height - 1) % heights_per_file; }
+
 std::string guard_name(Height height) {
   char buffer[48];
   std::snprintf(buffer, sizeof buffer, "guard-%020llu.log", static_cast<unsigned long long>(height));
@@ -76,7 +83,7 @@ struct SignGuard::State {
   std::size_t keep = 8;
   std::map<Slot, Content> signed_;
   Height highest = 0;
-  Height open_height = 0;
+  Height open_start = 0;  // first height of the open file
   std::unique_ptr<LogFile> file;
   bool failed = false;
   std::size_t refusals = 0;
@@ -95,11 +102,11 @@ struct SignGuard::State {
       return make_error(Errc::already_signed, "sign guard: refusing " + what + ": another message was signed for its slot");
     }
     // Durable first, then allowed.
-    if (!file || open_height != height) {
-      auto opened = storage->open(guard_name(height), true);
+    if (!file || open_start != file_start(height)) {
+      auto opened = storage->open(guard_name(file_start(height)), true);
       if (!opened) return fail(opened.error());
       file = std::move(*opened);
-      open_height = height;
+      open_start = file_start(height);
       if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
     }
     scratch.clear();
@@ -110,19 +117,24 @@ struct SignGuard::State {
     if (auto ok = file->sync(); !ok) return fail(ok.error());
     signed_.emplace(slot, std::move(content));
     if (height > highest) {
+      const bool new_file = file_start(height) != file_start(highest);
       highest = height;
-      prune();
+      prune(new_file);
     }
     return {};
   }
 
-  void prune() {
+  /// Forgets heights below highest - keep; files only when a new one was started (a file
+  /// goes once every height it holds is forgotten).
+  void prune(bool files) {
     if (highest <= keep) return;
     const Height below = highest - keep;
     signed_.erase(signed_.begin(), signed_.lower_bound(Slot{below, std::numeric_limits<Round>::min(), 0}));
+    if (!files) return;
     if (auto names = storage->list())
       for (const std::string& name : *names)
-        if (auto h = parse_guard(name); h && *h < below) (void)storage->remove(name);  // best effort: memory is already pruned
+        if (auto start = parse_guard(name); start && *start + heights_per_file <= below)
+          (void)storage->remove(name);  // best effort: memory is already pruned
   }
 
   Error fail(const Error& error) {

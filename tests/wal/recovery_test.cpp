@@ -293,6 +293,31 @@ TEST(SignGuard, RefusesAConflictingVoteEvenWithTheLogGone) {
   EXPECT_LE(files, 9u);
 }
 
+// A file (and a directory sync) per 64 heights, not per height; what the files hold
+// still refuses a conflict after a crash, and old files go.
+TEST(SignGuard, FilesHoldManyHeightsAndOldOnesArePruned) {
+  MemoryStorage guard_disk;
+  const Address self = Address::from_text("v0");
+  const auto prevote = [&](Height h, const char* value) {
+    return Vote{VoteType::prevote, h, 0, Value::from_text(value), self};
+  };
+  {
+    auto guard = SignGuard::open(guard_disk);
+    ASSERT_TRUE(guard);
+    for (Height h = 1; h <= 200; ++h) ASSERT_TRUE(guard->authorize(prevote(h, "ok:A")));
+  }
+  guard_disk.crash();
+  std::size_t files = 0;
+  for (const auto& [name, f] : guard_disk.files()) files += name.starts_with("guard-") ? 1 : 0;
+  EXPECT_LE(files, 2u);  // heights 129..192 and 193..200: the rest is below the kept 8
+  auto again = SignGuard::open(guard_disk);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->authorize(prevote(200, "ok:B")).error().code, Errc::already_signed);
+  EXPECT_EQ(again->authorize(prevote(193, "ok:B")).error().code, Errc::already_signed);
+  EXPECT_EQ(again->authorize(prevote(195, "ok:B")).error().code, Errc::already_signed);
+  EXPECT_TRUE(again->authorize(prevote(200, "ok:A")));
+}
+
 TEST(SignGuard, ATornGuardRecordWasNeverSigned) {
   MemoryStorage guard_disk;
   const Vote a{VoteType::prevote, 1, 0, Value::from_text("ok:A"), Address::from_text("v0")};
