@@ -448,14 +448,21 @@ class Core::Impl {
     out.push_back(Retransmit{peer, last_decision_->proposal, last_decision_->commit()});
   }
 
+  /// This node's votes of the current round, only those that came back as inputs: an
+  /// own vote the node never fed back may never have been signed or sent (its signer
+  /// refused it, or the node crashed first), and must not leave as help either.
   void help_lower_round(std::size_t peer, std::vector<Output>& out) {
     if (!self_index_ || self_index_ == peer || helped_round_[peer] >= round_) return;
-    const RoundState& rs = *current_;
-    if (!rs.own_prevote && !rs.own_precommit) return;
-    helped_round_[peer] = round_;
+    RoundState& rs = *current_;
     Retransmit help{validators_[peer].address, std::nullopt, {}};
-    if (rs.own_prevote) help.votes.push_back(*rs.own_prevote);
-    if (rs.own_precommit) help.votes.push_back(*rs.own_precommit);
+    for (const std::optional<Vote>* own : {&rs.own_prevote, &rs.own_precommit}) {
+      if (!*own) continue;
+      const VoteTally& tally = rs.votes.of((*own)->type);
+      if (tally.has_voted(*self_index_) && tally.first_vote_of(*self_index_) == (*own)->value)
+        help.votes.push_back(**own);
+    }
+    if (help.votes.empty()) return;
+    helped_round_[peer] = round_;
     out.push_back(std::move(help));
   }
 

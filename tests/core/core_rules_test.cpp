@@ -634,12 +634,29 @@ TEST(LaggardHelp, APeerInALowerRoundGetsThisNodesVotesOnce) {
   node.start();
   node.timeout(TimeoutKind::precommit, 0);  // round 1
   node.proposal("v1", 1, "a");              // prevotes a in round 1
+  node.prevote("v1", 1, "a");               // which comes back as an input
   auto help = only<Retransmit>(node.prevote("v3", 0, std::nullopt));
   ASSERT_TRUE(help);
   EXPECT_EQ(help->to, addr("v3"));
   ASSERT_EQ(help->votes.size(), 1u);
   EXPECT_EQ(help->votes[0], Node::make_vote(VoteType::prevote, "v1", 1, "a"));
   EXPECT_FALSE(only<Retransmit>(node.precommit("v3", 0, std::nullopt)));
+}
+
+// An own vote that never came back as an input may never have been signed or sent (the
+// double-sign guard refused it, or the node crashed first): help must not carry it.
+// (bft-sim --validators 4 --heights 50 --seed 83 --crash-restart: a restarted node's
+// refused precommit reached its peers as help, and came back as false evidence.)
+TEST(LaggardHelp, AnOwnVoteThatDidNotComeBackIsNeverHelp) {
+  Node node("v1");
+  node.start();
+  node.timeout(TimeoutKind::precommit, 0);  // round 1
+  node.proposal("v1", 1, "a");              // emits a prevote for a, never fed back
+  EXPECT_FALSE(only<Retransmit>(node.prevote("v3", 0, std::nullopt)));
+  node.prevote("v1", 1, "a");  // now it is
+  auto help = only<Retransmit>(node.prevote("v2", 0, std::nullopt));
+  ASSERT_TRUE(help);
+  EXPECT_EQ(help->votes, std::vector<Vote>{Node::make_vote(VoteType::prevote, "v1", 1, "a")});
 }
 
 /// v1 decides "a" at height 1 round 0 and starts height 2.
