@@ -828,9 +828,10 @@ class Cluster {
 
   /// A node that hears of a height two or more above the one it needs cannot catch up
   /// through the core (peers keep only their last decision): it fetches the decided
-  /// heights from the sender, one request in flight at a time.
-  void maybe_fetch(Node& node, std::uint32_t peer, Height heard) {
-    if (heard < node.frontier() + 2 || now_ < node.sync_busy_until) return;
+  /// heights from the sender, one request in flight at a time. A stalled node fetches
+  /// from a peer only one height ahead too (the commit that peer sent as help was lost).
+  void maybe_fetch(Node& node, std::uint32_t peer, Height heard, bool stalled = false) {
+    if (heard < node.frontier() + (stalled ? 1 : 2) || now_ < node.sync_busy_until) return;
     node.sync_busy_until = now_ + sync_timeout_;
     const std::uint32_t parcel = open_parcel(node.index, SyncRequest{node.frontier()});
     address(parcel, peer);
@@ -1015,6 +1016,10 @@ class Cluster {
     const bool stalled = state == node.state_at_last_tick;
     node.state_at_last_tick = state;
     if (!stalled) return;
+    // A peer a height ahead helps once with the commit; if that help was lost (this node
+    // was down, say), nothing else would move this node: fetch the block.
+    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
+      if (peer != node.index) maybe_fetch(node, peer, node.peer_heights[peer], true);
     Gossip gossip;
     for (const Proposal& p : node.proposals)
       if (p.height == core.height() && p.round == core.round()) gossip.proposals.push_back(p);
