@@ -16,6 +16,9 @@
 #include "bft/codec/codec.hpp"
 #include "bft/crypto/certificate.hpp"
 #include "bft/crypto/signing.hpp"
+#include "bft/node/wire.hpp"
+#include "bft/wal/record.hpp"
+#include "bft/wal/wal.hpp"
 #include "core_input.hpp"
 #include "fixture.hpp"
 
@@ -170,6 +173,32 @@ std::vector<Seed> seeds() {
           .votes(VoteType::prevote, 1, 0, block, {1, 2})
           .votes(VoteType::prevote, 1, 0, std::nullopt, {1, 2, 3})
           .bytes());
+
+  // A WAL segment as the replica writes one: the height's start, a peer's proposal and
+  // votes, an own vote; then the same with a torn last frame.
+  {
+    std::vector<wal::Record> records{
+        StartHeight{1, net.validators},
+        ReceivedProposal{proposal(1, 1, 0, nil_round).proposal(), Validity::valid},
+        vote(1, VoteType::prevote, 1, 0, block).vote,
+        wal::OwnVote{vote(0, VoteType::prevote, 1, 0, block).vote, {}},
+        TimeoutFired{TimeoutKind::prevote, 1, 0},
+    };
+    Bytes segment;
+    for (const wal::Record& record : records) {
+      Bytes payload;
+      wal::encode_record(record, payload);
+      wal::append_frame(payload, segment);
+    }
+    add("wal_segment", "height_1", segment);
+    segment.resize(segment.size() - 3);
+    add("wal_segment", "height_1_torn", segment);
+  }
+
+  // bft-node's frames: a vote, a status and a sync request.
+  add("node_frame", "vote", node::encode_frame(codec::Message{vote(2, VoteType::precommit, 1, 0, block)}));
+  add("node_frame", "status", node::encode_frame(node::PeerStatus{7, 2}));
+  add("node_frame", "sync_request", node::encode_frame(node::SyncRequest{3}));
   return out;
 }
 
