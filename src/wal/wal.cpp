@@ -146,21 +146,20 @@ struct Wal::State {
     if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
     height = new_height;
     has_segment = true;
-    // Prune: keep keep_heights segments besides the new one, whose StartHeight is not
-    // durable yet: after a crash the height before it may be the last the log holds.
+    // Prune the segments whose heights all lie below new_height - keep_heights: the new
+    // segment's StartHeight is not durable yet, so after a crash the height before it may
+    // be the last the log holds, and its replay needs keep_heights heights before it.
     auto names = storage->list();
     if (!names) return fail(names.error());
-    std::vector<Height> heights;
+    std::vector<Height> starts;
     for (const std::string& name : *names)
-      if (auto h = parse_segment(name); h && *h <= new_height) heights.push_back(*h);
-    std::sort(heights.begin(), heights.end());
-    if (heights.size() > options.keep_heights + 1) {
-      const std::size_t drop = heights.size() - options.keep_heights - 1;
-      // No directory sync for the removals: the next rotation's makes them durable, and
-      // a crash before it only brings back a complete old segment, which replays harmlessly.
-      for (std::size_t i = 0; i < drop; ++i)
-        if (auto ok = storage->remove(segment_name(heights[i])); !ok) return fail(ok.error());
-    }
+      if (auto h = parse_segment(name); h && *h <= new_height) starts.push_back(*h);
+    std::sort(starts.begin(), starts.end());
+    const Height needed_from = new_height > options.keep_heights ? new_height - options.keep_heights : 0;
+    // No directory sync for the removals: the next rotation's makes them durable, and a
+    // crash before it only brings back a complete old segment, which replays harmlessly.
+    for (std::size_t i = 0; i + 1 < starts.size() && starts[i + 1] <= needed_from; ++i)
+      if (auto ok = storage->remove(segment_name(starts[i])); !ok) return fail(ok.error());
     return {};
   }
 };
@@ -172,6 +171,7 @@ Wal::~Wal() = default;
 
 Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
   if (options.keep_heights < 2) return make_error(Errc::invalid_argument, "wal: keep_heights must be at least 2");
+  if (options.heights_per_segment == 0) return make_error(Errc::invalid_argument, "wal: heights_per_segment must be at least 1");
   if (options.max_record_size == 0 || options.max_record_size > 0xFFFFFFFFu)
     return make_error(Errc::invalid_argument, "wal: max_record_size must be in [1, 2^32)");
   auto names = storage.list();
@@ -221,7 +221,8 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
 Result<void> Wal::append(const Record& record) {
   State& s = *state_;
   if (s.failed) return s.poisoned();
-  if (const auto* start = std::get_if<StartHeight>(&record); start && (!s.has_segment || start->height > s.height)) {
+  if (const auto* start = std::get_if<StartHeight>(&record);
+      start && (!s.has_segment || start->height >= s.height + s.options.heights_per_segment)) {
     if (auto ok = s.rotate(start->height); !ok) return ok;
   }
   if (!s.has_segment)

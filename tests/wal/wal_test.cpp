@@ -208,26 +208,52 @@ TEST(Wal, OwnMessagesAreDurableOthersAreBatchedAndSegmentsRotateAndPrune) {
 // then holds is the one before, and its buffered messages must still be there. (Found by
 // bft-sim --validators 4 --heights 50 --seed 20 --crash-restart: the replay diverged.)
 TEST(Wal, KeepsWhatWasBufferedForTheLastDurableHeight) {
-  MemoryStorage disk;
-  auto opened = Wal::open(disk);
-  ASSERT_TRUE(opened);
-  Wal& wal = opened->wal;
-  const Vote early = vote(VoteType::prevote, 4, 0, std::nullopt, 1);
-  ASSERT_TRUE(wal.append(StartHeight{2, validators()}));
-  ASSERT_TRUE(wal.append(early));  // heard at height 2, for height 4
-  for (Height h = 3; h <= 5; ++h) ASSERT_TRUE(wal.append(StartHeight{h, validators()}));
-  disk.crash();  // StartHeight 5 was never synced
+  for (Height per_segment : {1, 2, 4}) {
+    MemoryStorage disk;
+    WalOptions options;
+    options.heights_per_segment = per_segment;
+    auto opened = Wal::open(disk, options);
+    ASSERT_TRUE(opened);
+    Wal& wal = opened->wal;
+    const Height crash_at = 1 + 3 * per_segment;  // a height that starts a segment
+    const Vote early = vote(VoteType::prevote, crash_at - 1, 0, std::nullopt, 1);
+    for (Height h = 1; h < crash_at - 3; ++h) ASSERT_TRUE(wal.append(StartHeight{h, validators()}));
+    ASSERT_TRUE(wal.append(StartHeight{crash_at - 3, validators()}));
+    ASSERT_TRUE(wal.append(early));  // heard two heights before its own
+    for (Height h = crash_at - 2; h <= crash_at; ++h) ASSERT_TRUE(wal.append(StartHeight{h, validators()}));
+    disk.crash();  // the last StartHeight was never synced
 
-  auto reopened = Wal::open(disk);
-  ASSERT_TRUE(reopened);
-  Height last = 0;
-  bool has_early = false;
-  for (const Record& record : reopened->records) {
-    if (const auto* start = std::get_if<StartHeight>(&record)) last = start->height;
-    if (const auto* v = std::get_if<Vote>(&record)) has_early = has_early || *v == early;
+    auto reopened = Wal::open(disk, options);
+    ASSERT_TRUE(reopened);
+    Height last = 0;
+    bool has_early = false;
+    for (const Record& record : reopened->records) {
+      if (const auto* start = std::get_if<StartHeight>(&record)) last = start->height;
+      if (const auto* v = std::get_if<Vote>(&record)) has_early = has_early || *v == early;
+    }
+    EXPECT_EQ(last, crash_at - 1) << per_segment << " heights per segment";
+    EXPECT_TRUE(has_early) << per_segment << " heights per segment";
   }
-  EXPECT_EQ(last, 4u);
-  EXPECT_TRUE(has_early);
+}
+
+TEST(Wal, SegmentsHoldManyHeightsAndGoWhenAllTheirHeightsAreOld) {
+  MemoryStorage disk;
+  WalOptions options;
+  options.heights_per_segment = 4;
+  auto opened = Wal::open(disk, options);
+  ASSERT_TRUE(opened);
+  for (Height h = 1; h <= 21; ++h) ASSERT_TRUE(opened->wal.append(StartHeight{h, validators()}));
+  // Segments start at 1, 5, 9, 13, 17, 21; at 21 the heights from 18 on are kept.
+  EXPECT_EQ(count_segments(disk), 2u);
+  EXPECT_TRUE(disk.files().count(segment_name(17)));
+  EXPECT_TRUE(disk.files().count(segment_name(21)));
+  EXPECT_EQ(opened->wal.segment_height(), 21u);
+  auto reopened = Wal::open(disk, options);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(reopened->records.size(), 4u);  // StartHeight 17..20; 21's is still buffered
+  WalOptions none;
+  none.heights_per_segment = 0;
+  EXPECT_EQ(Wal::open(disk, none).error().code, Errc::invalid_argument);
 }
 
 TEST(Wal, EveryRecordPolicySyncsEachAppendManualSyncsNone) {

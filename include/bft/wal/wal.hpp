@@ -1,9 +1,9 @@
-// The write-ahead log: an append-only sequence of CRC32C-framed records, one segment
-// file per height, old heights pruned.
+// The write-ahead log: an append-only sequence of CRC32C-framed records in segment files
+// of WalOptions::heights_per_segment heights each, old heights pruned.
 //
 //   frame   = u32 length  u32 crc32c(length bytes ++ payload)  payload   (little-endian)
 //   segment = frames, in a file named "<height, 20 digits>.wal"; a segment starts with the
-//             StartHeight record of its height.
+//             StartHeight record of the height in its name.
 //
 // Durability (SyncPolicy): under the default `before_send`, an own proposal or vote is
 // durable (written and fdatasync'd, together with every record before it) when append()
@@ -47,6 +47,10 @@ struct WalOptions {
   /// current height counts apart because a crash can lose its StartHeight, and the one
   /// before is then the last.
   std::size_t keep_heights = 3;
+  /// Heights per segment file. More than one saves, per height, the sync that seals a
+  /// segment and the directory sync that makes the next one exist; pruning then works
+  /// in whole segments (a segment goes once all its heights are old).
+  Height heights_per_segment = 1;
   /// Records above this size are refused on append and treated as damage on read.
   std::size_t max_record_size = std::size_t{64} << 20;
   /// Buffered (unsynced) bytes written out once they reach this size.
