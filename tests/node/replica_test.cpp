@@ -277,6 +277,23 @@ TEST(Replica, ARestartedReplicaResumesFromItsLogAndNeverSignsTwice) {
   EXPECT_GT(duplicates, 0u);
 }
 
+// Many crashes over many heights: restarts land on every phase of a height and across
+// WAL segments (16 heights each), and each restarted replica catches up.
+TEST(Replica, ManyCrashesAcrossSegmentsLoseNothingAndNeverDoubleSign) {
+  Cluster cluster(4);
+  std::size_t victim = 0;
+  for (Height target = 5; target <= 95; target += 5) {
+    ASSERT_TRUE(cluster.all_reach(target));
+    victim = (victim + 3) % cluster.size();
+    cluster.crash(victim);
+    ASSERT_TRUE(cluster.all_reach(target + 1 + target % 3, {victim}));
+    ASSERT_TRUE(cluster.open(victim).ok());
+  }
+  ASSERT_TRUE(cluster.all_reach(100));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
 TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   Cluster cluster(4);
   ASSERT_TRUE(cluster.all_reach(5));

@@ -79,7 +79,9 @@ struct ReplicaOptions {
   std::chrono::milliseconds sync_patience{500};
   /// Commit certificates per sync answer.
   std::size_t sync_batch = 16;
-  wal::WalOptions wal;
+  /// 16 heights per segment: a new segment file, its directory sync and the sync that
+  /// seals the last one come once per 16 heights instead of at every height.
+  wal::WalOptions wal = {.heights_per_segment = 16};
   codec::Limits limits;
 };
 
