@@ -35,6 +35,10 @@ struct Config {
   std::size_t max_buffered_per_sender = 64;
   /// Validity verdicts kept for proposals that have not arrived yet.
   std::size_t max_pending_verdicts = 64;
+  /// Emit Retransmit (laggard help). Off where nothing routes it, or where the network
+  /// layer catches peers up itself: at n validators each decision can answer up to n - 1
+  /// late precommits with a copy of the commit.
+  bool laggard_help = true;
 
   /// The seed library's derivation from a per-height interval: propose waits 24/30 of
   /// it, prevote and precommit 1/30 each; every further round adds half of each base.

@@ -442,7 +442,7 @@ class Core::Impl {
   /// but lost the other precommits and has no timeout left to move it; only the second
   /// needs help, so a network layer that knows the peer's height drops the rest.
   void help_decided_height(Height height, const Address& peer, std::vector<Output>& out) {
-    if (!last_decision_ || last_decision_->height != height || peer == self_) return;
+    if (!config_.laggard_help || !last_decision_ || last_decision_->height != height || peer == self_) return;
     const auto index = validators_.index_of(peer);
     if (!index || !helped_commit_.insert(*index)) return;
     out.push_back(Retransmit{peer, last_decision_->proposal, last_decision_->commit()});
@@ -452,7 +452,7 @@ class Core::Impl {
   /// own vote the node never fed back may never have been signed or sent (its signer
   /// refused it, or the node crashed first), and must not leave as help either.
   void help_lower_round(std::size_t peer, std::vector<Output>& out) {
-    if (!self_index_ || self_index_ == peer || helped_round_[peer] >= round_) return;
+    if (!config_.laggard_help || !self_index_ || self_index_ == peer || helped_round_[peer] >= round_) return;
     RoundState& rs = *current_;
     Retransmit help{validators_[peer].address, std::nullopt, {}};
     for (const std::optional<Vote>* own : {&rs.own_prevote, &rs.own_precommit}) {

@@ -659,6 +659,22 @@ TEST(LaggardHelp, AnOwnVoteThatDidNotComeBackIsNeverHelp) {
   EXPECT_EQ(help->votes, std::vector<Vote>{Node::make_vote(VoteType::prevote, "v1", 1, "a")});
 }
 
+TEST(LaggardHelp, OffMeansNoRetransmitAtAll) {
+  Config quiet;
+  quiet.laggard_help = false;
+  Node node("v1", {1, 1, 1, 1}, quiet);
+  node.start(1);
+  node.proposal("v0", 0, "a");
+  node.prevote("v1", 0, "a");
+  for (const char* v : {"v0", "v2", "v3"}) node.precommit(v, 0, "a");
+  EXPECT_FALSE(only<Retransmit>(node.prevote("v3", 0, std::nullopt)));  // a decided height
+  node.start(2);
+  node.timeout(TimeoutKind::propose, 0, 2);
+  node.prevote("v1", 0, std::nullopt, 2);
+  EXPECT_FALSE(only<Retransmit>(node.precommit("v2", 0, "a", 1)));      // the last decision
+  EXPECT_TRUE(all_of<Retransmit>(node.last()).empty());
+}
+
 /// v1 decides "a" at height 1 round 0 and starts height 2.
 Node decided_node() {
   Node node("v1");
