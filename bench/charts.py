@@ -99,6 +99,7 @@ def main():
             "Seed workload through bft::runtime::Bft (one node under test)", "validators (log scale)",
             "messages per second",
             [("bftcore runtime", points(figures, "runtime_msgs_per_sec")),
+             ("bftcore runtime, laggard help on", points(figures, "runtime_msgs_per_sec_laggard_help")),
              ("Rust seed (published)", [(float(n), r) for n, r in SEED_RUNTIME_MSGS_PER_SEC.items()])],
             log_x=True),
         "cluster_heights_per_sec.svg": chart(
