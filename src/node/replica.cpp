@@ -262,11 +262,12 @@ class Replica::Impl {
     if (commit.height > core_.height() + max_fetched_blocks || fetched_.contains(commit.height)) return;
     if (auto verified = crypto::verify_certificate(commit, options_.chain, validators_, keys_); !verified)
       return reject(from, verified.error());
-    heard_at(from, commit.height + 1);
-    fetched_.emplace(commit.height, std::move(commit));
+    const Height height = commit.height;
+    heard_at(from, height + 1);
+    fetched_.emplace(height, std::move(commit));
     // The last block asked for came: the next request need not wait. (Not on every block
     // of an answer, or each would trigger a request for the same range.)
-    if (commit.height >= sync_asked_until_) next_sync_ = TimePoint{};
+    if (height >= sync_asked_until_) next_sync_ = TimePoint{};
     apply_fetched();
   }
 
@@ -296,15 +297,20 @@ class Replica::Impl {
   void help(const Retransmit& retransmit) {
     const auto known = peer_heights_.find(retransmit.to);
     if (known != peer_heights_.end() && known->second > core_.height()) return;
+    bool sent = false;
     for (const Vote& vote : retransmit.votes) {
       if (vote.height != core_.height()) return;
-      if (const codec::Signature* signature = book_.find(vote))
+      if (const codec::Signature* signature = book_.find(vote)) {
         net_.send(retransmit.to, frame_of(codec::Message{codec::SignedVote{vote, *signature}}));
+        sent = true;
+      }
     }
     if (retransmit.proposal)
-      if (const codec::SignedProposal* proposal = find_proposal(*retransmit.proposal))
+      if (const codec::SignedProposal* proposal = find_proposal(*retransmit.proposal)) {
         net_.send(retransmit.to, frame_of(codec::Message{*proposal}));
-    ++stats_.help_sent;
+        sent = true;
+      }
+    if (sent) ++stats_.help_sent;
   }
 
   void serve_sync(const Address& peer, Height from) {
@@ -373,7 +379,8 @@ class Replica::Impl {
       }
       return;
     }
-    if (core_.decided()) return;
+    if (core_.decided() || fed_fetched_ == commit.height) return;  // given once per height
+    fed_fetched_ = commit.height;
     ++stats_.blocks_synced;
     const Height height = commit.height;
     const Round round = commit.round;
@@ -597,6 +604,7 @@ class Replica::Impl {
   std::unordered_map<Address, Height> peer_heights_;
   std::unordered_map<Address, Height> helped_at_;
   std::map<Height, codec::QuorumCertificate> fetched_;
+  Height fed_fetched_ = 0;  // the height whose fetched block went to the core
   std::optional<AwaitedCommit> awaiting_commit_;
 
   std::optional<Error> fatal_;
