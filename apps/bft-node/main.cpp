@@ -218,7 +218,6 @@ class Node {
       const std::size_t count = commands->size();
       if (auto added = app_->mempool().add(std::move(*commands)); !added)
         return text_response(added.error().code == Errc::buffer_full ? 503 : 400, added.error().message);
-      arm_timer();
       return json_response({{"accepted", count}}, 202);
     }
     if (request.method != "GET") return text_response(405, "use GET");
