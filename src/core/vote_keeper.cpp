@@ -1,15 +1,44 @@
 #include "vote_keeper.hpp"
 
 #include <cassert>
+#include <cstring>
 
 namespace bft::detail {
+
+namespace {
+
+/// Value equality without a call to memcmp: values are short (hashes, typically 32
+/// bytes), and the tallies compare them on every vote and every rule evaluation.
+bool same_value(const Value& a, const Value& b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const std::uint8_t* p = a.data();
+  const std::uint8_t* q = b.data();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, p + i, 8);
+    std::memcpy(&y, q + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < n; ++i)
+    if (p[i] != q[i]) return false;
+  return true;
+}
+
+bool same_value(const std::optional<Value>& a, const std::optional<Value>& b) noexcept {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || same_value(*a, *b);
+}
+
+}  // namespace
 
 VoteTally::VoteTally(std::size_t validators)
     : validators_(validators), first_slot_(validators, no_slot), any_senders_(validators) {}
 
 std::uint32_t VoteTally::slot_for(const std::optional<Value>& value) {
   for (std::uint32_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].value == value) return i;
+    if (same_value(slots_[i].value, value)) return i;
   slots_.push_back(ValueTally{value, 0, SenderSet(validators_)});
   return static_cast<std::uint32_t>(slots_.size() - 1);
 }
@@ -17,7 +46,7 @@ std::uint32_t VoteTally::slot_for(const std::optional<Value>& value) {
 VoteOutcome VoteTally::add(std::size_t sender, std::uint64_t power, const std::optional<Value>& value) {
   assert(sender < validators_);
   if (const std::uint32_t first = first_slot_[sender]; first != no_slot)
-    return slots_[first].value == value ? VoteOutcome::duplicate : VoteOutcome::conflicting;
+    return same_value(slots_[first].value, value) ? VoteOutcome::duplicate : VoteOutcome::conflicting;
   return add_certified(sender, power, value);
 }
 
@@ -54,13 +83,13 @@ std::uint64_t VoteTally::power_for(const Value& value) const {
 
 const ValueTally* VoteTally::find(const Value& value) const {
   for (const auto& slot : slots_)
-    if (slot.value && *slot.value == value) return &slot;
+    if (slot.value && same_value(*slot.value, value)) return &slot;
   return nullptr;
 }
 
 const ValueTally* VoteTally::find(const std::optional<Value>& value) const {
   for (const auto& slot : slots_)
-    if (slot.value == value) return &slot;
+    if (same_value(slot.value, value)) return &slot;
   return nullptr;
 }
 
