@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 
+#include "equal_bytes.hpp"
+
 namespace bft {
 
 namespace {
@@ -40,7 +42,7 @@ struct ValidatorSet::Data {
     for (std::uint64_t at = hash_address(address.bytes()) & mask;; at = (at + 1) & mask) {
       const std::uint32_t slot = slots[at];
       if (slot == 0) return std::nullopt;
-      if (validators[slot - 1].address == address) return slot - 1;
+      if (detail::equal_bytes(validators[slot - 1].address.bytes(), address.bytes())) return slot - 1;
     }
   }
 

@@ -1,30 +1,15 @@
 #include "vote_keeper.hpp"
 
 #include <cassert>
-#include <cstring>
+
+#include "equal_bytes.hpp"
 
 namespace bft::detail {
 
 namespace {
 
-/// Value equality without a call to memcmp: values are short (hashes, typically 32
-/// bytes), and the tallies compare them on every vote and every rule evaluation.
-bool same_value(const Value& a, const Value& b) noexcept {
-  const std::size_t n = a.size();
-  if (n != b.size()) return false;
-  const std::uint8_t* p = a.data();
-  const std::uint8_t* q = b.data();
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x, y;
-    std::memcpy(&x, p + i, 8);
-    std::memcpy(&y, q + i, 8);
-    if (x != y) return false;
-  }
-  for (; i < n; ++i)
-    if (p[i] != q[i]) return false;
-  return true;
-}
+/// The tallies compare values on every vote and every rule evaluation.
+bool same_value(const Value& a, const Value& b) noexcept { return equal_bytes(a.bytes(), b.bytes()); }
 
 bool same_value(const std::optional<Value>& a, const std::optional<Value>& b) noexcept {
   if (a.has_value() != b.has_value()) return false;
