@@ -1036,9 +1036,40 @@ class Cluster {
 
   void broadcast(const Node& node, Wire wire) {
     const std::uint32_t parcel = open_parcel(node.index, std::move(wire));
-    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
-      if (peer != node.index) address(parcel, peer);
+    if (plain_network()) {
+      address_all_plain(parcel);
+    } else {
+      for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
+        if (peer != node.index) address(parcel, peer);
+    }
     close_parcel(parcel);
+  }
+
+  /// No per-link models, partitions, loss, duplication or reordering, and no trace: every
+  /// copy is delivered once after the default delay, so address() reduces to the delay
+  /// and order-key draws, which address_all_plain() makes in the same order.
+  bool plain_network() const {
+    const NetworkModel& net = options_.network;
+    const LinkModel& link = net.default_link;
+    return !trace_ && net.partitions.empty() && !net.has_link_overrides() && link.drop <= 0 &&
+           link.duplicate <= 0 && link.reorder <= 0;
+  }
+
+  /// address(id, peer) for every peer but the sender, on a plain_network().
+  void address_all_plain(std::uint32_t id) {
+    Parcel& parcel = parcels_[id];
+    const LinkModel& link = options_.network.default_link;
+    const Time min_delay = link.min_delay;
+    const Time max_delay = link.max_delay;
+    const auto n = static_cast<std::uint32_t>(nodes_.size());
+    parcel.deliveries.reserve(n);
+    for (std::uint32_t to = 0; to < n; ++to) {
+      if (to == parcel.from) continue;
+      ++result_.messages_sent;
+      if (!nodes_[to].core) continue;  // a silent node reads nothing: spare the events
+      const Time delay = min_delay == max_delay ? min_delay : net_rng_.between(min_delay, max_delay);
+      parcel.deliveries.push_back(Delivery{now_ + delay, net_rng_.next(), to});
+    }
   }
 
   /// The first message to side 0 (the Byzantine nodes included), the second to side 1.

@@ -47,6 +47,8 @@ class NetworkModel {
     auto it = links_.find({from, to});
     return it == links_.end() ? default_link : it->second;
   }
+  /// Whether some link has its own model (set_link).
+  bool has_link_overrides() const noexcept { return !links_.empty(); }
   Time max_delay() const;
 
   /// Whether a message sent at `at` from `from` can reach `to`.
