@@ -9,6 +9,7 @@
 #include "bft/codec/codec.hpp"
 #include "bft/core.hpp"
 #include "bft/crypto/certificate.hpp"
+#include "bft/crypto/key_file.hpp"
 #include "bft/crypto/key_ring.hpp"
 #include "bft/crypto/signing.hpp"
 #include "bft/crypto/vote_book.hpp"
@@ -27,14 +28,9 @@ constexpr std::size_t max_fetched_blocks = 256;
 /// Signed proposals kept per height (several rounds, and an equivocating proposer's).
 constexpr std::size_t max_proposals_kept = 64;
 
+/// The first four bytes, enough to tell validators apart in a log line.
 std::string short_hex(const Address& address) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < std::min<std::size_t>(address.size(), 4); ++i) {
-    out += digits[address.data()[i] >> 4];
-    out += digits[address.data()[i] & 0xf];
-  }
-  return out;
+  return crypto::to_hex(address.bytes().first(std::min<std::size_t>(address.size(), 4)));
 }
 
 std::shared_ptr<const Bytes> frame_of(const WireMessage& message) {
