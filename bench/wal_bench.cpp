@@ -3,6 +3,9 @@
 //   RawWriteFdatasync  write(~100 bytes) + fdatasync in a loop: the disk's limit
 //   WalOwnVoteDurable  one own vote appended under the default policy (write + fdatasync)
 //   WalBatched/N       N received votes buffered, then one sync: appends/s with batching
+//   OwnVoteGuardThenWal/OwnVoteGuardWithWal  what a node does before an own vote leaves:
+//                      the sign guard's record and the WAL's, made durable one after the
+//                      other, or at once on two threads (wal::ParallelSync)
 // Figures, not assertions: the WAL aims to stay within 1.2x of the raw loop.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -12,6 +15,8 @@
 #include <filesystem>
 #include <string>
 
+#include "bft/wal/parallel_sync.hpp"
+#include "bft/wal/sign_guard.hpp"
 #include "bft/wal/wal.hpp"
 
 namespace {
@@ -98,9 +103,45 @@ void WalBatched(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
+/// An own vote made durable in both files, sequentially or at once.
+void OwnVoteGuardAndWal(benchmark::State& state, bool at_once) {
+  const std::string wal_dir = bench_dir(at_once ? "wal-with" : "wal-then");
+  const std::string guard_dir = bench_dir(at_once ? "guard-with" : "guard-then");
+  auto wal_storage = bft::wal::open_directory(wal_dir);
+  auto guard_storage = bft::wal::open_directory(guard_dir);
+  auto opened = bft::wal::Wal::open(**wal_storage);
+  auto guard = bft::wal::SignGuard::open(**guard_storage);
+  if (!opened || !guard || !opened->wal.append(bft::StartHeight{1, validators()})) {
+    state.SkipWithError("open failed");
+    return;
+  }
+  bft::wal::Wal& wal = opened->wal;
+  bft::wal::ParallelSync syncer;
+  bft::Round round = 0;
+  for (auto _ : state) {
+    const bft::Vote vote = sample_vote(round++);
+    const bft::wal::OwnVote record{vote, bft::Bytes(64, 1)};
+    const bool durable = at_once ? guard->reserve(vote) && wal.append_unsynced(record) &&
+                                       syncer.run([&] { return guard->sync(); }, [&] { return wal.sync(); })
+                                 : guard->authorize(vote) && wal.append(record);
+    if (!durable) {
+      state.SkipWithError("append or sync failed");
+      break;
+    }
+  }
+  std::filesystem::remove_all(wal_dir);
+  std::filesystem::remove_all(guard_dir);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void OwnVoteGuardThenWal(benchmark::State& state) { OwnVoteGuardAndWal(state, false); }
+void OwnVoteGuardWithWal(benchmark::State& state) { OwnVoteGuardAndWal(state, true); }
+
 }  // namespace
 
 BENCHMARK(RawWriteFdatasync)->UseRealTime();
 BENCHMARK(WalOwnVoteDurable)->UseRealTime();
 BENCHMARK(WalBatched)->Arg(1)->Arg(16)->Arg(256)->UseRealTime();
+BENCHMARK(OwnVoteGuardThenWal)->UseRealTime();
+BENCHMARK(OwnVoteGuardWithWal)->UseRealTime();
 BENCHMARK_MAIN();

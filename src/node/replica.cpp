@@ -17,6 +17,7 @@
 #include "bft/proposer.hpp"
 #include "bft/validator_set.hpp"
 #include "bft/wal/record.hpp"
+#include "bft/wal/parallel_sync.hpp"
 #include "bft/wal/replay.hpp"
 #include "bft/wal/sign_guard.hpp"
 
@@ -427,26 +428,24 @@ class Replica::Impl {
   }
 
   void dispatch(BroadcastProposal& out) {
-    if (!authorize(out.proposal)) return;
+    if (!reserve(out.proposal)) return;
     auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, out.proposal, book_);
     if (!signed_proposal) {
       log_.log(LogLevel::error, "proposal_not_signed", field("detail", signed_proposal.error().message));
       return;
     }
     const codec::Signature& signature = signed_proposal->signature;
-    if (auto logged = wal_.append(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())}); !logged)
-      return stop(logged.error());
+    if (!make_durable(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())})) return;
     net_.broadcast(frame_of(codec::Message{*signed_proposal}));
     keep_proposal(*signed_proposal);
     inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}});
   }
 
   void dispatch(BroadcastVote& out) {
-    if (!authorize(out.vote)) return;
+    if (!reserve(out.vote)) return;
     const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote);
     const codec::Signature& signature = signed_vote.signature;
-    if (auto logged = wal_.append(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())}); !logged)
-      return stop(logged.error());
+    if (!make_durable(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return;
     net_.broadcast(frame_of(codec::Message{signed_vote}));
     book_.add(signed_vote);
     own_votes_.push_back(signed_vote);
@@ -468,9 +467,10 @@ class Replica::Impl {
 
   void dispatch(Retransmit& out) { help(out); }
 
+  /// Asks the guard for the message's slot; the record becomes durable in make_durable().
   template <class Message>
-  bool authorize(const Message& message) {
-    auto allowed = guard_.authorize(message);
+  bool reserve(const Message& message) {
+    auto allowed = guard_.reserve(message);
     if (allowed) return true;
     if (allowed.error().code == Errc::already_signed) {
       ++stats_.guard_refusals;
@@ -479,6 +479,20 @@ class Replica::Impl {
     }
     stop(allowed.error());
     return false;
+  }
+
+  /// Logs an own message and returns once it and the guard's record of it are durable:
+  /// the two files are flushed at once, so the message waits for one flush, not two.
+  bool make_durable(const wal::Record& own) {
+    if (auto logged = wal_.append_unsynced(own); !logged) {
+      stop(logged.error());
+      return false;
+    }
+    if (auto synced = syncer_.run([&] { return guard_.sync(); }, [&] { return wal_.sync(); }); !synced) {
+      stop(synced.error());
+      return false;
+    }
+    return true;
   }
 
   void schedule(const ScheduleTimeout& timeout) {
@@ -579,6 +593,7 @@ class Replica::Impl {
   const crypto::KeyRing keys_;
   wal::Wal wal_;
   wal::SignGuard guard_;
+  wal::ParallelSync syncer_;
   Core core_;
 
   TimePoint now_;

@@ -85,11 +85,13 @@ struct SignGuard::State {
   Height highest = 0;
   Height open_start = 0;  // first height of the open file
   std::unique_ptr<LogFile> file;
+  bool unsynced = false;  // records written to `file` since its last sync
   bool failed = false;
   std::size_t refusals = 0;
   Bytes scratch;
 
-  Result<void> authorize(const Slot& slot, Content content, const std::string& what) {
+  /// Checks the slot and writes the message's record; durable only after sync().
+  Result<void> reserve(const Slot& slot, Content content, const std::string& what) {
     if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
     const Height height = std::get<0>(slot);
     if (highest > keep && height < highest - keep) {
@@ -101,8 +103,8 @@ struct SignGuard::State {
       ++refusals;
       return make_error(Errc::already_signed, "sign guard: refusing " + what + ": another message was signed for its slot");
     }
-    // Durable first, then allowed.
     if (!file || open_start != file_start(height)) {
+      if (auto ok = sync(); !ok) return ok;  // a file is synced whole before the next one
       auto opened = storage->open(guard_name(file_start(height)), true);
       if (!opened) return fail(opened.error());
       file = std::move(*opened);
@@ -114,13 +116,21 @@ struct SignGuard::State {
     encode_record(record_for(slot, content), payload);
     append_frame(payload, scratch);
     if (auto ok = file->append(scratch); !ok) return fail(ok.error());
-    if (auto ok = file->sync(); !ok) return fail(ok.error());
+    unsynced = true;
     signed_.emplace(slot, std::move(content));
     if (height > highest) {
       const bool new_file = file_start(height) != file_start(highest);
       highest = height;
       prune(new_file);
     }
+    return {};
+  }
+
+  Result<void> sync() {
+    if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
+    if (!unsynced) return {};
+    if (auto ok = file->sync(); !ok) return fail(ok.error());
+    unsynced = false;
     return {};
   }
 
@@ -176,15 +186,27 @@ Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights) {
 }
 
 Result<void> SignGuard::authorize(const Vote& vote) {
-  auto [slot, content] = entry_of(OwnVote{vote, {}});
-  return state_->authorize(slot, std::move(content), to_string(vote));
+  if (auto ok = reserve(vote); !ok) return ok;
+  return sync();
 }
 
 Result<void> SignGuard::authorize(const Proposal& proposal) {
+  if (auto ok = reserve(proposal); !ok) return ok;
+  return sync();
+}
+
+Result<void> SignGuard::reserve(const Vote& vote) {
+  auto [slot, content] = entry_of(OwnVote{vote, {}});
+  return state_->reserve(slot, std::move(content), to_string(vote));
+}
+
+Result<void> SignGuard::reserve(const Proposal& proposal) {
   Proposal bare{proposal.height, proposal.round, proposal.value, proposal.valid_round, {}, {}};
   auto [slot, content] = entry_of(OwnProposal{std::move(bare), {}});
-  return state_->authorize(slot, std::move(content), to_string(proposal));
+  return state_->reserve(slot, std::move(content), to_string(proposal));
 }
+
+Result<void> SignGuard::sync() { return state_->sync(); }
 
 std::size_t SignGuard::refusals() const noexcept { return state_->refusals; }
 

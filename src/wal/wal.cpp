@@ -137,6 +137,23 @@ struct Wal::State {
     return {};
   }
 
+  /// Frames `record` into `pending`, starting a segment first if it begins one.
+  Result<void> add(const Record& record) {
+    if (failed) return poisoned();
+    if (const auto* start = std::get_if<StartHeight>(&record);
+        start && (!has_segment || start->height >= height + options.heights_per_segment)) {
+      if (auto ok = rotate(start->height); !ok) return ok;
+    }
+    if (!has_segment)
+      return make_error(Errc::invalid_argument, "wal: the first record of an empty log must be a StartHeight");
+    scratch.clear();
+    encode_record(record, scratch);
+    if (scratch.size() > options.max_record_size)
+      return make_error(Errc::too_large, "wal: record of " + std::to_string(scratch.size()) + " bytes");
+    append_frame(scratch, pending);
+    return {};
+  }
+
   Result<void> rotate(Height new_height) {
     if (has_segment)
       if (auto ok = sync_all(); !ok) return ok;
@@ -220,22 +237,17 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
 
 Result<void> Wal::append(const Record& record) {
   State& s = *state_;
-  if (s.failed) return s.poisoned();
-  if (const auto* start = std::get_if<StartHeight>(&record);
-      start && (!s.has_segment || start->height >= s.height + s.options.heights_per_segment)) {
-    if (auto ok = s.rotate(start->height); !ok) return ok;
-  }
-  if (!s.has_segment)
-    return make_error(Errc::invalid_argument, "wal: the first record of an empty log must be a StartHeight");
-  s.scratch.clear();
-  encode_record(record, s.scratch);
-  if (s.scratch.size() > s.options.max_record_size)
-    return make_error(Errc::too_large, "wal: record of " + std::to_string(s.scratch.size()) + " bytes");
-  append_frame(s.scratch, s.pending);
+  if (auto ok = s.add(record); !ok) return ok;
   if (s.options.sync == SyncPolicy::every_record || (s.options.sync == SyncPolicy::before_send && is_own(record)))
     return s.sync_all();
   if (s.pending.size() >= s.options.batch_bytes) return s.write_pending();
   return {};
+}
+
+Result<void> Wal::append_unsynced(const Record& record) {
+  State& s = *state_;
+  if (auto ok = s.add(record); !ok) return ok;
+  return s.write_pending();
 }
 
 Result<void> Wal::sync() {

@@ -318,6 +318,37 @@ TEST(SignGuard, FilesHoldManyHeightsAndOldOnesArePruned) {
   EXPECT_TRUE(again->authorize(prevote(200, "ok:A")));
 }
 
+// reserve() takes the slot at once (a conflict is refused before any sync) but is
+// durable only after sync(): until then a crash forgets it, as if never signed.
+TEST(SignGuard, AReservedMessageIsDurableOnlyAfterSync) {
+  MemoryStorage guard_disk;
+  const Vote a{VoteType::prevote, 2, 0, Value::from_text("ok:A"), Address::from_text("v0")};
+  Vote b = a;
+  b.value = std::nullopt;
+  {
+    auto guard = SignGuard::open(guard_disk);
+    ASSERT_TRUE(guard);
+    ASSERT_TRUE(guard->reserve(a));
+    EXPECT_EQ(guard->reserve(b).error().code, Errc::already_signed);
+    EXPECT_EQ(guard_disk.syncs(), 1u);  // the new file's directory entry only
+  }
+  guard_disk.crash();
+  {
+    auto guard = SignGuard::open(guard_disk);
+    ASSERT_TRUE(guard);
+    ASSERT_TRUE(guard->reserve(b));  // a never became durable: b may take the slot
+    ASSERT_TRUE(guard->sync());
+    const std::uint64_t flushes = guard_disk.syncs();
+    ASSERT_TRUE(guard->sync());
+    EXPECT_EQ(guard_disk.syncs(), flushes);  // nothing new: no second flush
+  }
+  guard_disk.crash();
+  auto again = SignGuard::open(guard_disk);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->reserve(a).error().code, Errc::already_signed);
+  EXPECT_TRUE(again->authorize(b));
+}
+
 TEST(SignGuard, ATornGuardRecordWasNeverSigned) {
   MemoryStorage guard_disk;
   const Vote a{VoteType::prevote, 1, 0, Value::from_text("ok:A"), Address::from_text("v0")};

@@ -270,6 +270,32 @@ TEST(Wal, EveryRecordPolicySyncsEachAppendManualSyncsNone) {
   }
 }
 
+// append_unsynced() leaves an own message to the caller's sync(), whatever the policy.
+TEST(Wal, AnUnsyncedOwnMessageIsDurableOnlyAfterSync) {
+  for (SyncPolicy policy : {SyncPolicy::before_send, SyncPolicy::every_record}) {
+    MemoryStorage disk;
+    auto opened = Wal::open(disk, WalOptions{policy});
+    ASSERT_TRUE(opened);
+    Wal& wal = opened->wal;
+    ASSERT_TRUE(wal.append(StartHeight{1, validators()}));
+    ASSERT_TRUE(wal.sync());
+    ASSERT_TRUE(wal.append_unsynced(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}));
+    EXPECT_GT(wal.unsynced_bytes(), 0u);
+    disk.crash();
+    auto lost = Wal::open(disk, WalOptions{policy});
+    ASSERT_TRUE(lost);
+    EXPECT_EQ(lost->records.size(), 1u);  // the StartHeight only
+    ASSERT_TRUE(lost->wal.append_unsynced(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}));
+    ASSERT_TRUE(lost->wal.sync());
+    EXPECT_EQ(lost->wal.unsynced_bytes(), 0u);
+    disk.crash();
+    auto kept = Wal::open(disk, WalOptions{policy});
+    ASSERT_TRUE(kept);
+    ASSERT_EQ(kept->records.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<OwnVote>(kept->records.back()));
+  }
+}
+
 TEST(Wal, RepairsATornTailDurablyAndReportsIt) {
   for (std::size_t torn = 1; torn < 40; ++torn) {
     MemoryStorage disk;

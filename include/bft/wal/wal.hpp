@@ -105,6 +105,10 @@ class Wal {
   /// of an empty log must be a StartHeight. After any io_error the log refuses every
   /// later call (the durable state of a failed write or fsync is unknown): stop the node.
   Result<void> append(const Record& record);
+  /// append() without the sync its policy may do: the record is written out, not yet
+  /// durable. For a caller that syncs the log at the same time as other files (see
+  /// ParallelSync) and acts on the record only after sync() returned OK.
+  Result<void> append_unsynced(const Record& record);
   /// Writes and fdatasyncs everything appended so far.
   Result<void> sync();
 
