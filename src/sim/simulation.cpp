@@ -82,7 +82,7 @@ struct Delivery {
 };
 
 /// One message and its deliveries sorted by time. The queue holds one event per parcel,
-/// for its next delivery, so a broadcast to n peers costs one heap entry, not n.
+/// for its next delivery, so a broadcast to n peers costs one queued event, not n.
 struct Parcel {
   Wire wire;
   std::uint32_t from = 0;
@@ -953,7 +953,7 @@ class Cluster {
       free_late_votes_.pop_back();
       late_votes_[id] = LateVote{vote, from};
     }
-    queue_.push_in_order(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
+    queue_.push(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
     return true;
   }
 

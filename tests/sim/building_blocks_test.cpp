@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
 
 #include "bft/sim/event_queue.hpp"
 #include "bft/sim/network.hpp"
@@ -89,30 +90,43 @@ TEST(EventQueue, TiesAreBrokenBySeed) {
   EXPECT_TRUE(some_other_order);
 }
 
-// The in-order lane is only a faster place to wait: events pushed there (ties and an
-// out-of-order push included) pop exactly as if they had gone to the heap.
-TEST(EventQueue, TheInOrderLanePopsAsTheHeapWould) {
-  struct Push {
-    Time at;
-    bool in_order;
+// Buckets, the ring and the far heap are only where events wait: pops interleaved with
+// pushes (into the bucket being popped, across the ring's reach, far beyond it, after
+// long empty stretches) come out exactly in (time, order key) order, the keys being the
+// seed's tie-break draws in push order.
+TEST(EventQueue, PopsAsAnOrderedSetWould) {
+  EventQueue queue(9);
+  Rng keys(9);  // the queue's tie-break stream
+  Rng script(4);
+  std::set<std::tuple<Time, std::uint64_t, std::uint64_t>> expected;  // (at, order, arg)
+  Time now = 0;
+  std::uint64_t pushed = 0;
+  auto push = [&](Time at) {
+    queue.push(at, EventKind::deliver, 0, pushed);
+    expected.emplace(at, keys.next(), pushed++);
   };
-  const std::vector<Push> pushes{{30, true}, {10, false}, {30, true}, {30, true}, {20, false},
-                                 {40, true}, {35, true}, {30, false}, {40, true}, {5, false}};
-  auto popped = [&](bool use_lane) {
-    EventQueue queue(7);
-    std::vector<std::uint64_t> out;
-    for (std::uint32_t i = 0; i < pushes.size(); ++i) {
-      if (use_lane && pushes[i].in_order)
-        queue.push_in_order(pushes[i].at, EventKind::late_vote_due, 0, i);
-      else
-        queue.push(pushes[i].at, EventKind::deliver, 0, i);
-      if (i == 5) out.push_back(queue.pop().arg);  // pops interleaved with pushes
+  const Time delays[] = {0, 1, 255, 256, 40'000, 1'048'575, 1'048'576, 5'000'000, 60'000'000};
+  for (int step = 0; step < 20'000; ++step) {
+    if (script.below(3) != 0 || expected.empty()) {
+      const Time delay = delays[script.below(std::size(delays))];
+      push(now + delay + (delay == 0 ? 0 : script.below(delay)));
+      continue;
     }
-    EXPECT_EQ(queue.size(), pushes.size() - 1);
-    while (!queue.empty()) out.push_back(queue.pop().arg);
-    return out;
-  };
-  EXPECT_EQ(popped(true), popped(false));
+    const Event e = queue.pop();
+    ASSERT_FALSE(expected.empty());
+    const auto [at, order, arg] = *expected.begin();
+    expected.erase(expected.begin());
+    ASSERT_EQ(e.at, at);
+    ASSERT_EQ(e.order, order);
+    ASSERT_EQ(e.arg, arg);
+    now = e.at;
+    ASSERT_EQ(queue.size(), expected.size());
+  }
+  while (!queue.empty()) {
+    ASSERT_EQ(queue.pop().arg, std::get<2>(*expected.begin()));
+    expected.erase(expected.begin());
+  }
+  EXPECT_TRUE(expected.empty());
 }
 
 TEST(NetworkSpecs, MillisecondRanges) {
