@@ -153,6 +153,9 @@ class Core {
   /// was rejected and changed nothing (but for laggard help, which a stale message may
   /// still trigger as a Retransmit output).
   Result<void> handle(Input input, std::vector<Output>& outputs);
+  /// The same for a vote, read where it lies instead of copied into an Input: every node
+  /// hears every validator's votes, so this is the path a cluster's traffic takes.
+  Result<void> handle(const Vote& vote, std::vector<Output>& outputs);
 
   bool started() const noexcept;
   Height height() const noexcept;

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <deque>
 #include <map>
+#include <type_traits>
 
 #include "vote_keeper.hpp"
 
@@ -30,6 +31,11 @@ class Core::Impl {
   Result<void> handle(Input&& input, std::vector<Output>& out) {
     touched_.clear();
     return std::visit([&](auto& in) { return apply(in, out); }, input);
+  }
+
+  Result<void> handle(const Vote& vote, std::vector<Output>& out) {
+    touched_.clear();
+    return apply(vote, out);
   }
 
   // ---- state, read by Core's accessors ----
@@ -226,7 +232,7 @@ class Core::Impl {
     return {};
   }
 
-  Result<void> apply(Vote& vote, std::vector<Output>& out) {
+  Result<void> apply(const Vote& vote, std::vector<Output>& out) {
     if (!started_) return make_error(Errc::not_started, "no height started");
     if (vote.height != height_ || decided_) {
       if (auto held = hold_for_later(vote.height, vote.voter, vote, out); !held.ok()) return held;
@@ -393,7 +399,7 @@ class Core::Impl {
   Result<void> hold_for_later(Height height, const Address& sender, Message& message, std::vector<Output>& out) {
     if (height < height_ || (height == height_ && decided_)) {
       // A certificate names no sender to help, and a value comes from the application.
-      if constexpr (std::is_same_v<Message, Vote> || std::is_same_v<Message, ReceivedProposal>)
+      if constexpr (std::is_same_v<std::remove_const_t<Message>, Vote> || std::is_same_v<Message, ReceivedProposal>)
         help_decided_height(height, sender, out);
       // Late messages are routine on a live network: short texts, no allocation.
       if (height == height_) return make_error(Errc::decided, "height decided");
@@ -752,6 +758,8 @@ Core::~Core() = default;
 Result<void> Core::handle(Input input, std::vector<Output>& outputs) {
   return impl_->handle(std::move(input), outputs);
 }
+
+Result<void> Core::handle(const Vote& vote, std::vector<Output>& outputs) { return impl_->handle(vote, outputs); }
 
 bool Core::started() const noexcept { return impl_->started_; }
 Height Core::height() const noexcept { return impl_->height_; }

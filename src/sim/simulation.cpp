@@ -407,13 +407,18 @@ class Cluster {
     if (starts_height) begin_height(node, std::get<StartHeight>(input).height);
     outputs_.clear();
     (void)node.core->handle(std::move(input), outputs_);  // rejected input is routine here
+    if (act(node) && starts_height) apply_fetched_block(node);
+  }
+
+  /// Acts on the core's outputs_; false if the node crashed meanwhile.
+  bool act(Node& node) {
     for (Output& output : outputs_) {
-      if (node.down) return;  // crashed while acting on an earlier output
+      if (node.down) return false;  // crashed while acting on an earlier output
       dispatch(node, output);
     }
-    if (node.down) return;
+    if (node.down) return false;
     observe_state(node);
-    if (starts_height) apply_fetched_block(node);
+    return true;
   }
 
   void forget_heard(Node& node) {
@@ -562,11 +567,21 @@ class Cluster {
     return Vote{heard.type, heard.height, heard.round, node.heard_values[heard.value], nodes_[heard.sender].address};
   }
 
-  /// The vote is copied straight into the core's input: a parcel's payload is shared by
-  /// all its deliveries.
+  /// feed() for a vote, which is shared by all its parcel's deliveries: an idle node
+  /// without a WAL (the common case) has its core read it in place; otherwise it is
+  /// copied into an Input.
   void feed_vote(Node& node, const Vote& vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
     hear(node, vote, sender_hint);
-    feed(node, Input{std::in_place_type<Vote>, vote});
+    if (node.handling || node.wal) {
+      feed(node, Input{std::in_place_type<Vote>, vote});
+      return;
+    }
+    if (node.down) return;
+    node.handling = true;
+    outputs_.clear();
+    (void)node.core->handle(vote, outputs_);
+    act(node);
+    drain(node);
   }
 
   // equivocate: one proposal / vote to each side. The Byzantine nodes act as one

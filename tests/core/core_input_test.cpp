@@ -343,6 +343,43 @@ TEST(BadInput, StaleMessagesAreRejectedAndTheirValuesIgnored) {
   EXPECT_EQ(node.error(), Errc::stale_round);
 }
 
+// handle(const Vote&) is handle(Input) without the copy: same outputs, same errors, same
+// state, through counting, duplicates, equivocation, buffering for a later height,
+// a decision, laggard help and rejection.
+TEST(Votes, AVoteHandledInPlaceActsAsTheSameVoteInAnInput) {
+  Node by_input("v1");
+  Node in_place("v1");
+  auto vote = [](VoteType type, const char* from, Round r, std::optional<std::string> value, Height h = 1) {
+    return Node::make_vote(type, from, r, std::move(value), h);
+  };
+  const std::vector<Vote> votes{
+      vote(VoteType::prevote, "v2", 0, "a"),     vote(VoteType::prevote, "v2", 0, "a"),
+      vote(VoteType::prevote, "v2", 0, "b"),     vote(VoteType::prevote, "v3", 1, std::nullopt),
+      vote(VoteType::prevote, "v0", 0, "a", 2),  vote(VoteType::precommit, "v0", 0, "a"),
+      vote(VoteType::precommit, "v2", 0, "a"),   vote(VoteType::precommit, "v3", 0, "a"),
+      vote(VoteType::precommit, "v3", 0, "a"),   vote(VoteType::prevote, "v9", 0, "a"),
+  };
+  for (Node* node : {&by_input, &in_place}) {
+    node->start(1);
+    node->proposal("v0", 0, "a");
+  }
+  for (const Vote& v : votes) {
+    by_input.feed(v);
+    std::vector<Output> out;
+    const Result<void> result = in_place.core().handle(v, out);
+    ASSERT_EQ(result.ok(), by_input.result().ok()) << to_string(v);
+    if (!result.ok()) {
+      EXPECT_EQ(result.error().code, by_input.error()) << to_string(v);
+    }
+    ASSERT_EQ(out.size(), by_input.last().size()) << to_string(v);
+    for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(to_string(out[i]), to_string(by_input.last()[i]));
+  }
+  EXPECT_TRUE(in_place.core().decided());
+  for (Node* node : {&by_input, &in_place}) node->start(2);  // replays the buffered height-2 prevote
+  EXPECT_EQ(by_input.last().size(), in_place.last().size());
+  EXPECT_EQ(in_place.core().height(), 2u);
+}
+
 TEST(BadInput, ErrorsHaveReadableNames) {
   EXPECT_EQ(to_string(Errc::invalid_certificate), "invalid_certificate");
   EXPECT_EQ(to_string(Errc::too_many_future_rounds), "too_many_future_rounds");
