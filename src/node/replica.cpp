@@ -108,6 +108,7 @@ class Replica::Impl {
                             ": the data directory is inconsistent");
     }
     drain();
+    flush();
     recovery_.resumed_height = core_.height();
     recovery_.resumed_round = core_.round();
     if (records.empty()) return {};
@@ -162,12 +163,14 @@ class Replica::Impl {
     }
     drain();
     maybe_sync();
+    flush();
   }
 
   void on_peer_connected(const Address& peer, TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
     send_own_messages(&peer);
+    flush();
   }
 
   void on_time(TimePoint now) {
@@ -184,6 +187,7 @@ class Replica::Impl {
       send_own_messages(nullptr);
     }
     maybe_sync();
+    flush();
   }
 
   TimePoint next_deadline() const {
@@ -285,7 +289,7 @@ class Replica::Impl {
     if (!commit) return;
     helped = height;
     ++stats_.help_sent;
-    net_.send(peer, frame_of(codec::Message{*commit}));
+    post(peer, frame_of(codec::Message{*commit}));
   }
 
   /// The core's help for a peer in an earlier round of this height: this node's votes
@@ -298,13 +302,13 @@ class Replica::Impl {
     for (const Vote& vote : retransmit.votes) {
       if (vote.height != core_.height()) return;
       if (const codec::Signature* signature = book_.find(vote)) {
-        net_.send(retransmit.to, frame_of(codec::Message{codec::SignedVote{vote, *signature}}));
+        post(retransmit.to, frame_of(codec::Message{codec::SignedVote{vote, *signature}}));
         sent = true;
       }
     }
     if (retransmit.proposal)
       if (const codec::SignedProposal* proposal = find_proposal(*retransmit.proposal)) {
-        net_.send(retransmit.to, frame_of(codec::Message{*proposal}));
+        post(retransmit.to, frame_of(codec::Message{*proposal}));
         sent = true;
       }
     if (sent) ++stats_.help_sent;
@@ -315,7 +319,7 @@ class Replica::Impl {
     for (Height height = std::max<Height>(from, 1); height <= last; ++height) {
       const auto commit = app_.committed(height);
       if (!commit) break;
-      net_.send(peer, frame_of(codec::Message{*commit}));
+      post(peer, frame_of(codec::Message{*commit}));
     }
   }
 
@@ -355,9 +359,9 @@ class Replica::Impl {
     ++stats_.sync_requests;
     const auto request = frame_of(SyncRequest{core_.height()});
     if (best)
-      net_.send(*best, request);
+      post(*best, request);
     else
-      net_.broadcast(request);
+      post_to_all(request);
   }
 
   /// Gives the core the fetched block of its height: the certificate, the verdict on the
@@ -435,8 +439,8 @@ class Replica::Impl {
       return;
     }
     const codec::Signature& signature = signed_proposal->signature;
-    if (!make_durable(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())})) return;
-    net_.broadcast(frame_of(codec::Message{*signed_proposal}));
+    if (!log_own(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())})) return;
+    post_to_all(frame_of(codec::Message{*signed_proposal}));
     keep_proposal(*signed_proposal);
     inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}});
   }
@@ -445,8 +449,8 @@ class Replica::Impl {
     if (!reserve(out.vote)) return;
     const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote);
     const codec::Signature& signature = signed_vote.signature;
-    if (!make_durable(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return;
-    net_.broadcast(frame_of(codec::Message{signed_vote}));
+    if (!log_own(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return;
+    post_to_all(frame_of(codec::Message{signed_vote}));
     book_.add(signed_vote);
     own_votes_.push_back(signed_vote);
     inbox_.push_back({std::move(out.vote)});
@@ -467,7 +471,7 @@ class Replica::Impl {
 
   void dispatch(Retransmit& out) { help(out); }
 
-  /// Asks the guard for the message's slot; the record becomes durable in make_durable().
+  /// Asks the guard for the message's slot; the record becomes durable in flush().
   template <class Message>
   bool reserve(const Message& message) {
     auto allowed = guard_.reserve(message);
@@ -481,17 +485,13 @@ class Replica::Impl {
     return false;
   }
 
-  /// Logs an own message and returns once it and the guard's record of it are durable:
-  /// the two files are flushed at once, so the message waits for one flush, not two.
-  bool make_durable(const wal::Record& own) {
+  /// Logs an own message; it leaves with the next flush(), once durable.
+  bool log_own(const wal::Record& own) {
     if (auto logged = wal_.append_unsynced(own); !logged) {
       stop(logged.error());
       return false;
     }
-    if (auto synced = syncer_.run([&] { return guard_.sync(); }, [&] { return wal_.sync(); }); !synced) {
-      stop(synced.error());
-      return false;
-    }
+    own_unsynced_ = true;
     return true;
   }
 
@@ -546,6 +546,31 @@ class Replica::Impl {
     log_.log(LogLevel::error, "stopped", field("code", to_string(error.code)) + field("detail", error.message));
   }
 
+  // ---- sending ----
+
+  void post(const Address& to, std::shared_ptr<const Bytes> frame) { outbox_.push_back({to, std::move(frame)}); }
+  void post_to_all(std::shared_ptr<const Bytes> frame) { outbox_.push_back({std::nullopt, std::move(frame)}); }
+
+  /// Ends every call from outside. Own messages logged during the call become durable
+  /// first — the guard's records and the log's, the two files flushed at once, one flush
+  /// for all of them (a proposer's proposal and the prevote it causes, say) — and only
+  /// then does anything posted during the call leave, in order.
+  void flush() {
+    if (own_unsynced_ && !fatal_) {
+      if (auto synced = syncer_.run([&] { return guard_.sync(); }, [&] { return wal_.sync(); }); !synced)
+        stop(synced.error());
+      own_unsynced_ = false;
+    }
+    if (!fatal_)
+      for (Outgoing& out : outbox_) {
+        if (out.to)
+          net_.send(*out.to, std::move(out.frame));
+        else
+          net_.broadcast(std::move(out.frame));
+      }
+    outbox_.clear();
+  }
+
   // ---- gossip ----
 
   /// False if the proposal was known already or there is no room for it.
@@ -567,9 +592,9 @@ class Replica::Impl {
   void send_own_messages(const Address* peer) {
     const auto send = [&](std::shared_ptr<const Bytes> frame) {
       if (peer)
-        net_.send(*peer, std::move(frame));
+        post(*peer, std::move(frame));
       else
-        net_.broadcast(std::move(frame));
+        post_to_all(std::move(frame));
     };
     send(frame_of(PeerStatus{core_.height(), core_.round()}));
     for (const codec::SignedProposal& proposal : proposals_)
@@ -578,6 +603,12 @@ class Replica::Impl {
     for (const codec::SignedVote& vote : own_votes_)
       if (vote.vote.round >= core_.round() - 1) send(frame_of(codec::Message{vote}));
   }
+
+  /// A frame posted during a call, sent at its end: to one peer, or to all.
+  struct Outgoing {
+    std::optional<Address> to;
+    std::shared_ptr<const Bytes> frame;
+  };
 
   struct AwaitedCommit {
     Round round;
@@ -606,6 +637,8 @@ class Replica::Impl {
   std::deque<Pending> inbox_;
   bool draining_ = false;
   std::vector<Output> outputs_;
+  std::vector<Outgoing> outbox_;
+  bool own_unsynced_ = false;  // own messages logged since the last flush()
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::uint64_t timer_sequence_ = 0;
 
