@@ -53,7 +53,24 @@ class ByteString {
   /// Printable form: the text itself if it is printable ASCII, else 0x and lowercase hex.
   std::string to_string() const;
 
-  friend bool operator==(const ByteString& a, const ByteString& b) noexcept { return a.view() == b.view(); }
+  /// Word by word, without a call to memcmp: addresses and values (typically 20 to 32
+  /// bytes) are compared for every vote a node hears.
+  friend bool operator==(const ByteString& a, const ByteString& b) noexcept {
+    const std::size_t n = a.size_;
+    if (n != b.size_) return false;
+    const std::uint8_t* p = a.data();
+    const std::uint8_t* q = b.data();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t x, y;
+      std::memcpy(&x, p + i, 8);
+      std::memcpy(&y, q + i, 8);
+      if (x != y) return false;
+    }
+    for (; i < n; ++i)
+      if (p[i] != q[i]) return false;
+    return true;
+  }
   friend std::strong_ordering operator<=>(const ByteString& a, const ByteString& b) noexcept {
     const std::size_t common = std::min(a.size(), b.size());
     const int order = common == 0 ? 0 : std::memcmp(a.data(), b.data(), common);

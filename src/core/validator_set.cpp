@@ -3,8 +3,6 @@
 #include <bit>
 #include <cstring>
 
-#include "equal_bytes.hpp"
-
 namespace bft {
 
 namespace {
@@ -21,8 +19,8 @@ std::uint64_t hash_address(std::span<const std::uint8_t> bytes) noexcept {
     h = (h ^ word) * k;
     h ^= h >> 29;
   }
-  std::uint64_t tail = 0;
-  if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  std::uint64_t tail = 0;  // byte by byte: a memcpy of a variable length is a call
+  for (unsigned shift = 0; i < bytes.size(); ++i, shift += 8) tail |= std::uint64_t{bytes[i]} << shift;
   h = (h ^ tail) * k;
   return h ^ (h >> 32);
 }
@@ -42,7 +40,7 @@ struct ValidatorSet::Data {
     for (std::uint64_t at = hash_address(address.bytes()) & mask;; at = (at + 1) & mask) {
       const std::uint32_t slot = slots[at];
       if (slot == 0) return std::nullopt;
-      if (detail::equal_bytes(validators[slot - 1].address.bytes(), address.bytes())) return slot - 1;
+      if (validators[slot - 1].address == address) return slot - 1;
     }
   }
 

@@ -2,28 +2,14 @@
 
 #include <cassert>
 
-#include "equal_bytes.hpp"
-
 namespace bft::detail {
-
-namespace {
-
-/// The tallies compare values on every vote and every rule evaluation.
-bool same_value(const Value& a, const Value& b) noexcept { return equal_bytes(a.bytes(), b.bytes()); }
-
-bool same_value(const std::optional<Value>& a, const std::optional<Value>& b) noexcept {
-  if (a.has_value() != b.has_value()) return false;
-  return !a || same_value(*a, *b);
-}
-
-}  // namespace
 
 VoteTally::VoteTally(std::size_t validators)
     : validators_(validators), first_slot_(validators, no_slot), any_senders_(validators) {}
 
 std::uint32_t VoteTally::slot_for(const std::optional<Value>& value) {
   for (std::uint32_t i = 0; i < slots_.size(); ++i)
-    if (same_value(slots_[i].value, value)) return i;
+    if (slots_[i].value == value) return i;
   slots_.push_back(ValueTally{value, 0, SenderSet(validators_)});
   return static_cast<std::uint32_t>(slots_.size() - 1);
 }
@@ -31,7 +17,7 @@ std::uint32_t VoteTally::slot_for(const std::optional<Value>& value) {
 VoteOutcome VoteTally::add(std::size_t sender, std::uint64_t power, const std::optional<Value>& value) {
   assert(sender < validators_);
   if (const std::uint32_t first = first_slot_[sender]; first != no_slot)
-    return same_value(slots_[first].value, value) ? VoteOutcome::duplicate : VoteOutcome::conflicting;
+    return slots_[first].value == value ? VoteOutcome::duplicate : VoteOutcome::conflicting;
   return add_certified(sender, power, value);
 }
 
@@ -68,13 +54,13 @@ std::uint64_t VoteTally::power_for(const Value& value) const {
 
 const ValueTally* VoteTally::find(const Value& value) const {
   for (const auto& slot : slots_)
-    if (slot.value && same_value(*slot.value, value)) return &slot;
+    if (slot.value && *slot.value == value) return &slot;
   return nullptr;
 }
 
 const ValueTally* VoteTally::find(const std::optional<Value>& value) const {
   for (const auto& slot : slots_)
-    if (same_value(slot.value, value)) return &slot;
+    if (slot.value == value) return &slot;
   return nullptr;
 }
 
