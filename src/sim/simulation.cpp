@@ -1072,7 +1072,7 @@ class Cluster {
 
   /// address(id, peer) for every peer but the sender, on a plain_network().
   void address_all_plain(std::uint32_t id) {
-    Parcel& parcel = parcels_[id];
+    Parcel& parcel = *parcels_[id];
     const LinkModel& link = options_.network.default_link;
     const Time min_delay = link.min_delay;
     const Time max_delay = link.max_delay;
@@ -1101,12 +1101,12 @@ class Cluster {
     std::uint32_t id;
     if (free_parcels_.empty()) {
       id = static_cast<std::uint32_t>(parcels_.size());
-      parcels_.emplace_back();
+      parcels_.push_back(std::make_unique<Parcel>());
     } else {
       id = free_parcels_.back();
       free_parcels_.pop_back();
     }
-    Parcel& parcel = parcels_[id];
+    Parcel& parcel = *parcels_[id];
     parcel.wire = std::move(wire);
     parcel.from = from;
     parcel.next = 0;
@@ -1117,7 +1117,7 @@ class Cluster {
   /// Decides the fate of the parcel's copy for `to`: lost (a partition or the link's loss
   /// rate), delivered once or twice, each after its own delay.
   void address(std::uint32_t id, std::uint32_t to) {
-    Parcel& parcel = parcels_[id];
+    Parcel& parcel = *parcels_[id];
     ++result_.messages_sent;
     if (!nodes_[to].core) return;  // a silent node reads nothing: spare the events
     const LinkModel& link = options_.network.link(parcel.from, to);
@@ -1141,7 +1141,7 @@ class Cluster {
   }
 
   void close_parcel(std::uint32_t id) {
-    Parcel& parcel = parcels_[id];
+    Parcel& parcel = *parcels_[id];
     if (parcel.deliveries.empty()) {
       release_parcel(id);
       return;
@@ -1154,12 +1154,12 @@ class Cluster {
   }
 
   void release_parcel(std::uint32_t id) {
-    parcels_[id].wire = Wire{};  // frees the payload now, not when the slot is reused
+    parcels_[id]->wire = Wire{};  // frees the payload now, not when the slot is reused
     free_parcels_.push_back(id);
   }
 
   void deliver_next(std::uint32_t id) {
-    Parcel& parcel = parcels_[id];  // a deque: stays put while the receiver sends
+    Parcel& parcel = *parcels_[id];  // stays put while the receiver sends
     const Delivery delivery = parcel.deliveries[parcel.next++];
     const bool last = parcel.next == parcel.deliveries.size();
     if (!last) queue_.push(parcel.deliveries[parcel.next].at, EventKind::deliver, parcel.from, id);
@@ -1205,7 +1205,9 @@ class Cluster {
   std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
 
   std::vector<Output> outputs_;  // scratch: one node handles one input at a time
-  std::deque<Parcel> parcels_;
+  /// Boxed: a parcel stays put while its receiver sends (opening parcels), and indexing
+  /// a vector is cheaper than indexing a deque.
+  std::vector<std::unique_ptr<Parcel>> parcels_;
   std::vector<std::uint32_t> free_parcels_;
   /// Late votes held back (hold_late_vote): a quarter of all deliveries at 100
   /// validators, so a plain pool rather than parcels.
