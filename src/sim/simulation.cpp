@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -523,15 +524,18 @@ class Cluster {
   }
 
   /// Records a vote a correct node hears at its current height, for relaying. Rounds far
-  /// ahead are not kept: the core would not count them yet either.
-  void hear(Node& node, const Vote& vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
+  /// ahead are not kept: the core would not count them yet either. `voter`: the voter's
+  /// index if the caller knows it (a vote sent on its own comes from its voter: nobody
+  /// here forges a signature), else it is looked up.
+  void hear(Node& node, const Vote& vote, std::optional<std::uint32_t> voter = std::nullopt) {
     const Core& core = *node.core;
     if (!node.correct() || vote.height != core.height() || vote.round < 0 ||
         vote.round > core.round() + static_cast<Round>(options_.consensus.max_future_rounds_per_sender))
       return;
     std::uint32_t sender;
-    if (sender_hint && nodes_[*sender_hint].address == vote.voter) {
-      sender = *sender_hint;
+    if (voter) {
+      assert(nodes_[*voter].address == vote.voter);
+      sender = *voter;
     } else if (const auto index = validators_.index_of(vote.voter)) {
       sender = static_cast<std::uint32_t>(*index);
     } else {
@@ -570,8 +574,8 @@ class Cluster {
   /// feed() for a vote, which is shared by all its parcel's deliveries: an idle node
   /// without a WAL (the common case) has its core read it in place; otherwise it is
   /// copied into an Input.
-  void feed_vote(Node& node, const Vote& vote, std::optional<std::uint32_t> sender_hint = std::nullopt) {
-    hear(node, vote, sender_hint);
+  void feed_vote(Node& node, const Vote& vote, std::optional<std::uint32_t> voter = std::nullopt) {
+    hear(node, vote, voter);
     if (node.handling || node.wal) {
       feed(node, Input{std::in_place_type<Vote>, vote});
       return;
