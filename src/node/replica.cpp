@@ -226,11 +226,15 @@ class Replica::Impl {
       ++stats_.duplicates_ignored;
       return;
     }
+    // A vote of a decided height (the last precommit of a height, typically) changes
+    // nothing here, so it is not worth a signature check. Whether its voter is behind
+    // is for the voter's own status to say (see on_status).
+    if (vote.vote.height < core_.height()) {
+      ++stats_.stale_ignored;
+      return;
+    }
     if (auto verified = crypto::verify_vote(vote, options_.chain, keys_); !verified) return reject(from, verified.error());
     heard_at(vote.vote.voter, vote.vote.height);
-    // A vote of a decided height: often late rather than behind, so help waits for the
-    // peer's own status (see on_status).
-    if (vote.vote.height < core_.height()) return;
     Vote core_view = vote.vote;
     inbox_.push_back({std::move(core_view), {std::move(vote)}});
   }
@@ -241,10 +245,13 @@ class Replica::Impl {
       ++stats_.duplicates_ignored;
       return;
     }
+    if (proposal.height < core_.height()) {
+      ++stats_.stale_ignored;
+      return;
+    }
     if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
-    if (proposal.height < core_.height()) return;
     const Validity validity = app_.is_valid(proposal.value) ? Validity::valid : Validity::invalid;
     // The proof of lock is a set of prevotes: kept with their signatures like any vote.
     std::vector<codec::SignedVote> lock_votes;

@@ -92,6 +92,7 @@ struct ReplicaStats {
   std::uint64_t frames_rejected = 0;  // undecodable, bad signature, unknown signer
   std::uint64_t inputs_rejected = 0;  // well-signed, but refused by the core (stale, duplicate, ...)
   std::uint64_t duplicates_ignored = 0;  // proposals and votes held already (gossip repeats)
+  std::uint64_t stale_ignored = 0;  // proposals and votes of decided heights, dropped unchecked
   std::uint64_t evidence = 0;
   std::uint64_t sync_requests = 0;
   std::uint64_t blocks_synced = 0;
