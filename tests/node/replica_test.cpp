@@ -95,6 +95,7 @@ class Cluster {
  public:
   explicit Cluster(std::size_t size, wal::SyncPolicy policy = wal::SyncPolicy::before_send) : options_(chain()) {
     options_.wal.sync = policy;
+    options_.wal.heights_per_segment = 16;  // runs of 100 heights cross several segments
     for (std::size_t i = 0; i < size; ++i) {
       auto node = std::make_unique<Node>(Node{key(static_cast<std::uint8_t>(i + 1)), {}, {}, {}, nullptr, nullptr, nullptr});
       node->address = crypto::address_of(node->signer.public_key());

@@ -80,9 +80,11 @@ struct ReplicaOptions {
   std::chrono::milliseconds sync_patience{500};
   /// Commit certificates per sync answer.
   std::size_t sync_batch = 16;
-  /// 16 heights per segment: a new segment file, its directory sync and the sync that
-  /// seals the last one come once per 16 heights instead of at every height.
-  wal::WalOptions wal = {.heights_per_segment = 16};
+  /// 64 heights per segment: a new segment file, its directory sync, the sync that seals
+  /// the last one and the removal of an old one (about 1.5 ms together on this project's
+  /// disk) come once per 64 heights instead of at every height. A restart replays at most
+  /// 64 + keep_heights heights of records, a few milliseconds.
+  wal::WalOptions wal = {.heights_per_segment = 64};
   codec::Limits limits;
 };
 
