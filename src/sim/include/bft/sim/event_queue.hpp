@@ -1,9 +1,10 @@
 // The discrete-event scheduler: a calendar queue of small plain events ordered by
 // simulated time, ties broken by a seeded random key. Events carry an index into a pool
 // owned by the caller instead of a callback, so scheduling allocates nothing once the
-// buckets have grown. Keys are 64-bit random numbers, so (time, key) orders events
-// totally but for a collision that practically never happens: the sequence popped does
-// not depend on how events are stored (and is a pure function of the seed either way).
+// queue's own pool of event slots has grown. Keys are 64-bit random numbers, so
+// (time, key) orders events totally but for a collision that practically never happens:
+// the sequence popped does not depend on how events are stored (and is a pure function
+// of the seed either way).
 #pragma once
 
 #include <algorithm>
@@ -46,11 +47,11 @@ struct Event {
 /// A calendar queue: time is cut into buckets of 64 µs, and the buckets of the next
 /// 131 ms (past every message delay of a default run) are a ring of unsorted lists, so a
 /// push is a prepend. A bucket is sorted once, when its turn comes; a bitmap of the
-/// occupied ones skips the empty ones. The lists are linked through one pool of event
-/// slots, so memory follows the events pending (a vector per bucket would keep each
-/// bucket's peak: 80 MB more at 1,000 validators). Events due beyond the ring (timeouts, mostly) wait
-/// in a heap. At 100 validators this costs a fraction of the ~240 instructions per push
-/// of a binary heap of the few hundred events pending.
+/// occupied ones skips the empty ones. Events due beyond the ring (timeouts, mostly) wait
+/// in a heap. The lists are linked through one pool of event slots, so memory follows the
+/// events pending (a vector per bucket would keep each bucket's peak: 80 MB more at 1,000
+/// validators). At 100 validators this costs a fraction of the ~240 instructions per
+/// push of a binary heap of the few hundred events pending.
 class EventQueue {
  public:
   explicit EventQueue(std::uint64_t seed) : tie_break_(seed), ring_(ring_size, no_slot) {}
