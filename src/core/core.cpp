@@ -622,11 +622,16 @@ class Core::Impl {
   // proposal, precommit or verdict enables it, so only the rounds they touched are seen.
   bool try_decide(std::vector<Output>& out) {
     for (Round round : touched_) {
-      auto it = rounds_.find(round);
-      if (it == rounds_.end()) continue;
-      for (const auto& stored : it->second.proposals) {
+      // Most inputs touch only the current round: skip the map lookup for it.
+      const RoundState* rs = round == round_ ? current_ : nullptr;
+      if (!rs) {
+        auto it = rounds_.find(round);
+        if (it == rounds_.end()) continue;
+        rs = &it->second;
+      }
+      for (const auto& stored : rs->proposals) {
         if (stored.validity == Validity::valid &&
-            validators_.is_quorum(it->second.votes.precommits.power_for(stored.proposal.value))) {
+            validators_.is_quorum(rs->votes.precommits.power_for(stored.proposal.value))) {
           decide(round, stored.proposal, out);
           return true;
         }
