@@ -43,7 +43,8 @@ class ValidatorSet {
   const Validator& operator[](std::size_t index) const;
   std::span<const Validator> validators() const noexcept;
   std::optional<std::size_t> index_of(const Address& address) const;
-  std::uint64_t total_power() const noexcept;
+  /// Inline: the quorum tests below ask for it after every vote.
+  std::uint64_t total_power() const noexcept { return total_power_; }
   std::uint64_t total_propose_weight() const noexcept;
 
   /// More than two thirds of the total vote power.
@@ -55,8 +56,10 @@ class ValidatorSet {
 
  private:
   struct Data;
-  explicit ValidatorSet(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  ValidatorSet(std::shared_ptr<const Data> data, std::uint64_t total_power)
+      : data_(std::move(data)), total_power_(total_power) {}
   std::shared_ptr<const Data> data_;
+  std::uint64_t total_power_ = 0;
 };
 
 }  // namespace bft

@@ -33,7 +33,6 @@ struct ValidatorSet::Data {
   std::vector<Validator> validators;
   std::vector<std::uint32_t> slots;  // index + 1 of the validator there, 0 = empty
   std::uint64_t mask = 0;
-  std::uint64_t total_power = 0;
   std::uint64_t total_propose_weight = 0;
 
   std::optional<std::size_t> find(const Address& address) const {
@@ -62,6 +61,7 @@ Result<ValidatorSet> ValidatorSet::create(std::vector<Validator> validators) {
   data->validators = std::move(validators);
   data->slots.assign(std::bit_ceil(data->validators.size() * 2), 0);
   data->mask = data->slots.size() - 1;
+  std::uint64_t total_power = 0;
   for (std::size_t i = 0; i < data->validators.size(); ++i) {
     const auto& v = data->validators[i];
     if (v.power == 0)
@@ -69,16 +69,16 @@ Result<ValidatorSet> ValidatorSet::create(std::vector<Validator> validators) {
     if (!data->insert(v.address, i))
       return make_error(Errc::duplicate_validator, "validator " + v.address.to_string() + " appears twice");
     // Checked one addend at a time, so the sums themselves cannot wrap.
-    if (v.power > max_total_power - data->total_power)
+    if (v.power > max_total_power - total_power)
       return make_error(Errc::power_overflow, "total vote power exceeds 2^60");
     if (v.propose_weight > max_total_power - data->total_propose_weight)
       return make_error(Errc::power_overflow, "total propose weight exceeds 2^60");
-    data->total_power += v.power;
+    total_power += v.power;
     data->total_propose_weight += v.propose_weight;
   }
   if (data->total_propose_weight == 0)
     return make_error(Errc::no_propose_weight, "every propose weight is 0: nobody could propose");
-  return ValidatorSet(std::move(data));
+  return ValidatorSet(std::move(data), total_power);
 }
 
 std::size_t ValidatorSet::size() const noexcept { return data_ ? data_->validators.size() : 0; }
@@ -97,8 +97,6 @@ std::optional<std::size_t> ValidatorSet::index_of(const Address& address) const 
   if (!data_) return std::nullopt;
   return data_->find(address);
 }
-
-std::uint64_t ValidatorSet::total_power() const noexcept { return data_ ? data_->total_power : 0; }
 
 std::uint64_t ValidatorSet::total_propose_weight() const noexcept {
   return data_ ? data_->total_propose_weight : 0;
