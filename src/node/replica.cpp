@@ -684,7 +684,7 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
   if (!validators->index_of(self)) return make_error(Errc::invalid_argument, "this node's key is not a validator's");
   auto core = Core::create(self, options.consensus, make_weighted_round_robin_selector());
   if (!core) return core.error();
-  auto guard = wal::SignGuard::open(guard_storage);
+  auto guard = wal::SignGuard::open(guard_storage, wal::SignGuard::default_keep_heights, options.guard_preallocate_bytes);
   if (!guard) return guard.error();
   // The replay of the last height needs what the core buffered for it during the heights
   // before (see WalOptions::keep_heights).

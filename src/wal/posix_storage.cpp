@@ -24,25 +24,19 @@ int close_retry(int fd) {
   return ::close(fd);
 }
 
+/// Appends go to `end_` with pwrite, not O_APPEND: past the end there may be zeros
+/// written by preallocate(), to be overwritten.
 class PosixFile final : public LogFile {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, std::uint64_t size) : fd_(fd), path_(std::move(path)), end_(size), size_(size) {}
   ~PosixFile() override { (void)close_retry(fd_); }
   PosixFile(const PosixFile&) = delete;
   PosixFile& operator=(const PosixFile&) = delete;
 
   Result<void> append(std::span<const std::uint8_t> bytes) override {
-    const std::uint8_t* p = bytes.data();
-    std::size_t left = bytes.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("write", path_);
-      }
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    if (auto ok = write_at(end_, bytes); !ok) return ok;
+    end_ += bytes.size();
+    size_ = std::max(size_, end_);
     return {};
   }
 
@@ -75,12 +69,43 @@ class PosixFile final : public LogFile {
     while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       if (errno != EINTR) return sys_error("ftruncate", path_);
     }
+    end_ = size;
+    size_ = size;
+    return sync();
+  }
+
+  Result<void> preallocate(std::uint64_t bytes) override {
+    static constexpr std::uint8_t zeros[64 * 1024] = {};
+    const std::uint64_t target = end_ + bytes;
+    while (size_ < target) {
+      const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof zeros, target - size_));
+      if (auto ok = write_at(size_, std::span<const std::uint8_t>(zeros, chunk)); !ok) return ok;
+      size_ += chunk;
+    }
     return sync();
   }
 
  private:
+  Result<void> write_at(std::uint64_t offset, std::span<const std::uint8_t> bytes) {
+    const std::uint8_t* p = bytes.data();
+    std::size_t left = bytes.size();
+    while (left > 0) {
+      const ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return sys_error("pwrite", path_);
+      }
+      p += n;
+      offset += static_cast<std::uint64_t>(n);
+      left -= static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
   int fd_;
   std::string path_;
+  std::uint64_t end_;   // where the next append goes
+  std::uint64_t size_;  // the file's size: end_ plus preallocated zeros
 };
 
 class PosixStorage final : public Storage {
@@ -110,10 +135,16 @@ class PosixStorage final : public Storage {
     const std::string path = dir_ + "/" + std::string(name);
     int fd;
     do {
-      fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return sys_error("open", path);
-    return std::unique_ptr<LogFile>(std::make_unique<PosixFile>(fd, path));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      Error error = sys_error("fstat", path);
+      (void)close_retry(fd);
+      return error;
+    }
+    return std::unique_ptr<LogFile>(std::make_unique<PosixFile>(fd, path, static_cast<std::uint64_t>(st.st_size)));
   }
 
   Result<void> remove(std::string_view name) override {

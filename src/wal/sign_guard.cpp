@@ -81,6 +81,7 @@ std::pair<Slot, Content> entry_of(const Record& record) {
 struct SignGuard::State {
   Storage* storage = nullptr;
   std::size_t keep = 8;
+  std::uint64_t preallocate = 0;  // zeros written ahead of the records in each new file
   std::map<Slot, Content> signed_;
   Height highest = 0;
   Height open_start = 0;  // first height of the open file
@@ -110,6 +111,7 @@ struct SignGuard::State {
       file = std::move(*opened);
       open_start = file_start(height);
       if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
+      if (auto ok = file->preallocate(preallocate); !ok) return fail(ok.error());
     }
     scratch.clear();
     Bytes payload;
@@ -158,10 +160,11 @@ SignGuard::SignGuard(SignGuard&&) noexcept = default;
 SignGuard& SignGuard::operator=(SignGuard&&) noexcept = default;
 SignGuard::~SignGuard() = default;
 
-Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights) {
+Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights, std::uint64_t preallocate_bytes) {
   auto state = std::make_unique<State>();
   state->storage = &storage;
   state->keep = std::max<std::size_t>(keep_heights, 1);
+  state->preallocate = preallocate_bytes;
   auto names = storage.list();
   if (!names) return names.error();
   for (const std::string& name : *names) {
@@ -173,6 +176,7 @@ Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights) {
     auto scanned = scan_segment(*bytes, 1 << 24);
     if (!scanned) return make_error(Errc::corrupt_log, "sign guard " + name + ": " + scanned.error().message);
     // A torn tail is a record whose sync never returned: that message was never signed.
+    // (Zeros after the records are preallocated space, cut the same way.)
     if (!scanned->tail_reason.empty())
       if (auto ok = (*file)->truncate(scanned->good_bytes); !ok) return ok.error();
     for (const Record& r : scanned->records) {

@@ -106,6 +106,7 @@ struct Wal::State {
   bool has_segment = false;
   Bytes pending;                // framed, not written yet
   std::size_t written_unsynced = 0;
+  std::uint64_t segment_bytes = 0;  // records written to the current segment
   bool failed = false;
   std::string failure;
   std::uint64_t syncs = 0;
@@ -124,6 +125,7 @@ struct Wal::State {
     if (pending.empty()) return {};
     if (auto ok = file->append(pending); !ok) return fail(ok.error());
     written_unsynced += pending.size();
+    segment_bytes += pending.size();
     pending.clear();
     return {};
   }
@@ -154,15 +156,28 @@ struct Wal::State {
     return {};
   }
 
+  /// Makes the segment durable whole; preallocated zeros are cut, so only the newest
+  /// segment can end in anything but a record.
+  Result<void> seal() {
+    if (options.preallocate_bytes == 0) return sync_all();
+    if (auto ok = write_pending(); !ok) return ok;
+    if (auto ok = file->truncate(segment_bytes); !ok) return fail(ok.error());
+    ++syncs;
+    written_unsynced = 0;
+    return {};
+  }
+
   Result<void> rotate(Height new_height) {
     if (has_segment)
-      if (auto ok = sync_all(); !ok) return ok;
+      if (auto ok = seal(); !ok) return ok;
     auto opened = storage->open(segment_name(new_height), true);
     if (!opened) return fail(opened.error());
     file = std::move(*opened);
     if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
+    if (auto ok = file->preallocate(options.preallocate_bytes); !ok) return fail(ok.error());
     height = new_height;
     has_segment = true;
+    segment_bytes = 0;
     // Prune the segments whose heights all lie below new_height - keep_heights: the new
     // segment's StartHeight is not durable yet, so after a crash the height before it may
     // be the last the log holds, and its replay needs keep_heights heights before it.
@@ -211,7 +226,14 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
     if (!bytes) return bytes.error();
     auto scanned = scan_segment(*bytes, options.max_record_size);
     if (!scanned) return make_error(Errc::corrupt_log, segments[i].second + ": " + scanned.error().message);
-    if (!scanned->tail_reason.empty()) {
+    // Zeros after the last record of the newest segment are space preallocated for
+    // records that never came: cut like a torn tail, but nothing was damaged.
+    const bool zeros_only =
+        std::all_of(bytes->begin() + static_cast<std::ptrdiff_t>(scanned->good_bytes), bytes->end(),
+                    [](std::uint8_t b) { return b == 0; });
+    if (newest && !scanned->tail_reason.empty() && zeros_only) {
+      if (auto ok = (*file)->truncate(scanned->good_bytes); !ok) return ok.error();
+    } else if (!scanned->tail_reason.empty()) {
       if (!newest)
         return make_error(Errc::corrupt_log, segments[i].second + ": damaged record at byte " +
                                                  std::to_string(scanned->good_bytes) + " (" + scanned->tail_reason +
@@ -227,9 +249,11 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
     report.records += scanned->records.size();
     for (Record& r : scanned->records) records.push_back(std::move(r));
     if (newest) {
+      if (auto ok = (*file)->preallocate(options.preallocate_bytes); !ok) return ok.error();
       state->file = std::move(*file);
       state->height = segments[i].first;
       state->has_segment = true;
+      state->segment_bytes = scanned->good_bytes;
     }
   }
   return Opened{Wal(std::move(state)), std::move(records), std::move(report)};

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bft/wal/crc32c.hpp"
+#include "bft/wal/sign_guard.hpp"
 #include "bft/wal/wal.hpp"
 
 namespace bft::wal {
@@ -388,6 +389,102 @@ TEST(PosixWal, WritesSyncsReopensAndRepairsARealFile) {
   EXPECT_EQ(back->report.bytes_removed, 5u);
   EXPECT_EQ(std::filesystem::file_size(dir.path() + "/wal/" + segment_name(1)), frames(sample_records(1)).size());
   EXPECT_FALSE(open_directory(dir.path() + "/wal/" + segment_name(1)));  // not a directory
+}
+
+// Preallocated segments: records overwrite zeros written ahead; a sealed segment is cut
+// to its records; the newest one's zeros are no damage after a crash, and appending
+// continues where the records end.
+TEST(PosixWal, PreallocatedSegmentsHoldTheSameRecords) {
+  TempDir dir;
+  auto storage = open_directory(dir.path() + "/wal");
+  ASSERT_TRUE(storage) << storage.error().message;
+  const auto path = [&](Height h) { return dir.path() + "/wal/" + segment_name(h); };
+  WalOptions options;
+  options.preallocate_bytes = 64 << 10;
+  {
+    auto opened = Wal::open(**storage, options);
+    ASSERT_TRUE(opened);
+    for (const Record& r : sample_records(1)) ASSERT_TRUE(opened->wal.append(r));
+    ASSERT_TRUE(opened->wal.sync());
+    EXPECT_EQ(std::filesystem::file_size(path(1)), 64u << 10);
+    for (const Record& r : sample_records(2)) ASSERT_TRUE(opened->wal.append(r));
+    ASSERT_TRUE(opened->wal.sync());
+    EXPECT_EQ(std::filesystem::file_size(path(1)), frames(sample_records(1)).size());  // sealed
+    EXPECT_EQ(std::filesystem::file_size(path(2)), 64u << 10);
+  }
+  // Reopened as after a crash: the zeros are cut, nothing is reported as repaired.
+  {
+    auto back = Wal::open(**storage, options);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->records.size(), 2 * sample_records(1).size());
+    EXPECT_FALSE(back->report.repaired);
+    EXPECT_EQ(back->report.segments, 2u);
+    ASSERT_TRUE(back->wal.append(vote(VoteType::prevote, 2, 5, "late", 1)));
+    ASSERT_TRUE(back->wal.sync());
+  }
+  auto again = Wal::open(**storage, options);
+  ASSERT_TRUE(again) << again.error().message;
+  ASSERT_EQ(again->records.size(), 2 * sample_records(1).size() + 1);
+  EXPECT_EQ(encoded(again->records.back()), encoded(vote(VoteType::prevote, 2, 5, "late", 1)));
+  EXPECT_FALSE(again->report.repaired);
+}
+
+// The guard's preallocated files: a record durably signed survives a reopen, the zeros
+// after it are no damage, and a conflicting message is still refused.
+TEST(PosixWal, APreallocatedGuardFileRemembersWhatWasSigned) {
+  TempDir dir;
+  auto storage = open_directory(dir.path() + "/guard");
+  ASSERT_TRUE(storage) << storage.error().message;
+  const Vote signed_vote = vote(VoteType::precommit, 3, 0, "x", 0);
+  Vote other = signed_vote;
+  other.value = std::nullopt;
+  {
+    auto guard = SignGuard::open(**storage, SignGuard::default_keep_heights, 16 << 10);
+    ASSERT_TRUE(guard);
+    ASSERT_TRUE(guard->authorize(signed_vote));
+  }
+  std::uintmax_t preallocated = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/guard"))
+    preallocated = std::max(preallocated, entry.file_size());
+  EXPECT_GE(preallocated, 16u << 10);
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto guard = SignGuard::open(**storage, SignGuard::default_keep_heights, 16 << 10);
+    ASSERT_TRUE(guard) << guard.error().message;
+    EXPECT_EQ(guard->authorize(other).error().code, Errc::already_signed);
+    EXPECT_TRUE(guard->authorize(signed_vote));
+    ASSERT_TRUE(guard->authorize(vote(VoteType::prevote, 4, reopen, "y", 0)));  // appends after a reopen
+  }
+  auto last = SignGuard::open(**storage);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->authorize(vote(VoteType::prevote, 4, 1, std::nullopt, 0)).error().code, Errc::already_signed);
+}
+
+// Torn bytes before the zeros are still a repair, reported.
+TEST(Wal, ATornRecordInPreallocatedSpaceIsStillReported) {
+  MemoryStorage disk;
+  {
+    auto opened = Wal::open(disk);
+    ASSERT_TRUE(opened);
+    for (const Record& r : sample_records(1)) ASSERT_TRUE(opened->wal.append(r));
+    ASSERT_TRUE(opened->wal.sync());
+  }
+  MemoryStorage::File& file = disk.files()[segment_name(1)];
+  const std::size_t content = file.data.size();
+  file.data.resize(content + 4096, 0);  // preallocated zeros
+  file.synced = file.data.size();
+  auto clean = Wal::open(disk);
+  ASSERT_TRUE(clean);
+  EXPECT_FALSE(clean->report.repaired);
+  EXPECT_EQ(disk.files()[segment_name(1)].data.size(), content);
+
+  MemoryStorage::File& again = disk.files()[segment_name(1)];
+  again.data.resize(content + 4096, 0);
+  again.data[content] = 200;  // the start of a record that never completed
+  again.synced = again.data.size();
+  auto torn = Wal::open(disk);
+  ASSERT_TRUE(torn);
+  EXPECT_TRUE(torn->report.repaired);
+  EXPECT_EQ(torn->report.bytes_removed, 4096u);
 }
 
 }  // namespace

@@ -83,8 +83,12 @@ struct ReplicaOptions {
   /// 64 heights per segment: a new segment file, its directory sync, the sync that seals
   /// the last one and the removal of an old one (about 1.5 ms together on this project's
   /// disk) come once per 64 heights instead of at every height. A restart replays at most
-  /// 64 + keep_heights heights of records, a few milliseconds.
-  wal::WalOptions wal = {.heights_per_segment = 64};
+  /// 64 + keep_heights heights of records, a few milliseconds. Segments are preallocated
+  /// (64 heights hold ~70 KB at light load): a sync then flushes data only, ~90 us
+  /// instead of ~145 us for an append that grows the file (ext4, this project's disk).
+  wal::WalOptions wal = {.heights_per_segment = 64, .preallocate_bytes = 256 << 10};
+  /// The same for the double-sign guard's files (64 heights hold ~7 KB).
+  std::uint64_t guard_preallocate_bytes = 16 << 10;
   codec::Limits limits;
 };
 

@@ -24,7 +24,11 @@ class SignGuard {
   /// Loads the guard's records from `storage` (files "guard-<height>.log"; a torn tail is
   /// cut, damage in the middle is corrupt_log). `keep_heights`: heights remembered; a
   /// message for a height below the highest signed one minus that is refused.
-  static Result<SignGuard> open(Storage& storage, std::size_t keep_heights = 8);
+  /// `preallocate_bytes`: zeros written ahead of the records in each new file (see
+  /// LogFile::preallocate), so that a record's sync flushes data only. 0: off.
+  static constexpr std::size_t default_keep_heights = 8;
+  static Result<SignGuard> open(Storage& storage, std::size_t keep_heights = default_keep_heights,
+                                std::uint64_t preallocate_bytes = 0);
 
   SignGuard(SignGuard&&) noexcept;
   SignGuard& operator=(SignGuard&&) noexcept;

@@ -55,6 +55,10 @@ struct WalOptions {
   std::size_t max_record_size = std::size_t{64} << 20;
   /// Buffered (unsynced) bytes written out once they reach this size.
   std::size_t batch_bytes = std::size_t{64} << 10;
+  /// Zeros written ahead of the records in each new segment (LogFile::preallocate), so
+  /// that a sync flushes data only, with no file size to commit; sealing a segment cuts
+  /// what is left of them. 0: off. Size it to a segment's usual content.
+  std::uint64_t preallocate_bytes = 0;
 };
 
 /// What opening the log found and repaired.
