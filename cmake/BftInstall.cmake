@@ -31,8 +31,7 @@ install(TARGETS bftruntime EXPORT bftcoreTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
-# bftwal joins the package as bft::wal (the write-ahead log; POSIX files and the platform's
-# threads, for ParallelSync).
+# bftwal joins the package as bft::wal (the write-ahead log; POSIX files, no other deps).
 install(TARGETS bftwal EXPORT bftcoreTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -17,7 +17,6 @@
 #include "bft/proposer.hpp"
 #include "bft/validator_set.hpp"
 #include "bft/wal/record.hpp"
-#include "bft/wal/parallel_sync.hpp"
 #include "bft/wal/replay.hpp"
 #include "bft/wal/sign_guard.hpp"
 
@@ -559,13 +558,15 @@ class Replica::Impl {
   void post_to_all(std::shared_ptr<const Bytes> frame) { outbox_.push_back({std::nullopt, std::move(frame)}); }
 
   /// Ends every call from outside. Own messages logged during the call become durable
-  /// first — the guard's records and the log's, the two files flushed at once, one flush
-  /// for all of them (a proposer's proposal and the prevote it causes, say) — and only
-  /// then does anything posted during the call leave, in order.
+  /// first — the guard's records, then the log's: one flush of each file for all of them
+  /// (a proposer's proposal and the prevote it causes, say) — and only then does
+  /// anything posted during the call leave, in order.
   void flush() {
     if (own_unsynced_ && !fatal_) {
-      if (auto synced = syncer_.run([&] { return guard_.sync(); }, [&] { return wal_.sync(); }); !synced)
-        stop(synced.error());
+      if (auto guarded = guard_.sync(); !guarded)
+        stop(guarded.error());
+      else if (auto logged = wal_.sync(); !logged)
+        stop(logged.error());
       own_unsynced_ = false;
     }
     if (!fatal_)
@@ -631,7 +632,6 @@ class Replica::Impl {
   const crypto::KeyRing keys_;
   wal::Wal wal_;
   wal::SignGuard guard_;
-  wal::ParallelSync syncer_;
   Core core_;
 
   TimePoint now_;

@@ -7,8 +7,7 @@
 // Single-threaded and free of IO of its own: frames come in through on_frame(), time
 // through the `now` arguments, and everything leaves through the Network and Application
 // interfaces, so tests run several replicas in one thread on made-up time. bft-node runs
-// one on its asio thread. (The one other thread flushes the guard's file while the
-// caller's flushes the log's, see wal::ParallelSync; the call waits for both.)
+// one on its asio thread.
 #pragma once
 
 #include <chrono>

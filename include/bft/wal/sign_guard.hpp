@@ -40,10 +40,10 @@ class SignGuard {
   Result<void> authorize(const Vote& vote);
   Result<void> authorize(const Proposal& proposal);
 
-  /// authorize() in two steps, for a caller that syncs the guard at the same time as
-  /// other files (see ParallelSync): reserve() checks the slot and writes the record,
-  /// sync() makes every reserved record durable. Nothing reserved may be sent before
-  /// sync() returned OK. Errors as authorize().
+  /// authorize() in two steps, for a caller that makes several messages durable with one
+  /// sync: reserve() checks the slot and writes the record, sync() makes every reserved
+  /// record durable. Nothing reserved may be sent before sync() returned OK. Errors as
+  /// authorize().
   Result<void> reserve(const Vote& vote);
   Result<void> reserve(const Proposal& proposal);
   Result<void> sync();

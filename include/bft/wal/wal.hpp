@@ -110,8 +110,8 @@ class Wal {
   /// later call (the durable state of a failed write or fsync is unknown): stop the node.
   Result<void> append(const Record& record);
   /// append() without the sync its policy may do: the record is written out, not yet
-  /// durable. For a caller that syncs the log at the same time as other files (see
-  /// ParallelSync) and acts on the record only after sync() returned OK.
+  /// durable. For a caller that makes several records durable with one sync() (own
+  /// messages produced together) and acts on them only after it returned OK.
   Result<void> append_unsynced(const Record& record);
   /// Writes and fdatasyncs everything appended so far.
   Result<void> sync();
