@@ -117,17 +117,22 @@ class Replica::Impl {
     return {};
   }
 
-  /// Own messages the log holds were sent before the crash: sign them again (ed25519 is
-  /// deterministic, so the bytes are those sent) for gossip and certificates.
+  /// Own messages the log holds may have been sent before the crash: sign them again
+  /// (ed25519 is deterministic, so the bytes are those sent) for gossip and
+  /// certificates. The guard is asked again first: a segment's seal can make the log
+  /// durable before the guard's flush at the end of the call, and the guard must know
+  /// every message that leaves.
   void restore_own_messages(const wal::ReplayResult& replayed) {
     for (const Vote& vote : replayed.own_votes) {
-      if (vote.height != core_.height()) continue;
+      if (vote.height != core_.height() || !reserve(vote)) continue;
+      own_unsynced_ = true;
       const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, vote);
       book_.add(signed_vote);
       own_votes_.push_back(signed_vote);
     }
     for (const Proposal& proposal : replayed.own_proposals) {
-      if (proposal.height != core_.height()) continue;
+      if (proposal.height != core_.height() || !reserve(proposal)) continue;
+      own_unsynced_ = true;
       if (auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, proposal, book_))
         keep_proposal(*signed_proposal);
     }

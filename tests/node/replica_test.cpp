@@ -14,6 +14,7 @@
 #include "bft/crypto/signing.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/wal/record.hpp"
+#include "bft/wal/sign_guard.hpp"
 
 namespace bft::node {
 namespace {
@@ -319,6 +320,31 @@ TEST(Replica, ManyCrashesAcrossSegmentsLoseNothingAndNeverDoubleSign) {
     ASSERT_TRUE(cluster.open(victim).ok());
   }
   ASSERT_TRUE(cluster.all_reach(100));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
+// The log can hold an own message the guard never recorded durably (a segment's seal
+// syncs the log in the middle of a call; the guard is flushed at its end). On restart
+// the guard learns the log's own messages of the current height before any leaves:
+// here the guard's files are lost altogether, and it still refuses a conflict.
+TEST(Replica, TheGuardRelearnsTheOwnMessagesTheLogHolds) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.cut().insert(0);  // node 0 alone: it times out and prevotes nil, or proposes
+  cluster.run_until([] { return false; }, milliseconds{2'000});
+  const Height height = cluster.node(0).replica->height();
+  cluster.crash(0);
+  cluster.node(0).guard_disk.files().clear();
+  cluster.cut().clear();
+  ASSERT_TRUE(cluster.open(0).ok());
+  auto guard = wal::SignGuard::open(cluster.node(0).guard_disk);
+  ASSERT_TRUE(guard);
+  const Vote conflicting{VoteType::prevote, height, 0, Value::from_text("h-conflict"), cluster.node(0).address};
+  const auto refused = guard->reserve(conflicting);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::already_signed);
+  ASSERT_TRUE(cluster.all_reach(height + 3));
   cluster.expect_agreement();
   cluster.expect_no_double_signing();
 }
