@@ -31,11 +31,11 @@ class LogFile {
   virtual Result<Bytes> read_all() = 0;
   /// Cuts the file to `size` bytes and makes the cut durable.
   virtual Result<void> truncate(std::uint64_t size) = 0;
-  /// Writes `bytes` zero bytes past the end, durably, without moving the end: appends
-  /// then overwrite blocks that exist, and their fdatasync has no file size to commit to
-  /// the file system's journal (on ext4, a flush instead of a journal commit and a flush).
-  /// read_all() returns the zeros too; truncate() to the content cuts them. A hint: the
-  /// in-memory disk ignores it.
+  /// Makes the `bytes` bytes past the end exist as written zeros, durably, without moving
+  /// the end: appends then overwrite blocks that exist, and their fdatasync has no file
+  /// size to commit to the file system's journal (on ext4, a flush instead of a journal
+  /// commit and a flush). read_all() returns the zeros too; truncate() to the content
+  /// cuts them. A hint: the in-memory disk ignores it.
   virtual Result<void> preallocate(std::uint64_t bytes) {
     (void)bytes;
     return {};
