@@ -47,13 +47,16 @@ Result<void> KvApplication::commit(const codec::QuorumCertificate& commit, std::
   return {};
 }
 
-std::optional<codec::QuorumCertificate> KvApplication::committed(Height height) const {
+Result<std::optional<codec::QuorumCertificate>> KvApplication::committed(Height height) const {
   if (last_commit_ && last_commit_->height == height) return last_commit_;
   auto block = store_.get(height);
-  if (!block || !*block) return std::nullopt;
+  if (!block) return block.error();
+  if (!*block) return std::optional<codec::QuorumCertificate>{};
   auto commit = codec::decode_certificate((*block)->certificate);
-  if (!commit) return std::nullopt;
-  return std::move(*commit);
+  if (!commit)
+    return make_error(Errc::corrupt_log, "block " + std::to_string(height) + ": its certificate does not decode (" +
+                                             commit.error().message + ")");
+  return std::optional<codec::QuorumCertificate>{std::move(*commit)};
 }
 
 }  // namespace bft::node

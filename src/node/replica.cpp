@@ -296,7 +296,7 @@ class Replica::Impl {
     const Height height = core_.height() - 1;
     Height& helped = helped_at_[peer];
     if (height == 0 || helped >= height || peer_heights_[peer] > height) return;
-    const auto commit = app_.committed(height);
+    const auto commit = committed_block(height);
     if (!commit) return;
     helped = height;
     ++stats_.help_sent;
@@ -325,13 +325,38 @@ class Replica::Impl {
     if (sent) ++stats_.help_sent;
   }
 
+  /// Answers with up to sync_batch blocks, within the peer's budget: requests are cheap
+  /// to send and blocks are read from disk, so a peer gets sync_blocks_per_second, in
+  /// bursts of up to four batches, and no more.
   void serve_sync(const Address& peer, Height from) {
-    const Height last = std::min(app_.committed_height(), from + options_.sync_batch - 1);
+    const double burst = 4.0 * static_cast<double>(options_.sync_batch);
+    SyncBudget& budget = sync_budgets_.try_emplace(peer, SyncBudget{burst, now_}).first->second;
+    const double elapsed = std::chrono::duration<double>(now_ - budget.refilled).count();
+    budget.blocks = std::min(burst, budget.blocks + elapsed * static_cast<double>(options_.sync_blocks_per_second));
+    budget.refilled = now_;
+    const auto allowed = static_cast<Height>(std::min(budget.blocks, static_cast<double>(options_.sync_batch)));
+    if (allowed == 0) {
+      ++stats_.sync_requests_throttled;
+      return;
+    }
+    const Height last = std::min(app_.committed_height(), from + allowed - 1);
     for (Height height = std::max<Height>(from, 1); height <= last; ++height) {
-      const auto commit = app_.committed(height);
+      const auto commit = committed_block(height);
       if (!commit) break;
+      budget.blocks -= 1;
+      ++stats_.sync_blocks_served;
       post(peer, frame_of(codec::Message{*commit}));
     }
+  }
+
+  /// A committed block to send a peer; one that cannot be read is logged and counted,
+  /// and the peer gets it from another validator.
+  std::optional<codec::QuorumCertificate> committed_block(Height height) {
+    auto commit = app_.committed(height);
+    if (commit) return std::move(*commit);
+    ++stats_.blocks_unreadable;
+    log_.log(LogLevel::error, "block_unreadable", field("height", height) + field("detail", commit.error().message));
+    return std::nullopt;
   }
 
   // ---- fetching ----
@@ -617,6 +642,12 @@ class Replica::Impl {
       if (vote.vote.round >= core_.round() - 1) send(frame_of(codec::Message{vote}));
   }
 
+  /// Blocks a peer may still be sent in answer to its sync requests.
+  struct SyncBudget {
+    double blocks;
+    TimePoint refilled;
+  };
+
   /// A frame posted during a call, sent at its end: to one peer, or to all.
   struct Outgoing {
     std::optional<Address> to;
@@ -659,6 +690,7 @@ class Replica::Impl {
   std::vector<codec::SignedVote> own_votes_;      // of the current height
   std::unordered_map<Address, Height> peer_heights_;
   std::unordered_map<Address, Height> helped_at_;
+  std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
   std::map<Height, codec::QuorumCertificate> fetched_;
   Height fed_fetched_ = 0;  // the height whose fetched block went to the core
   std::optional<AwaitedCommit> awaiting_commit_;
@@ -675,8 +707,10 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
                                                Application& application, Network& network, const Logger& logger,
                                                TimePoint now) {
   if (options.validators.empty()) return make_error(Errc::invalid_argument, "no validators");
-  if (options.gossip_interval.count() <= 0 || options.sync_patience.count() <= 0 || options.sync_batch == 0)
-    return make_error(Errc::invalid_argument, "gossip_interval, sync_patience and sync_batch must be positive");
+  if (options.gossip_interval.count() <= 0 || options.sync_patience.count() <= 0 || options.sync_batch == 0 ||
+      options.sync_blocks_per_second == 0)
+    return make_error(Errc::invalid_argument,
+                      "gossip_interval, sync_patience, sync_batch and sync_blocks_per_second must be positive");
   std::vector<Validator> members;
   crypto::KeyRing keys;
   for (const ValidatorKey& validator : options.validators) {

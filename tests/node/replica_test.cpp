@@ -51,13 +51,15 @@ class MemoryChain final : public Application {
     return {};
   }
   Height committed_height() const override { return blocks.size(); }
-  std::optional<codec::QuorumCertificate> committed(Height height) const override {
-    if (height == 0 || height > blocks.size()) return std::nullopt;
-    return blocks[height - 1];
+  Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override {
+    if (unreadable.contains(height)) return make_error(Errc::io_error, "pread: Input/output error");
+    if (height == 0 || height > blocks.size()) return std::optional<codec::QuorumCertificate>{};
+    return std::optional<codec::QuorumCertificate>{blocks[height - 1]};
   }
 
   std::vector<codec::QuorumCertificate> blocks;
   bool fail_next_commit = false;
+  std::set<Height> unreadable;  // committed, but reading them fails
 
  private:
   std::size_t index_;
@@ -349,6 +351,46 @@ TEST(Replica, TheGuardRelearnsTheOwnMessagesTheLogHolds) {
   cluster.expect_no_double_signing();
 }
 
+// A validator that floods sync requests gets sync_blocks_per_second blocks, in bursts of
+// four batches, not a block-store read per request; its budget refills with time.
+TEST(Replica, SyncRequestsAreServedWithinAPerPeerBudget) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(80));
+  Replica& target = *cluster.node(0).replica;
+  const Address& flooder = cluster.node(1).address;
+  const std::uint64_t batch = cluster.options().sync_batch;
+  const ReplicaStats before = target.stats();
+  for (int i = 0; i < 50; ++i) target.on_frame(flooder, encode_frame(SyncRequest{1}), cluster.now());
+  EXPECT_EQ(target.stats().sync_blocks_served - before.sync_blocks_served, 4 * batch);
+  EXPECT_EQ(target.stats().sync_requests_throttled - before.sync_requests_throttled, 46u);
+  // Another peer has its own budget.
+  target.on_frame(cluster.node(2).address, encode_frame(SyncRequest{1}), cluster.now());
+  EXPECT_EQ(target.stats().sync_blocks_served - before.sync_blocks_served, 5 * batch);
+  // 10 ms later, 2000 blocks/s have refilled 20 blocks: one batch, then the 4 left.
+  const TimePoint later = cluster.now() + milliseconds{10};
+  target.on_frame(flooder, encode_frame(SyncRequest{1}), later);
+  target.on_frame(flooder, encode_frame(SyncRequest{1}), later);
+  target.on_frame(flooder, encode_frame(SyncRequest{1}), later);
+  EXPECT_EQ(target.stats().sync_blocks_served - before.sync_blocks_served, 6 * batch + 4);
+  EXPECT_EQ(target.stats().sync_requests_throttled - before.sync_requests_throttled, 47u);
+  EXPECT_FALSE(target.fatal());
+}
+
+// A block that cannot be read is not served: the error is logged and counted, the
+// request is answered up to it, and the node goes on.
+TEST(Replica, AnUnreadableBlockIsReportedNotServed) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(20));
+  Replica& target = *cluster.node(0).replica;
+  cluster.node(0).app->unreadable.insert(5);
+  const ReplicaStats before = target.stats();
+  target.on_frame(cluster.node(1).address, encode_frame(SyncRequest{1}), cluster.now());
+  EXPECT_EQ(target.stats().blocks_unreadable, before.blocks_unreadable + 1);
+  EXPECT_EQ(target.stats().sync_blocks_served, before.sync_blocks_served + 4);
+  EXPECT_FALSE(target.fatal());
+  ASSERT_TRUE(cluster.all_reach(25));
+}
+
 TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   Cluster cluster(4);
   ASSERT_TRUE(cluster.all_reach(5));
@@ -448,7 +490,7 @@ TEST(Replica, AForgedCommitCertificateIsRejected) {
   ASSERT_TRUE(cluster.all_reach(3));
   Replica& target = *cluster.node(0).replica;
   // A quorum's signatures, but for a different value than they signed.
-  codec::QuorumCertificate forged = *cluster.node(1).app->committed(2);
+  codec::QuorumCertificate forged = cluster.node(1).app->blocks[1];
   forged.height = target.height();
   forged.value = Value::from_text("h-forged");
   target.on_frame(cluster.node(1).address, encode_frame(codec::Message{forged}), cluster.now());

@@ -28,7 +28,7 @@ class KvApplication final : public Application {
   /// given at construction.
   Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) override;
   Height committed_height() const override { return store_.tip(); }
-  std::optional<codec::QuorumCertificate> committed(Height height) const override;
+  Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
 
   const KvStore& state() const noexcept { return state_; }
   Mempool& mempool() noexcept { return mempool_; }

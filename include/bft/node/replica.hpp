@@ -46,8 +46,9 @@ class Application {
   virtual Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) = 0;
   /// The highest committed height (0 before the first).
   virtual Height committed_height() const = 0;
-  /// The commit certificate of a committed height, to serve peers that sync.
-  virtual std::optional<codec::QuorumCertificate> committed(Height height) const = 0;
+  /// The commit certificate of a committed height, to serve peers that sync; nullopt if
+  /// the height is not committed. An error: it is, but cannot be read (io error, damage).
+  virtual Result<std::optional<codec::QuorumCertificate>> committed(Height height) const = 0;
 };
 
 /// The transport, as the replica sees it: authenticated peers, frames in and out.
@@ -79,6 +80,9 @@ struct ReplicaOptions {
   std::chrono::milliseconds sync_patience{500};
   /// Commit certificates per sync answer.
   std::size_t sync_batch = 16;
+  /// Blocks served to one peer per second, in bursts of up to four batches: however
+  /// often a peer asks, it cannot make this node read its block store without bound.
+  std::uint32_t sync_blocks_per_second = 2000;
   /// 64 heights per segment: a new segment file, its directory sync, the sync that seals
   /// the last one and the removal of an old one (about 1.5 ms together on this project's
   /// disk) come once per 64 heights instead of at every height. A restart replays at most
@@ -101,10 +105,13 @@ struct ReplicaStats {
   std::uint64_t evidence = 0;
   std::uint64_t sync_requests = 0;
   std::uint64_t blocks_synced = 0;
+  std::uint64_t sync_blocks_served = 0;       // blocks sent in answer to peers' requests
+  std::uint64_t sync_requests_throttled = 0;  // requests beyond the peer's budget, unanswered
   /// Decisions whose certificate came from a peer: after a restart the log holds the
   /// votes that decided, but not their signatures.
   std::uint64_t certificates_fetched_after_decision = 0;
   std::uint64_t help_sent = 0;
+  std::uint64_t blocks_unreadable = 0;  // committed blocks that could not be read to serve a peer
   std::uint64_t guard_refusals = 0;
 };
 
