@@ -237,6 +237,8 @@ class Node {
                             {"txs_committed", app_->txs_committed()},
                             {"frames_rejected", stats.frames_rejected},
                             {"blocks_synced", stats.blocks_synced},
+                            {"sync_requests_throttled", stats.sync_requests_throttled},
+                            {"blocks_unreadable", stats.blocks_unreadable},
                             {"evidence", stats.evidence}});
     }
     if (request.path == "/blocks") return serve_blocks(request.query);
