@@ -222,7 +222,9 @@ class Node {
     }
     if (request.method != "GET") return text_response(405, "use GET");
     if (request.path.rfind("/kv/", 0) == 0) {
-      const auto value = app_->state().get(std::string_view(request.path).substr(4));
+      const auto key = percent_decode(std::string_view(request.path).substr(4));
+      if (!key) return text_response(400, "a '%' in the key is not followed by two hex digits");
+      const auto value = app_->state().get(*key);
       if (!value) return text_response(404, "not set");
       return HttpResponse{200, "text/plain; charset=utf-8", *value};
     }

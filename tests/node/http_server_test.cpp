@@ -137,6 +137,15 @@ class HttpServerTest : public ::testing::Test {
   std::vector<HttpRequest> requests_;
 };
 
+TEST(PercentDecode, DecodesEscapesAndRefusesBrokenOnes) {
+  EXPECT_EQ(percent_decode("plain-key_1"), "plain-key_1");
+  EXPECT_EQ(percent_decode("a%2Fb%3fc%25"), "a/b?c%");
+  EXPECT_EQ(percent_decode("%41%6a"), "Aj");
+  EXPECT_EQ(percent_decode("a+b"), "a+b");
+  EXPECT_EQ(percent_decode(""), "");
+  for (const char* broken : {"%", "%4", "a%", "%zz", "%g1", "x%2"}) EXPECT_EQ(percent_decode(broken), std::nullopt) << broken;
+}
+
 TEST_F(HttpServerTest, GetAndPostRoundTrip) {
   start();
   Client c = client();

@@ -9,14 +9,17 @@
 // Connections above max_connections are closed at once. A connection must complete each
 // request within idle_timeout of connecting or of its previous answer, else it is closed:
 // idle keep-alive clients and slow senders cannot hold connections forever.
-// The path is passed as sent (no percent-decoding).
+// The path is passed as sent: routes match it raw, and a route that carries a name (a
+// key) decodes that part with percent_decode().
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "bft/result.hpp"
 
@@ -52,6 +55,10 @@ struct HttpLimits {
 
 /// "Not Found" for 404 and so on; "Unknown" for codes the server does not name.
 const char* reason_phrase(int status) noexcept;
+
+/// RFC 3986 percent-decoding: "%2F" -> "/". nullopt for a '%' not followed by two hex
+/// digits. '+' stays '+' (it means a space only in form bodies, not in paths).
+std::optional<std::string> percent_decode(std::string_view text);
 
 /// Move-only handle. stop() (also run by the destructor) closes the listener and every
 /// connection; handlers still queued on the io_context then finish harmlessly, so the
