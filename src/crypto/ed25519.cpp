@@ -76,6 +76,11 @@ Signature Ed25519Signer::sign(std::span<const std::uint8_t> message) const {
   return signature;
 }
 
+bool is_valid_public_key(const PublicKey& key) noexcept {
+  detail::ensure_sodium();
+  return crypto_core_ed25519_is_valid_point(key.data()) == 1;
+}
+
 Ed25519Verifier::Ed25519Verifier(const PublicKey& key) : key_(key) { detail::ensure_sodium(); }
 
 bool Ed25519Verifier::verify(std::span<const std::uint8_t> message,

@@ -54,6 +54,22 @@ TEST(Ed25519, MovedFromSignerHoldsNoSecret) {
   EXPECT_EQ(source.seed(), Seed{});  // NOLINT(bugprone-use-after-move): the point of the test
 }
 
+TEST(Ed25519, OnlyKeysThatCanSignAreValidPublicKeys) {
+  EXPECT_TRUE(is_valid_public_key(testing::signer(1).public_key()));
+  EXPECT_TRUE(is_valid_public_key(Ed25519Signer::generate().public_key()));
+  PublicKey identity{};  // the neutral element: small order
+  identity[0] = 1;
+  EXPECT_FALSE(is_valid_public_key(identity));
+  EXPECT_FALSE(is_valid_public_key(PublicKey{}));  // small order too
+  PublicKey off_curve{};  // y = 2 has no x on the curve
+  off_curve[0] = 2;
+  EXPECT_FALSE(is_valid_public_key(off_curve));
+  PublicKey non_canonical;  // y = 2^255 - 1, above the field's prime
+  non_canonical.fill(0xff);
+  non_canonical[31] = 0x7f;
+  EXPECT_FALSE(is_valid_public_key(non_canonical));
+}
+
 TEST(Address, IsTheFirst20BytesOfTheKeysSha256) {
   const PublicKey key = testing::signer(1).public_key();
   const Address address = address_of(key);

@@ -38,6 +38,11 @@ class Ed25519Signer final : public Signer {
   PublicKey public_key_{};
 };
 
+/// Whether `key` can be an ed25519 public key that signs: a canonical encoding of a point
+/// of the curve's main subgroup, not of small order. A key that fails this would never
+/// verify a signature, so a configuration that names one is a mistake worth reporting.
+bool is_valid_public_key(const PublicKey& key) noexcept;
+
 class Ed25519Verifier final : public Verifier {
  public:
   explicit Ed25519Verifier(const PublicKey& key);
