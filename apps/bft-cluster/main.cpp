@@ -28,6 +28,7 @@
 #include "cluster/stats.hpp"
 #include "cluster/summary.hpp"
 #include "load.hpp"
+#include "flood.hpp"
 #include "monitor.hpp"
 #include "netns.hpp"
 #include "process.hpp"
@@ -51,7 +52,7 @@ constexpr auto ready_timeout = std::chrono::seconds(30);
 constexpr auto settle_time = std::chrono::seconds(2);
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 constexpr std::uint16_t netns_p2p_port = 26600;
-constexpr std::uint64_t blocks_per_request = 1000;  // bft-node's limit per GET /blocks
+constexpr std::size_t flood_clients = 4;  // --flood-http: hostile connections at once
 
 std::atomic<bool> interrupted{false};
 extern "C" void on_interrupt(int) { interrupted = true; }
@@ -153,6 +154,7 @@ class ClusterRun {
   NetnsNetwork netns_;  // destroyed after the nodes are killed (see ~ClusterRun order)
   std::vector<Node> nodes_;
   std::int64_t launch_unix_ms_ = 0;
+  std::int64_t load_start_unix_ms_ = 0;  // the origin of the fault schedule's times
   RunSummary summary_;
   std::vector<Recovery> recoveries_;
   std::vector<NodeView> last_views_;  // the monitor's latest snapshot
@@ -423,8 +425,15 @@ void ClusterRun::drive_and_watch() {
   for (const Node& node : nodes_) endpoints.push_back(node.http);
   const auto start = Clock::now();
   const auto load_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.duration_s));
+  load_start_unix_ms_ = unix_ms_now();
   LoadDriver load(endpoints, options_.load_per_s, options_.batch, load_end);
   Monitor monitor(endpoints);
+  std::optional<HttpFlood> flood;
+  if (options_.flood) {
+    const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+    flood.emplace(nodes_[options_.flood->node].http, flood_clients, at(options_.flood->at_s), at(options_.flood->until_s));
+    flood->start();
+  }
   load.start();
   monitor.start();
   std::size_t next_action = 0;
@@ -448,6 +457,12 @@ void ClusterRun::drive_and_watch() {
   load.stop();
   load.join();
   monitor.stop();
+  if (flood) {
+    flood->stop();
+    flood->join();
+    summary_.flood = FloodReport{options_.flood->node, options_.flood->at_s, options_.flood->until_s, flood->requests(),
+                                 flood->answered(), 0, 0};
+  }
   console_.finish();
   summary_.commands_accepted = load.accepted();
   summary_.commands_rejected = load.rejected();
@@ -466,14 +481,15 @@ void ClusterRun::collect_results() {
       auto status = parse_status(reply->body);
       if (!status) return status.error();
       std::vector<BlockInfo> blocks;
-      for (std::uint64_t from = 1; from <= status->height; from += blocks_per_request) {
-        const std::uint64_t to = std::min(status->height, from + blocks_per_request - 1);
-        reply = client.get("/blocks?from=" + std::to_string(from) + "&to=" + std::to_string(to));
+      // Page by page: the node bounds each answer and the next page starts after it.
+      for (std::uint64_t from = 1; from <= status->height; from = blocks.back().height + 1) {
+        reply = client.get("/blocks?from=" + std::to_string(from) + "&to=" + std::to_string(status->height));
         if (!reply) return reply.error();
         if (reply->status != 200) return make_error(Errc::io_error, "GET /blocks answered " + std::to_string(reply->status));
         auto part = parse_blocks(reply->body);
         if (!part) return part.error();
-        if (part->empty()) return make_error(Errc::malformed, "GET /blocks returned nothing from height " + std::to_string(from));
+        if (part->empty() || part->front().height != from)
+          return make_error(Errc::malformed, "GET /blocks did not start at height " + std::to_string(from));
         blocks.insert(blocks.end(), part->begin(), part->end());
       }
       summary_.max_height = std::max(summary_.max_height, status->height);
@@ -523,6 +539,20 @@ void ClusterRun::collect_results() {
     return static_cast<double>(std::max<std::int64_t>(span_ms, 1)) / 1000.0;
   };
   summary_.heights_per_sec = static_cast<double>(summary_.heights) / seconds_from_launch(last_decided_unix_ms);
+  if (summary_.flood && reference) {
+    // Heights decided during the flood against those of the same span just before it,
+    // by the decision times the nodes recorded.
+    const double span_s = summary_.flood->until_s - summary_.flood->at_s;
+    auto decided_between = [&](double from_s, double to_s) {
+      const auto from_ms = load_start_unix_ms_ + static_cast<std::int64_t>(from_s * 1000);
+      const auto to_ms = load_start_unix_ms_ + static_cast<std::int64_t>(to_s * 1000);
+      return static_cast<double>(std::count_if(reference->begin(), reference->end(), [&](const BlockInfo& block) {
+        return block.decided_unix_ms >= from_ms && block.decided_unix_ms < to_ms;
+      }));
+    };
+    summary_.flood->heights_per_sec_before = decided_between(summary_.flood->at_s - span_s, summary_.flood->at_s) / span_s;
+    summary_.flood->heights_per_sec_during = decided_between(summary_.flood->at_s, summary_.flood->until_s) / span_s;
+  }
   summary_.txs_per_sec = static_cast<double>(summary_.txs) / seconds_from_launch(last_loaded_unix_ms);
 }
 

@@ -105,6 +105,22 @@ TEST(Summary, PassesOnlyWhenEveryCheckHolds) {
   EXPECT_FALSE(s.ok());
 }
 
+TEST(Summary, AFloodThatCostMoreThanAFifthOfTheHeightsFails) {
+  auto s = passing();
+  s.flood = FloodReport{1, 8, 15, 5000, 4990, 300, 241};
+  EXPECT_TRUE(s.ok());
+  s.flood->heights_per_sec_during = 239;
+  EXPECT_FALSE(s.ok());
+  s.flood->heights_per_sec_before = 0;  // nothing to compare with: no pass by default
+  EXPECT_FALSE(s.ok());
+  const json parsed = json::parse(passing().to_json());
+  EXPECT_TRUE(parsed["http_flood"].is_null());
+  s = passing();
+  s.flood = FloodReport{1, 8, 15, 5000, 4990, 300, 150};
+  EXPECT_EQ(json::parse(s.to_json())["http_flood"]["ratio"], 0.5);
+  EXPECT_NE(s.to_text().find("below the bound"), std::string::npos);
+}
+
 TEST(Summary, JsonIsOneLineWithTheDocumentedFields) {
   auto s = passing();
   s.heights_per_sec = 2.345678;

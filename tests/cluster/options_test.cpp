@@ -24,7 +24,7 @@ TEST(ClusterOptions, ReadsEveryOption) {
   const auto o = parse({"--nodes", "5", "--duration", "25", "--load", "300", "--batch", "10", "--base-port", "0",
                         "--delay-ms", "10", "--loss", "0.05", "--netns", "--json", "--quiet", "--dir", "/tmp/x",
                         "--keep", "--node-bin", "/bin/true", "--log-level", "info", "--partition", "4@6:12",
-                        "--kill", "1@14:17", "--kill", "2@1:2.5"});
+                        "--kill", "1@14:17", "--kill", "2@1:2.5", "--flood-http", "3@10:18"});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->nodes, 5u);
   EXPECT_EQ(o->duration_s, 25);
@@ -44,6 +44,10 @@ TEST(ClusterOptions, ReadsEveryOption) {
   ASSERT_EQ(o->kills.size(), 2u);
   EXPECT_EQ(o->kills[1].node, 2u);
   EXPECT_EQ(o->kills[1].restart_s, 2.5);
+  ASSERT_TRUE(o->flood.has_value());
+  EXPECT_EQ(o->flood->node, 3u);
+  EXPECT_EQ(o->flood->at_s, 10);
+  EXPECT_EQ(o->flood->until_s, 18);
 }
 
 TEST(ClusterOptions, PartitionListsSeveralNodes) {
@@ -56,6 +60,7 @@ TEST(ClusterOptions, RejectsMalformedFaultSpecs) {
   for (const char* bad : {"1", "1@", "1@3", "1@3:2", "1@2:2", "x@1:2", "1@-1:2", "@1:2", "1@1:2:3"})
     EXPECT_FALSE(parse_kill(bad).ok()) << bad;
   for (const char* bad : {"1,1@1:2", "1,@1:2", "1@2:1", ",1@1:2"}) EXPECT_FALSE(parse_partition(bad).ok()) << bad;
+  for (const char* bad : {"1", "1@3", "1@3:2", "x@1:2", "1,2@1:2"}) EXPECT_FALSE(parse_flood(bad).ok()) << bad;
 }
 
 TEST(ClusterOptions, RejectsInconsistentRuns) {
@@ -73,6 +78,10 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--kill", "1@1:30"},                           // restarts after the run
       {"--kill", "1@1:5", "--kill", "1@4:6"},         // overlapping windows
       {"--netns", "--partition", "0@1:21"},           // heals after the run
+      {"--flood-http", "4@10:12"},                    // only nodes 0..3
+      {"--flood-http", "1@10:21"},                    // ends after the run
+      {"--flood-http", "1@4:10"},                     // no span as long before it
+      {"--flood-http", "1@10:12", "--flood-http", "2@10:12"},
       {"--nodes"},                                    // no value
       {"--frobnicate"},
   };

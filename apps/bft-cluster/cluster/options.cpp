@@ -34,6 +34,10 @@ faults
                          exits 77 when unavailable)
   --partition I,J@T1:T2  cut nodes I,J off the network at T1 s, heal at T2 s (repeatable;
                          needs --netns)
+  --flood-http I@T1:T2   hostile clients flood node I's HTTP endpoint with its most
+                         expensive requests from T1 s to T2 s; the run fails if the
+                         cluster's heights/s during the flood falls more than 20% below
+                         the same span just before it (T1 must be at least T2 - T1)
 
 output
   --json                 end stdout with one JSON object of the results
@@ -89,6 +93,16 @@ Result<KillSpec> parse_kill(std::string_view text) {
   return KillSpec{*node, window->first, window->second};
 }
 
+Result<FloodSpec> parse_flood(std::string_view text) {
+  const auto at = text.find('@');
+  if (at == std::string_view::npos) return usage_error("--flood-http expects I@T1:T2, not '" + std::string(text) + "'");
+  auto node = parse_number<std::size_t>("--flood-http", text.substr(0, at));
+  if (!node) return node.error();
+  auto window = parse_window("--flood-http", text.substr(at + 1));
+  if (!window) return window.error();
+  return FloodSpec{*node, window->first, window->second};
+}
+
 Result<PartitionSpec> parse_partition(std::string_view text) {
   const auto at = text.find('@');
   if (at == std::string_view::npos)
@@ -137,6 +151,13 @@ Result<void> validate(const Options& o) {
       if (node >= o.nodes)
         return usage_error("--partition names node " + std::to_string(node) + " of " + std::to_string(o.nodes));
     if (partition.heal_s > o.duration_s) return usage_error("--partition heals after --duration ends");
+  }
+  if (o.flood) {
+    if (o.flood->node >= o.nodes)
+      return usage_error("--flood-http names node " + std::to_string(o.flood->node) + " of " + std::to_string(o.nodes));
+    if (o.flood->until_s > o.duration_s) return usage_error("--flood-http ends after --duration ends");
+    if (o.flood->at_s < o.flood->until_s - o.flood->at_s)
+      return usage_error("--flood-http needs as long a span before T1 as the flood lasts, to compare with");
   }
   return {};
 }
@@ -200,6 +221,14 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
         auto partition = parse_partition(text);
         if (!partition) return partition.error();
         o.partitions.push_back(std::move(*partition));
+        return {};
+      });
+    } else if (flag == "--flood-http") {
+      ok = with_value([&](std::string_view text) -> Result<void> {
+        if (o.flood) return usage_error("--flood-http may be given once");
+        auto flood = parse_flood(text);
+        if (!flood) return flood.error();
+        o.flood = *flood;
         return {};
       });
     } else if (flag == "--keep") {

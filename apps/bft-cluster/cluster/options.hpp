@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,13 @@ struct PartitionSpec {
   double heal_s = 0;
 };
 
+/// --flood-http I@T1:T2: hostile HTTP clients hammer node I from T1 to T2 seconds.
+struct FloodSpec {
+  std::size_t node = 0;
+  double at_s = 0;
+  double until_s = 0;
+};
+
 struct Options {
   std::size_t nodes = 4;
   double duration_s = 20;
@@ -42,6 +50,7 @@ struct Options {
   std::string log_level = "warn";
   std::vector<KillSpec> kills;
   std::vector<PartitionSpec> partitions;
+  std::optional<FloodSpec> flood;
   bool json = false;
   bool quiet = false;
   bool help = false;
@@ -59,5 +68,6 @@ Result<Options> parse_options(std::span<const std::string_view> args);
 
 Result<KillSpec> parse_kill(std::string_view text);
 Result<PartitionSpec> parse_partition(std::string_view text);
+Result<FloodSpec> parse_flood(std::string_view text);
 
 }  // namespace bft::cluster

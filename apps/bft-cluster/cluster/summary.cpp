@@ -35,6 +35,7 @@ bool RunSummary::ok() const {
     if (!kill.caught_up) return false;
   for (const PartitionReport& partition : partitions)
     if (!partition.resumed) return false;
+  if (flood && flood->ratio() < min_flood_ratio) return false;
   return true;
 }
 
@@ -63,6 +64,13 @@ std::string RunSummary::to_text() const {
     text += p.resumed ? format("progress resumed %.1f s after the heal\n", p.resume_s)
                       : format("progress did NOT resume within %.0f s of the heal\n", recovery_bound_s);
   }
+  if (flood)
+    text += format("http flood: node %zu from %.1f s to %.1f s, %llu requests (%llu answered): %.1f heights/s "
+                   "before, %.1f during (%.0f%%%s)\n",
+                   flood->node, flood->at_s, flood->until_s, static_cast<unsigned long long>(flood->requests),
+                   static_cast<unsigned long long>(flood->answered), flood->heights_per_sec_before,
+                   flood->heights_per_sec_during, flood->ratio() * 100,
+                   flood->ratio() < min_flood_ratio ? ", below the bound" : "");
   text += format("shutdown:   %s\n", clean_shutdown ? "clean (every node exited 0 after SIGTERM)" : "NOT clean");
   for (const std::string& problem : shutdown_problems) text += "  " + problem + "\n";
   for (const std::string& failure : failures) text += "failure:    " + failure + "\n";
@@ -80,6 +88,16 @@ std::string RunSummary::to_json() const {
   for (const PartitionReport& p : partitions)
     partition_list.push_back({{"nodes", p.nodes}, {"at_s", p.at_s}, {"heal_s", p.heal_s}, {"resumed", p.resumed},
                               {"resume_s", p.resumed ? json(round_to(p.resume_s, 2)) : json(nullptr)}});
+  json flood_report = nullptr;
+  if (flood)
+    flood_report = {{"node", flood->node},
+                    {"at_s", flood->at_s},
+                    {"until_s", flood->until_s},
+                    {"requests", flood->requests},
+                    {"answered", flood->answered},
+                    {"heights_per_sec_before", round_to(flood->heights_per_sec_before, 2)},
+                    {"heights_per_sec_during", round_to(flood->heights_per_sec_during, 2)},
+                    {"ratio", round_to(flood->ratio(), 3)}};
   const json out = {
       {"mode", mode},
       {"nodes", nodes},
@@ -104,6 +122,7 @@ std::string RunSummary::to_json() const {
       {"shutdown_problems", shutdown_problems},
       {"kills", kill_list},
       {"partitions", partition_list},
+      {"http_flood", flood_report},
       {"failures", failures},
       {"ok", ok()},
   };

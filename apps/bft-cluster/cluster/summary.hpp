@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,21 @@ struct PartitionReport {
   bool resumed = false;     // every node passed the highest pre-heal height within the bound
   double resume_s = 0;      // from the heal; meaningful when resumed
 };
+
+struct FloodReport {
+  std::size_t node = 0;
+  double at_s = 0;
+  double until_s = 0;
+  std::uint64_t requests = 0;  // sent by the hostile clients
+  std::uint64_t answered = 0;  // of those, answered with any status
+  double heights_per_sec_before = 0;  // over the span of the same length just before
+  double heights_per_sec_during = 0;
+  /// during / before; the run fails below min_flood_ratio.
+  double ratio() const { return heights_per_sec_before > 0 ? heights_per_sec_during / heights_per_sec_before : 0; }
+};
+
+/// Under a client flood the cluster must keep at least this share of its heights/s.
+inline constexpr double min_flood_ratio = 0.8;
 
 /// A restarted node must catch up, and a healed cluster resume, within this many seconds.
 inline constexpr double recovery_bound_s = 10;
@@ -56,10 +72,12 @@ struct RunSummary {
 
   std::vector<KillReport> kills;
   std::vector<PartitionReport> partitions;
+  std::optional<FloodReport> flood;
   std::vector<std::string> failures;  // e.g. a node that died unexpectedly
 
   /// The run passes: agreement, at least one height, no unexpected deaths, a clean
-  /// shutdown, and every fault scenario recovered.
+  /// shutdown, every fault scenario recovered, and a flood left the heights/s within
+  /// min_flood_ratio.
   bool ok() const;
   std::string to_text() const;
   /// One line, no trailing newline.
