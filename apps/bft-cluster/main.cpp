@@ -233,7 +233,7 @@ Result<void> ClusterRun::write_node_files() {
     node.log = dir_ / (node.name + ".log");
     const NodeConfig config{"bft-cluster",  node.name,         p2p[i],     node.http.host + ":" + std::to_string(node.http.port),
                             node.name + ".key", node.name, options_.log_level, validators,
-                            options_.delay_ms, options_.loss};
+                            options_.delay_ms, options_.loss, options_.p2p_plaintext};
     const fs::path config_path = dir_ / (node.name + ".json");
     std::ofstream file(config_path);
     file << to_json(config);

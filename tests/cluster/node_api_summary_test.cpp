@@ -13,7 +13,7 @@ using nlohmann::json;
 TEST(NodeApi, ConfigHasEveryFieldBftNodeReads) {
   const NodeConfig config{"chain", "node-1", "10.77.0.2:26600", "10.77.0.2:26700", "node-1.key", "node-1", "warn",
                           {{"node-0", std::string(64, 'a'), "10.77.0.1:26600"}, {"node-1", std::string(64, 'b'), "10.77.0.2:26600"}},
-                          10, 0.25};
+                          10, 0.25, true};
   const json parsed = json::parse(to_json(config));
   EXPECT_EQ(parsed["chain_id"], "chain");
   EXPECT_EQ(parsed["name"], "node-1");
@@ -28,6 +28,7 @@ TEST(NodeApi, ConfigHasEveryFieldBftNodeReads) {
   EXPECT_EQ(parsed["validators"][1]["power"], 1);
   EXPECT_EQ(parsed["faults"]["delay_ms"], 10);
   EXPECT_EQ(parsed["faults"]["loss"], 0.25);
+  EXPECT_EQ(parsed["p2p_plaintext"], true);
 }
 
 TEST(NodeApi, ParsesStatus) {

@@ -18,13 +18,14 @@ TEST(ClusterOptions, DefaultsWithoutArguments) {
   EXPECT_EQ(o->base_port, 26600);
   EXPECT_FALSE(o->netns);
   EXPECT_FALSE(o->json);
+  EXPECT_FALSE(o->p2p_plaintext);
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
   const auto o = parse({"--nodes", "5", "--duration", "25", "--load", "300", "--batch", "10", "--base-port", "0",
                         "--delay-ms", "10", "--loss", "0.05", "--netns", "--json", "--quiet", "--dir", "/tmp/x",
                         "--keep", "--node-bin", "/bin/true", "--log-level", "info", "--partition", "4@6:12",
-                        "--kill", "1@14:17", "--kill", "2@1:2.5", "--flood-http", "3@10:18"});
+                        "--kill", "1@14:17", "--kill", "2@1:2.5", "--flood-http", "3@10:18", "--p2p-plaintext"});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->nodes, 5u);
   EXPECT_EQ(o->duration_s, 25);
@@ -44,6 +45,7 @@ TEST(ClusterOptions, ReadsEveryOption) {
   ASSERT_EQ(o->kills.size(), 2u);
   EXPECT_EQ(o->kills[1].node, 2u);
   EXPECT_EQ(o->kills[1].restart_s, 2.5);
+  EXPECT_TRUE(o->p2p_plaintext);
   ASSERT_TRUE(o->flood.has_value());
   EXPECT_EQ(o->flood->node, 3u);
   EXPECT_EQ(o->flood->at_s, 10);

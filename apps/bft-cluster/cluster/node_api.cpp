@@ -20,6 +20,7 @@ std::string to_json(const NodeConfig& c) {
       {"log_level", c.log_level},
       {"validators", validators},
       {"faults", {{"delay_ms", c.delay_ms}, {"loss", c.loss}}},
+      {"p2p_plaintext", c.p2p_plaintext},
   };
   return config.dump(2) + "\n";
 }

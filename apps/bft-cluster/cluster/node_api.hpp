@@ -29,6 +29,7 @@ struct NodeConfig {
   std::vector<ValidatorEntry> validators;  // every validator has power 1
   std::uint32_t delay_ms = 0;
   double loss = 0;
+  bool p2p_plaintext = false;  // links not encrypted: only to measure what encryption costs
 };
 
 /// The config file's JSON text (pretty-printed: operators read these files).

@@ -20,6 +20,8 @@ cluster
   --keep                 keep the temporary directory
   --base-port P          p2p ports P.., HTTP ports P+100.. (default 26600; 0: free ports)
   --log-level L          the nodes' log level (default warn); logs go to DIR/node-I.log
+  --p2p-plaintext        links between the nodes not encrypted: only for measuring what
+                         encryption costs (bft-cluster-bench)
 
 load
   --duration S           seconds of load (default 20)
@@ -231,6 +233,8 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
         o.flood = *flood;
         return {};
       });
+    } else if (flag == "--p2p-plaintext") {
+      o.p2p_plaintext = true;
     } else if (flag == "--keep") {
       o.keep_dir = true;
     } else if (flag == "--netns") {

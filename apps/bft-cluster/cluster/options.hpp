@@ -47,6 +47,7 @@ struct Options {
   bool netns = false;
   std::uint32_t delay_ms = 0;   // every node's faults.delay_ms
   double loss = 0;              // every node's faults.loss
+  bool p2p_plaintext = false;   // every node's p2p_plaintext (benchmarks of encryption)
   std::string log_level = "warn";
   std::vector<KillSpec> kills;
   std::vector<PartitionSpec> partitions;
