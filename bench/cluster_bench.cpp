@@ -11,7 +11,10 @@
 // 3. the same with the data directories on /dev/shm (tmpfs, when there is one): every
 //    fdatasync returns at once, so this is what the code reaches when the disk's flush
 //    latency is out of the way — the same program, nothing else changed;
-// 4. the same as 2 with --delay-ms 10: p50 commit latency next to 3 x 10 ms + 5 ms.
+// 4. the same as 2 with --delay-ms 10: p50 commit latency next to 3 x 10 ms + 5 ms;
+// 5. what encrypting the links costs: the cluster under a transaction load
+//    (--load 20000 --batch 100) with encrypted links and with --p2p-plaintext, one right
+//    after the other, heights/s and committed transactions/s of both.
 // bft-cluster is the one next to this program. The last line with --json is one object.
 #include <linux/magic.h>
 #include <sys/statfs.h>
@@ -108,6 +111,9 @@ int main(int argc, char** argv) {
   std::optional<nlohmann::json> in_memory;
   if (is_tmpfs("/dev/shm")) in_memory = run_cluster(cluster, "--duration " + seconds + " --load 100", "/dev/shm");
   const nlohmann::json delayed = run_cluster(cluster, "--duration " + seconds + " --load 100 --delay-ms 10");
+  const std::string loaded = "--duration " + seconds + " --load 20000 --batch 100";
+  const nlohmann::json encrypted_load = run_cluster(cluster, loaded);
+  const nlohmann::json plaintext_load = run_cluster(cluster, loaded + " --p2p-plaintext");
   const double heights_per_sec = plain.at("heights_per_sec").get<double>();
   const double p50_delayed = delayed.at("p50_commit_ms").get<double>();
 
@@ -125,6 +131,15 @@ int main(int argc, char** argv) {
   std::printf("4 nodes, 10 ms one-way delay: p50 commit %.1f ms (limit 3 x 10 + 5 = 35 ms), p99 %.1f ms, "
               "%.1f heights/s\n",
               p50_delayed, delayed.at("p99_commit_ms").get<double>(), delayed.at("heights_per_sec").get<double>());
+  const auto ratio = [&](const char* field) {
+    const double base = plaintext_load.at(field).get<double>();
+    return base > 0 ? encrypted_load.at(field).get<double>() / base : 0.0;
+  };
+  std::printf("4 nodes, 20000 commands/s offered: encrypted links %.1f heights/s, %.0f txs/s; plaintext %.1f "
+              "heights/s, %.0f txs/s (encrypted/plaintext: %.1f%% heights, %.1f%% txs)\n",
+              encrypted_load.at("heights_per_sec").get<double>(), encrypted_load.at("txs_per_sec").get<double>(),
+              plaintext_load.at("heights_per_sec").get<double>(), plaintext_load.at("txs_per_sec").get<double>(),
+              100 * ratio("heights_per_sec"), 100 * ratio("txs_per_sec"));
   if (json) {
     nlohmann::json out = {{"cores", cores},
                                 {"ed25519_sign_per_sec", sign_per_sec},
@@ -136,6 +151,14 @@ int main(int argc, char** argv) {
                                 {"delay_10ms_p50_commit_ms", p50_delayed},
                                 {"delay_10ms_p99_commit_ms", delayed.at("p99_commit_ms")},
                                 {"agreement", plain.at("agreement").get<bool>() && delayed.at("agreement").get<bool>()}};
+    out["encrypted_heights_per_sec"] = encrypted_load.at("heights_per_sec");
+    out["encrypted_txs_per_sec"] = encrypted_load.at("txs_per_sec");
+    out["plaintext_heights_per_sec"] = plaintext_load.at("heights_per_sec");
+    out["plaintext_txs_per_sec"] = plaintext_load.at("txs_per_sec");
+    out["encrypted_fraction_heights"] = ratio("heights_per_sec");
+    out["encrypted_fraction_txs"] = ratio("txs_per_sec");
+    out["agreement"] = out["agreement"].get<bool>() && encrypted_load.at("agreement").get<bool>() &&
+                       plaintext_load.at("agreement").get<bool>();
     if (in_memory) {
       out["tmpfs_heights_per_sec"] = in_memory->at("heights_per_sec");
       out["tmpfs_fraction_of_crypto_limit"] = in_memory->at("heights_per_sec").get<double>() / limit;
