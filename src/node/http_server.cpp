@@ -3,11 +3,25 @@
 #include <algorithm>
 #include <array>
 #include <asio.hpp>
+#include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <exception>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <unordered_set>
+#include <vector>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#ifdef __linux__
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 
 namespace bft::node {
 
@@ -38,13 +52,15 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-/// One step of reading a request from the bytes received so far.
+/// One step of reading a request's head (request line and headers) from the bytes
+/// received so far; its body is read after it.
 struct Parsed {
-  enum class Kind { need_more, request, refuse } kind = Kind::need_more;
-  HttpRequest request;
+  enum class Kind { need_more, head, refuse } kind = Kind::need_more;
+  HttpRequest request;  // without the body
   bool keep_alive = false;
-  std::size_t consumed = 0;  // bytes of the request, headers and body
-  int status = 0;            // for refuse
+  std::size_t head_bytes = 0;  // of the request line and headers, blank line included
+  std::size_t body_bytes = 0;  // Content-Length
+  int status = 0;              // for refuse
   std::string why;
 };
 
@@ -94,7 +110,7 @@ std::optional<Parsed> check_request_line(std::string_view line, Parsed& out, boo
   return std::nullopt;
 }
 
-Parsed parse_request(std::string_view in, const HttpLimits& limits) {
+Parsed parse_head(std::string_view in, const HttpLimits& limits) {
   Parsed out;
   std::size_t pos = 0;
   const auto request_line = next_line(in, pos);
@@ -112,7 +128,7 @@ Parsed parse_request(std::string_view in, const HttpLimits& limits) {
     const auto line = next_line(in, pos);
     if (pos > limits.max_header_bytes || (!line && in.size() > limits.max_header_bytes))
       return refuse(431, "the request line and headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
-    if (!line) return out;
+    if (!line) return Parsed{};
     if (line->empty()) break;
     const std::size_t colon = line->find(':');
     if (colon == std::string_view::npos || !is_token(line->substr(0, colon)))
@@ -144,24 +160,40 @@ Parsed parse_request(std::string_view in, const HttpLimits& limits) {
   if (body_size > limits.max_body_bytes)
     return refuse(413, "the body of " + std::to_string(body_size) + " bytes exceeds " +
                            std::to_string(limits.max_body_bytes));
-  if (in.size() - pos < body_size) return out;
-  out.request.body = std::string(in.substr(pos, static_cast<std::size_t>(body_size)));
-  out.consumed = pos + static_cast<std::size_t>(body_size);
+  out.head_bytes = pos;
+  out.body_bytes = static_cast<std::size_t>(body_size);
   out.keep_alive = !close && (http11 || keep_alive);
-  out.kind = Parsed::Kind::request;
+  out.kind = Parsed::Kind::head;
   return out;
 }
 
-std::string serialize(HttpResponse response, bool head, bool keep_alive) {
+/// The status line and headers of `response`; a status out of range becomes a 500.
+std::string response_head(HttpResponse& response, bool keep_alive) {
   if (response.status < 100 || response.status > 599) response = HttpResponse{500, {}, "bad status from the handler\n"};
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
   if (!response.content_type.empty()) out += "Content-Type: " + response.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  // A HEAD answer announces the body's length but must not carry it, or the next
-  // response on the connection would be misread.
-  if (!head) out += response.body;
   return out;
+}
+
+HttpResponse refusal(int status, std::string_view why) {
+  return HttpResponse{status, "text/plain; charset=utf-8", std::string(reason_phrase(status)) + ": " + std::string(why) + "\n"};
+}
+
+/// A whole answer for a connection refused at accept, made once.
+std::string refusal_bytes(int status, std::string_view why) {
+  HttpResponse response = refusal(status, why);
+  return response_head(response, false) + response.body;
+}
+
+/// Frees a string's heap buffer: clear() and move-assigning from a short string keep it.
+void release(std::string& s) { std::string().swap(s); }
+
+/// The bytes a string holds on the heap: none while short enough to live inside it.
+std::size_t heap_bytes(const std::string& s) {
+  constexpr std::size_t inline_capacity = std::string().capacity();
+  return s.capacity() > inline_capacity ? s.capacity() : 0;
 }
 
 }  // namespace
@@ -216,22 +248,45 @@ const char* reason_phrase(int status) noexcept {
 class Connection;
 
 struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
-  State(asio::io_context& context, HttpHandler h, HttpLimits l)
-      : io(context), acceptor(context), retry(context), handler(std::move(h)), limits(l) {}
+  State(HttpHandler h, HttpLimits l)
+      : acceptor(asio::make_strand(io)), retry(acceptor.get_executor()), handler(std::move(h)), limits(l) {}
 
+  void run();
   void accept();
+  void admit(tcp::socket socket);
   void stop();
+  void forget(Connection* connection, const asio::ip::address& client);
 
-  asio::io_context& io;
-  tcp::acceptor acceptor;
-  asio::steady_timer retry;  // after an accept error such as EMFILE, instead of spinning
+  /// Adds `bytes` to the buffered total; false, adding nothing, if `enforce` and the
+  /// total would exceed the budget.
+  bool reserve(std::size_t bytes, bool enforce);
+  void unreserve(std::size_t bytes);
+
+  asio::io_context io;  // first: destroyed last, after everything that uses it
+  tcp::acceptor acceptor;     // on a strand of its own: stop() reaches it from outside
+  asio::steady_timer retry;   // after an accept error such as EMFILE, instead of spinning
   HttpHandler handler;
   HttpLimits limits;
   std::uint16_t port = 0;
-  bool stopped = false;
-  // Each connection adds itself when it starts and removes itself in its destructor,
-  // which runs while it still holds the state alive.
+  bool stopped = false;  // on the acceptor's strand
+  std::vector<std::thread> threads;
+  std::mutex stop_mutex;  // one stop() joins at a time
+
+  // Each connection is added on admission and removes itself in its destructor, which
+  // runs while it still holds the state alive.
+  std::mutex mutex;
   std::unordered_set<Connection*> connections;
+  std::map<asio::ip::address, std::size_t> per_client;
+
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> refused_total{0};
+  std::atomic<std::uint64_t> refused_client{0};
+  std::atomic<std::uint64_t> refused_memory{0};
+  std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::size_t> buffered{0};
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> trim_due{false};  // buffered went above trim_threshold since the last trim
 };
 
 namespace {
@@ -241,20 +296,54 @@ namespace {
 /// client has read the answer.
 constexpr std::size_t max_drain_bytes = std::size_t{4} << 20;
 constexpr auto max_drain_time = std::chrono::seconds(2);
+/// A read buffer holding pipelined bytes is shrunk after a request if larger than this.
+constexpr std::size_t retained_buffer_bytes = 4 << 10;
+/// Buffered bytes above which the next fall to zero returns freed memory to the system.
+constexpr std::size_t trim_threshold = 1 << 20;
+
+/// Clients are counted per address; IPv6 ones per /64, the block a single subscriber
+/// usually holds, and IPv4-mapped ones as the IPv4 address they are.
+asio::ip::address client_key(const asio::ip::address& address) {
+  if (!address.is_v6()) return address;
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
+  asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
+  return asio::ip::address_v6(bytes);
+}
+
+/// Answers and closes a connection refused at accept: one non-blocking write of a short
+/// answer into the empty send buffer of a new socket, no reading, no state kept.
+void refuse_at_once(tcp::socket& socket, const std::string& answer) {
+  asio::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(answer), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
 
 }  // namespace
 
+/// One client connection. Its handlers run on its own strand, so with several threads
+/// each connection is still served one step at a time.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<HttpServer::State> server, tcp::socket socket)
-      : server_(std::move(server)), socket_(std::move(socket)), timer_(server_->io) {}
+  Connection(std::shared_ptr<HttpServer::State> server, tcp::socket socket, asio::ip::address client)
+      : server_(std::move(server)), socket_(std::move(socket)), timer_(socket_.get_executor()), client_(client) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection() { server_->connections.erase(this); }
+  ~Connection() {
+    // The buffers go before their bytes are uncharged: the fall to zero may trim the heap.
+    release(in_);
+    release(request_.body);
+    server_->unreserve(charged_);
+    server_->forget(this, client_);
+  }
+
+  tcp::socket::executor_type executor() { return socket_.get_executor(); }
 
   void start() {
-    server_->connections.insert(this);
-    arm_timer(server_->limits.idle_timeout);
+    arm_timer(server_->limits.idle_timeout, true);
     read_more();
   }
 
@@ -268,62 +357,145 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  void arm_timer(std::chrono::milliseconds after) {
+  /// One timer serves every phase; a generation tells a stale expiry (one already queued
+  /// when the timer was re-armed) from the current one.
+  void arm_timer(std::chrono::milliseconds after, bool counts_as_timeout) {
+    const std::uint64_t generation = ++timer_generation_;
     timer_.expires_after(after);
-    timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
-      if (!ec) self->close();
+    timer_.async_wait([self = shared_from_this(), generation, counts_as_timeout](const asio::error_code& ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_) return;
+      if (counts_as_timeout) ++self->server_->timeouts;
+      self->close();
     });
   }
+
+  /// Moves this connection's share of the buffer budget to `bytes`. Growing fails,
+  /// changing nothing, if `enforce` and the budget has no room.
+  bool charge(std::size_t bytes, bool enforce) {
+    if (bytes > charged_) {
+      if (!server_->reserve(bytes - charged_, enforce)) return false;
+    } else {
+      server_->unreserve(charged_ - bytes);
+    }
+    charged_ = bytes;
+    return true;
+  }
+  void settle() { charge(heap_bytes(in_) + heap_bytes(request_.body), false); }
 
   void read_more() {
     socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
       if (ec || self->closed_) return self->close();
-      self->in_.append(self->chunk_.data(), n);
-      self->process();
+      self->received(n);
     });
   }
 
+  void received(std::size_t n) {
+    if (in_.empty()) arm_timer(server_->limits.request_timeout, true);  // a request's first byte
+    if (in_.size() + n > in_.capacity()) {
+      // Grown by hand to a size charged beforehand; std::string would pick its own.
+      const std::size_t capacity = std::max(in_.size() + n, 2 * in_.capacity());
+      if (!charge(capacity + heap_bytes(request_.body), true)) return refuse_for_memory();
+      in_.reserve(capacity);
+      settle();
+    }
+    in_.append(chunk_.data(), n);
+    process();
+  }
+
   void process() {
-    Parsed parsed = parse_request(in_, server_->limits);
+    Parsed parsed = parse_head(in_, server_->limits);
     switch (parsed.kind) {
       case Parsed::Kind::need_more:
         return read_more();
       case Parsed::Kind::refuse:
-        return respond(HttpResponse{parsed.status, "text/plain; charset=utf-8",
-                                    std::string(reason_phrase(parsed.status)) + ": " + parsed.why + "\n"},
-                       false, false);
-      case Parsed::Kind::request:
+        return respond(refusal(parsed.status, parsed.why), false, false);
+      case Parsed::Kind::head:
         break;
     }
-    in_.erase(0, parsed.consumed);
+    const std::size_t size = parsed.body_bytes;
+    if (!charge(heap_bytes(in_) + size, true)) return refuse_for_memory();
+    request_ = std::move(parsed.request);
+    keep_alive_ = parsed.keep_alive;
+    request_.body.resize(size);
+    const std::size_t have = std::min(in_.size() - parsed.head_bytes, size);
+    std::copy_n(in_.data() + parsed.head_bytes, have, request_.body.data());
+    in_.erase(0, parsed.head_bytes + have);
+    settle();
+    if (have == size) return serve();
+    // The rest of the body goes straight into its buffer, and nothing after it is read.
+    asio::async_read(socket_, asio::buffer(request_.body.data() + have, size - have),
+                     [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
+                       if (ec || self->closed_) return self->close();
+                       self->serve();
+                     });
+  }
+
+  void serve() {
     HttpResponse response;
     try {
-      response = server_->handler(parsed.request);
+      response = server_->handler(request_);
     } catch (const std::exception& e) {
       response = HttpResponse{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
     } catch (...) {
       response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n"};
     }
-    respond(std::move(response), parsed.request.method == "HEAD", parsed.keep_alive);
+    ++server_->requests;
+    const bool head = request_.method == "HEAD";
+    {
+      // Moving out takes the buffers, freed here; assigning an empty request would keep them.
+      const HttpRequest done = std::move(request_);
+      request_ = HttpRequest{};
+    }
+    settle();
+    respond(std::move(response), head, keep_alive_);
+  }
+
+  void refuse_for_memory() {
+    ++server_->refused_memory;
+    respond(refusal(503, "the server's request buffers are full; retry later"), false, false);
   }
 
   void respond(HttpResponse response, bool head, bool keep_alive) {
-    out_ = serialize(std::move(response), head, keep_alive);
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this(), keep_alive](const asio::error_code& ec, std::size_t) {
-                        if (ec || self->closed_) return self->close();
-                        if (!keep_alive) return self->finish();
-                        self->arm_timer(self->server_->limits.idle_timeout);
-                        self->process();  // a pipelined request may already be buffered
-                      });
+    out_head_ = response_head(response, keep_alive);
+    // A HEAD answer announces the body's length but must not carry it, or the next
+    // response on the connection would be misread.
+    out_body_ = head ? std::string() : std::move(response.body);
+    arm_timer(server_->limits.write_timeout, true);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
+    asio::async_write(socket_, buffers, [self = shared_from_this(), keep_alive](const asio::error_code& ec, std::size_t) {
+      release(self->out_head_);
+      release(self->out_body_);
+      if (ec || self->closed_) return self->close();
+      if (!keep_alive) return self->finish();
+      self->next_request();
+    });
+  }
+
+  void next_request() {
+    // An idle connection holds no buffer, and pipelined leftovers keep no more than they need.
+    if (in_.empty()) {
+      release(in_);
+    } else if (in_.capacity() > retained_buffer_bytes) {
+      std::string(in_).swap(in_);  // a copy holds only what is left
+    }
+    settle();
+    // Pipelined bytes already here are a request that has begun.
+    if (in_.empty()) {
+      arm_timer(server_->limits.idle_timeout, true);
+    } else {
+      arm_timer(server_->limits.request_timeout, true);
+    }
+    process();
   }
 
   /// Ends the connection after a last answer: stop sending, then read and drop what the
   /// client still sends until it closes (bounded in bytes and time).
   void finish() {
+    release(in_);
+    settle();
     asio::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    arm_timer(std::min<std::chrono::milliseconds>(server_->limits.idle_timeout, max_drain_time));
+    arm_timer(std::min<std::chrono::milliseconds>(server_->limits.idle_timeout, max_drain_time), false);
     drain();
   }
 
@@ -338,53 +510,139 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<HttpServer::State> server_;
   tcp::socket socket_;
   asio::steady_timer timer_;
-  std::array<char, 16 << 10> chunk_{};
-  std::string in_;   // received and not yet answered
-  std::string out_;  // the response being written
+  asio::ip::address client_;
+  std::array<char, 4 << 10> chunk_{};
+  std::string in_;        // received and not yet answered, up to a request's body
+  HttpRequest request_;   // the request whose body is being read or that is being served
+  bool keep_alive_ = false;
+  std::size_t charged_ = 0;  // bytes of in_ and request_.body counted in the budget
+  std::string out_head_;  // the response being written
+  std::string out_body_;
+  std::uint64_t timer_generation_ = 0;
   std::size_t drained_ = 0;
   bool closed_ = false;
 };
 
+void HttpServer::State::run() {
+#ifdef __linux__
+  if (limits.nice_increment != 0) {
+    // On Linux the nice value is per thread: this lowers the priority of this one only.
+    const auto tid = static_cast<id_t>(gettid());
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (current != -1 || errno == 0) (void)setpriority(PRIO_PROCESS, tid, current + limits.nice_increment);
+  }
+#endif
+  io.run();
+}
+
 void HttpServer::State::accept() {
-  acceptor.async_accept([self = shared_from_this()](const asio::error_code& ec, tcp::socket socket) {
-    if (self->stopped) return;
+  acceptor.async_accept(asio::make_strand(io), [this](const asio::error_code& ec, tcp::socket socket) {
+    if (stopped) return;
     if (ec) {
-      self->retry.expires_after(std::chrono::milliseconds(100));
-      self->retry.async_wait([self](const asio::error_code& wait_error) {
-        if (!wait_error && !self->stopped) self->accept();
+      retry.expires_after(std::chrono::milliseconds(100));
+      retry.async_wait([this](const asio::error_code& wait_error) {
+        if (!wait_error && !stopped) accept();
       });
       return;
     }
-    if (self->connections.size() >= self->limits.max_connections) {
-      asio::error_code ignored;
-      socket.close(ignored);
-    } else {
-      std::make_shared<Connection>(self, std::move(socket))->start();
-    }
-    self->accept();
+    admit(std::move(socket));
+    accept();
   });
 }
 
-void HttpServer::State::stop() {
-  if (stopped) return;
-  stopped = true;
-  asio::error_code ignored;
-  acceptor.close(ignored);
-  retry.cancel();
-  // close() never destroys a connection (its pending handlers hold it), so the set does
-  // not change while it is walked.
-  for (Connection* connection : connections) connection->close();
+void HttpServer::State::admit(tcp::socket socket) {
+  static const std::string busy = refusal_bytes(503, "too many connections");
+  static const std::string too_many = refusal_bytes(429, "too many connections from your address");
+  asio::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone; the socket closes as it goes out of scope
+  const asio::ip::address client = client_key(remote.address());
+  std::shared_ptr<Connection> connection;
+  {
+    std::lock_guard lock(mutex);
+    std::size_t& from_client = per_client[client];
+    if (connections.size() >= limits.max_connections || from_client >= limits.max_connections_per_client) {
+      const bool over_total = connections.size() >= limits.max_connections;
+      if (from_client == 0) per_client.erase(client);
+      ++(over_total ? refused_total : refused_client);
+      refuse_at_once(socket, over_total ? busy : too_many);
+      return;
+    }
+    connection = std::make_shared<Connection>(shared_from_this(), std::move(socket), client);
+    connections.insert(connection.get());
+    ++from_client;
+    open = connections.size();
+  }
+  ++accepted;
+  connection->start();
 }
 
-Result<HttpServer> HttpServer::create(asio::io_context& io, const std::string& host, std::uint16_t port,
-                                      HttpHandler handler, HttpLimits limits) {
+void HttpServer::State::forget(Connection* connection, const asio::ip::address& client) {
+  std::lock_guard lock(mutex);
+  connections.erase(connection);
+  const auto it = per_client.find(client);
+  if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  open = connections.size();
+}
+
+bool HttpServer::State::reserve(std::size_t bytes, bool enforce) {
+  std::size_t total = buffered.load();
+  do {
+    if (enforce && total + bytes > limits.max_buffered_bytes) return false;
+  } while (!buffered.compare_exchange_weak(total, total + bytes));
+  if (total + bytes > trim_threshold) trim_due = true;
+  return true;
+}
+
+void HttpServer::State::unreserve(std::size_t bytes) {
+  if (bytes == 0) return;
+  // glibc keeps freed heap pages (and, after large frees, raises its mmap threshold, so
+  // later bodies come from the heap too): give them back once an attack's buffers are gone.
+  if (buffered.fetch_sub(bytes) == bytes && trim_due.exchange(false)) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+  }
+}
+
+void HttpServer::State::stop() {
+  std::lock_guard stop_lock(stop_mutex);
+  if (threads.empty()) return;
+  // The listener and each connection are closed on their own strands; with nothing left
+  // to wait for, the threads' run() returns.
+  asio::post(acceptor.get_executor(), [this] {
+    stopped = true;
+    asio::error_code ignored;
+    acceptor.close(ignored);
+    retry.cancel();
+    std::vector<std::shared_ptr<Connection>> open_now;
+    {
+      std::lock_guard lock(mutex);
+      // A connection whose destructor already runs (waiting for the lock) is skipped.
+      for (Connection* connection : connections)
+        if (auto alive = connection->weak_from_this().lock()) open_now.push_back(std::move(alive));
+    }
+    // Posted, and released, outside the lock: the last reference may run a destructor,
+    // which takes the lock.
+    for (auto& connection : open_now) asio::post(connection->executor(), [connection] { connection->close(); });
+  });
+  for (std::thread& thread : threads) thread.join();
+  threads.clear();
+}
+
+Result<HttpServer> HttpServer::create(const std::string& host, std::uint16_t port, HttpHandler handler,
+                                      HttpLimits limits) {
   if (!handler) return make_error(Errc::invalid_argument, "http: no handler");
-  if (limits.max_header_bytes == 0 || limits.max_connections == 0 || limits.idle_timeout.count() <= 0)
-    return make_error(Errc::invalid_argument, "http: header limit, connection limit and idle timeout must be positive");
+  if (limits.max_header_bytes == 0 || limits.max_connections == 0 || limits.max_connections_per_client == 0 ||
+      limits.max_buffered_bytes == 0 || limits.threads == 0)
+    return make_error(Errc::invalid_argument, "http: header, connection, per-client, buffer and thread limits must be positive");
+  if (limits.idle_timeout.count() <= 0 || limits.request_timeout.count() <= 0 || limits.write_timeout.count() <= 0)
+    return make_error(Errc::invalid_argument, "http: idle, request and write timeouts must be positive");
   asio::error_code ec;
   const asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec) return make_error(Errc::io_error, "http: '" + host + "' is not an IP address: " + ec.message());
-  auto state = std::make_shared<State>(io, std::move(handler), limits);
+  auto state = std::make_shared<State>(std::move(handler), limits);
   const tcp::endpoint endpoint(address, port);
   const auto fail = [&](const char* step) {
     return make_error(Errc::io_error, std::string("http: ") + step + " " + host + ":" + std::to_string(port) + ": " +
@@ -397,7 +655,8 @@ Result<HttpServer> HttpServer::create(asio::io_context& io, const std::string& h
   const tcp::endpoint bound = state->acceptor.local_endpoint(ec);
   if (ec) return fail("read the address of");
   state->port = bound.port();
-  state->accept();
+  state->accept();  // pending until stop(): the threads' run() does not return before
+  for (unsigned i = 0; i < limits.threads; ++i) state->threads.emplace_back([raw = state.get()] { raw->run(); });
   return HttpServer(std::move(state));
 }
 
@@ -413,7 +672,13 @@ HttpServer& HttpServer::operator=(HttpServer&& other) noexcept {
 HttpServer::~HttpServer() { stop(); }
 
 std::uint16_t HttpServer::local_port() const noexcept { return state_ ? state_->port : 0; }
-std::size_t HttpServer::connections() const noexcept { return state_ ? state_->connections.size() : 0; }
+std::size_t HttpServer::connections() const noexcept { return state_ ? state_->open.load() : 0; }
+HttpStats HttpServer::stats() const noexcept {
+  if (!state_) return {};
+  const State& s = *state_;
+  return HttpStats{s.requests.load(),       s.accepted.load(),   s.refused_total.load(), s.refused_client.load(),
+                   s.refused_memory.load(), s.timeouts.load(),   s.buffered.load(),      s.open.load()};
+}
 void HttpServer::stop() {
   if (state_) state_->stop();
 }

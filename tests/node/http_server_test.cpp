@@ -1,11 +1,16 @@
-// The HTTP endpoint, driven by raw asio clients on loopback. Server and clients share
-// one io_context on the test's thread; every wait runs it until a condition holds, with
-// a deadline that only a broken server or test reaches.
+// The HTTP endpoint, driven by raw asio clients on loopback. The server runs on its own
+// threads; the clients share one io_context on the test's thread, and every wait runs it
+// until a condition holds, with a deadline that only a broken server or test reaches.
 #include <gtest/gtest.h>
 
 #include <asio.hpp>
+#include <atomic>
+#include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
+#include <unistd.h>
 
 #include "bft/node/http_server.hpp"
 
@@ -13,6 +18,7 @@ namespace bft::node {
 namespace {
 
 using asio::ip::tcp;
+using namespace std::chrono_literals;
 
 constexpr auto deadline = std::chrono::seconds(20);
 
@@ -21,10 +27,35 @@ bool run_until(asio::io_context& io, Predicate done) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;
-    io.run_one_for(std::chrono::milliseconds(50));
+    if (io.run_one_for(std::chrono::milliseconds(50)) == 0) {
+      // Out of work (the clients wait on nothing): the condition is the server's to meet.
+      io.restart();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   return true;
 }
+
+/// Resident memory of this process.
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  std::size_t resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool under_asan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool under_asan = true;
+#else
+constexpr bool under_asan = false;
+#endif
+#else
+constexpr bool under_asan = false;
+#endif
 
 struct RawResponse {
   int status = 0;
@@ -32,13 +63,24 @@ struct RawResponse {
   std::string body;
 };
 
+struct ClientOptions {
+  const char* source = "127.0.0.1";  // 127/8 is all loopback: other addresses are other clients
+  bool read = true;                  // false: a client that never reads its answers
+  int receive_buffer = 0;            // SO_RCVBUF if not 0
+};
+
 /// A client socket that keeps reading in the background while the io_context runs. Its
 /// state is shared with its pending handlers, which may run after the client is gone.
 class Client {
  public:
-  Client(asio::io_context& io, std::uint16_t port) : io_(&io), state_(std::make_shared<State>(io)) {
-    state_->socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
-    read(state_);
+  Client(asio::io_context& io, std::uint16_t port, ClientOptions options = {})
+      : io_(&io), state_(std::make_shared<State>(io)) {
+    tcp::socket& socket = state_->socket;
+    socket.open(tcp::v4());
+    if (options.receive_buffer != 0) socket.set_option(asio::socket_base::receive_buffer_size(options.receive_buffer));
+    socket.bind(tcp::endpoint(asio::ip::make_address(options.source), 0));
+    socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    if (options.read) read(state_);
   }
   Client(Client&&) = default;
   ~Client() {
@@ -47,11 +89,12 @@ class Client {
     state_->socket.close(ignored);
   }
 
-  void send(std::string bytes) {
-    auto buffer = std::make_shared<std::string>(std::move(bytes));
+  void send(std::string bytes) { send(std::make_shared<const std::string>(std::move(bytes))); }
+  /// The same bytes may go out on many clients at once.
+  void send(std::shared_ptr<const std::string> bytes) {
     ++state_->writes_pending;
-    asio::async_write(state_->socket, asio::buffer(*buffer),
-                      [state = state_, buffer](const asio::error_code&, std::size_t) { --state->writes_pending; });
+    asio::async_write(state_->socket, asio::buffer(*bytes),
+                      [state = state_, bytes](const asio::error_code&, std::size_t) { --state->writes_pending; });
   }
 
   /// The next complete response; nullopt if the connection ends first.
@@ -111,30 +154,66 @@ class Client {
 };
 
 /// Routes: GET /echo answers with what it got; POST /tx answers 202 with the body's size;
-/// /boom throws; everything else is 404, as the node's router would do.
+/// /boom throws; /big answers 32 MiB; /slow takes 300 ms; /pair waits (bounded) until
+/// two handler calls run at once; everything else is 404, as the node's router would do.
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpLimits limits = {}) {
-    auto server = HttpServer::create(io_, "127.0.0.1", 0, [this](const HttpRequest& r) { return route(r); }, limits);
+    auto server = HttpServer::create("127.0.0.1", 0, [this](const HttpRequest& r) { return route(r); }, limits);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_.emplace(std::move(*server));
     ASSERT_NE(server_->local_port(), 0);
   }
 
   HttpResponse route(const HttpRequest& r) {
-    requests_.push_back(r);
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(r);
+      handler_threads_.push_back(std::this_thread::get_id());
+    }
     if (r.path == "/echo" && r.method == "GET") return {200, "text/plain", r.method + " " + r.path + " ? " + r.query};
     if (r.path == "/echo") return {405, "text/plain", "method not allowed\n"};
     if (r.path == "/tx" && r.method == "POST") return {202, "text/plain", "got " + std::to_string(r.body.size())};
     if (r.path == "/boom") throw std::runtime_error("handler failed");
+    if (r.path == "/big") return {200, "text/plain", std::string(std::size_t{32} << 20, 'b')};
+    if (r.path == "/slow") {
+      ++entered_;
+      std::this_thread::sleep_for(300ms);
+      ++finished_;
+      return {200, "text/plain", "slow"};
+    }
+    if (r.path == "/pair") {
+      const int now = ++inside_;
+      const auto until = std::chrono::steady_clock::now() + deadline;
+      while (inside_ < 2 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+      int seen = max_inside_;
+      while (seen < now && !max_inside_.compare_exchange_weak(seen, now)) {
+      }
+      return {200, "text/plain", "pair"};
+    }
     return {404, "text/plain", "no route " + r.path + "\n"};
   }
 
-  Client client() { return Client(io_, server_->local_port()); }
+  std::vector<HttpRequest> requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  std::vector<std::thread::id> handler_threads() {
+    std::lock_guard lock(mutex_);
+    return handler_threads_;
+  }
 
-  asio::io_context io_;
-  std::optional<HttpServer> server_;
+  Client client(ClientOptions options = {}) { return Client(io_, server_->local_port(), options); }
+
+  std::mutex mutex_;
   std::vector<HttpRequest> requests_;
+  std::vector<std::thread::id> handler_threads_;
+  std::atomic<int> entered_{0};
+  std::atomic<int> finished_{0};
+  std::atomic<int> inside_{0};
+  std::atomic<int> max_inside_{0};
+  asio::io_context io_;
+  std::optional<HttpServer> server_;  // last: stopped, its threads joined, before the rest goes
 };
 
 TEST(PercentDecode, DecodesEscapesAndRefusesBrokenOnes) {
@@ -162,11 +241,12 @@ TEST_F(HttpServerTest, GetAndPostRoundTrip) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 202);
   EXPECT_EQ(post->body, "got 11");
-  ASSERT_EQ(requests_.size(), 2u);
-  EXPECT_EQ(requests_[1].method, "POST");
-  EXPECT_EQ(requests_[1].path, "/tx");
-  EXPECT_EQ(requests_[1].query, "");
-  EXPECT_EQ(requests_[1].body, "set a hello");
+  const auto seen = requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].method, "POST");
+  EXPECT_EQ(seen[1].path, "/tx");
+  EXPECT_EQ(seen[1].query, "");
+  EXPECT_EQ(seen[1].body, "set a hello");
 }
 
 TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
@@ -222,7 +302,7 @@ TEST_F(HttpServerTest, MalformedRequestsGet400AndTheConnectionCloses) {
     EXPECT_NE(r->head.find("Connection: close\r\n"), std::string::npos);
     EXPECT_TRUE(c.closed_by_server()) << request;
   }
-  EXPECT_TRUE(requests_.empty()) << "the handler never sees a malformed request";
+  EXPECT_TRUE(requests().empty()) << "the handler never sees a malformed request";
 }
 
 TEST_F(HttpServerTest, RequestLineIsRefusedBeforeTheHeadersEnd) {
@@ -244,7 +324,7 @@ TEST_F(HttpServerTest, OversizedBodyGets413EvenWhileTheClientKeepsSending) {
   ASSERT_TRUE(r) << "the answer must arrive, not a reset";
   EXPECT_EQ(r->status, 413);
   EXPECT_TRUE(c.closed_by_server());
-  EXPECT_TRUE(requests_.empty());
+  EXPECT_TRUE(requests().empty());
 }
 
 TEST_F(HttpServerTest, BodyAtTheLimitIsServed) {
@@ -363,7 +443,7 @@ TEST_F(HttpServerTest, ConnectionCloseAndHttp10AreHonoured) {
 }
 
 TEST_F(HttpServerTest, ManyClientsAtOnce) {
-  start();
+  start(HttpLimits{.max_connections_per_client = 64});
   constexpr int clients = 64;
   std::vector<std::unique_ptr<Client>> cs;
   for (int i = 0; i < clients; ++i) {
@@ -375,29 +455,209 @@ TEST_F(HttpServerTest, ManyClientsAtOnce) {
     ASSERT_TRUE(r) << i;
     EXPECT_EQ(r->body, "got " + std::to_string(i));
   }
-  EXPECT_EQ(requests_.size(), static_cast<std::size_t>(clients));
+  EXPECT_EQ(requests().size(), static_cast<std::size_t>(clients));
   EXPECT_EQ(server_->connections(), static_cast<std::size_t>(clients));
+  const HttpStats stats = server_->stats();
+  EXPECT_EQ(stats.requests, static_cast<std::uint64_t>(clients));
+  EXPECT_EQ(stats.connections_accepted, static_cast<std::uint64_t>(clients));
+  EXPECT_EQ(stats.buffered_bytes, 0u);
 }
 
-TEST_F(HttpServerTest, ConnectionsAboveTheLimitAreClosed) {
+TEST_F(HttpServerTest, ConnectionsAboveTheTotalLimitGet503AndAreClosed) {
   start(HttpLimits{.max_connections = 2});
   Client a = client();
-  Client b = client();
+  Client b = client({.source = "127.0.0.2"});
   ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 2; }));
-  Client c = client();
+  Client c = client({.source = "127.0.0.3"});
+  auto refused = c.response();
+  ASSERT_TRUE(refused) << "answered, without sending a request";
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->head.find("Connection: close\r\n"), std::string::npos);
   EXPECT_TRUE(c.closed_by_server());
   a.send("GET /echo HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(a.response());
+  const HttpStats stats = server_->stats();
+  EXPECT_EQ(stats.refused_total_limit, 1u);
+  EXPECT_EQ(stats.refused_client_limit, 0u);
+  EXPECT_EQ(stats.connections_accepted, 2u);
+  EXPECT_EQ(stats.open_connections, 2u);
+}
+
+TEST_F(HttpServerTest, OneClientAtItsLimitDoesNotKeepAnotherOut) {
+  start(HttpLimits{.max_connections_per_client = 3});
+  std::vector<std::unique_ptr<Client>> hog;
+  for (int i = 0; i < 3; ++i) hog.push_back(std::make_unique<Client>(io_, server_->local_port(), ClientOptions{.source = "127.0.0.2"}));
+  ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 3; }));
+  Client extra = client({.source = "127.0.0.2"});
+  auto refused = extra.response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_NE(refused->head.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(extra.closed_by_server());
+
+  Client other = client({.source = "127.0.0.1"});
+  other.send("GET /echo HTTP/1.1\r\n\r\n");
+  auto served = other.response();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(server_->stats().refused_client_limit, 1u);
+
+  hog.pop_back();  // below its limit again, the first client is served again
+  ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 3; }));
+  Client again = client({.source = "127.0.0.2"});
+  again.send("GET /echo HTTP/1.1\r\n\r\n");
+  auto back = again.response();
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, 200);
+}
+
+TEST_F(HttpServerTest, TheMemoryBudgetRefusesInsteadOfBuffering) {
+  start(HttpLimits{.max_body_bytes = 1 << 20, .max_buffered_bytes = 256 << 10});
+  const std::size_t size = 200000;
+  const std::string head = "POST /tx HTTP/1.1\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n";
+  Client first = client();
+  first.send(head + std::string(1000, 'x'));  // its body's buffer is charged in full
+  ASSERT_TRUE(run_until(io_, [&] { return server_->stats().buffered_bytes >= size; }));
+
+  Client second = client({.source = "127.0.0.2"});
+  second.send(head + std::string(1000, 'x'));
+  auto refused = second.response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_TRUE(second.closed_by_server());
+  EXPECT_EQ(server_->stats().refused_memory, 1u);
+  EXPECT_LE(server_->stats().buffered_bytes, std::uint64_t{256} << 10);
+
+  Client alone = client({.source = "127.0.0.3"});  // fits max_body_bytes, not the budget
+  alone.send("POST /tx HTTP/1.1\r\nContent-Length: 300000\r\n\r\n");
+  auto too_big = alone.response();
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 503);
+
+  first.send(std::string(size - 1000, 'x'));
+  auto done = first.response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->body, "got 200000");
+  ASSERT_TRUE(run_until(io_, [&] { return server_->stats().buffered_bytes == 0; })) << "the body's buffer is released";
+  Client later = client({.source = "127.0.0.2"});
+  later.send(head + std::string(size, 'x'));
+  auto served = later.response();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 202);
+}
+
+TEST_F(HttpServerTest, MemoryReturnsAfterAFloodOfNearlyCompleteBigBodies) {
+  if (under_asan) GTEST_SKIP() << "ASan's allocator keeps freed memory in quarantine: RSS does not come back";
+  constexpr int flooders = 64;
+  constexpr std::size_t body = 1 << 20;
+  start(HttpLimits{.max_body_bytes = body, .max_connections = 2 * flooders, .max_connections_per_client = 2 * flooders,
+                   .max_buffered_bytes = std::size_t{256} << 20});
+  // One payload shared by every client, so that the test's own heap stays flat.
+  const auto payload = std::make_shared<const std::string>("POST /tx HTTP/1.1\r\nContent-Length: " + std::to_string(body) +
+                                                           "\r\n\r\n" + std::string(body - 1, 'x'));
+  const std::size_t baseline = rss_bytes();
+  // Twice: memory must come back also once glibc has adapted its thresholds to the
+  // first round's large frees.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::unique_ptr<Client>> flood;
+    for (int i = 0; i < flooders; ++i) {
+      flood.push_back(std::make_unique<Client>(io_, server_->local_port()));
+      flood.back()->send(payload);
+    }
+    ASSERT_TRUE(run_until(io_, [&] {
+      for (const auto& c : flood)
+        if (c->eof()) return true;
+      return server_->stats().buffered_bytes >= flooders * body;
+    })) << "round " << round << ": " << server_->stats().buffered_bytes;
+    EXPECT_GE(rss_bytes(), baseline + (std::size_t{32} << 20)) << "round " << round << ": the flood is held in memory";
+    flood.clear();
+    ASSERT_TRUE(run_until(io_, [&] { return server_->connections() == 0; })) << "round " << round;
+    EXPECT_EQ(server_->stats().buffered_bytes, 0u);
+    const std::size_t tolerance = std::size_t{16} << 20;
+    EXPECT_TRUE(run_until(io_, [&] { return rss_bytes() <= baseline + tolerance; }))
+        << "round " << round << ": RSS " << (rss_bytes() >> 20) << " MiB, baseline " << (baseline >> 20) << " MiB";
+  }
+  Client ok = client();
+  ok.send("GET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(ok.response());
+}
+
+TEST_F(HttpServerTest, SlowlorisIsClosedByTheRequestTimeout) {
+  // The idle timeout is far away: only the request timeout can end this connection.
+  start(HttpLimits{.idle_timeout = 60s, .request_timeout = 200ms});
+  Client slow = client();
+  slow.send("GET /echo HTTP/1.1\r\n");
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!slow.eof() && std::chrono::steady_clock::now() < until) {
+    slow.send("X-Trickle: 1\r\n");  // a header line now and then, never the blank line
+    io_.run_for(50ms);
+  }
+  EXPECT_TRUE(slow.eof());
+  EXPECT_EQ(server_->stats().timeouts, 1u);
+  EXPECT_TRUE(requests().empty());
+}
+
+TEST_F(HttpServerTest, AClientThatDoesNotReadItsAnswerIsClosedByTheWriteTimeout) {
+  start(HttpLimits{.write_timeout = 200ms});
+  // A small receive window: the 32 MiB answer cannot all fit into the kernel's buffers.
+  Client reader = client({.read = false, .receive_buffer = 4096});
+  reader.send("GET /big HTTP/1.1\r\n\r\n");
+  reader.flush();
+  ASSERT_TRUE(run_until(io_, [&] { return server_->stats().timeouts == 1 && server_->connections() == 0; }));
+  EXPECT_EQ(server_->stats().requests, 1u);
+  Client next = client();
+  next.send("GET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(next.response());
+}
+
+TEST_F(HttpServerTest, TheHandlerRunsOnTheServersThread) {
+  start();
+  Client c = client();
+  c.send("GET /echo HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(c.response());
+  const auto threads = handler_threads();
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_NE(threads[0], std::this_thread::get_id());
+}
+
+TEST_F(HttpServerTest, SeveralThreadsServeConnectionsConcurrently) {
+  start(HttpLimits{.threads = 2});
+  Client a = client();
+  Client b = client();
+  a.send("GET /pair HTTP/1.1\r\n\r\n");
+  b.send("GET /pair HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(a.response());
+  ASSERT_TRUE(b.response());
+  EXPECT_EQ(max_inside_, 2) << "both handler calls ran at once";
+}
+
+TEST_F(HttpServerTest, StopJoinsWhileRequestsAreInFlight) {
+  start(HttpLimits{.threads = 2});
+  std::vector<std::unique_ptr<Client>> cs;
+  for (int i = 0; i < 4; ++i) {
+    cs.push_back(std::make_unique<Client>(io_, server_->local_port()));
+    cs.back()->send("GET /slow HTTP/1.1\r\n\r\nGET /slow HTTP/1.1\r\n\r\n");
+  }
+  ASSERT_TRUE(run_until(io_, [&] { return entered_ >= 2; }));
+  server_->stop();
+  EXPECT_EQ(finished_.load(), entered_.load()) << "stop() returns after the handler calls in flight";
+  EXPECT_EQ(server_->connections(), 0u);
+  for (const auto& c : cs) EXPECT_TRUE(c->closed_by_server());
+  const int served = entered_;
+  io_.run_for(400ms);
+  EXPECT_EQ(entered_.load(), served) << "no handler call after stop()";
+  server_.reset();
 }
 
 TEST_F(HttpServerTest, IdleConnectionsAreClosed) {
-  start(HttpLimits{.idle_timeout = std::chrono::milliseconds(50)});
+  start(HttpLimits{.idle_timeout = std::chrono::milliseconds(50), .request_timeout = std::chrono::milliseconds(50)});
   Client silent = client();
   EXPECT_TRUE(silent.closed_by_server());
   Client half = client();
   half.send("GET /echo HTTP/1.1\r\n");  // stuck mid-request
   EXPECT_TRUE(half.closed_by_server());
-  EXPECT_TRUE(requests_.empty());
+  EXPECT_TRUE(requests().empty());
+  EXPECT_EQ(server_->stats().timeouts, 2u);
 }
 
 TEST_F(HttpServerTest, StopClosesTheListenerAndEveryConnection) {
@@ -416,8 +676,10 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndEveryConnection) {
 }
 
 TEST_F(HttpServerTest, RandomBytesNeverBreakTheServer) {
-  // A short idle timeout ends the inputs that leave a request incomplete.
-  start(HttpLimits{.max_header_bytes = 512, .max_body_bytes = 512, .idle_timeout = std::chrono::milliseconds(100)});
+  // Short timeouts end the inputs that leave a request incomplete.
+  // Each client closes before the next, but the server may see that later: no per-client cap.
+  start(HttpLimits{.max_header_bytes = 512, .max_body_bytes = 512, .max_connections_per_client = 256,
+                   .idle_timeout = std::chrono::milliseconds(100), .request_timeout = std::chrono::milliseconds(100)});
   std::mt19937 rng(7);
   const std::string alphabet = "GET POST /tx HTTP/1.1\r\n: Content-Length 0123456789 \x01\xff?";
   for (int i = 0; i < 200; ++i) {
@@ -427,7 +689,7 @@ TEST_F(HttpServerTest, RandomBytesNeverBreakTheServer) {
     c.send(junk);
     c.flush();
     // Whatever it makes of the bytes, the server answers or closes (at the latest when
-    // the idle timeout ends a request still waiting for its body).
+    // the request timeout ends a request still waiting for its body).
     c.send("\r\n\r\n");
     ASSERT_TRUE(run_until(io_, [&] { return c.eof() || c.unread().find("\r\n\r\n") != std::string::npos; })) << i;
   }
@@ -438,21 +700,27 @@ TEST_F(HttpServerTest, RandomBytesNeverBreakTheServer) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST(HttpServerCreate, RefusesBadAddressesAndBusyPorts) {
-  asio::io_context io;
+TEST(HttpServerCreate, RefusesBadAddressesBusyPortsAndZeroLimits) {
   const auto handler = [](const HttpRequest&) { return HttpResponse{}; };
-  auto bad = HttpServer::create(io, "not-an-ip", 0, handler);
+  auto bad = HttpServer::create("not-an-ip", 0, handler);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, Errc::io_error);
-  auto first = HttpServer::create(io, "127.0.0.1", 0, handler);
+  auto first = HttpServer::create("127.0.0.1", 0, handler);
   ASSERT_TRUE(first.ok());
-  auto busy = HttpServer::create(io, "127.0.0.1", first->local_port(), handler);
+  auto busy = HttpServer::create("127.0.0.1", first->local_port(), handler);
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.error().code, Errc::io_error);
   EXPECT_NE(busy.error().message.find("bind"), std::string::npos) << busy.error().message;
-  auto no_handler = HttpServer::create(io, "127.0.0.1", 0, HttpHandler{});
+  auto no_handler = HttpServer::create("127.0.0.1", 0, HttpHandler{});
   ASSERT_FALSE(no_handler.ok());
   EXPECT_EQ(no_handler.error().code, Errc::invalid_argument);
+  for (const HttpLimits& zero : {HttpLimits{.threads = 0}, HttpLimits{.max_connections_per_client = 0},
+                                 HttpLimits{.max_buffered_bytes = 0}, HttpLimits{.request_timeout = 0ms},
+                                 HttpLimits{.write_timeout = 0ms}}) {
+    auto refused = HttpServer::create("127.0.0.1", 0, handler, zero);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, Errc::invalid_argument);
+  }
 }
 
 TEST(HttpServerReason, NamesTheCodesItSends) {

@@ -1,4 +1,4 @@
-// The client endpoint of bft-node: a small HTTP/1.1 server on the node's io_context.
+// The client endpoint of bft-node: a small HTTP/1.1 server on threads of its own.
 //
 // It parses and serves; what a route does is the node's Handler. Supported: keep-alive
 // (HTTP/1.1 default; HTTP/1.0 with "Connection: keep-alive"), pipelined requests answered
@@ -6,11 +6,43 @@
 // closed after the answer: a malformed request line or header (400), a body above
 // max_body_bytes (413), a request line plus headers above max_header_bytes (431), a
 // Transfer-Encoding (501: no chunked bodies), an HTTP version other than 1.0/1.1 (505).
-// Connections above max_connections are closed at once. A connection must complete each
-// request within idle_timeout of connecting or of its previous answer, else it is closed:
-// idle keep-alive clients and slow senders cannot hold connections forever.
 // The path is passed as sent: routes match it raw, and a route that carries a name (a
 // key) decodes that part with percent_decode().
+//
+// Threads. The server owns an io_context run by `threads` worker threads, never the
+// caller's: a slow or flooded client API cannot stall consensus. Their nice value is
+// raised by nice_increment (Linux, per thread), so on a busy machine client work gives
+// way to the node's own threads.
+//
+// Abuse. Every resource a client can make the server hold is bounded:
+// - connections: max_connections in total and max_connections_per_client per remote
+//   address (IPv6: per /64 prefix, which one host can fill with addresses). One over
+//   either limit is answered 503 (total) or 429 (per client) with "Connection: close"
+//   and closed at once, without reading a request, so one client at its limit does not
+//   keep a second one out;
+// - request memory: the bytes buffered for request lines, headers and bodies across all
+//   connections stay within max_buffered_bytes. A body's buffer is charged in full when
+//   its headers arrive, before it is allocated; a request that would take the total over
+//   the budget is answered 503 and its connection closed, instead of buffered. A body's
+//   buffer is freed once its handler returns, and a connection waiting for its next
+//   request holds no read buffer. When the buffered bytes fall back to zero
+//   after a peak above 1 MiB, the server returns freed heap pages to the system
+//   (glibc malloc_trim), so the node's memory goes back down after an attack;
+// - time: idle_timeout between requests on a kept-alive connection (and before the
+//   first); request_timeout for a whole request (line, headers and body) from its first
+//   byte, so a client trickling bytes (slowloris) cannot hold a connection; write_timeout
+//   for writing an answer, so a client that does not read cannot pin it. Each closes the
+//   connection without an answer.
+//
+// Memory bound. Beyond the handler's own working memory, the server holds at most
+//   max_buffered_bytes
+//   + max_connections x (about 6 KiB of connection state and read chunk
+//                        + max_header_bytes for the parsed request line of a request
+//                          being handled)
+//   + the responses being written: at most one per connection, each as large as the
+//     handler makes it. Handlers must bound their response bodies (e.g. a page size).
+// With the defaults and responses of at most 64 KiB: 32 MiB + 256 x (14 KiB + 64 KiB),
+// about 52 MiB. Kernel socket buffers come on top and are not the process's memory.
 #pragma once
 
 #include <chrono>
@@ -22,10 +54,6 @@
 #include <string_view>
 
 #include "bft/result.hpp"
-
-namespace asio {
-class io_context;
-}
 
 namespace bft::node {
 
@@ -39,18 +67,40 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
+  std::string body;  // bounded by the handler: the server writes it whole
 };
 
-/// Called on the io_context's thread, once per request, in arrival order per connection.
-/// An exception escaping it becomes a 500 (the node keeps running).
+/// Called on one of the server's threads, once per request, in arrival order per
+/// connection. It must be thread-safe: it runs concurrently with the rest of the node,
+/// and with threads > 1 concurrently with itself (for requests on other connections).
+/// An exception escaping it becomes a 500 (the server keeps running).
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpLimits {
   std::size_t max_header_bytes = 8 << 10;
   std::size_t max_body_bytes = 1 << 20;
-  std::size_t max_connections = 1024;
-  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  std::size_t max_connections = 256;
+  std::size_t max_connections_per_client = 16;
+  std::size_t max_buffered_bytes = 32 << 20;
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
+  unsigned threads = 1;
+  /// Added to the nice value of each server thread; 0 leaves it. A failure (e.g. a
+  /// negative value without the privilege) is ignored.
+  int nice_increment = 10;
+};
+
+/// Counters since the server started; buffered_bytes and open_connections are gauges.
+struct HttpStats {
+  std::uint64_t requests = 0;              // requests passed to the handler
+  std::uint64_t connections_accepted = 0;  // admitted, not counting the refused
+  std::uint64_t refused_total_limit = 0;   // 503 at accept: max_connections open
+  std::uint64_t refused_client_limit = 0;  // 429 at accept: max_connections_per_client open
+  std::uint64_t refused_memory = 0;        // 503: the request did not fit max_buffered_bytes
+  std::uint64_t timeouts = 0;              // closed by the idle, request or write timeout
+  std::uint64_t buffered_bytes = 0;
+  std::uint64_t open_connections = 0;
 };
 
 /// "Not Found" for 404 and so on; "Unknown" for codes the server does not name.
@@ -61,22 +111,25 @@ const char* reason_phrase(int status) noexcept;
 std::optional<std::string> percent_decode(std::string_view text);
 
 /// Move-only handle. stop() (also run by the destructor) closes the listener and every
-/// connection; handlers still queued on the io_context then finish harmlessly, so the
-/// server may be destroyed while the io_context still holds work for it.
+/// connection and joins the server's threads, after the handler calls in flight return.
+/// It must not be called from inside the handler.
 class HttpServer {
  public:
-  /// Listens on host:port (an IP address; port 0 picks a free one). io_error if the
-  /// address does not parse or cannot be bound; invalid_argument for zero limits.
-  static Result<HttpServer> create(asio::io_context& io, const std::string& host, std::uint16_t port,
-                                   HttpHandler handler, HttpLimits limits = {});
+  /// Listens on host:port (an IP address; port 0 picks a free one) and starts the
+  /// threads. io_error if the address does not parse or cannot be bound;
+  /// invalid_argument for a missing handler or a zero limit, timeout or thread count.
+  static Result<HttpServer> create(const std::string& host, std::uint16_t port, HttpHandler handler,
+                                   HttpLimits limits = {});
 
   HttpServer(HttpServer&&) noexcept;
   HttpServer& operator=(HttpServer&&) noexcept;
   ~HttpServer();
 
   std::uint16_t local_port() const noexcept;
-  /// Open connections (for tests and the node's status).
+  /// Open connections (for tests and the node's status). Any thread.
   std::size_t connections() const noexcept;
+  /// Any thread.
+  HttpStats stats() const noexcept;
   void stop();
 
   struct State;  // defined in http_server.cpp, where its connections need to name it
