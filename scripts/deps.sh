@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev
   libsodium-dev openssl
   libasio-dev iproute2 python3
+  libcli11-dev prometheus
 )
 
 missing=()

@@ -29,6 +29,7 @@
 #include "cluster/summary.hpp"
 #include "load.hpp"
 #include "flood.hpp"
+#include "prometheus.hpp"
 #include "monitor.hpp"
 #include "netns.hpp"
 #include "process.hpp"
@@ -142,6 +143,7 @@ class ClusterRun {
   void reap_unexpected_exits();
   void show_progress(const std::vector<NodeView>& views, double elapsed_s);
   void collect_results();
+  void read_prometheus(PrometheusServer& prometheus);
   void shut_down();
   void kill_all();
   int finish(int code);
@@ -556,6 +558,30 @@ void ClusterRun::collect_results() {
   summary_.txs_per_sec = static_cast<double>(summary_.txs) / seconds_from_launch(last_loaded_unix_ms);
 }
 
+void ClusterRun::read_prometheus(PrometheusServer& prometheus) {
+  PrometheusReport report;
+  report.url = prometheus.url();
+  auto heights = prometheus.query("bftcore_consensus_height");
+  if (heights) {
+    report.nodes_reporting = heights->size();
+    for (const PromSample& sample : *heights) {
+      const auto height = static_cast<std::uint64_t>(sample.value);
+      report.lowest_height = &sample == &heights->front() ? height : std::min(report.lowest_height, height);
+    }
+  } else {
+    report.problem = heights.error().message;
+  }
+  auto median = prometheus.query(
+      "histogram_quantile(0.5, sum by (le) (rate(bftcore_consensus_commit_latency_seconds_bucket[30s])))");
+  if (median && median->size() == 1) {
+    report.p50_commit_ms = median->front().value * 1000;
+  } else if (report.problem.empty()) {
+    report.problem = median ? "the commit latency quantile has " + std::to_string(median->size()) + " series"
+                            : median.error().message;
+  }
+  summary_.prometheus = std::move(report);
+}
+
 void ClusterRun::shut_down() {
   for (const Node& node : nodes_)
     if (node.pid > 0) ::kill(node.pid, SIGTERM);
@@ -634,8 +660,19 @@ int ClusterRun::run() {
     if (auto ok = start_node(i); !ok) return fail("starting " + nodes_[i].name + ": " + ok.error().message);
   if (auto ok = wait_until_ready(); !ok) return fail(ok.error().message);
   console_.event("bft-cluster: " + std::to_string(nodes_.size()) + " nodes up (" + mode + "), files in " + dir_.string());
+  std::unique_ptr<PrometheusServer> prometheus;
+  if (options_.metrics_port) {
+    std::vector<ScrapeTarget> targets;
+    for (const Node& node : nodes_)
+      targets.push_back({node.name, node.http.host + ":" + std::to_string(node.http.port)});
+    auto started = PrometheusServer::start(dir_, *options_.metrics_port, targets);
+    if (!started) return fail("starting prometheus: " + started.error().message);
+    prometheus = std::move(*started);
+    console_.event("bft-cluster: prometheus at " + prometheus->url() + " scrapes every node's /metrics each second");
+  }
 
   drive_and_watch();
+  if (prometheus) read_prometheus(*prometheus);
   if (interrupted) {
     shut_down();
     std::fprintf(stderr, "bft-cluster: interrupted; nodes stopped%s\n", options_.netns ? ", namespaces deleted" : "");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "cluster/node_api.hpp"
@@ -120,6 +122,21 @@ TEST(Summary, AFloodThatCostMoreThanAFifthOfTheHeightsFails) {
   s.flood = FloodReport{1, 8, 15, 5000, 4990, 300, 150};
   EXPECT_EQ(json::parse(s.to_json())["http_flood"]["ratio"], 0.5);
   EXPECT_NE(s.to_text().find("below the bound"), std::string::npos);
+}
+
+TEST(Summary, PrometheusMustHaveReadEveryNodeAndALatency) {
+  auto s = passing();
+  s.prometheus = PrometheusReport{"http://127.0.0.1:9090", s.nodes, 10, 3.5, ""};
+  EXPECT_TRUE(s.ok());
+  s.prometheus->nodes_reporting = s.nodes - 1;
+  EXPECT_FALSE(s.ok());
+  s.prometheus->nodes_reporting = s.nodes;
+  s.prometheus->p50_commit_ms = std::nan("");
+  EXPECT_FALSE(s.ok());
+  s.prometheus->p50_commit_ms = 3.5;
+  s.prometheus->problem = "connection refused";
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(json::parse(s.to_json())["prometheus"]["problem"], "connection refused");
 }
 
 TEST(Summary, JsonIsOneLineWithTheDocumentedFields) {

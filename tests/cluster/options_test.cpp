@@ -19,6 +19,7 @@ TEST(ClusterOptions, DefaultsWithoutArguments) {
   EXPECT_FALSE(o->netns);
   EXPECT_FALSE(o->json);
   EXPECT_FALSE(o->p2p_plaintext);
+  EXPECT_FALSE(o->metrics_port.has_value());
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
@@ -50,6 +51,13 @@ TEST(ClusterOptions, ReadsEveryOption) {
   EXPECT_EQ(o->flood->node, 3u);
   EXPECT_EQ(o->flood->at_s, 10);
   EXPECT_EQ(o->flood->until_s, 18);
+}
+
+TEST(ClusterOptions, MetricsPortOnLoopback) {
+  const auto o = parse({"--metrics-port", "9091"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->metrics_port, std::optional<std::uint16_t>(9091));
+  EXPECT_EQ(parse({"--metrics-port", "0"})->metrics_port, std::optional<std::uint16_t>(0));
 }
 
 TEST(ClusterOptions, PartitionListsSeveralNodes) {
@@ -84,6 +92,8 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--flood-http", "1@10:21"},                    // ends after the run
       {"--flood-http", "1@4:10"},                     // no span as long before it
       {"--flood-http", "1@10:12", "--flood-http", "2@10:12"},
+      {"--metrics-port", "70000"},
+      {"--netns", "--metrics-port", "0"},             // prometheus cannot reach them
       {"--nodes"},                                    // no value
       {"--frobnicate"},
   };

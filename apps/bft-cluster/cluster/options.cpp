@@ -41,6 +41,14 @@ faults
                          cluster's heights/s during the flood falls more than 20% below
                          the same span just before it (T1 must be at least T2 - T1)
 
+ 
+metrics
+  --metrics-port P       start a Prometheus server (Debian's prometheus) on 127.0.0.1:P
+                         (0: a free port) that scrapes every node's /metrics each second;
+                         its URL is printed. At the end the run asks it for every node's
+                         height and the commit latency's median, and fails if they are
+                         missing (not with --netns)
+
 output
   --json                 end stdout with one JSON object of the results
   --quiet                no progress line
@@ -154,6 +162,7 @@ Result<void> validate(const Options& o) {
         return usage_error("--partition names node " + std::to_string(node) + " of " + std::to_string(o.nodes));
     if (partition.heal_s > o.duration_s) return usage_error("--partition heals after --duration ends");
   }
+  if (o.metrics_port && o.netns) return usage_error("--metrics-port cannot reach nodes in --netns namespaces");
   if (o.flood) {
     if (o.flood->node >= o.nodes)
       return usage_error("--flood-http names node " + std::to_string(o.flood->node) + " of " + std::to_string(o.nodes));
@@ -233,6 +242,8 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
         o.flood = *flood;
         return {};
       });
+    } else if (flag == "--metrics-port") {
+      ok = set_number(o.metrics_port.emplace());
     } else if (flag == "--p2p-plaintext") {
       o.p2p_plaintext = true;
     } else if (flag == "--keep") {

@@ -52,6 +52,7 @@ struct Options {
   std::vector<KillSpec> kills;
   std::vector<PartitionSpec> partitions;
   std::optional<FloodSpec> flood;
+  std::optional<std::uint16_t> metrics_port;  // --metrics-port: run a Prometheus there (0: any free port)
   bool json = false;
   bool quiet = false;
   bool help = false;

@@ -36,6 +36,9 @@ bool RunSummary::ok() const {
   for (const PartitionReport& partition : partitions)
     if (!partition.resumed) return false;
   if (flood && flood->ratio() < min_flood_ratio) return false;
+  if (prometheus && (!prometheus->problem.empty() || prometheus->nodes_reporting != nodes ||
+                     !(prometheus->p50_commit_ms > 0)))
+    return false;
   return true;
 }
 
@@ -71,6 +74,12 @@ std::string RunSummary::to_text() const {
                    static_cast<unsigned long long>(flood->answered), flood->heights_per_sec_before,
                    flood->heights_per_sec_during, flood->ratio() * 100,
                    flood->ratio() < min_flood_ratio ? ", below the bound" : "");
+  if (prometheus) {
+    text += format("prometheus: %s: height of %zu of %zu nodes (lowest %llu), commit p50 %.1f ms",
+                   prometheus->url.c_str(), prometheus->nodes_reporting, nodes,
+                   static_cast<unsigned long long>(prometheus->lowest_height), prometheus->p50_commit_ms);
+    text += prometheus->problem.empty() ? "\n" : "; " + prometheus->problem + "\n";
+  }
   text += format("shutdown:   %s\n", clean_shutdown ? "clean (every node exited 0 after SIGTERM)" : "NOT clean");
   for (const std::string& problem : shutdown_problems) text += "  " + problem + "\n";
   for (const std::string& failure : failures) text += "failure:    " + failure + "\n";
@@ -98,6 +107,13 @@ std::string RunSummary::to_json() const {
                     {"heights_per_sec_before", round_to(flood->heights_per_sec_before, 2)},
                     {"heights_per_sec_during", round_to(flood->heights_per_sec_during, 2)},
                     {"ratio", round_to(flood->ratio(), 3)}};
+  json prometheus_report = nullptr;
+  if (prometheus)
+    prometheus_report = {{"url", prometheus->url},
+                         {"nodes_reporting", prometheus->nodes_reporting},
+                         {"lowest_height", prometheus->lowest_height},
+                         {"p50_commit_ms", round_to(prometheus->p50_commit_ms, 2)},
+                         {"problem", prometheus->problem}};
   const json out = {
       {"mode", mode},
       {"nodes", nodes},
@@ -123,6 +139,7 @@ std::string RunSummary::to_json() const {
       {"kills", kill_list},
       {"partitions", partition_list},
       {"http_flood", flood_report},
+      {"prometheus", prometheus_report},
       {"failures", failures},
       {"ok", ok()},
   };

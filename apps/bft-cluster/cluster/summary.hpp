@@ -38,6 +38,15 @@ struct FloodReport {
   double ratio() const { return heights_per_sec_before > 0 ? heights_per_sec_during / heights_per_sec_before : 0; }
 };
 
+/// What a real Prometheus (--metrics-port) read from the nodes' /metrics.
+struct PrometheusReport {
+  std::string url;
+  std::size_t nodes_reporting = 0;  // nodes with a bftcore_consensus_height series
+  std::uint64_t lowest_height = 0;  // the lowest of those heights
+  double p50_commit_ms = 0;         // histogram_quantile over the last seconds
+  std::string problem;              // why a query failed, if one did
+};
+
 /// Under a client flood the cluster must keep at least this share of its heights/s.
 inline constexpr double min_flood_ratio = 0.8;
 
@@ -73,11 +82,13 @@ struct RunSummary {
   std::vector<KillReport> kills;
   std::vector<PartitionReport> partitions;
   std::optional<FloodReport> flood;
+  std::optional<PrometheusReport> prometheus;
   std::vector<std::string> failures;  // e.g. a node that died unexpectedly
 
   /// The run passes: agreement, at least one height, no unexpected deaths, a clean
-  /// shutdown, every fault scenario recovered, and a flood left the heights/s within
-  /// min_flood_ratio.
+  /// shutdown, every fault scenario recovered, a flood left the heights/s within
+  /// min_flood_ratio, and Prometheus (if asked for) read a height from every node and a
+  /// commit latency.
   bool ok() const;
   std::string to_text() const;
   /// One line, no trailing newline.
