@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #ifdef __GLIBC__
@@ -261,6 +262,11 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   /// total would exceed the budget.
   bool reserve(std::size_t bytes, bool enforce);
   void unreserve(std::size_t bytes);
+  /// Response bytes being written: not budgeted (handlers bound them), but part of what
+  /// an attack can make the server hold, so part of when to give memory back.
+  void responding(std::size_t bytes);
+  void responded(std::size_t bytes);
+  void trim_if_idle();
 
   asio::io_context io;  // first: destroyed last, after everything that uses it
   tcp::acceptor acceptor;     // on a strand of its own: stop() reaches it from outside
@@ -285,8 +291,9 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   std::atomic<std::uint64_t> refused_memory{0};
   std::atomic<std::uint64_t> timeouts{0};
   std::atomic<std::size_t> buffered{0};
+  std::atomic<std::size_t> writing{0};
   std::atomic<std::size_t> open{0};
-  std::atomic<bool> trim_due{false};  // buffered went above trim_threshold since the last trim
+  std::atomic<bool> trim_due{false};  // buffered + writing went above trim_threshold since the last trim
 };
 
 namespace {
@@ -298,7 +305,7 @@ constexpr std::size_t max_drain_bytes = std::size_t{4} << 20;
 constexpr auto max_drain_time = std::chrono::seconds(2);
 /// A read buffer holding pipelined bytes is shrunk after a request if larger than this.
 constexpr std::size_t retained_buffer_bytes = 4 << 10;
-/// Buffered bytes above which the next fall to zero returns freed memory to the system.
+/// Held bytes above which the next fall to zero returns freed memory to the system.
 constexpr std::size_t trim_threshold = 1 << 20;
 
 /// Clients are counted per address; IPv6 ones per /64, the block a single subscriber
@@ -336,7 +343,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // The buffers go before their bytes are uncharged: the fall to zero may trim the heap.
     release(in_);
     release(request_.body);
+    release(out_head_);
+    release(out_body_);
     server_->unreserve(charged_);
+    server_->responded(writing_);
     server_->forget(this, client_);
   }
 
@@ -420,6 +430,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::size_t have = std::min(in_.size() - parsed.head_bytes, size);
     std::copy_n(in_.data() + parsed.head_bytes, have, request_.body.data());
     in_.erase(0, parsed.head_bytes + have);
+    if (in_.empty()) release(in_);
     settle();
     if (have == size) return serve();
     // The rest of the body goes straight into its buffer, and nothing after it is read.
@@ -460,11 +471,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // A HEAD answer announces the body's length but must not carry it, or the next
     // response on the connection would be misread.
     out_body_ = head ? std::string() : std::move(response.body);
+    writing_ = heap_bytes(out_head_) + heap_bytes(out_body_);
+    server_->responding(writing_);
     arm_timer(server_->limits.write_timeout, true);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_head_), asio::buffer(out_body_)};
     asio::async_write(socket_, buffers, [self = shared_from_this(), keep_alive](const asio::error_code& ec, std::size_t) {
       release(self->out_head_);
       release(self->out_body_);
+      self->server_->responded(std::exchange(self->writing_, 0));
       if (ec || self->closed_) return self->close();
       if (!keep_alive) return self->finish();
       self->next_request();
@@ -518,6 +532,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t charged_ = 0;  // bytes of in_ and request_.body counted in the budget
   std::string out_head_;  // the response being written
   std::string out_body_;
+  std::size_t writing_ = 0;  // their heap bytes, counted in the server's writing gauge
   std::uint64_t timer_generation_ = 0;
   std::size_t drained_ = 0;
   bool closed_ = false;
@@ -591,15 +606,26 @@ bool HttpServer::State::reserve(std::size_t bytes, bool enforce) {
   do {
     if (enforce && total + bytes > limits.max_buffered_bytes) return false;
   } while (!buffered.compare_exchange_weak(total, total + bytes));
-  if (total + bytes > trim_threshold) trim_due = true;
+  if (total + bytes + writing > trim_threshold) trim_due = true;
   return true;
 }
 
 void HttpServer::State::unreserve(std::size_t bytes) {
-  if (bytes == 0) return;
+  if (bytes != 0 && buffered.fetch_sub(bytes) == bytes) trim_if_idle();
+}
+
+void HttpServer::State::responding(std::size_t bytes) {
+  if (writing.fetch_add(bytes) + bytes + buffered > trim_threshold) trim_due = true;
+}
+
+void HttpServer::State::responded(std::size_t bytes) {
+  if (bytes != 0 && writing.fetch_sub(bytes) == bytes) trim_if_idle();
+}
+
+void HttpServer::State::trim_if_idle() {
   // glibc keeps freed heap pages (and, after large frees, raises its mmap threshold, so
-  // later bodies come from the heap too): give them back once an attack's buffers are gone.
-  if (buffered.fetch_sub(bytes) == bytes && trim_due.exchange(false)) {
+  // later buffers come from the heap too): give them back once an attack's buffers are gone.
+  if (buffered == 0 && writing == 0 && trim_due.exchange(false)) {
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -676,8 +702,9 @@ std::size_t HttpServer::connections() const noexcept { return state_ ? state_->o
 HttpStats HttpServer::stats() const noexcept {
   if (!state_) return {};
   const State& s = *state_;
-  return HttpStats{s.requests.load(),       s.accepted.load(),   s.refused_total.load(), s.refused_client.load(),
-                   s.refused_memory.load(), s.timeouts.load(),   s.buffered.load(),      s.open.load()};
+  return HttpStats{s.requests.load(),       s.accepted.load(), s.refused_total.load(), s.refused_client.load(),
+                   s.refused_memory.load(), s.timeouts.load(), s.buffered.load(),      s.writing.load(),
+                   s.open.load()};
 }
 void HttpServer::stop() {
   if (state_) state_->stop();

@@ -25,9 +25,10 @@
 //   its headers arrive, before it is allocated; a request that would take the total over
 //   the budget is answered 503 and its connection closed, instead of buffered. A body's
 //   buffer is freed once its handler returns, and a connection waiting for its next
-//   request holds no read buffer. When the buffered bytes fall back to zero
-//   after a peak above 1 MiB, the server returns freed heap pages to the system
-//   (glibc malloc_trim), so the node's memory goes back down after an attack;
+//   request holds no read buffer. When the bytes of buffered requests and of responses
+//   being written fall back to zero after a peak above 1 MiB, the server returns freed
+//   heap pages to the system (glibc malloc_trim), so the node's memory goes back down
+//   after an attack;
 // - time: idle_timeout between requests on a kept-alive connection (and before the
 //   first); request_timeout for a whole request (line, headers and body) from its first
 //   byte, so a client trickling bytes (slowloris) cannot hold a connection; write_timeout
@@ -99,7 +100,8 @@ struct HttpStats {
   std::uint64_t refused_client_limit = 0;  // 429 at accept: max_connections_per_client open
   std::uint64_t refused_memory = 0;        // 503: the request did not fit max_buffered_bytes
   std::uint64_t timeouts = 0;              // closed by the idle, request or write timeout
-  std::uint64_t buffered_bytes = 0;
+  std::uint64_t buffered_bytes = 0;  // request lines, headers and bodies (the budgeted bytes)
+  std::uint64_t response_bytes = 0;  // responses being written
   std::uint64_t open_connections = 0;
 };
 
