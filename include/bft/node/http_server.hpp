@@ -21,7 +21,8 @@
 //   and closed at once, without reading a request, so one client at its limit does not
 //   keep a second one out;
 // - request memory: the bytes buffered for request lines, headers and bodies across all
-//   connections stay within max_buffered_bytes. A body's buffer is charged in full when
+//   connections stay within max_buffered_bytes (give or take the allocator's rounding of
+//   small bodies, at most 15 bytes a connection). A body's buffer is charged in full when
 //   its headers arrive, before it is allocated; a request that would take the total over
 //   the budget is answered 503 and its connection closed, instead of buffered. A body's
 //   buffer is freed once its handler returns, and a connection waiting for its next
@@ -35,7 +36,8 @@
 //   for writing an answer, so a client that does not read cannot pin it. Each closes the
 //   connection without an answer.
 //
-// Memory bound. Beyond the handler's own working memory, the server holds at most
+// Memory bound. Beyond the handler's working memory and the threads' stacks, the server
+// holds at most
 //   max_buffered_bytes
 //   + max_connections x (about 6 KiB of connection state and read chunk
 //                        + max_header_bytes for the parsed request line of a request
@@ -86,6 +88,8 @@ struct HttpLimits {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
+  /// Worker threads. With one, a slow handler call delays the other clients (never the
+  /// node's consensus); each connection is served in order on any number of them.
   unsigned threads = 1;
   /// Added to the nice value of each server thread; 0 leaves it. A failure (e.g. a
   /// negative value without the privilege) is ignored.
