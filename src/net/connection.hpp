@@ -1,5 +1,5 @@
 // One TCP connection of the transport: the handshake, then length-prefixed frames both
-// ways with a bounded, batched send queue. Private to bftnet.
+// ways (sealed in version 2) with a bounded, batched send queue. Private to bftnet.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
@@ -25,6 +25,7 @@ namespace bft::net::detail {
 struct ConnectionSettings {
   const crypto::Signer* self = nullptr;
   std::string chain_id;
+  std::uint8_t version = encrypted_version;  // the only one this transport speaks
   std::size_t max_frame_size = 0;
   std::size_t max_queued_bytes = 0;
   std::chrono::milliseconds handshake_timeout{0};
@@ -33,8 +34,10 @@ struct ConnectionSettings {
 
 enum class CloseReason {
   io,                  // the peer closed, or a read or write failed
-  handshake_rejected,  // a bad hello or proof, an inadmissible key, or too slow
+  handshake_rejected,  // a bad hello or proof, another version, or an inadmissible key
+  handshake_timeout,   // no complete handshake within handshake_timeout
   protocol_error,      // a frame above max_frame_size after the handshake
+  auth_failed,         // a sealed frame that does not open: altered, dropped, replayed, reordered
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -73,18 +76,28 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { awaiting_hello, awaiting_proof, established, closed };
 
+  struct Outgoing {
+    std::shared_ptr<const Bytes> payload;
+    bool seal = false;  // sealed when written, so the frame count follows the wire order
+  };
+
   void fail(CloseReason reason, const std::string& why);
   void read_more();
   void on_read(std::size_t bytes);
   /// Consumes every whole frame in the read buffer; false once the connection is closed.
   bool take_frames();
-  void handle_payload(std::span<const std::uint8_t> payload);
+  /// `payload` lies in the read buffer; a sealed one is opened in place.
+  void handle_payload(std::span<std::uint8_t> payload);
   void handle_hello(std::span<const std::uint8_t> payload);
-  void handle_proof(std::span<const std::uint8_t> payload);
+  void handle_proof(std::span<std::uint8_t> payload);
+  void deliver(std::span<std::uint8_t> payload);
   /// The largest payload acceptable in the current state.
   std::size_t frame_limit() const noexcept;
+  Role role() const noexcept { return dialed_ ? Role::dialer : Role::acceptor; }
+  /// Bytes a frame takes in the send queue's bound: header, payload and tag if sealed.
+  static std::size_t wire_size(const Outgoing& frame) noexcept;
 
-  void queue_for_write(std::shared_ptr<const Bytes> frame);
+  void queue_for_write(Outgoing frame);
   void release_delayed();
   void write_next();
   void on_written(std::size_t frames);
@@ -98,6 +111,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer handshake_timer_;
 
   Nonce own_nonce_{};
+  Bytes own_hello_;                           // kept for the transcript
+  std::optional<EphemeralKeyPair> ephemeral_;  // version 2, until the session keys exist
+  Bytes transcript_;                          // version 2, until the peer's proof is checked
+  std::optional<FrameCipher> sealer_;         // version 2: frames to the peer
+  std::optional<FrameCipher> opener_;         // version 2: frames from the peer
   crypto::PublicKey peer_key_{};
   Address peer_address_;
 
@@ -112,10 +130,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer delay_timer_;
   bool delay_timer_armed_ = false;
 
-  std::deque<std::shared_ptr<const Bytes>> queue_;  // the first in-flight ones are being written
-  std::size_t queued_bytes_ = 0;  // delayed, queued and in flight, headers included
+  std::deque<Outgoing> queue_;    // the first in-flight ones are being written
+  std::size_t queued_bytes_ = 0;  // delayed, queued and in flight, headers and tags included
   bool writing_ = false;
-  std::vector<FrameHeader> batch_headers_;
+  std::vector<FrameHeader> batch_headers_;  // of the batch's plaintext frames
+  Bytes batch_sealed_;                      // the batch's sealed frames, whole
   std::vector<asio::const_buffer> batch_buffers_;
 };
 

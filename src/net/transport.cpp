@@ -8,10 +8,13 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
+#include "bft/net/log_limiter.hpp"
 #include "connection.hpp"
 
 namespace bft::net {
@@ -30,12 +33,14 @@ void log_line(const std::string& line) {
 Result<void> check_options(const TransportOptions& options) {
   const auto bad = [](const std::string& what) { return make_error(Errc::invalid_argument, what); };
   if (options.chain_id.size() > max_chain_id_size) return bad("chain_id longer than 255 bytes");
-  if (options.max_frame_size == 0 || options.max_frame_size > 0xffff'ffffu)
-    return bad("max_frame_size must be in [1, 2^32)");
+  if (options.max_frame_size == 0 || options.max_frame_size > 0xffff'ffffu - seal_overhead)
+    return bad("max_frame_size must be in [1, 2^32 - 16)");  // a sealed frame's length fits a u32
   if (options.max_queued_bytes_per_peer == 0) return bad("max_queued_bytes_per_peer must be positive");
   if (options.reconnect_initial.count() <= 0 || options.reconnect_max < options.reconnect_initial)
     return bad("reconnect delays must satisfy 0 < reconnect_initial <= reconnect_max");
   if (options.handshake_timeout.count() <= 0) return bad("handshake_timeout must be positive");
+  if (options.max_pending_handshakes == 0 || options.max_pending_handshakes_per_address == 0)
+    return bad("max_pending_handshakes and max_pending_handshakes_per_address must be positive");
   if (options.faults.delay.count() < 0) return bad("faults.delay must not be negative");
   if (!(options.faults.loss >= 0 && options.faults.loss <= 1)) return bad("faults.loss must be in [0, 1]");
   return {};
@@ -58,11 +63,14 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
         handler_(handler),
         acceptor_(io),
         accept_retry_(io),
+        rejections_({5, std::chrono::seconds(10), "rejections"}),
+        log_timer_(io),
         fault_random_(options_.faults.seed),
         jitter_random_(seeded_from_os()) {
     auto settings = std::make_shared<detail::ConnectionSettings>();
     settings->self = &self;
     settings->chain_id = options_.chain_id;
+    settings->version = options_.encrypt_frames ? encrypted_version : plaintext_version;
     settings->max_frame_size = options_.max_frame_size;
     settings->max_queued_bytes = options_.max_queued_bytes_per_peer;
     settings->handshake_timeout = options_.handshake_timeout;
@@ -120,6 +128,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     asio::error_code ignored;
     acceptor_.close(ignored);
     accept_retry_.cancel();
+    log_timer_.cancel();
     for (auto& [address, slot] : peers_) {
       slot->retry.cancel();
       slot->resolver.cancel();
@@ -127,8 +136,10 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       if (slot->active) slot->active->close();
       slot->active.reset();
     }
-    for (auto& [raw, connection] : pending_) connection->close();
+    for (auto& [raw, pending] : pending_) pending.connection->close();
     pending_.clear();
+    pending_inbound_ = 0;
+    pending_per_address_.clear();
   }
 
   std::uint16_t local_port() const { return local_port_; }
@@ -167,6 +178,9 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     stats.handshakes_rejected = handshakes_rejected_.load(std::memory_order_relaxed);
     stats.connections_closed_protocol_error = protocol_errors_.load(std::memory_order_relaxed);
     stats.frames_dropped_fault = frames_dropped_fault_.load(std::memory_order_relaxed);
+    stats.frames_rejected_auth = frames_rejected_auth_.load(std::memory_order_relaxed);
+    stats.connections_refused_pending_limit = refused_pending_limit_.load(std::memory_order_relaxed);
+    stats.inbound_handshakes_pending = inbound_pending_gauge_.load(std::memory_order_relaxed);
     return stats;
   }
 
@@ -192,7 +206,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   void established(Connection& connection) override {
     const auto keep = shared_from_this();  // the handler may destroy the Transport
     std::shared_ptr<Connection> shared = connection.shared_from_this();
-    pending_.erase(&connection);
+    forget_pending(connection);
     Slot& slot = *peers_.at(connection.peer_address());
     if (connection.dialed()) {
       slot.dialing = false;
@@ -218,18 +232,24 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     const std::shared_ptr<Connection> shared = connection.shared_from_this();
     switch (reason) {
       case CloseReason::handshake_rejected:
+      case CloseReason::handshake_timeout:
         handshakes_rejected_.fetch_add(1, std::memory_order_relaxed);
-        log_line("port " + std::to_string(local_port_) + ": handshake with " + connection.remote() +
-                 " rejected: " + why);
+        log_rejection(reason == CloseReason::handshake_timeout ? "handshake_timeout" : "handshake_rejected",
+                      "handshake with " + connection.remote() + " rejected: " + why);
         break;
       case CloseReason::protocol_error:
         protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-        log_line("port " + std::to_string(local_port_) + ": closed connection to " +
-                 connection.peer_address().to_string() + " at " + connection.remote() + ": " + why);
+        log_rejection("protocol_error", "closed connection to " + connection.peer_address().to_string() +
+                                            " at " + connection.remote() + ": " + why);
+        break;
+      case CloseReason::auth_failed:
+        frames_rejected_auth_.fetch_add(1, std::memory_order_relaxed);
+        log_rejection("auth_failed", "closed connection to " + connection.peer_address().to_string() +
+                                         " at " + connection.remote() + ": " + why);
         break;
       case CloseReason::io: break;  // peers restart; the dialer reconnects quietly
     }
-    pending_.erase(&connection);
+    forget_pending(connection);
     // Before the peer's hello, an inbound connection has no address and finds no slot.
     const Address& address = connection.dialed() ? *connection.dialed() : connection.peer_address();
     const auto it = peers_.find(address);
@@ -280,22 +300,86 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       if (self->stopped_) return;
       if (ec) {
         // Out of descriptors and the like: try again a little later rather than spin.
-        log_line("port " + std::to_string(self->local_port_) + ": accept failed: " + ec.message());
+        self->log_rejection("accept_failed", "accept failed: " + ec.message());
         self->accept_retry_.expires_after(self->options_.reconnect_initial);
         self->accept_retry_.async_wait([self](const asio::error_code& wait_ec) {
           if (!wait_ec && !self->stopped_) self->accept_next();
         });
         return;
       }
-      self->adopt(std::move(socket), std::nullopt);
+      self->admit_inbound(std::move(socket));
       self->accept_next();
     });
   }
 
-  void adopt(tcp::socket socket, std::optional<Address> dialed) {
+  /// Caps the inbound connections still in the handshake: one beyond a cap is closed
+  /// before a Connection (and its buffers) exists.
+  void admit_inbound(tcp::socket socket) {
+    asio::error_code ec;
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already reset by the peer; the socket closes here
+    const asio::ip::address from = remote.address();
+    std::size_t& from_here = pending_per_address_[from];
+    if (pending_inbound_ >= options_.max_pending_handshakes ||
+        from_here >= options_.max_pending_handshakes_per_address) {
+      const bool total = pending_inbound_ >= options_.max_pending_handshakes;
+      if (from_here == 0) pending_per_address_.erase(from);
+      refused_pending_limit_.fetch_add(1, std::memory_order_relaxed);
+      log_rejection("pending_limit",
+                    "refused " + from.to_string() + ":" + std::to_string(remote.port()) + ": " +
+                        (total ? std::to_string(options_.max_pending_handshakes) + " handshakes pending"
+                               : std::to_string(options_.max_pending_handshakes_per_address) +
+                                     " handshakes pending from this address"));
+      socket.close(ec);
+      return;
+    }
+    ++from_here;
+    ++pending_inbound_;
+    inbound_pending_gauge_.store(pending_inbound_, std::memory_order_relaxed);
+    adopt(std::move(socket), std::nullopt, from);
+  }
+
+  void adopt(tcp::socket socket, std::optional<Address> dialed, std::optional<asio::ip::address> inbound_from) {
     auto connection = std::make_shared<Connection>(std::move(socket), settings_, *this, std::move(dialed));
-    pending_.emplace(connection.get(), connection);
+    pending_.emplace(connection.get(), Pending{connection, std::move(inbound_from)});
     connection->start();
+  }
+
+  /// Once a connection has left the handshake (established or closed).
+  void forget_pending(Connection& connection) {
+    const auto it = pending_.find(&connection);
+    if (it == pending_.end()) return;
+    if (const auto& from = it->second.inbound_from) {
+      const auto count = pending_per_address_.find(*from);
+      if (--count->second == 0) pending_per_address_.erase(count);
+      --pending_inbound_;
+      inbound_pending_gauge_.store(pending_inbound_, std::memory_order_relaxed);
+    }
+    pending_.erase(it);
+  }
+
+  /// One line on stderr, unless rejections flood in: then a few per interval and a summary.
+  void log_rejection(std::string_view reason, const std::string& line) {
+    const std::string prefix = "port " + std::to_string(local_port_) + ": ";
+    for (const std::string& text : rejections_.note(reason, prefix + line, LogLimiter::Clock::now())) {
+      log_line(text);
+    }
+    arm_log_summary();
+  }
+
+  void arm_log_summary() {
+    const auto due = rejections_.summary_due();
+    if (!due || log_timer_armed_ || stopped_) return;
+    log_timer_armed_ = true;
+    log_timer_.expires_at(*due);
+    log_timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      self->log_timer_armed_ = false;
+      if (ec || self->stopped_) return;
+      if (auto summary = self->rejections_.flush(LogLimiter::Clock::now())) {
+        log_line("port " + std::to_string(self->local_port_) + ": " + *summary);
+      }
+      self->arm_log_summary();
+    });
   }
 
   void dial(Slot& slot) {
@@ -320,7 +404,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
                                   self->retry_later(slot);
                                   return;
                                 }
-                                self->adopt(std::move(*socket), slot.address);
+                                self->adopt(std::move(*socket), slot.address, std::nullopt);
                               });
         });
   }
@@ -356,7 +440,17 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   bool stopped_ = false;
 
   std::map<Address, std::unique_ptr<Slot>> peers_;  // ordered: broadcast goes out in address order
-  std::unordered_map<Connection*, std::shared_ptr<Connection>> pending_;  // in the handshake
+  struct Pending {
+    std::shared_ptr<Connection> connection;
+    std::optional<asio::ip::address> inbound_from;  // counted against the caps if set
+  };
+  std::unordered_map<Connection*, Pending> pending_;  // in the handshake
+  std::size_t pending_inbound_ = 0;
+  std::map<asio::ip::address, std::size_t> pending_per_address_;  // no zero entries
+
+  LogLimiter rejections_;
+  asio::steady_timer log_timer_;
+  bool log_timer_armed_ = false;
 
   std::mt19937_64 fault_random_;
   std::mt19937_64 jitter_random_;
@@ -367,6 +461,9 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   std::atomic<std::uint64_t> handshakes_rejected_{0};
   std::atomic<std::uint64_t> protocol_errors_{0};
   std::atomic<std::uint64_t> frames_dropped_fault_{0};
+  std::atomic<std::uint64_t> frames_rejected_auth_{0};
+  std::atomic<std::uint64_t> refused_pending_limit_{0};
+  std::atomic<std::uint64_t> inbound_pending_gauge_{0};  // pending_inbound_, for stats() on any thread
 };
 
 Result<std::unique_ptr<Transport>> Transport::create(asio::io_context& io, const crypto::Signer& self,

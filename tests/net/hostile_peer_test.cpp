@@ -1,5 +1,7 @@
-// A transport facing a peer on a raw socket that misbehaves: bad proofs, garbage, frames
-// above the limit, truncated frames, silence, and a peer that stops reading.
+// A transport facing a peer on a raw socket that speaks handshake version 2 by hand and
+// misbehaves: bad proofs, replayed handshakes, other versions, weak ephemeral keys,
+// garbage, plaintext or oversized frames, truncated frames, silence, a peer that stops
+// reading.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -21,31 +23,69 @@ class HostilePeerTest : public Loopback {
     return make_node(signers[1], {peer(signers[0])}, std::move(options));
   }
 
+  /// The raw peer's end of a version 2 handshake, done by hand.
+  struct Session {
+    EphemeralKeyPair ephemeral;
+    Bytes hello;           // as sent
+    Bytes listener_hello;  // as received
+    Bytes transcript;
+    Bytes sealed_proof;    // the whole proof frame as sent
+    std::optional<FrameCipher> sealer;
+    std::optional<FrameCipher> opener;
+  };
+
   /// Sends a hello claiming `claimed`'s key, reads the listener's hello and answers with
-  /// a proof that `prover` signs. Returns the nonce the raw peer sent.
-  Nonce handshake(RawPeer& raw, const crypto::Signer& claimed, const crypto::Signer& prover) {
+  /// a sealed proof that `prover` signs.
+  std::unique_ptr<Session> handshake(RawPeer& raw, const crypto::Signer& claimed, const crypto::Signer& prover) {
+    auto session = std::make_unique<Session>();
     Hello hello;
     hello.key = claimed.public_key();
     hello.nonce = fresh_nonce();
-    raw.write_frame(encode_hello(hello));
+    hello.ephemeral = session->ephemeral.public_key();
+    session->hello = encode_hello(hello);
+    raw.write_frame(session->hello);
     std::optional<Bytes> listener_hello;
     EXPECT_TRUE(run_until([&] { return (listener_hello = raw.next_frame()) || raw.closed(); }));
-    if (!listener_hello) return hello.nonce;
+    if (!listener_hello) return session;
+    session->listener_hello = *listener_hello;
     const auto decoded = decode_hello(*listener_hello);
     EXPECT_TRUE(decoded.ok());
-    if (!decoded.ok()) return hello.nonce;
+    if (!decoded.ok()) return session;
     EXPECT_EQ(decoded->key, signers[1].public_key());
-    const auto proof = prover.sign(proof_message(chain, decoded->nonce, claimed.public_key(), decoded->key));
-    raw.write_frame(proof);
-    return hello.nonce;
+    session->transcript = transcript(chain, session->hello, *listener_hello);
+    auto keys = session->ephemeral.session_keys(decoded->ephemeral, Role::dialer, session->transcript);
+    EXPECT_TRUE(keys.ok());
+    if (!keys.ok()) return session;
+    session->sealer.emplace(keys->send);
+    session->opener.emplace(keys->receive);
+    const auto proof = prover.sign(transcript_proof_message(session->transcript, Role::dialer));
+    session->sealed_proof = session->sealer->seal(proof);
+    raw.write(session->sealed_proof);
+    return session;
   }
 
   /// A raw peer that has completed a valid handshake as signers[0].
-  std::unique_ptr<RawPeer> connected_raw_peer(Node& node) {
-    auto raw = std::make_unique<RawPeer>(io, node.port());
-    handshake(*raw, signers[0], signers[0]);
+  struct Connected {
+    std::unique_ptr<RawPeer> raw;
+    std::unique_ptr<Session> session;
+    void write_sealed(std::span<const std::uint8_t> payload) { raw->write(session->sealer->seal(payload)); }
+  };
+  Connected connected_raw_peer(Node& node) {
+    Connected connected;
+    connected.raw = std::make_unique<RawPeer>(io, node.port());
+    connected.session = handshake(*connected.raw, signers[0], signers[0]);
     EXPECT_TRUE(run_until([&] { return node.connected_to(address_of(signers[0])); }));
-    return raw;
+    return connected;
+  }
+
+  /// The next frame from the listener, opened.
+  std::optional<Bytes> next_opened(RawPeer& raw, Session& session) {
+    std::optional<Bytes> sealed;
+    if (!run_until([&] { return (sealed = raw.next_frame()).has_value(); })) return std::nullopt;
+    auto opened = session.opener->open(*sealed);
+    EXPECT_TRUE(opened.ok());
+    if (!opened.ok()) return std::nullopt;
+    return Bytes(opened->begin(), opened->end());
   }
 
   std::vector<crypto::Ed25519Signer> signers = sorted_signers(3);
@@ -54,24 +94,24 @@ class HostilePeerTest : public Loopback {
 TEST_F(HostilePeerTest, RawPeerWithAValidProofIsAccepted) {
   auto node = listener();
   RawPeer raw(io, node->port());
-  const Nonce raw_nonce = handshake(raw, signers[0], signers[0]);
+  auto session = handshake(raw, signers[0], signers[0]);
   ASSERT_TRUE(run_until([&] { return node->connected_to(address_of(signers[0])); }));
 
-  std::optional<Bytes> listener_proof;
-  ASSERT_TRUE(run_until([&] { return (listener_proof = raw.next_frame()).has_value(); }));
+  // The listener's proof is sealed and signs the same transcript in the acceptor's role.
+  const auto listener_proof = next_opened(raw, *session);
+  ASSERT_TRUE(listener_proof.has_value());
   crypto::Signature signature{};
   ASSERT_EQ(listener_proof->size(), signature.size());
   std::copy(listener_proof->begin(), listener_proof->end(), signature.begin());
   EXPECT_TRUE(crypto::Ed25519Verifier(signers[1].public_key())
-                  .verify(proof_message(chain, raw_nonce, signers[1].public_key(), signers[0].public_key()),
-                          signature));
+                  .verify(transcript_proof_message(session->transcript, Role::acceptor), signature));
 
-  raw.write_frame(Bytes{'h', 'i'});
+  raw.write(session->sealer->seal(Bytes{'h', 'i'}));
   ASSERT_TRUE(run_until([&] { return node->recorder.frames.size() == 1; }));
   EXPECT_EQ(as_text(node->recorder.frames[0].bytes), "hi");
   ASSERT_TRUE(node->transport->send(address_of(signers[0]), text_frame("hello raw")));
-  std::optional<Bytes> reply;
-  ASSERT_TRUE(run_until([&] { return (reply = raw.next_frame()).has_value(); }));
+  const auto reply = next_opened(raw, *session);
+  ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(as_text(*reply), "hello raw");
 }
 
@@ -117,11 +157,11 @@ TEST_F(HostilePeerTest, AFrameAboveTheMaximumClosesTheConnection) {
   TransportOptions options = test_options();
   options.max_frame_size = 1024;
   auto node = listener(options);
-  auto raw = connected_raw_peer(*node);
+  auto peer0 = connected_raw_peer(*node);
   ASSERT_FALSE(HasFatalFailure());
-  raw->write_frame(Bytes(1024, 1));  // at the limit: fine
-  raw->write_frame(Bytes(1025, 2));
-  ASSERT_TRUE(run_until([&] { return raw->poll(); }));
+  peer0.write_sealed(Bytes(1024, 1));  // at the limit: fine
+  peer0.write_sealed(Bytes(1025, 2));
+  ASSERT_TRUE(run_until([&] { return peer0.raw->poll(); }));
   EXPECT_EQ(node->transport->stats().connections_closed_protocol_error, 1u);
   ASSERT_EQ(node->recorder.frames.size(), 1u);
   EXPECT_EQ(node->recorder.frames[0].bytes.size(), 1024u);
@@ -131,39 +171,102 @@ TEST_F(HostilePeerTest, AFrameAboveTheMaximumClosesTheConnection) {
 
 TEST_F(HostilePeerTest, GarbageAfterTheHandshakeClosesTheConnection) {
   auto node = listener();
-  auto raw = connected_raw_peer(*node);
+  auto peer0 = connected_raw_peer(*node);
   ASSERT_FALSE(HasFatalFailure());
-  raw->write(Bytes(256, 0xff));  // reads as a frame of 4 GiB - 1
-  ASSERT_TRUE(run_until([&] { return raw->poll(); }));
+  peer0.raw->write(Bytes(256, 0xff));  // reads as a frame of 4 GiB - 1
+  ASSERT_TRUE(run_until([&] { return peer0.raw->poll(); }));
   EXPECT_EQ(node->transport->stats().connections_closed_protocol_error, 1u);
   EXPECT_TRUE(node->recorder.frames.empty());
 }
 
 TEST_F(HostilePeerTest, ATruncatedFrameIsNeverDelivered) {
   auto node = listener();
-  auto raw = connected_raw_peer(*node);
+  auto peer0 = connected_raw_peer(*node);
   ASSERT_FALSE(HasFatalFailure());
-  const Bytes whole = frame(Bytes(100, 7));
-  raw->write(std::span<const std::uint8_t>(whole).first(frame_header_size + 10));
-  raw->close();
+  const Bytes whole = peer0.session->sealer->seal(Bytes(100, 7));
+  peer0.raw->write(std::span<const std::uint8_t>(whole).first(frame_header_size + 10));
+  peer0.raw->close();
   ASSERT_TRUE(run_until([&] { return !node->recorder.disconnected.empty(); }));
   EXPECT_TRUE(node->recorder.frames.empty());
+  // A peer that crashes mid-write looks the same: a plain close, not a violation.
   EXPECT_EQ(node->transport->stats().connections_closed_protocol_error, 0u);
+  EXPECT_EQ(node->transport->stats().frames_rejected_auth, 0u);
 }
 
 TEST_F(HostilePeerTest, AFrameWrittenByteByByteArrivesWhole) {
   auto node = listener();
-  auto raw = connected_raw_peer(*node);
+  auto peer0 = connected_raw_peer(*node);
   ASSERT_FALSE(HasFatalFailure());
   Bytes payload(300);
   std::iota(payload.begin(), payload.end(), std::uint8_t{0});
-  const Bytes whole = frame(payload);
+  const Bytes whole = peer0.session->sealer->seal(payload);
   for (std::size_t i = 0; i < whole.size(); ++i) {
-    raw->write(std::span<const std::uint8_t>(whole).subspan(i, 1));
+    peer0.raw->write(std::span<const std::uint8_t>(whole).subspan(i, 1));
     io.poll();
   }
   ASSERT_TRUE(run_until([&] { return node->recorder.frames.size() == 1; }));
   EXPECT_EQ(node->recorder.frames[0].bytes, payload);
+}
+
+TEST_F(HostilePeerTest, APlaintextFrameAfterTheHandshakeIsRejected) {
+  auto node = listener();
+  auto peer0 = connected_raw_peer(*node);
+  ASSERT_FALSE(HasFatalFailure());
+  peer0.raw->write_frame(Bytes(40, 'p'));  // long enough to hold a tag, but not sealed
+  ASSERT_TRUE(run_until([&] { return peer0.raw->poll(); }));
+  EXPECT_EQ(node->transport->stats().frames_rejected_auth, 1u);
+  EXPECT_TRUE(node->recorder.frames.empty());
+  EXPECT_EQ(node->recorder.disconnected, std::vector<Address>{address_of(signers[0])});
+}
+
+TEST_F(HostilePeerTest, AFrameShorterThanATagIsRejected) {
+  auto node = listener();
+  auto peer0 = connected_raw_peer(*node);
+  ASSERT_FALSE(HasFatalFailure());
+  peer0.raw->write_frame(Bytes{'h', 'i'});
+  ASSERT_TRUE(run_until([&] { return peer0.raw->poll(); }));
+  EXPECT_EQ(node->transport->stats().frames_rejected_auth, 1u);
+  EXPECT_TRUE(node->recorder.frames.empty());
+}
+
+TEST_F(HostilePeerTest, AHandshakeReplayedOnANewConnectionFails) {
+  // Someone who recorded a whole handshake of signers[0] replays it: the listener's new
+  // ephemeral key makes a new transcript and new keys, so the old sealed proof is noise.
+  auto node = listener();
+  auto recorded = connected_raw_peer(*node);
+  ASSERT_FALSE(HasFatalFailure());
+  RawPeer replay(io, node->port());
+  replay.write_frame(recorded.session->hello);
+  replay.write(recorded.session->sealed_proof);
+  ASSERT_TRUE(run_until([&] { return replay.poll(); }));
+  EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(node->recorder.connected.size(), 1u);  // the recorded one only
+}
+
+TEST_F(HostilePeerTest, AnUnknownHandshakeVersionIsRejected) {
+  auto node = listener();
+  RawPeer raw(io, node->port());
+  Hello hello;
+  hello.key = signers[0].public_key();
+  Bytes bytes = encode_hello(hello);
+  bytes[0] = 9;
+  raw.write_frame(bytes);
+  ASSERT_TRUE(run_until([&] { return raw.poll(); }));
+  EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_TRUE(node->recorder.connected.empty());
+}
+
+TEST_F(HostilePeerTest, ALowOrderEphemeralKeyIsRejected) {
+  auto node = listener();
+  RawPeer raw(io, node->port());
+  Hello hello;
+  hello.key = signers[0].public_key();
+  hello.nonce = fresh_nonce();
+  hello.ephemeral = EphemeralKey{};  // X25519 with it gives an all-zero secret anyone knows
+  raw.write_frame(encode_hello(hello));
+  ASSERT_TRUE(run_until([&] { return raw.poll(); }));
+  EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_TRUE(node->recorder.connected.empty());
 }
 
 TEST_F(HostilePeerTest, APeerThatStopsReadingMakesTheSenderDropFramesNotBlock) {
@@ -171,7 +274,7 @@ TEST_F(HostilePeerTest, APeerThatStopsReadingMakesTheSenderDropFramesNotBlock) {
   options.max_queued_bytes_per_peer = 64 * 1024;
   auto other = make_node(signers[2], {peer(signers[1])});
   auto node = make_node(signers[1], {peer(signers[0]), peer(signers[2], other->port())}, options);
-  auto raw = connected_raw_peer(*node);  // from here on it reads nothing
+  auto peer0 = connected_raw_peer(*node);  // from here on it reads nothing
   ASSERT_FALSE(HasFatalFailure());
   const Address stalled = address_of(signers[0]);
   const Address healthy = address_of(signers[2]);

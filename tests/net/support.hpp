@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bft/crypto/ed25519.hpp"
@@ -143,7 +144,11 @@ class Loopback : public ::testing::Test {
 /// loopback) and non-blocking reads polled from the test's run loop.
 class RawPeer {
  public:
-  RawPeer(asio::io_context& context, std::uint16_t port) : socket_(context) {
+  /// `source`: the local address to connect from (all of 127/8 is loopback on Linux).
+  RawPeer(asio::io_context& context, std::uint16_t port, std::string_view source = "127.0.0.1")
+      : socket_(context) {
+    socket_.open(asio::ip::tcp::v4());
+    socket_.bind({asio::ip::make_address(std::string(source)), 0});
     socket_.connect({asio::ip::make_address("127.0.0.1"), port});
   }
 

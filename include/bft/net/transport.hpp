@@ -1,14 +1,24 @@
-// An authenticated TCP transport between validators that know each other's ed25519
-// keys. It moves opaque frames (encoded messages); it does not interpret them.
+// An encrypted, authenticated TCP transport between validators that know each other's
+// ed25519 keys. It moves opaque frames (encoded messages); it does not interpret them.
 //
 // - Connections: one per pair of validators. The one with the smaller address dials, the
 //   other only accepts; an inbound connection from a peer with the larger address is
 //   rejected. A new connection from a known peer (it restarted) replaces the old one.
 //   A dialer retries with exponential backoff and jitter for as long as it runs.
-// - Handshake (bft/net/wire.hpp): each side proves it holds its validator key. Unknown
-//   keys, a listener whose key is not the one dialed, bad proofs and handshakes slower
-//   than handshake_timeout are rejected: one line on stderr, counted, connection closed.
-// - Frames larger than max_frame_size close the connection (logged, counted).
+// - Handshake (bft/net/wire.hpp, docs/HANDSHAKE.md): ephemeral X25519 keys give each
+//   direction its own ChaCha20-Poly1305 key; each side signs the handshake transcript
+//   with its validator key, binding those keys to both identities and the chain id.
+//   Unknown keys, a listener whose key is not the one dialed, bad proofs, another
+//   handshake version and handshakes slower than handshake_timeout are rejected: logged,
+//   counted, connection closed.
+// - After it every frame is sealed; one that fails to open (altered, dropped, replayed,
+//   reordered, truncated) closes the connection before anything reaches the Handler
+//   (logged, counted). Frames larger than max_frame_size close it too.
+// - Inbound connections still in the handshake are capped in total and per remote IP;
+//   one beyond a cap is closed at once (counted), so a flood of silent connections
+//   cannot exhaust descriptors or memory. Connections this node dials are not capped.
+// - Rejections are logged to stderr at most a few lines per 10 s, then one summary line
+//   with the counts by reason (LogLimiter).
 // - Each connection's send queue is bounded in bytes; a frame beyond the bound is dropped
 //   and counted, so a peer that does not read cannot exhaust memory or block the caller.
 //
@@ -53,10 +63,18 @@ struct TransportOptions {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;  // 0: the system picks a free port (see local_port())
   std::string chain_id;           // bound into the handshake proof; at most 255 bytes
-  std::size_t max_frame_size = 4 << 20;
-  std::size_t max_queued_bytes_per_peer = 16 << 20;  // headers included
+  std::size_t max_frame_size = 4 << 20;  // payload bytes; sealing adds seal_overhead on the wire
+  std::size_t max_queued_bytes_per_peer = 16 << 20;  // headers and tags included
   std::chrono::milliseconds reconnect_initial{50}, reconnect_max{2000};
   std::chrono::milliseconds handshake_timeout{3000};
+  /// Handshake version 2: every frame after the handshake encrypted and authenticated.
+  /// false: version 1, plaintext frames after an authenticating handshake. For benchmarks
+  /// that measure what encryption costs only; both ends must agree (a peer of the other
+  /// version is rejected with "peer speaks handshake version N").
+  bool encrypt_frames = true;
+  /// Inbound connections still in the handshake, in all and from one remote IP address.
+  std::size_t max_pending_handshakes = 64;
+  std::size_t max_pending_handshakes_per_address = 8;
   FaultInjection faults;
 };
 
@@ -81,6 +99,9 @@ class Transport {
     std::uint64_t handshakes_rejected = 0;  // includes handshake timeouts
     std::uint64_t connections_closed_protocol_error = 0;
     std::uint64_t frames_dropped_fault = 0;  // FaultInjection::loss
+    std::uint64_t frames_rejected_auth = 0;  // sealed frames that failed to open (each closed its connection)
+    std::uint64_t connections_refused_pending_limit = 0;  // closed at accept: a pending-handshake cap
+    std::uint64_t inbound_handshakes_pending = 0;         // now, not a running total
   };
 
   /// Binds and listens already, so local_port() is known before start(). Peers with this
