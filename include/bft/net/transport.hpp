@@ -12,7 +12,7 @@
 //   handshake version and handshakes slower than handshake_timeout are rejected: logged,
 //   counted, connection closed.
 // - After it every frame is sealed; one that fails to open (altered, dropped, replayed,
-//   reordered, truncated) closes the connection before anything reaches the Handler
+//   reordered, shortened) closes the connection before anything reaches the Handler
 //   (logged, counted). Frames larger than max_frame_size close it too.
 // - Inbound connections still in the handshake are capped in total and per remote IP;
 //   one beyond a cap is closed at once (counted), so a flood of silent connections
@@ -63,7 +63,7 @@ struct TransportOptions {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;  // 0: the system picks a free port (see local_port())
   std::string chain_id;           // bound into the handshake proof; at most 255 bytes
-  std::size_t max_frame_size = 4 << 20;  // payload bytes; sealing adds seal_overhead on the wire
+  std::size_t max_frame_size = 4 << 20;  // payload bytes; a sealed frame has 16 more on the wire
   std::size_t max_queued_bytes_per_peer = 16 << 20;  // headers and tags included
   std::chrono::milliseconds reconnect_initial{50}, reconnect_max{2000};
   std::chrono::milliseconds handshake_timeout{3000};
