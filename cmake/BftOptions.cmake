@@ -5,6 +5,10 @@ if(BFT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The programs' --version prints BFT_VERSION: link bft_version to get it.
+add_library(bft_version INTERFACE)
+target_compile_definitions(bft_version INTERFACE BFT_VERSION="${PROJECT_VERSION}")
+
 function(bft_target_defaults target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
                                            -Wnon-virtual-dtor -Woverloaded-virtual)
