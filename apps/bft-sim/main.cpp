@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "bft/sim/simulation.hpp"
 #include "bft/sim/summary.hpp"
@@ -21,50 +24,6 @@ namespace {
 
 using namespace bft::sim;
 using WallClock = std::chrono::steady_clock;
-
-constexpr const char* usage = R"(usage: bft-sim [options]
-
-Simulates a cluster of bftcore validators in virtual time and checks agreement, validity,
-double signing and liveness. The same options and seed reproduce the same run exactly.
-
-cluster
-  --validators N          validators (default 4)
-  --weights W,W,...       vote power (and propose weight) of each validator (default 1 each)
-  --heights H             heights every correct node must decide (default 10)
-  --proposer RULE         rr | wrr | seed-pcg (default wrr: weighted round robin)
-  --timeouts-ms P,V,C     propose, prevote and precommit base timeouts; each round adds half
-                          (default 500,200,200)
-  --commit-delay-ms D     the application's commit step after each decision (default 0)
-
-seeds
-  --seed S                run seed S (default 1)
-  --seeds K               run K seeds: S, S+1, ..., S+K-1
-
-faults
-  --byzantine F           F Byzantine validators, drawn per seed (default 0)
-  --fault KIND            equivocate | silent | random | amnesia (default equivocate)
-  --allow-unsafe          allow Byzantine power of a third or more (n < 3f + 1)
-  --crash-restart         crash correct nodes at random points (also mid-write) and restart them from their WAL
-
-network
-  --delay-ms A..B         per-message delay range of every link (default 10..50)
-  --link-delay I-J:A..B   delay range of the link I -> J (J may be *); repeatable
-  --drop P                loss probability (default 0)
-  --duplicate P           duplication probability (default 0)
-  --reorder P             probability that a message is held back so later ones overtake it
-  --partition SPEC        e.g. 0,1|2,3@1000..5000 (groups of nodes, active 1000 ms to 5000 ms;
-                          one group isolates it from the rest); repeatable or ';'-separated
-  --gossip-ms G           stall check and rebroadcast interval (default 4 x max delay)
-  --liveness-ms L         time after the last heal within which every correct node must
-                          reach the target height (default derived from timeouts and heights)
-
-output
-  --json                  end stdout with one JSON object of totals
-  --timeline FILE.svg     draw the run as an SVG timeline (single seed only)
-  --timeline-window A..B  draw only this window of simulated time (ms)
-  --quiet                 no progress display
-  --help
-)";
 
 struct Cli {
   SimOptions options;
@@ -82,18 +41,20 @@ struct Cli {
   std::exit(2);
 }
 
+// Values are read here rather than by CLI11's conversions, which would also take 0x..
+// and a leading 0 as octal: every number stays decimal, as the options document.
 template <class T>
-T parse_number(std::string_view flag, std::string_view text) {
+T parse_number(std::string_view text) {
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
-    fail_usage(std::string(flag) + " expects a number, not '" + std::string(text) + "'");
+    throw CLI::ValidationError("expects a number, not '" + std::string(text) + "'");
   return value;
 }
 
-double parse_probability(std::string_view flag, std::string_view text) {
-  const double p = parse_number<double>(flag, text);
-  if (!(p >= 0 && p <= 1)) fail_usage(std::string(flag) + " expects a probability in [0, 1]");
+double parse_probability(std::string_view text) {
+  const double p = parse_number<double>(text);
+  if (!(p >= 0 && p <= 1)) throw CLI::ValidationError("expects a probability in [0, 1]");
   return p;
 }
 
@@ -108,131 +69,183 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 }
 
 template <class T>
-T must(bft::Result<T> result, std::string_view flag) {
-  if (!result) fail_usage(std::string(flag) + ": " + result.error().message);
+T must(bft::Result<T> result) {
+  if (!result) throw CLI::ValidationError(result.error().message);
   return std::move(result.value());
+}
+
+using ApplyValue = std::function<void(const std::string&)>;
+
+/// Runs `apply` on an option's value; its errors name the option.
+void apply_named(const std::string& name, const ApplyValue& apply, const std::string& value) {
+  try {
+    apply(value);
+  } catch (const CLI::ValidationError& error) {
+    throw CLI::ValidationError(name, error.what());
+  }
+}
+
+/// An option whose value `apply` reads (a repeated option's last value counts).
+void add_value_option(CLI::App& app, const std::string& name, const std::string& value_name,
+                      const std::string& help, const std::string& group, ApplyValue apply) {
+  app.add_option_function<std::string>(
+         name, [name, apply = std::move(apply)](const std::string& value) { apply_named(name, apply, value); },
+         help)
+      ->type_name(value_name)
+      ->group(group);
+}
+
+/// An option that may be given many times; `apply` reads each value in turn.
+void add_repeatable_option(CLI::App& app, const std::string& name, const std::string& value_name,
+                           const std::string& help, const std::string& group, ApplyValue apply) {
+  app.add_option_function<std::vector<std::string>>(
+         name,
+         [name, apply = std::move(apply)](const std::vector<std::string>& values) {
+           for (const std::string& value : values) apply_named(name, apply, value);
+         },
+         help)
+      ->type_name(value_name)
+      ->group(group)
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 Cli parse(int argc, char** argv) {
   Cli cli;
   std::vector<LinkDelaySpec> link_delays;
-  auto defines_cluster = [&](std::string_view flag, const char* value) {
-    cli.reproduce_args.emplace_back(flag);
-    if (value) cli.reproduce_args.emplace_back(value);
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) fail_usage(std::string(flag) + " needs a value");
-      return argv[++i];
+  CLI::App app{"Simulates a cluster of bftcore validators in virtual time and checks agreement, validity,\n"
+               "double signing and liveness. The same options and seed reproduce the same run exactly.",
+               "bft-sim"};
+  app.set_version_flag("--version", BFT_VERSION);
+  // A repeated option's last value counts (a script may append an override), unless it is repeatable.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+
+  // The options that define the cluster also go into each failure's reproduce command.
+  auto defines_cluster = [&cli](const std::string& name, ApplyValue apply) -> ApplyValue {
+    return [&cli, name, apply = std::move(apply)](const std::string& value) {
+      apply(value);
+      cli.reproduce_args.push_back(name);
+      cli.reproduce_args.push_back(value);
     };
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    } else if (flag == "--validators") {
-      const char* v = value();
-      cli.options.validators = parse_number<std::size_t>(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--weights") {
-      const char* v = value();
-      cli.options.weights.clear();
-      for (auto w : split(v, ',')) cli.options.weights.push_back(parse_number<std::uint64_t>(flag, w));
-      defines_cluster(flag, v);
-    } else if (flag == "--heights") {
-      const char* v = value();
-      cli.options.heights = parse_number<bft::Height>(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--proposer") {
-      const char* v = value();
-      const auto rule = parse_proposer_rule(v);
-      if (!rule) fail_usage("--proposer expects rr, wrr or seed-pcg");
-      cli.options.proposer = *rule;
-      defines_cluster(flag, v);
-    } else if (flag == "--timeouts-ms") {
-      const char* v = value();
-      const auto parts = split(v, ',');
-      if (parts.size() != 3) fail_usage("--timeouts-ms expects PROPOSE,PREVOTE,PRECOMMIT");
-      bft::TimeoutRule* rules[] = {&cli.options.consensus.propose, &cli.options.consensus.prevote,
-                                   &cli.options.consensus.precommit};
-      for (std::size_t k = 0; k < 3; ++k) {
-        const auto base = parse_number<std::int64_t>(flag, parts[k]);
-        *rules[k] = {bft::Duration{base}, bft::Duration{base / 2}};
-      }
-      defines_cluster(flag, v);
-    } else if (flag == "--commit-delay-ms") {
-      const char* v = value();
-      cli.options.commit_delay = must(parse_ms_range(v), flag).first;
-      defines_cluster(flag, v);
-    } else if (flag == "--seed") {
-      cli.first_seed = parse_number<std::uint64_t>(flag, value());
-    } else if (flag == "--seeds") {
-      cli.seeds = parse_number<std::uint64_t>(flag, value());
-      if (cli.seeds == 0) fail_usage("--seeds expects at least 1");
-    } else if (flag == "--byzantine") {
-      const char* v = value();
-      cli.options.byzantine = parse_number<std::size_t>(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--fault") {
-      const char* v = value();
-      const auto fault = parse_fault(v);
-      if (!fault) fail_usage("--fault expects equivocate, silent, random or amnesia");
-      cli.options.fault = *fault;
-      defines_cluster(flag, v);
-    } else if (flag == "--allow-unsafe") {
-      cli.options.allow_unsafe = true;
-      defines_cluster(flag, nullptr);
-    } else if (flag == "--crash-restart") {
-      cli.options.crash_restart = true;
-      defines_cluster(flag, nullptr);
-    } else if (flag == "--delay-ms") {
-      const char* v = value();
-      const auto range = must(parse_ms_range(v), flag);
-      cli.options.network.default_link.min_delay = range.first;
-      cli.options.network.default_link.max_delay = range.second;
-      defines_cluster(flag, v);
-    } else if (flag == "--link-delay") {
-      const char* v = value();
-      link_delays.push_back(must(parse_link_delay(v), flag));
-      defines_cluster(flag, v);
-    } else if (flag == "--drop") {
-      const char* v = value();
-      cli.options.network.default_link.drop = parse_probability(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--duplicate") {
-      const char* v = value();
-      cli.options.network.default_link.duplicate = parse_probability(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--reorder") {
-      const char* v = value();
-      cli.options.network.default_link.reorder = parse_probability(flag, v);
-      defines_cluster(flag, v);
-    } else if (flag == "--partition") {
-      const char* v = value();
-      for (auto spec : split(v, ';'))
-        if (!spec.empty()) cli.options.network.partitions.push_back(must(parse_partition(spec), flag));
-      defines_cluster(flag, v);
-    } else if (flag == "--gossip-ms") {
-      const char* v = value();
-      cli.options.gossip_interval = must(parse_ms_range(v), flag).first;
-      defines_cluster(flag, v);
-    } else if (flag == "--liveness-ms") {
-      const char* v = value();
-      cli.options.liveness_bound = must(parse_ms_range(v), flag).first;
-      defines_cluster(flag, v);
-    } else if (flag == "--json") {
-      cli.json = true;
-    } else if (flag == "--quiet") {
-      cli.quiet = true;
-    } else if (flag == "--timeline") {
-      cli.timeline = value();
-    } else if (flag == "--timeline-window") {
-      const auto window = must(parse_ms_range(value()), flag);
-      cli.timeline_options.from = window.first;
-      cli.timeline_options.to = window.second;
-    } else {
-      fail_usage("unknown option '" + std::string(flag) + "'");
-    }
+  };
+  auto cluster_option = [&](const std::string& name, const std::string& value_name, const std::string& help,
+                            const std::string& group, ApplyValue apply) {
+    add_value_option(app, name, value_name, help, group, defines_cluster(name, std::move(apply)));
+  };
+  auto repeatable_cluster_option = [&](const std::string& name, const std::string& value_name,
+                                       const std::string& help, const std::string& group, ApplyValue apply) {
+    add_repeatable_option(app, name, value_name, help, group, defines_cluster(name, std::move(apply)));
+  };
+  auto cluster_flag = [&](const std::string& name, const std::string& help, bool& target) {
+    app.add_flag_callback(
+           name,
+           [&cli, &target, name] {
+             target = true;
+             cli.reproduce_args.push_back(name);
+           },
+           help)
+        ->group("faults");
+  };
+
+  cluster_option("--validators", "N", "validators (default 4)", "cluster",
+                 [&](const std::string& v) { cli.options.validators = parse_number<std::size_t>(v); });
+  cluster_option("--weights", "W,W,...", "vote power (and propose weight) of each validator (default 1 each)",
+                 "cluster", [&](const std::string& v) {
+                   cli.options.weights.clear();
+                   for (auto w : split(v, ',')) cli.options.weights.push_back(parse_number<std::uint64_t>(w));
+                 });
+  cluster_option("--heights", "H", "heights every correct node must decide (default 10)", "cluster",
+                 [&](const std::string& v) { cli.options.heights = parse_number<bft::Height>(v); });
+  cluster_option("--proposer", "RULE", "rr | wrr | seed-pcg (default wrr: weighted round robin)", "cluster",
+                 [&](const std::string& v) {
+                   const auto rule = parse_proposer_rule(v);
+                   if (!rule) throw CLI::ValidationError("expects rr, wrr or seed-pcg");
+                   cli.options.proposer = *rule;
+                 });
+  cluster_option("--timeouts-ms", "P,V,C",
+                 "propose, prevote and precommit base timeouts; each round adds half (default 500,200,200)", "cluster",
+                 [&](const std::string& v) {
+                   const auto parts = split(v, ',');
+                   if (parts.size() != 3) throw CLI::ValidationError("expects PROPOSE,PREVOTE,PRECOMMIT");
+                   bft::TimeoutRule* rules[] = {&cli.options.consensus.propose, &cli.options.consensus.prevote,
+                                                &cli.options.consensus.precommit};
+                   for (std::size_t k = 0; k < 3; ++k) {
+                     const auto base = parse_number<std::int64_t>(parts[k]);
+                     *rules[k] = {bft::Duration{base}, bft::Duration{base / 2}};
+                   }
+                 });
+  cluster_option("--commit-delay-ms", "D", "the application's commit step after each decision (default 0)", "cluster",
+                 [&](const std::string& v) { cli.options.commit_delay = must(parse_ms_range(v)).first; });
+
+  add_value_option(app, "--seed", "S", "run seed S (default 1)", "seeds",
+                   [&](const std::string& v) { cli.first_seed = parse_number<std::uint64_t>(v); });
+  add_value_option(app, "--seeds", "K", "run K seeds: S, S+1, ..., S+K-1", "seeds", [&](const std::string& v) {
+    cli.seeds = parse_number<std::uint64_t>(v);
+    if (cli.seeds == 0) throw CLI::ValidationError("expects at least 1");
+  });
+
+  cluster_option("--byzantine", "F", "F Byzantine validators, drawn per seed (default 0)", "faults",
+                 [&](const std::string& v) { cli.options.byzantine = parse_number<std::size_t>(v); });
+  cluster_option("--fault", "KIND", "equivocate | silent | random | amnesia (default equivocate)", "faults",
+                 [&](const std::string& v) {
+                   const auto fault = parse_fault(v);
+                   if (!fault) throw CLI::ValidationError("expects equivocate, silent, random or amnesia");
+                   cli.options.fault = *fault;
+                 });
+  cluster_flag("--allow-unsafe", "allow Byzantine power of a third or more (n < 3f + 1)", cli.options.allow_unsafe);
+  cluster_flag("--crash-restart",
+               "crash correct nodes at random points (also mid-write) and restart them from their WAL",
+               cli.options.crash_restart);
+
+  cluster_option("--delay-ms", "A..B", "per-message delay range of every link (default 10..50)", "network",
+                 [&](const std::string& v) {
+                   const auto range = must(parse_ms_range(v));
+                   cli.options.network.default_link.min_delay = range.first;
+                   cli.options.network.default_link.max_delay = range.second;
+                 });
+  repeatable_cluster_option("--link-delay", "I-J:A..B", "delay range of the link I -> J (J may be *); repeatable",
+                            "network", [&](const std::string& v) { link_delays.push_back(must(parse_link_delay(v))); });
+  cluster_option("--drop", "P", "loss probability (default 0)", "network",
+                 [&](const std::string& v) { cli.options.network.default_link.drop = parse_probability(v); });
+  cluster_option("--duplicate", "P", "duplication probability (default 0)", "network",
+                 [&](const std::string& v) { cli.options.network.default_link.duplicate = parse_probability(v); });
+  cluster_option("--reorder", "P", "probability that a message is held back so later ones overtake it", "network",
+                 [&](const std::string& v) { cli.options.network.default_link.reorder = parse_probability(v); });
+  repeatable_cluster_option(
+      "--partition", "SPEC",
+      "e.g. 0,1|2,3@1000..5000 (groups of nodes, active 1000 ms to 5000 ms; one group isolates it from the rest); "
+      "repeatable or ';'-separated",
+      "network", [&](const std::string& v) {
+        for (auto spec : split(v, ';'))
+          if (!spec.empty()) cli.options.network.partitions.push_back(must(parse_partition(spec)));
+      });
+  cluster_option("--gossip-ms", "G", "stall check and rebroadcast interval (default 4 x max delay)", "network",
+                 [&](const std::string& v) { cli.options.gossip_interval = must(parse_ms_range(v)).first; });
+  cluster_option("--liveness-ms", "L",
+                 "time after the last heal within which every correct node must reach the target height "
+                 "(default derived from timeouts and heights)", "network",
+                 [&](const std::string& v) { cli.options.liveness_bound = must(parse_ms_range(v)).first; });
+
+  app.add_flag("--json", cli.json, "end stdout with one JSON object of totals")->group("output");
+  app.add_option("--timeline", cli.timeline, "draw the run as an SVG timeline (single seed only)")
+      ->type_name("FILE.svg")
+      ->group("output");
+  add_value_option(app, "--timeline-window", "A..B", "draw only this window of simulated time (ms)", "output",
+                   [&](const std::string& v) {
+                     const auto window = must(parse_ms_range(v));
+                     cli.timeline_options.from = window.first;
+                     cli.timeline_options.to = window.second;
+                   });
+  app.add_flag("--quiet", cli.quiet, "no progress display")->group("output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error exits 2.
+    std::exit(app.exit(error) == 0 ? 0 : 2);
   }
+
   // Link overrides start from the default link, so they apply after --drop and friends.
   for (const LinkDelaySpec& spec : link_delays) {
     for (std::uint32_t to = 0; to < cli.options.validators; ++to) {
