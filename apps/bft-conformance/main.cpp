@@ -9,43 +9,44 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "scenario.hpp"
 
 namespace fs = std::filesystem;
 
-namespace {
-
-void usage() {
-  std::cerr << "usage: bft-conformance [--trace] [--quiet] PATH...\n"
-               "  PATH   a scenario file, or a directory searched recursively for *.json\n"
-               "  --trace  print the event-by-event trace of every failing scenario\n"
-               "  --quiet  print only failures and the summary\n";
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   bool trace = false;
   bool quiet = false;
+  std::vector<std::string> paths;
+  CLI::App app{"Runs bft-scenario/1 files against the core and judges them; exits 0 only if none failed.",
+               "bft-conformance"};
+  app.set_version_flag("--version", BFT_VERSION);
+  app.add_option("PATH", paths, "a scenario file, or a directory searched recursively for *.json")->required();
+  app.add_flag("--trace", trace, "print the event-by-event trace of every failing scenario");
+  app.add_flag("--quiet", quiet, "print only failures and the summary");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+
   std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--trace") { trace = true; continue; }
-    if (arg == "--quiet") { quiet = true; continue; }
-    if (arg == "-h" || arg == "--help") { usage(); return 0; }
+  for (const std::string& path : paths) {
     std::error_code ec;
-    if (fs::is_directory(arg, ec)) {
-      for (const auto& entry : fs::recursive_directory_iterator(arg))
+    if (fs::is_directory(path, ec)) {
+      for (const auto& entry : fs::recursive_directory_iterator(path))
         if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
-    } else if (fs::is_regular_file(arg, ec)) {
-      files.emplace_back(arg);
+    } else if (fs::is_regular_file(path, ec)) {
+      files.emplace_back(path);
     } else {
-      std::cerr << "bft-conformance: no such file or directory: " << arg << "\n";
+      std::cerr << "bft-conformance: no such file or directory: " << path << "\n";
       return 2;
     }
   }
   if (files.empty()) {
-    usage();
+    std::cerr << "bft-conformance: no *.json scenario under the given paths\n";
     return 2;
   }
   std::sort(files.begin(), files.end());
