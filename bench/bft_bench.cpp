@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "bft/codec/codec.hpp"
 #include "bft/core.hpp"
 #include "bft/crypto/batch_verifier.hpp"
@@ -676,21 +678,26 @@ int run_suite(bool quick, bool json) {
 
 int main(int argc, char** argv) {
   bool quick = false, json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--quick") {
-      quick = true;
-    } else if (arg == "--json") {
-      json = true;
-    } else if (arg == "--runtime-child" && i + 3 < argc) {
-      const RuntimeFigures figures = measure_runtime(std::strtoul(argv[i + 1], nullptr, 10),
-                                                     std::strtod(argv[i + 2], nullptr), argv[i + 3][0] == '1');
-      std::printf("%.6g %.6g %lld\n", figures.msgs_per_sec, figures.heights_per_sec, peak_rss_kib());
-      return 0;
-    } else {
-      std::fprintf(stderr, "usage: bft-bench [--quick] [--json]\n");
-      return 2;
-    }
+  std::vector<std::string> runtime_child;  // N BUDGET LAGGARD_HELP, from runtime_in_child
+  CLI::App app{"The whole benchmark suite in one process; with --json the last line is one JSON object.",
+               "bft-bench"};
+  app.set_version_flag("--version", BFT_VERSION);
+  app.add_flag("--quick", quick, "short time budgets (a few seconds in all)");
+  app.add_flag("--json", json, "end stdout with one JSON object of every figure");
+  // Internal: how this program runs the runtime workload in a child process of itself.
+  app.add_option("--runtime-child", runtime_child)->expected(3)->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+  if (!runtime_child.empty()) {
+    const RuntimeFigures figures = measure_runtime(std::strtoul(runtime_child[0].c_str(), nullptr, 10),
+                                                   std::strtod(runtime_child[1].c_str(), nullptr),
+                                                   runtime_child[2][0] == '1');
+    std::printf("%.6g %.6g %lld\n", figures.msgs_per_sec, figures.heights_per_sec, peak_rss_kib());
+    return 0;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   return run_suite(quick, json);

@@ -19,12 +19,15 @@
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+
+#include <CLI/CLI.hpp>
 
 #include "crypto_workload.hpp"
 
@@ -81,16 +84,26 @@ bool is_tmpfs(const char* path) {
 int main(int argc, char** argv) {
   int duration = 15;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--duration" && i + 1 < argc) {
-      duration = std::max(1, std::atoi(argv[++i]));
-    } else if (arg == "--json") {
-      json = true;
-    } else {
-      std::fprintf(stderr, "usage: bft-cluster-bench [--duration S] [--json]\n");
-      return 2;
-    }
+  CLI::App app{"The real cluster's figures next to the limits they are judged by, measured in one run.",
+               "bft-cluster-bench"};
+  app.set_version_flag("--version", BFT_VERSION);
+  // Read here in decimal (CLI11's own conversion would take a leading 0 as octal).
+  app.add_option_function<std::string>(
+         "--duration",
+         [&](const std::string& text) {
+           const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), duration);
+           if (ec != std::errc{} || end != text.data() + text.size())
+             throw CLI::ValidationError("--duration", "expects whole seconds, not '" + text + "'");
+           duration = std::max(1, duration);
+         },
+         "seconds of each cluster run (default 15, at least 1)")
+      ->type_name("S");
+  app.add_flag("--json", json, "end stdout with one JSON object of every figure");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(error) == 0 ? 0 : 2;
   }
   const std::filesystem::path cluster =
       std::filesystem::canonical("/proc/self/exe").parent_path() / "bft-cluster";
