@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmark_main.hpp"
 #include "bft/core.hpp"
 #include "core_workload.hpp"
 
@@ -31,4 +32,7 @@ BENCHMARK(BM_CoreHappyPath)->Arg(4)->Arg(16)->Arg(64)->Arg(128)->Arg(256)->Arg(1
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  return bft::bench::benchmark_main(argc, argv, "bench-core",
+                                     "The pure core on its happy path: votes and heights per second by validator count.");
+}

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "benchmark_main.hpp"
 #include "bft/codec/codec.hpp"
 #include "bft/crypto/batch_verifier.hpp"
 #include "bft/crypto/ed25519.hpp"
@@ -110,4 +111,7 @@ BENCHMARK(BM_BatchVerifyVotes)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  return bft::bench::benchmark_main(argc, argv, "bench-crypto",
+                                     "Throughput of the wire format and of signature verification.");
+}

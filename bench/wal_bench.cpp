@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <string>
 
+#include "benchmark_main.hpp"
 #include "bft/wal/sign_guard.hpp"
 #include "bft/wal/wal.hpp"
 
@@ -142,4 +143,7 @@ BENCHMARK(WalOwnVoteDurable)->UseRealTime();
 BENCHMARK(WalBatched)->Arg(1)->Arg(16)->Arg(256)->UseRealTime();
 BENCHMARK(OwnVoteGuardThenWalGrowing)->UseRealTime();
 BENCHMARK(OwnVoteGuardThenWalPreallocated)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  return bft::bench::benchmark_main(argc, argv, "bench-wal",
+                                     "WAL appends and syncs next to the disk's own write + fdatasync limit.");
+}
