@@ -13,6 +13,7 @@
 #include "bft/crypto/key_ring.hpp"
 #include "bft/crypto/signing.hpp"
 #include "bft/crypto/vote_book.hpp"
+#include "bft/net/log_limiter.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/proposer.hpp"
 #include "bft/validator_set.hpp"
@@ -155,6 +156,7 @@ class Replica::Impl {
   void on_frame(const Address& from, std::span<const std::uint8_t> frame, TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
+    drain();  // a height waiting to start starts before anything is judged against it
     ++stats_.frames_received;
     auto message = decode_frame(frame, options_.limits);
     if (!message) return reject(from, message.error());
@@ -173,6 +175,7 @@ class Replica::Impl {
   void on_peer_connected(const Address& peer, TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
+    drain();
     send_own_messages(&peer);
     flush();
   }
@@ -189,12 +192,14 @@ class Replica::Impl {
     if (now_ >= next_gossip_) {
       next_gossip_ = now_ + options_.gossip_interval;
       send_own_messages(nullptr);
+      if (auto summary = rejection_log_.flush(now_)) log_rejection_line(*summary, {});
     }
     maybe_sync();
     flush();
   }
 
   TimePoint next_deadline() const {
+    if (!inbox_.empty()) return now_;  // a height waits to start
     TimePoint next = next_gossip_;
     if (!timers_.empty()) next = std::min(next, timers_.top().due);
     if (sync_wanted()) next = std::min(next, std::max(next_sync_, ahead_since_ + options_.sync_patience));
@@ -202,18 +207,27 @@ class Replica::Impl {
   }
 
   const std::optional<Error>& fatal() const noexcept { return fatal_; }
-  Height height() const noexcept { return core_.height(); }
-  Round round() const noexcept { return core_.round(); }
+  Height height() const noexcept { return start_pending_ ? core_.height() + 1 : core_.height(); }
+  Round round() const noexcept { return start_pending_ ? 0 : core_.round(); }
   const ReplicaStats& stats() const noexcept { return stats_; }
   const RecoveryInfo& recovery() const noexcept { return recovery_; }
 
  private:
   // ---- receiving ----
 
+  /// Counted always; logged within the limiter's budget, since a faulty or hostile peer
+  /// can send rejectable frames as fast as the link carries them.
   void reject(const Address& from, const Error& error) {
     ++stats_.frames_rejected;
-    log_.log(LogLevel::warn, "frame_rejected",
-             field("from", short_hex(from)) + field("code", to_string(error.code)) + field("detail", error.message));
+    const std::string fields =
+        field("from", short_hex(from)) + field("code", to_string(error.code)) + field("detail", error.message);
+    for (const std::string& line : rejection_log_.note(to_string(error.code), fields, now_))
+      log_rejection_line(line, fields);
+  }
+
+  void log_rejection_line(const std::string& line, const std::string& fields) const {
+    if (line == fields) return log_.log(LogLevel::warn, "frame_rejected", fields);
+    log_.log(LogLevel::warn, "frames_rejected_suppressed", field("summary", line));
   }
 
   void heard_at(const Address& peer, Height height) {
@@ -429,6 +443,11 @@ class Replica::Impl {
 
   /// Inputs that outputs cause (own messages fed back, the next height) queue behind the
   /// current one, so the core never runs inside its own handle().
+  ///
+  /// A finished height ends the call: the next height's start waits in the inbox for the
+  /// host's next turn (next_deadline() is then due at once). A lone validator, or one
+  /// syncing a long way, otherwise decides height after height inside one call and never
+  /// lets its host stop it or serve anything else.
   void drain() {
     if (draining_) return;
     draining_ = true;
@@ -436,13 +455,16 @@ class Replica::Impl {
       Pending next = std::move(inbox_.front());
       inbox_.pop_front();
       handle(std::move(next));
+      if (height_finished_) break;
     }
+    height_finished_ = false;
     draining_ = false;
   }
 
   void handle(Pending pending) {
     if (auto logged = wal_.append(wal::record_of(pending.input)); !logged) return stop(logged.error());
     const bool starts_height = std::holds_alternative<StartHeight>(pending.input);
+    if (starts_height) start_pending_ = false;
     std::optional<VerifyResult> fetched_verdict;
     if (pending.completes_fetch) fetched_verdict = std::get<VerifyResult>(pending.input);
     outputs_.clear();
@@ -574,6 +596,8 @@ class Replica::Impl {
     else
       ahead_since_ = now_;
     inbox_.push_back({StartHeight{next, validators_}});
+    height_finished_ = true;
+    start_pending_ = true;
   }
 
   void stop(const Error& error) {
@@ -679,6 +703,8 @@ class Replica::Impl {
 
   std::deque<Pending> inbox_;
   bool draining_ = false;
+  bool height_finished_ = false;  // ends drain(): one height per call
+  bool start_pending_ = false;    // the next height's StartHeight waits in the inbox
   std::vector<Output> outputs_;
   std::vector<Outgoing> outbox_;
   bool own_unsynced_ = false;  // own messages logged since the last flush()
@@ -697,6 +723,7 @@ class Replica::Impl {
 
   std::optional<Error> fatal_;
   ReplicaStats stats_;
+  net::LogLimiter rejection_log_{{.lines_per_interval = 5, .interval = std::chrono::seconds(10), .what = "frames rejected"}};
   RecoveryInfo recovery_;
 };
 

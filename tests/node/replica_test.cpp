@@ -96,7 +96,9 @@ struct Delivery {
 
 class Cluster {
  public:
-  explicit Cluster(std::size_t size, wal::SyncPolicy policy = wal::SyncPolicy::before_send) : options_(chain()) {
+  explicit Cluster(std::size_t size, wal::SyncPolicy policy = wal::SyncPolicy::before_send,
+                   LogLevel log_level = LogLevel::error)
+      : options_(chain()), logger_(log_level) {
     options_.wal.sync = policy;
     options_.wal.heights_per_segment = 16;  // runs of 100 heights cross several segments
     for (std::size_t i = 0; i < size; ++i) {
@@ -229,7 +231,7 @@ class Cluster {
   }
 
   ReplicaOptions options_;
-  Logger logger_{LogLevel::error};
+  Logger logger_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::deque<Delivery> in_flight_;
   std::set<std::size_t> cut_;
@@ -457,6 +459,41 @@ TEST(Replica, BadFramesAreRejectedAndChangeNothing) {
   EXPECT_FALSE(target.fatal());
   ASSERT_TRUE(cluster.all_reach(5));
   cluster.expect_agreement();
+}
+
+// A lone validator decides every height by itself, at once: were the next height started
+// inside the same call, one call would never return (bft-node could not even be stopped).
+TEST(Replica, ALoneValidatorFinishesOneHeightPerCall) {
+  Cluster cluster(1);
+  Replica& replica = *cluster.node(0).replica;
+  const MemoryChain& chain = *cluster.node(0).app;
+  TimePoint now = cluster.now();
+  for (int call = 0; call < 50; ++call) {
+    const Height before = chain.committed_height();
+    ASSERT_LE(replica.next_deadline(), now + std::chrono::milliseconds(1000));
+    now = std::max(now, replica.next_deadline());
+    replica.on_time(now);
+    EXPECT_LE(chain.committed_height(), before + 1);
+  }
+  EXPECT_GE(chain.committed_height(), 20u);
+}
+
+// A peer can send rejectable frames as fast as its link carries them: each is counted,
+// but the log gets a few lines and then a summary per interval, not a line each.
+TEST(Replica, RejectionsAreCountedAllButLoggedWithinABudget) {
+  Cluster cluster(4, wal::SyncPolicy::before_send, LogLevel::warn);
+  ASSERT_TRUE(cluster.all_reach(2));
+  Replica& target = *cluster.node(0).replica;
+  const Bytes garbage{1, 2, 3, 4, 5};
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 1000; ++i) target.on_frame(cluster.node(1).address, garbage, cluster.now());
+  target.on_time(cluster.now() + std::chrono::seconds(11));  // the interval is over: its summary
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(target.stats().frames_rejected, 1000u);
+  std::size_t lines = 0;
+  for (char c : log) lines += c == '\n' ? 1 : 0;
+  EXPECT_LE(lines, 10u) << log;
+  EXPECT_NE(log.find("suppressed 995 frames rejected"), std::string::npos) << log;
 }
 
 // The last precommit of a height usually arrives after the decision: it is dropped

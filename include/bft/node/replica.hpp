@@ -144,7 +144,9 @@ class Replica {
   /// A peer (re)connected: it may have missed anything, so it gets this node's status
   /// and own messages of the current height.
   void on_peer_connected(const Address& peer, TimePoint now);
-  /// Fires what is due: timeouts, gossip, sync. Call at next_deadline() (or later).
+  /// Fires what is due: timeouts, gossip, sync, and the start of the next height. Call at
+  /// next_deadline() (or later). No call finishes more than one height: the next one
+  /// starts on the host's next turn, so a host can always stop or serve in between.
   void on_time(TimePoint now);
   TimePoint next_deadline() const;
 
