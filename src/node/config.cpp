@@ -1,10 +1,12 @@
 #include "bft/node/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_file.hpp"
 
 namespace bft::node {
@@ -46,6 +48,15 @@ Result<std::chrono::milliseconds> millis(const json& object, const char* key, st
   return std::chrono::milliseconds{static_cast<std::int64_t>(*value)};
 }
 
+/// A misspelled option must not be silently ignored: every key must be one we read.
+Result<void> only_known_fields(const json& object, std::string_view where, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      return bad(std::string(where.empty() ? "" : std::string(where) + ".") + key, "unknown field");
+  }
+  return {};
+}
+
 std::filesystem::path resolve(const std::filesystem::path& base, const std::string& path) {
   const std::filesystem::path p(path);
   return p.is_absolute() ? p : base / p;
@@ -62,7 +73,7 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
     if (c < '0' || c > '9' || port > 65535) return make_error(Errc::invalid_argument, "bad port in '" + std::string(text) + "'");
     port = port * 10 + static_cast<std::uint32_t>(c - '0');
   }
-  if (port == 0 || port > 65535) return make_error(Errc::invalid_argument, "bad port in '" + std::string(text) + "'");
+  if (port > 65535) return make_error(Errc::invalid_argument, "bad port in '" + std::string(text) + "'");
   return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
@@ -74,6 +85,12 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
     return make_error(Errc::malformed, std::string("config: not JSON: ") + error.what());
   }
   if (!root.is_object()) return bad("(top level)", "must be an object");
+  if (auto known = only_known_fields(root, "",
+                                     {"chain_id", "name", "listen", "http", "key_file", "data_dir", "log_level",
+                                      "timeouts_ms", "gossip_interval_ms", "block_max_txs", "mempool_max_txs",
+                                      "validators", "faults", "p2p_plaintext"});
+      !known)
+    return known.error();
 
   NodeConfig config;
   auto chain_id = text(root, "chain_id");
@@ -104,6 +121,8 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
 
   if (const auto it = root.find("timeouts_ms"); it != root.end()) {
     if (!it->is_object()) return bad("timeouts_ms", "must be an object");
+    if (auto known = only_known_fields(*it, "timeouts_ms", {"propose", "prevote", "precommit", "per_round"}); !known)
+      return known.error();
     auto propose = millis(*it, "propose", config.propose_timeout, 1);
     auto prevote = millis(*it, "prevote", config.prevote_timeout, 1);
     auto precommit = millis(*it, "precommit", config.precommit_timeout, 1);
@@ -129,21 +148,32 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   if (validators == root.end() || !validators->is_array() || validators->empty())
     return bad("validators", "must be a non-empty array");
   std::set<crypto::PublicKey> keys;
+  std::set<Address> addresses;
+  std::set<std::pair<std::string, std::uint16_t>> endpoints;
   for (std::size_t i = 0; i < validators->size(); ++i) {
     const json& entry = (*validators)[i];
     const std::string where = "validators[" + std::to_string(i) + "]";
     if (!entry.is_object()) return bad(where, "must be an object");
+    if (auto known = only_known_fields(entry, where, {"name", "public_key", "address", "power"}); !known)
+      return known.error();
     ValidatorEntry validator;
     auto key_hex = text(entry, "public_key");
     if (!key_hex) return bad(where, key_hex.error().message);
     auto key = crypto::parse_public_key(*key_hex);
     if (!key) return bad(where + ".public_key", key.error().message);
+    if (!crypto::is_valid_public_key(*key))
+      return bad(where + ".public_key", "is not a valid ed25519 public key (not a point that can sign)");
     if (!keys.insert(*key).second) return bad(where + ".public_key", "appears twice");
+    if (!addresses.insert(crypto::address_of(*key)).second)
+      return bad(where + ".public_key", "has the same validator address as another validator's key");
     validator.public_key = *key;
     auto address = text(entry, "address");
     if (!address) return bad(where, address.error().message);
     auto endpoint = parse_endpoint(*address);
     if (!endpoint) return bad(where + ".address", endpoint.error().message);
+    if (endpoint->port == 0) return bad(where + ".address", "port 0: peers must know where to dial");
+    if (!endpoints.emplace(endpoint->host, endpoint->port).second)
+      return bad(where + ".address", "'" + *address + "' is another validator's address too");
     validator.address = *endpoint;
     auto validator_name = text(entry, "name", *address);
     if (!validator_name) return bad(where, validator_name.error().message);
@@ -156,6 +186,7 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
 
   if (const auto it = root.find("faults"); it != root.end()) {
     if (!it->is_object()) return bad("faults", "must be an object");
+    if (auto known = only_known_fields(*it, "faults", {"delay_ms", "loss"}); !known) return known.error();
     auto delay = millis(*it, "delay_ms", config.fault_delay, 0);
     if (!delay) return delay.error();
     config.fault_delay = *delay;
@@ -164,6 +195,10 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
         return bad("faults.loss", "must be a number between 0 and 1");
       config.fault_loss = loss->get<double>();
     }
+  }
+  if (const auto it = root.find("p2p_plaintext"); it != root.end()) {
+    if (!it->is_boolean()) return bad("p2p_plaintext", "must be true or false");
+    config.p2p_plaintext = it->get<bool>();
   }
   return config;
 }

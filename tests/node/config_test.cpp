@@ -2,11 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "bft/crypto/ed25519.hpp"
+#include "bft/crypto/key_file.hpp"
+
 namespace bft::node {
 namespace {
 
-const std::string key_a = std::string(64, 'a');
-const std::string key_b = std::string(64, 'b');
+std::string public_key_hex(std::uint8_t seed_byte) {
+  crypto::Seed seed{};
+  seed.fill(seed_byte);
+  return crypto::to_hex(crypto::Ed25519Signer::from_seed(seed).public_key());
+}
+
+const std::string key_a = public_key_hex(0xa);
+const std::string key_b = public_key_hex(0xb);
 
 std::string config_with(const std::string& extra, const std::string& validators = "") {
   const std::string list = validators.empty()
@@ -22,7 +31,7 @@ TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
   auto config = parse_config(config_with(R"(, "name": "node-a", "log_level": "debug",
       "timeouts_ms": {"propose": 900, "prevote": 200, "precommit": 250, "per_round": 50},
       "gossip_interval_ms": 150, "block_max_txs": 10, "mempool_max_txs": 20,
-      "faults": {"delay_ms": 10, "loss": 0.25})"),
+      "faults": {"delay_ms": 10, "loss": 0.25}, "p2p_plaintext": true)"),
                              "/etc/bft");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->chain_id, "test");
@@ -41,6 +50,7 @@ TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
   EXPECT_EQ(config->mempool_max_txs, 20u);
   EXPECT_EQ(config->fault_delay.count(), 10);
   EXPECT_DOUBLE_EQ(config->fault_loss, 0.25);
+  EXPECT_TRUE(config->p2p_plaintext);
   ASSERT_EQ(config->validators.size(), 2u);
   EXPECT_EQ(config->validators[0].name, "a");
   EXPECT_EQ(config->validators[1].name, "10.0.0.2:26600");
@@ -57,6 +67,7 @@ TEST(Config, DefaultsAndAbsolutePaths) {
   EXPECT_EQ(config->key_file, std::filesystem::path("/k"));
   EXPECT_EQ(config->log_level, LogLevel::warn);
   EXPECT_EQ(config->fault_delay.count(), 0);
+  EXPECT_FALSE(config->p2p_plaintext);
 }
 
 TEST(Config, ErrorsNameTheField) {
@@ -78,6 +89,20 @@ TEST(Config, ErrorsNameTheField) {
                            R"(", "address": "h:2"}])"),
        "appears twice"},
       {R"({"listen": "h:1"})", "chain_id"},
+      // Strictness: a misspelled option is an error, not a silent default.
+      {config_with(R"(, "gossip_interval": 100)"), "gossip_interval: unknown field"},
+      {config_with(R"(, "timeouts_ms": {"propse": 100})"), "timeouts_ms.propse: unknown field"},
+      {config_with(R"(, "faults": {"delay": 1})"), "faults.delay: unknown field"},
+      {config_with(R"(, "p2p_plaintext": "yes")"), "p2p_plaintext"},
+      {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "h:1", "weight": 2}])"),
+       "validators[0].weight: unknown field"},
+      {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "h:0"}])"), "validators[0].address: port 0"},
+      // 64 hex digits that are no ed25519 point: no one could ever sign for this key.
+      {config_with("", R"([{"public_key": ")" + std::string(64, 'a') + R"(", "address": "h:1"}])"),
+       "not a valid ed25519 public key"},
+      {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "h:1"}, {"public_key": ")" + key_b +
+                           R"(", "address": "h:1"}])"),
+       "validators[1].address"},
   };
   for (const auto& c : cases) {
     auto config = parse_config(c.json, "/");
@@ -88,7 +113,8 @@ TEST(Config, ErrorsNameTheField) {
 
 TEST(Config, Endpoints) {
   EXPECT_EQ(*parse_endpoint("10.1.2.3:80"), (Endpoint{"10.1.2.3", 80}));
-  for (const char* bad : {"", ":80", "host:", "host", "host:0", "host:65536", "host:8x"})
+  EXPECT_EQ(*parse_endpoint("127.0.0.1:0"), (Endpoint{"127.0.0.1", 0}));  // listen anywhere
+  for (const char* bad : {"", ":80", "host:", "host", "host:65536", "host:8x"})
     EXPECT_FALSE(parse_endpoint(bad).ok()) << bad;
 }
 

@@ -4,8 +4,8 @@
 //   {
 //     "chain_id": "bft-local",                  required
 //     "name": "node-0",                         for logs; default: the listen address
-//     "listen": "127.0.0.1:26600",              required: validators connect here
-//     "http": "127.0.0.1:26700",                required: the client endpoint
+//     "listen": "127.0.0.1:26600",              required: validators connect here (port 0: any)
+//     "http": "127.0.0.1:26700",                required: the client endpoint (port 0: any)
 //     "key_file": "node-0.key",                 required: bft::crypto key file (mode 0600)
 //     "data_dir": "node-0",                     required: WAL, sign guard, blocks
 //     "log_level": "warn",                      error | warn | info | debug
@@ -15,8 +15,13 @@
 //     "mempool_max_txs": 100000,
 //     "validators": [{"name": "node-0", "public_key": "<64 hex>",
 //                     "address": "127.0.0.1:26600", "power": 1}, ...],   required
-//     "faults": {"delay_ms": 0, "loss": 0.0}    tests only: outgoing frames delayed/lost
+//     "faults": {"delay_ms": 0, "loss": 0.0},   tests only: outgoing frames delayed/lost
+//     "p2p_plaintext": false                    benchmarks only: links not encrypted
 //   }
+//
+// Unknown fields are errors (a misspelled option must not be silently ignored), as are a
+// public key that is not a valid ed25519 point and two validators sharing a key, a
+// validator address or a host:port.
 #pragma once
 
 #include <chrono>
@@ -38,7 +43,8 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-/// "host:port". Errors: invalid_argument.
+/// "host:port"; port 0 means "any free port" where the node listens. Errors:
+/// invalid_argument.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
 struct ValidatorEntry {
@@ -66,6 +72,9 @@ struct NodeConfig {
   std::vector<ValidatorEntry> validators;
   std::chrono::milliseconds fault_delay{0};
   double fault_loss = 0;
+  /// Every validator of a network must agree: a node that encrypts refuses one that does
+  /// not. Only for measuring what encryption costs (bft-cluster-bench).
+  bool p2p_plaintext = false;
 };
 
 /// Errors: invalid_argument naming the field (missing, wrong type, out of range, bad key
