@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "bft/wal/crc32c.hpp"
 #include "bft/wal/wal.hpp"
@@ -99,8 +101,12 @@ struct BlockStore::State {
   int fd = -1;
   std::string path;
   BlockStoreOptions options;
+  // Readers on other threads (the client API) look entries up while the node appends:
+  // the mutex guards the vector only, never a read or write of the file.
+  mutable std::mutex index_mutex;
   std::vector<Entry> index;  // index[h - 1] is height h
-  std::uint64_t end = 0;
+  std::atomic<Height> stored{0};  // index.size(), readable without the mutex
+  std::uint64_t end = 0;  // the appending thread's alone
   BlockStoreRecovery recovery;
   std::string failure;  // set after a failed append: the store refuses more
 
@@ -127,8 +133,13 @@ struct BlockStore::State {
     return out;
   }
 
+  Entry entry_of(Height height) const {
+    const std::lock_guard lock(index_mutex);
+    return index[height - 1];
+  }
+
   Result<Block> read_block(Height height) const {
-    const Entry& entry = index[height - 1];
+    const Entry entry = entry_of(height);
     auto bytes = read_at(entry.offset, wal::frame_header_size + entry.length);
     if (!bytes) return bytes.error();
     const Frame frame = check_frame(*bytes, options.max_record_size);
@@ -266,6 +277,7 @@ Result<BlockStore> BlockStore::open(const std::string& directory, BlockStoreOpti
   if (::fstat(state->fd, &st) != 0) return sys_error("fstat", state->path);
   if (auto ok = state->scan(static_cast<std::uint64_t>(st.st_size)); !ok) return ok.error();
   state->recovery.blocks = state->index.size();
+  state->stored.store(state->index.size(), std::memory_order_release);
   return BlockStore(std::move(state));
 }
 
@@ -288,12 +300,16 @@ Result<void> BlockStore::append(const Block& block) {
     s.failure = ok.error().message;
     return ok;
   }
-  s.index.push_back({s.end, static_cast<std::uint32_t>(payload.size())});
+  {
+    const std::lock_guard lock(s.index_mutex);
+    s.index.push_back({s.end, static_cast<std::uint32_t>(payload.size())});
+    s.stored.store(s.index.size(), std::memory_order_release);
+  }
   s.end += frame.size();
   return {};
 }
 
-Height BlockStore::tip() const noexcept { return state_->index.size(); }
+Height BlockStore::tip() const noexcept { return state_->stored.load(std::memory_order_acquire); }
 
 Result<std::optional<Block>> BlockStore::get(Height height) const {
   if (height == 0 || height > tip()) return std::optional<Block>{};

@@ -30,7 +30,10 @@ Result<std::unique_ptr<KvApplication>> KvApplication::open(BlockStore store, Mem
   return app;
 }
 
-Value KvApplication::propose(Height) { return mempool_.propose(block_max_txs_, max_block_size); }
+Value KvApplication::propose(Height) {
+  const std::lock_guard lock(mempool_mutex_);
+  return mempool_.propose(block_max_txs_, max_block_size);
+}
 
 bool KvApplication::is_valid(const Value& value) { return decode_block(value.bytes()).ok(); }
 
@@ -38,13 +41,37 @@ Result<void> KvApplication::commit(const codec::QuorumCertificate& commit, std::
   const Value& value = *commit.value;
   Block block{commit.height, value, codec::encode(commit), BlockMeta{unix_ms(), commit_ms}};
   if (auto stored = store_.append(block); !stored) return stored;
-  if (auto applied = state_.apply(commit.height, value); !applied) return applied;
+  {
+    const std::lock_guard lock(state_mutex_);
+    if (auto applied = state_.apply(commit.height, value); !applied) return applied;
+  }
   if (auto commands = decode_block(value.bytes())) {
     txs_committed_ += commands->size();
+    const std::lock_guard lock(mempool_mutex_);
     mempool_.remove_committed(*commands);
   }
   last_commit_ = commit;
   return {};
+}
+
+Result<void> KvApplication::submit(std::vector<Command> commands) {
+  const std::lock_guard lock(mempool_mutex_);
+  return mempool_.add(std::move(commands));
+}
+
+std::optional<std::string> KvApplication::get(std::string_view key) const {
+  const std::lock_guard lock(state_mutex_);
+  return state_.get(key);
+}
+
+codec::Digest KvApplication::app_hash() const {
+  const std::lock_guard lock(state_mutex_);
+  return state_.app_hash();
+}
+
+std::size_t KvApplication::mempool_size() const {
+  const std::lock_guard lock(mempool_mutex_);
+  return mempool_.size();
 }
 
 Result<std::optional<codec::QuorumCertificate>> KvApplication::committed(Height height) const {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <iterator>
 
@@ -92,6 +94,26 @@ TEST_F(BlockStoreTest, AppendsAndReadsBackAfterReopen) {
   }
   ASSERT_TRUE(store.append(block_at(4)).ok()) << "appending continues after reopen";
   EXPECT_EQ(**store.get(4), block_at(4));
+}
+
+TEST_F(BlockStoreTest, ReadersOnAnotherThreadSeeEveryAppendedBlockIntact) {
+  auto store = open_ok();
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const Height tip = store.tip();
+      if (tip == 0) continue;
+      auto block = store.get(tip);
+      if (!block.ok() || !*block || **block != block_at(tip)) ++bad;
+      auto range = store.read_range(tip > 5 ? tip - 5 : 1, 10, SIZE_MAX);
+      if (!range.ok() || range->empty()) ++bad;
+    }
+  });
+  for (Height h = 1; h <= 300; ++h) ASSERT_TRUE(store.append(block_at(h)).ok());
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_F(BlockStoreTest, EmptyValuesCertificatesAndLargeValues) {

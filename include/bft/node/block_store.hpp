@@ -60,7 +60,8 @@ struct BlockStoreRecovery {
   std::string reason;
 };
 
-/// Not thread-safe; move-only.
+/// Move-only. One thread appends; any thread may read (tip, get, for_each_from,
+/// read_range) at the same time, so clients can be served off the node's thread.
 class BlockStore {
  public:
   inline static const std::string file_name = "blocks.log";

@@ -1,8 +1,15 @@
 // The replica's Application for bft-node: blocks of key-value commands, proposed from
 // the mempool, stored durably (BlockStore) before they are applied (KvStore).
+//
+// Threads: the replica's calls (propose, is_valid, commit, committed) come from the node's
+// thread; the client API's (submit, get, app_hash, mempool_size, txs_committed, store
+// reads) from any other, at the same time. Each is short: a client never holds a lock
+// the node waits for longer than one lookup or one append to the pool.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,19 +37,24 @@ class KvApplication final : public Application {
   Height committed_height() const override { return store_.tip(); }
   Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
 
-  const KvStore& state() const noexcept { return state_; }
-  Mempool& mempool() noexcept { return mempool_; }
+  /// Into the mempool: all of `commands` or none (Mempool::add's errors).
+  Result<void> submit(std::vector<Command> commands);
+  std::optional<std::string> get(std::string_view key) const;
+  codec::Digest app_hash() const;
+  std::size_t mempool_size() const;
   const BlockStore& store() const noexcept { return store_; }
-  std::uint64_t txs_committed() const noexcept { return txs_committed_; }
+  std::uint64_t txs_committed() const noexcept { return txs_committed_.load(std::memory_order_relaxed); }
 
  private:
   KvApplication(BlockStore store, MempoolLimits mempool_limits, std::size_t block_max_txs);
 
   BlockStore store_;
+  mutable std::mutex state_mutex_;
   KvStore state_;
+  mutable std::mutex mempool_mutex_;
   Mempool mempool_;
   std::size_t block_max_txs_;
-  std::uint64_t txs_committed_ = 0;
+  std::atomic<std::uint64_t> txs_committed_{0};
   std::optional<codec::QuorumCertificate> last_commit_;  // the one peers ask for most
 };
 

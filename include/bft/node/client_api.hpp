@@ -1,0 +1,78 @@
+// The routes of bft-node's client endpoint, apart from the HTTP server that carries them.
+//
+//   POST /txs              body: one `set <key> <value>` per line
+//   GET  /kv/<key>         the value (the key percent-decoded)
+//   GET  /status           height, round, app hash, mempool, peers, counters (JSON)
+//   GET  /blocks?from=F&to=T
+//                          block summaries, one page: at most max_blocks_per_page blocks
+//                          and max_block_bytes_per_page bytes read; "next" says where
+//                          the following page starts when the range did not fit
+//
+// Every route runs on the HTTP server's threads, never on the node's: it reads what the
+// node publishes (a StatusBoard) and what the application and block store allow any
+// thread to read. Each answer is bounded in items and bytes, so no request can hold a
+// lock the node needs for longer than one lookup, or make the process hold more than a
+// page of blocks.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+
+#include "bft/node/http_server.hpp"
+#include "bft/node/kv_application.hpp"
+#include "bft/node/replica.hpp"
+#include "bft/types.hpp"
+
+namespace bft::node {
+
+/// What the node's thread knows and clients may see, copied out after its events.
+struct NodeStatus {
+  Height height = 0;  // the replica's current height (committed + 1 once started)
+  Round round = 0;
+  std::size_t peers = 0;
+  ReplicaStats replica;
+};
+
+/// One writer (the node's thread), any number of readers; a copy under a mutex.
+class StatusBoard {
+ public:
+  void publish(const NodeStatus& status) {
+    const std::lock_guard lock(mutex_);
+    status_ = status;
+  }
+  NodeStatus read() const {
+    const std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  NodeStatus status_;
+};
+
+struct ClientApiLimits {
+  std::size_t max_blocks_per_page = 100;
+  /// Block values and certificates read for one page (the first block always counts).
+  std::size_t max_block_bytes_per_page = std::size_t{1} << 20;
+};
+
+class ClientApi {
+ public:
+  ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status, ClientApiLimits limits = {});
+
+  /// Thread-safe; may run on several threads at once.
+  HttpResponse handle(const HttpRequest& request) const;
+
+ private:
+  HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse status() const;
+  HttpResponse blocks(std::string_view query) const;
+
+  std::string name_;
+  KvApplication& app_;
+  const StatusBoard& status_;
+  ClientApiLimits limits_;
+};
+
+}  // namespace bft::node

@@ -1,0 +1,228 @@
+#include "bft/node/node.hpp"
+
+#include <asio.hpp>
+#include <filesystem>
+#include <optional>
+
+#include "bft/net/transport.hpp"
+#include "bft/node/client_api.hpp"
+#include "bft/node/http_server.hpp"
+#include "bft/node/kv_application.hpp"
+#include "bft/node/replica.hpp"
+#include "bft/wal/storage.hpp"
+
+namespace bft::node {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// How stale the status clients read may be: publishing copies a few hundred bytes, so
+/// it is done at most this often, and at every new height.
+constexpr auto status_period = std::chrono::milliseconds(10);
+
+/// Frames between the replica and the transport, both on the node's thread.
+class Wiring final : public Network, public net::Transport::Handler {
+ public:
+  /// The replica may send while it opens (a proposer at its first height), before any
+  /// peer is connected: the transport comes first, and gossip repeats what nobody heard.
+  void attach(net::Transport& transport) { transport_ = &transport; }
+  void attach(Replica& replica) { replica_ = &replica; }
+  void broadcast(std::shared_ptr<const Bytes> frame) override { transport_->broadcast(std::move(frame)); }
+  void send(const Address& to, std::shared_ptr<const Bytes> frame) override { transport_->send(to, std::move(frame)); }
+  void on_frame(const Address& from, std::span<const std::uint8_t> frame) override {
+    if (replica_) replica_->on_frame(from, frame, Clock::now());
+    if (after_event) after_event();
+  }
+  void on_peer_connected(const Address& peer) override {
+    if (replica_) replica_->on_peer_connected(peer, Clock::now());
+    if (after_event) after_event();
+  }
+
+  std::function<void()> after_event;
+
+ private:
+  net::Transport* transport_ = nullptr;
+  Replica* replica_ = nullptr;
+};
+
+}  // namespace
+
+class Node::Impl {
+ public:
+  Impl(NodeConfig config, crypto::Ed25519Signer signer, const Logger& logger)
+      : config_(std::move(config)), signer_(std::move(signer)), log_(logger), timer_(io_) {}
+
+  ~Impl() {
+    // Clients first: their threads read the application and the stores.
+    if (http_) http_->stop();
+    if (transport_) transport_->stop();
+  }
+
+  Result<void> open() {
+    std::error_code ec;
+    for (const char* sub : {"wal", "guard", "blocks"}) {
+      std::filesystem::create_directories(config_.data_dir / sub, ec);
+      if (ec) return make_error(Errc::io_error, "cannot create " + (config_.data_dir / sub).string() + ": " + ec.message());
+    }
+    auto wal_disk = wal::open_directory((config_.data_dir / "wal").string());
+    if (!wal_disk) return wal_disk.error();
+    wal_disk_ = std::move(*wal_disk);
+    auto guard_disk = wal::open_directory((config_.data_dir / "guard").string());
+    if (!guard_disk) return guard_disk.error();
+    guard_disk_ = std::move(*guard_disk);
+    auto store = BlockStore::open((config_.data_dir / "blocks").string());
+    if (!store) return store.error();
+    if (store->recovery().repaired)
+      log_.log(LogLevel::warn, "block_store_torn_tail_repaired", field("bytes_removed", store->recovery().bytes_removed));
+    MempoolLimits limits;
+    limits.max_commands = config_.mempool_max_txs;
+    auto app = KvApplication::open(std::move(*store), limits, config_.block_max_txs);
+    if (!app) return app.error();
+    app_ = std::move(*app);
+
+    auto chain = codec::ChainId::create(config_.chain_id);
+    if (!chain) return chain.error();
+    ReplicaOptions options(*chain);
+    std::vector<net::Peer> peers;
+    for (const ValidatorEntry& validator : config_.validators) {
+      options.validators.push_back({validator.public_key, validator.power});
+      peers.push_back({validator.public_key, validator.address.host, validator.address.port});
+    }
+    options.consensus.propose = {config_.propose_timeout, config_.per_round_timeout};
+    options.consensus.prevote = {config_.prevote_timeout, config_.per_round_timeout};
+    options.consensus.precommit = {config_.precommit_timeout, config_.per_round_timeout};
+    options.gossip_interval = config_.gossip_interval;
+    options.sync_patience = std::max(config_.gossip_interval * 2, std::chrono::milliseconds{100});
+
+    net::TransportOptions transport_options;
+    transport_options.listen_host = config_.listen.host;
+    transport_options.listen_port = config_.listen.port;
+    transport_options.chain_id = config_.chain_id;
+    transport_options.encrypt_frames = !config_.p2p_plaintext;
+    transport_options.faults.delay = config_.fault_delay;
+    transport_options.faults.loss = config_.fault_loss;
+    auto transport = net::Transport::create(io_, signer_, std::move(peers), transport_options, wiring_);
+    if (!transport) return transport.error();
+    transport_ = std::move(*transport);
+    wiring_.attach(*transport_);
+
+    auto replica = Replica::open(std::move(options), signer_, *wal_disk_, *guard_disk_, *app_, wiring_, log_, Clock::now());
+    if (!replica) return replica.error();
+    replica_ = std::move(*replica);
+    wiring_.attach(*replica_);
+    wiring_.after_event = [this] { after_event(); };
+    publish_status(Clock::now());
+
+    api_.emplace(config_.name, *app_, status_);
+    auto http = HttpServer::create(config_.http.host, config_.http.port,
+                                   [this](const HttpRequest& request) { return api_->handle(request); });
+    if (!http) return http.error();
+    http_.emplace(std::move(*http));
+    return {};
+  }
+
+  int run() {
+    transport_->start();
+    const RecoveryInfo& recovery = replica_->recovery();
+    log_.log(LogLevel::info, "started",
+             field("p2p", config_.listen.host + ":" + std::to_string(transport_->local_port())) +
+                 field("http", config_.http.host + ":" + std::to_string(http_->local_port())) +
+                 field("committed", app_->committed_height()) + field("replayed", recovery.replayed_inputs));
+    arm_timer();
+    io_.run();
+    log_.log(LogLevel::info, "stopped",
+             field("height", app_->committed_height()) + field("exit_code", static_cast<std::uint64_t>(exit_code_)));
+    return exit_code_;
+  }
+
+  void stop() {
+    asio::post(io_, [this] { shutdown(0); });
+  }
+
+  std::uint16_t p2p_port() const { return transport_->local_port(); }
+  std::uint16_t http_port() const { return http_->local_port(); }
+
+ private:
+  void after_event() {
+    if (stopping_) return;
+    if (replica_->fatal()) return shutdown(1);
+    const Clock::time_point now = Clock::now();
+    if (replica_->height() != published_height_ || now - published_at_ >= status_period) publish_status(now);
+    arm_timer();
+  }
+
+  void publish_status(Clock::time_point now) {
+    NodeStatus status;
+    status.height = replica_->height();
+    status.round = replica_->round();
+    status.peers = transport_->connected_peers().size();
+    status.replica = replica_->stats();
+    status_.publish(status);
+    published_height_ = status.height;
+    published_at_ = now;
+  }
+
+  /// One timer at the replica's next deadline; re-armed only when that moves.
+  void arm_timer() {
+    const Clock::time_point deadline = replica_->next_deadline();
+    if (timer_armed_ && deadline == armed_for_) return;
+    armed_for_ = deadline;
+    timer_armed_ = true;
+    timer_.expires_at(deadline);
+    timer_.async_wait([this](const std::error_code& error) {
+      if (error || stopping_) return;
+      timer_armed_ = false;
+      replica_->on_time(Clock::now());
+      after_event();
+    });
+  }
+
+  void shutdown(int code) {
+    if (stopping_) return;
+    stopping_ = true;
+    exit_code_ = code;
+    if (code != 0 && replica_->fatal()) log_.log(LogLevel::error, "fatal", field("detail", replica_->fatal()->message));
+    timer_.cancel();
+    if (http_) http_->stop();
+    transport_->stop();
+    io_.stop();
+  }
+
+  NodeConfig config_;
+  crypto::Ed25519Signer signer_;
+  const Logger& log_;
+  asio::io_context io_;
+  asio::steady_timer timer_;
+  std::unique_ptr<wal::Storage> wal_disk_;
+  std::unique_ptr<wal::Storage> guard_disk_;
+  std::unique_ptr<KvApplication> app_;
+  Wiring wiring_;
+  std::unique_ptr<net::Transport> transport_;
+  std::unique_ptr<Replica> replica_;
+  StatusBoard status_;
+  Height published_height_ = 0;
+  Clock::time_point published_at_{};
+  std::optional<ClientApi> api_;
+  std::optional<HttpServer> http_;
+  bool timer_armed_ = false;
+  Clock::time_point armed_for_{};
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() = default;
+
+Result<std::unique_ptr<Node>> Node::open(NodeConfig config, crypto::Ed25519Signer signer, const Logger& logger) {
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(signer), logger);
+  if (auto opened = impl->open(); !opened) return opened.error();
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+int Node::run() { return impl_->run(); }
+void Node::stop() { impl_->stop(); }
+std::uint16_t Node::p2p_port() const { return impl_->p2p_port(); }
+std::uint16_t Node::http_port() const { return impl_->http_port(); }
+
+}  // namespace bft::node
