@@ -43,3 +43,14 @@ install(TARGETS bftmetrics EXPORT bftcoreTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+# bftnet and bftnode join the package as bft::net and bft::node: a team can run its own
+# validator from the installed package (examples/consumer/validator.cpp). Standalone asio
+# comes along as bft::asio (its include path and definitions: every translation unit
+# must compile asio alike); libsodium is linked by name; nlohmann_json and Threads are
+# found by the package config.
+set_target_properties(bft_asio PROPERTIES EXPORT_NAME asio)
+install(TARGETS bft_asio bftnet bftnode EXPORT bftcoreTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

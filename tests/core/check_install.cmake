@@ -1,5 +1,6 @@
 # Installs the build tree into a scratch prefix, then configures, builds and runs
-# examples/consumer against it with find_package(bftcore).
+# examples/consumer (the core alone, and a whole validator) against it with
+# find_package(bftcore).
 set(prefix ${BUILD_DIR}/install-test)
 file(REMOVE_RECURSE ${prefix})
 
@@ -16,3 +17,4 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/consumer -B ${prefix}/consumer-bu
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix} "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}")
 run(${CMAKE_COMMAND} --build ${prefix}/consumer-build)
 run(${prefix}/consumer-build/consumer)
+run(${prefix}/consumer-build/validator)
