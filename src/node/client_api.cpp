@@ -41,8 +41,9 @@ HttpResponse text_response(int status, std::string body) {
 
 }  // namespace
 
-ClientApi::ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status, ClientApiLimits limits)
-    : name_(std::move(node_name)), app_(app), status_(status), limits_(limits) {}
+ClientApi::ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status,
+                     const metrics::Registry* metrics, ClientApiLimits limits)
+    : name_(std::move(node_name)), app_(app), status_(status), metrics_(metrics), limits_(limits) {}
 
 HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path == "/txs") {
@@ -58,8 +59,10 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
     return HttpResponse{200, "text/plain; charset=utf-8", *value};
   }
   if (request.path == "/status") return status();
+  if (request.path == "/metrics" && metrics_)
+    return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
-  return text_response(404, "routes: POST /txs, GET /kv/<key>, /status, /blocks?from=&to=");
+  return text_response(404, "routes: POST /txs, GET /kv/<key>, /status, /metrics, /blocks?from=&to=");
 }
 
 HttpResponse ClientApi::submit(const HttpRequest& request) const {

@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <optional>
 
+#include "bft/metrics/process.hpp"
+#include "bft/metrics/registry.hpp"
 #include "bft/net/transport.hpp"
 #include "bft/node/client_api.hpp"
 #include "bft/node/http_server.hpp"
 #include "bft/node/kv_application.hpp"
 #include "bft/node/replica.hpp"
 #include "bft/wal/storage.hpp"
+#include "measured_storage.hpp"
 
 namespace bft::node {
 
@@ -65,19 +68,27 @@ class Node::Impl {
       std::filesystem::create_directories(config_.data_dir / sub, ec);
       if (ec) return make_error(Errc::io_error, "cannot create " + (config_.data_dir / sub).string() + ": " + ec.message());
     }
+    metrics::register_process_metrics(registry_);
+    auto& sync_seconds = registry_.histogram_family(
+        "bftcore_storage_sync_seconds", "fdatasync latency of the write-ahead log and the double-sign guard.",
+        {"file"}, metrics::exponential_buckets(0.00002, 2, 16));
+    auto& written_bytes = registry_.counter_family("bftcore_storage_written_bytes_total",
+                                                   "Bytes appended to the write-ahead log and the guard.", {"file"});
     auto wal_disk = wal::open_directory((config_.data_dir / "wal").string());
     if (!wal_disk) return wal_disk.error();
-    wal_disk_ = std::move(*wal_disk);
+    wal_disk_ = std::make_unique<detail::MeasuredStorage>(std::move(*wal_disk), sync_seconds.with({"wal"}),
+                                                          written_bytes.with({"wal"}));
     auto guard_disk = wal::open_directory((config_.data_dir / "guard").string());
     if (!guard_disk) return guard_disk.error();
-    guard_disk_ = std::move(*guard_disk);
+    guard_disk_ = std::make_unique<detail::MeasuredStorage>(std::move(*guard_disk), sync_seconds.with({"guard"}),
+                                                            written_bytes.with({"guard"}));
     auto store = BlockStore::open((config_.data_dir / "blocks").string());
     if (!store) return store.error();
     if (store->recovery().repaired)
       log_.log(LogLevel::warn, "block_store_torn_tail_repaired", field("bytes_removed", store->recovery().bytes_removed));
     MempoolLimits limits;
     limits.max_commands = config_.mempool_max_txs;
-    auto app = KvApplication::open(std::move(*store), limits, config_.block_max_txs);
+    auto app = KvApplication::open(std::move(*store), limits, config_.block_max_txs, &registry_);
     if (!app) return app.error();
     app_ = std::move(*app);
 
@@ -94,6 +105,7 @@ class Node::Impl {
     options.consensus.precommit = {config_.precommit_timeout, config_.per_round_timeout};
     options.gossip_interval = config_.gossip_interval;
     options.sync_patience = std::max(config_.gossip_interval * 2, std::chrono::milliseconds{100});
+    options.metrics = &registry_;
 
     net::TransportOptions transport_options;
     transport_options.listen_host = config_.listen.host;
@@ -114,11 +126,12 @@ class Node::Impl {
     wiring_.after_event = [this] { after_event(); };
     publish_status(Clock::now());
 
-    api_.emplace(config_.name, *app_, status_);
+    api_.emplace(config_.name, *app_, status_, &registry_);
     auto http = HttpServer::create(config_.http.host, config_.http.port,
                                    [this](const HttpRequest& request) { return api_->handle(request); });
     if (!http) return http.error();
     http_.emplace(std::move(*http));
+    register_metrics();
     return {};
   }
 
@@ -152,10 +165,95 @@ class Node::Impl {
     arm_timer();
   }
 
+  /// What the node's thread publishes (StatusBoard) and the transport and HTTP server
+  /// count, read at each scrape: the same numbers /status shows.
+  void register_metrics() {
+    const auto published = [this](auto field) {
+      return [this, field] { return static_cast<double>(field(status_.read())); };
+    };
+    registry_.callback_gauge("bftcore_consensus_height", "The height being decided.",
+                             published([](const NodeStatus& s) { return s.height; }));
+    registry_.callback_gauge("bftcore_consensus_round", "The round of the height being decided.",
+                             published([](const NodeStatus& s) { return s.round; }));
+    registry_.callback_gauge_family("bftcore_consensus_step", "1 for the step the round is in, 0 for the others.",
+                                    {"step"}, [this] {
+                                      const Step current = status_.read().step;
+                                      std::vector<metrics::CallbackSample> samples;
+                                      for (Step step : {Step::propose, Step::prevote, Step::precommit, Step::commit})
+                                        samples.push_back({{std::string(to_string(step))}, step == current ? 1.0 : 0.0});
+                                      return samples;
+                                    });
+    const auto replica_counter = [&](const char* name, const char* help, std::uint64_t ReplicaStats::*field) {
+      registry_.callback_counter(name, help, [this, field] { return static_cast<double>(status_.read().replica.*field); });
+    };
+    replica_counter("bftcore_consensus_heights_committed_total", "Heights this node committed.",
+                    &ReplicaStats::heights_committed);
+    replica_counter("bftcore_consensus_duplicates_total", "Proposals and votes received again (gossip repeats).",
+                    &ReplicaStats::duplicates_ignored);
+    replica_counter("bftcore_consensus_stale_total", "Proposals and votes of decided heights, dropped unchecked.",
+                    &ReplicaStats::stale_ignored);
+    replica_counter("bftcore_consensus_inputs_refused_total",
+                    "Well-signed messages the core refused (a wrong round, a second vote, ...).",
+                    &ReplicaStats::inputs_rejected);
+    replica_counter("bftcore_consensus_evidence_total", "Equivocations seen (two signed messages for one slot).",
+                    &ReplicaStats::evidence);
+    replica_counter("bftcore_consensus_guard_refusals_total",
+                    "Own messages the double-sign guard refused to sign.", &ReplicaStats::guard_refusals);
+    replica_counter("bftcore_sync_requests_total", "Block sync requests this node sent.", &ReplicaStats::sync_requests);
+    replica_counter("bftcore_sync_blocks_fetched_total", "Blocks this node committed from peers' certificates.",
+                    &ReplicaStats::blocks_synced);
+    replica_counter("bftcore_sync_blocks_served_total", "Blocks sent to syncing peers.",
+                    &ReplicaStats::sync_blocks_served);
+    replica_counter("bftcore_sync_requests_throttled_total", "Peers' sync requests beyond their budget, unanswered.",
+                    &ReplicaStats::sync_requests_throttled);
+    replica_counter("bftcore_sync_blocks_unreadable_total", "Committed blocks that could not be read to serve a peer.",
+                    &ReplicaStats::blocks_unreadable);
+
+    registry_.callback_gauge("bftcore_p2p_peers", "Validators connected.",
+                             published([](const NodeStatus& s) { return s.peers; }));
+    const auto transport_counter = [&](const char* name, const char* help, std::uint64_t net::Transport::Stats::*field) {
+      registry_.callback_counter(name, help, [this, field] { return static_cast<double>(transport_->stats().*field); });
+    };
+    transport_counter("bftcore_p2p_frames_sent_total", "Frames queued to peers.", &net::Transport::Stats::frames_sent);
+    transport_counter("bftcore_p2p_frames_received_total", "Frames received from peers.",
+                      &net::Transport::Stats::frames_received);
+    transport_counter("bftcore_p2p_send_queue_drops_total", "Frames dropped because a peer's send queue was full.",
+                      &net::Transport::Stats::frames_dropped_queue_full);
+    transport_counter("bftcore_p2p_handshakes_rejected_total",
+                      "Handshakes refused (unknown key, bad proof, other version or chain, too slow).",
+                      &net::Transport::Stats::handshakes_rejected);
+    transport_counter("bftcore_p2p_frames_rejected_auth_total",
+                      "Sealed frames that failed authentication (altered, replayed, reordered); each closed its link.",
+                      &net::Transport::Stats::frames_rejected_auth);
+    transport_counter("bftcore_p2p_connections_refused_pending_limit_total",
+                      "Inbound connections closed at once: too many handshakes pending.",
+                      &net::Transport::Stats::connections_refused_pending_limit);
+
+    const auto http_counter = [&](const char* name, const char* help, std::uint64_t HttpStats::*field) {
+      registry_.callback_counter(name, help, [this, field] { return static_cast<double>(http_->stats().*field); });
+    };
+    http_counter("bftcore_http_requests_total", "Client requests answered by a route.", &HttpStats::requests);
+    registry_.callback_counter_family(
+        "bftcore_http_refused_total",
+        "Client connections or requests refused: over the total or the per-client connection limit, or the memory "
+        "budget.",
+        {"reason"}, [this] {
+          const HttpStats stats = http_->stats();
+          return std::vector<metrics::CallbackSample>{
+              {{"total_limit"}, static_cast<double>(stats.refused_total_limit)},
+              {{"client_limit"}, static_cast<double>(stats.refused_client_limit)},
+              {{"memory"}, static_cast<double>(stats.refused_memory)}};
+        });
+    http_counter("bftcore_http_timeouts_total", "Client connections closed by a timeout.", &HttpStats::timeouts);
+    registry_.callback_gauge("bftcore_http_connections", "Client connections open.",
+                             [this] { return static_cast<double>(http_->stats().open_connections); });
+  }
+
   void publish_status(Clock::time_point now) {
     NodeStatus status;
     status.height = replica_->height();
     status.round = replica_->round();
+    status.step = replica_->step();
     status.peers = transport_->connected_peers().size();
     status.replica = replica_->stats();
     status_.publish(status);
@@ -192,6 +290,8 @@ class Node::Impl {
   NodeConfig config_;
   crypto::Ed25519Signer signer_;
   const Logger& log_;
+  // First in, last out: everything below registers into it and is gone before it.
+  metrics::Registry registry_;
   asio::io_context io_;
   asio::steady_timer timer_;
   std::unique_ptr<wal::Storage> wal_disk_;

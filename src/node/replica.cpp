@@ -59,6 +59,40 @@ struct Timer {
   }
 };
 
+/// What the replica measures, registered once into the node's registry.
+struct ReplicaMetrics {
+  explicit ReplicaMetrics(metrics::Registry& registry)
+      : commit_latency(registry.histogram("bftcore_consensus_commit_latency_seconds",
+                                          "Time from a height's start to its decision.",
+                                          metrics::exponential_buckets(0.001, 2, 14))),
+        rounds(registry.histogram("bftcore_consensus_rounds_per_height", "Rounds a height took to decide.",
+                                  {1, 2, 3, 4, 6, 8, 16})),
+        step_seconds(registry.histogram_family("bftcore_consensus_step_duration_seconds",
+                                               "Time spent in each step of a round.", {"step"},
+                                               metrics::exponential_buckets(0.0005, 2, 14))),
+        received(registry.counter_family("bftcore_consensus_messages_received_total",
+                                         "Signed proposals, votes and commit certificates received from peers.",
+                                         {"type"})),
+        rejected(registry.counter_family("bftcore_consensus_messages_rejected_total",
+                                         "Frames from peers refused (undecodable, bad signature, unknown signer, "
+                                         "...), by reason.",
+                                         {"reason"})),
+        proposals_received(received.with({"proposal"})),
+        votes_received(received.with({"vote"})),
+        certificates_received(received.with({"certificate"})) {}
+
+  metrics::Histogram& commit_latency;
+  metrics::Histogram& rounds;
+  metrics::Family<metrics::Histogram>& step_seconds;
+  metrics::Family<metrics::Counter>& received;
+  metrics::Family<metrics::Counter>& rejected;
+  metrics::Counter& proposals_received;
+  metrics::Counter& votes_received;
+  metrics::Counter& certificates_received;
+};
+
+double seconds_between(TimePoint from, TimePoint to) { return std::chrono::duration<double>(to - from).count(); }
+
 }  // namespace
 
 class Replica::Impl {
@@ -209,6 +243,7 @@ class Replica::Impl {
   const std::optional<Error>& fatal() const noexcept { return fatal_; }
   Height height() const noexcept { return start_pending_ ? core_.height() + 1 : core_.height(); }
   Round round() const noexcept { return start_pending_ ? 0 : core_.round(); }
+  Step step() const noexcept { return start_pending_ ? Step::propose : core_.step(); }
   const ReplicaStats& stats() const noexcept { return stats_; }
   const RecoveryInfo& recovery() const noexcept { return recovery_; }
 
@@ -219,6 +254,7 @@ class Replica::Impl {
   /// can send rejectable frames as fast as the link carries them.
   void reject(const Address& from, const Error& error) {
     ++stats_.frames_rejected;
+    if (metrics_) metrics_->rejected.with({to_string(error.code)}).inc();
     const std::string fields =
         field("from", short_hex(from)) + field("code", to_string(error.code)) + field("detail", error.message);
     for (const std::string& line : rejection_log_.note(to_string(error.code), fields, now_))
@@ -238,6 +274,7 @@ class Replica::Impl {
   }
 
   void receive(const Address& from, codec::SignedVote& vote) {
+    if (metrics_) metrics_->votes_received.inc();
     // Gossip repeats what peers may have missed. A vote the core holds already (checked
     // when it came first) needs no signature check, no core and no WAL record.
     if (book_.find(vote.vote)) {
@@ -258,6 +295,7 @@ class Replica::Impl {
   }
 
   void receive(const Address& from, codec::SignedProposal& proposal) {
+    if (metrics_) metrics_->proposals_received.inc();
     Proposal core_view = proposal.proposal();
     if (find_proposal(core_view)) {
       ++stats_.duplicates_ignored;
@@ -281,6 +319,7 @@ class Replica::Impl {
 
   /// A commit certificate: a block for a peer behind, or the answer to a sync request.
   void receive(const Address& from, codec::QuorumCertificate& commit) {
+    if (metrics_) metrics_->certificates_received.inc();
     if (commit.type != VoteType::precommit || !commit.value)
       return reject(from, make_error(Errc::invalid_certificate, "a certificate that decides nothing"));
     if (commit.height < core_.height() || (commit.height == core_.height() && core_.decided() && !awaiting_commit_))
@@ -459,6 +498,19 @@ class Replica::Impl {
     }
     height_finished_ = false;
     draining_ = false;
+    measure_step();
+  }
+
+  /// The time the core spent in the step it just left (steps change only in drain()).
+  void measure_step() {
+    if (!metrics_ || !core_.started()) return;
+    const Step step = core_.step();
+    if (step == measured_step_ && core_.height() == measured_height_ && core_.round() == measured_round_) return;
+    if (measured_height_ != 0) metrics_->step_seconds.with({to_string(measured_step_)}).observe(seconds_between(step_since_, now_));
+    measured_step_ = step;
+    measured_height_ = core_.height();
+    measured_round_ = core_.round();
+    step_since_ = now_;
   }
 
   void handle(Pending pending) {
@@ -584,6 +636,10 @@ class Replica::Impl {
     // next height only, and a restart finds this one in the application.
     if (auto committed = app_.commit(commit, commit_ms); !committed) return stop(committed.error());
     ++stats_.heights_committed;
+    if (metrics_) {
+      metrics_->commit_latency.observe(seconds_between(height_started_, now_));
+      metrics_->rounds.observe(static_cast<double>(commit.round) + 1);
+    }
     log_.log(LogLevel::debug, "committed", field("height", commit.height) + field("round", static_cast<std::uint64_t>(commit.round)));
     const Height next = commit.height + 1;
     book_.forget_below(commit.height);  // the last height's votes stay: peers may need help
@@ -723,6 +779,11 @@ class Replica::Impl {
 
   std::optional<Error> fatal_;
   ReplicaStats stats_;
+  std::unique_ptr<ReplicaMetrics> metrics_ = options_.metrics ? std::make_unique<ReplicaMetrics>(*options_.metrics) : nullptr;
+  Step measured_step_ = Step::propose;
+  Height measured_height_ = 0;
+  Round measured_round_ = 0;
+  TimePoint step_since_;
   net::LogLimiter rejection_log_{{.lines_per_interval = 5, .interval = std::chrono::seconds(10), .what = "frames rejected"}};
   RecoveryInfo recovery_;
 };
@@ -777,6 +838,7 @@ TimePoint Replica::next_deadline() const { return impl_->next_deadline(); }
 const std::optional<Error>& Replica::fatal() const noexcept { return impl_->fatal(); }
 Height Replica::height() const noexcept { return impl_->height(); }
 Round Replica::round() const noexcept { return impl_->round(); }
+Step Replica::step() const noexcept { return impl_->step(); }
 const ReplicaStats& Replica::stats() const noexcept { return impl_->stats(); }
 const RecoveryInfo& Replica::recovery() const noexcept { return impl_->recovery(); }
 

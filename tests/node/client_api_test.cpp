@@ -99,7 +99,7 @@ TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
   for (int h = 1; h <= 30; ++h) commit({{"k" + std::to_string(h), std::string(1000, 'v')}});
   ClientApiLimits limits;
   limits.max_blocks_per_page = 10;
-  const ClientApi api("n0", *app_, board_, limits);
+  const ClientApi api("n0", *app_, board_, nullptr, limits);
 
   json page = json::parse(get(api, "/blocks", "from=5&to=30").body);
   ASSERT_EQ(page["blocks"].size(), 10u);
@@ -118,10 +118,21 @@ TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
   ASSERT_TRUE(first.ok() && *first);
   const std::size_t block_bytes = (*first)->value.size() + (*first)->certificate.size();
   limits.max_block_bytes_per_page = block_bytes * 5 / 2;  // room for two blocks, not three
-  const ClientApi small("n0", *app_, board_, limits);
+  const ClientApi small("n0", *app_, board_, nullptr, limits);
   page = json::parse(get(small, "/blocks", "from=1&to=30").body);
   EXPECT_EQ(page["blocks"].size(), 2u);
   EXPECT_EQ(page["next"], 3);
+}
+
+TEST_F(ClientApiTest, MetricsAreTheRegistrysExposition) {
+  metrics::Registry registry;
+  registry.counter("bftcore_test_total", "A test counter.").inc(3);
+  const ClientApi api("n0", *app_, board_, &registry);
+  const HttpResponse answer = get(api, "/metrics");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.content_type, metrics::exposition_content_type);
+  EXPECT_NE(answer.body.find("bftcore_test_total 3\n"), std::string::npos) << answer.body;
+  EXPECT_EQ(get(ClientApi("n0", *app_, board_), "/metrics").status, 404);
 }
 
 TEST_F(ClientApiTest, ClientsOnOtherThreadsAreServedWhileBlocksCommit) {

@@ -3,6 +3,7 @@
 //   POST /txs              body: one `set <key> <value>` per line
 //   GET  /kv/<key>         the value (the key percent-decoded)
 //   GET  /status           height, round, app hash, mempool, peers, counters (JSON)
+//   GET  /metrics          the node's metrics, Prometheus text format 0.0.4
 //   GET  /blocks?from=F&to=T
 //                          block summaries, one page: at most max_blocks_per_page blocks
 //                          and max_block_bytes_per_page bytes read; "next" says where
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "bft/metrics/registry.hpp"
 #include "bft/node/http_server.hpp"
 #include "bft/node/kv_application.hpp"
 #include "bft/node/replica.hpp"
@@ -30,6 +32,7 @@ namespace bft::node {
 struct NodeStatus {
   Height height = 0;  // the replica's current height (committed + 1 once started)
   Round round = 0;
+  Step step = Step::propose;
   std::size_t peers = 0;
   ReplicaStats replica;
 };
@@ -59,7 +62,9 @@ struct ClientApiLimits {
 
 class ClientApi {
  public:
-  ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status, ClientApiLimits limits = {});
+  /// Without `metrics`, GET /metrics is 404.
+  ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status,
+            const metrics::Registry* metrics = nullptr, ClientApiLimits limits = {});
 
   /// Thread-safe; may run on several threads at once.
   HttpResponse handle(const HttpRequest& request) const;
@@ -72,6 +77,7 @@ class ClientApi {
   std::string name_;
   KvApplication& app_;
   const StatusBoard& status_;
+  const metrics::Registry* metrics_;
   ClientApiLimits limits_;
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bft/codec/messages.hpp"
+#include "bft/metrics/registry.hpp"
 #include "bft/node/block_store.hpp"
 #include "bft/node/kv.hpp"
 #include "bft/node/mempool.hpp"
@@ -26,8 +27,11 @@ class KvApplication final : public Application {
  public:
   /// Rebuilds the key-value state from every stored block (their certificates were
   /// checked when they were stored). Errors: the store's (io_error, corrupt_log).
+  /// `metrics`, if given, gets the application's and mempool's figures (commit time,
+  /// the block store's append time, mempool size, bytes and refusals, transactions
+  /// committed); it must outlive the application.
   static Result<std::unique_ptr<KvApplication>> open(BlockStore store, MempoolLimits mempool_limits,
-                                                     std::size_t block_max_txs);
+                                                     std::size_t block_max_txs, metrics::Registry* metrics = nullptr);
 
   Value propose(Height height) override;
   bool is_valid(const Value& value) override;
@@ -47,6 +51,7 @@ class KvApplication final : public Application {
 
  private:
   KvApplication(BlockStore store, MempoolLimits mempool_limits, std::size_t block_max_txs);
+  void register_metrics(metrics::Registry& registry);
 
   BlockStore store_;
   mutable std::mutex state_mutex_;
@@ -55,6 +60,9 @@ class KvApplication final : public Application {
   Mempool mempool_;
   std::size_t block_max_txs_;
   std::atomic<std::uint64_t> txs_committed_{0};
+  metrics::Histogram* commit_seconds_ = nullptr;
+  metrics::Histogram* block_append_seconds_ = nullptr;
+  metrics::Counter* mempool_refused_ = nullptr;
   std::optional<codec::QuorumCertificate> last_commit_;  // the one peers ask for most
 };
 

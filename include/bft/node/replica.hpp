@@ -22,6 +22,7 @@
 #include "bft/codec/sign_bytes.hpp"
 #include "bft/config.hpp"
 #include "bft/crypto/signer.hpp"
+#include "bft/metrics/registry.hpp"
 #include "bft/node/log.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
@@ -93,6 +94,9 @@ struct ReplicaOptions {
   /// The same for the double-sign guard's files (64 heights hold ~7 KB).
   std::uint64_t guard_preallocate_bytes = 16 << 10;
   codec::Limits limits;
+  /// Where the replica registers what it measures (commit latency, rounds per height,
+  /// time per step, messages received and rejected); none if null. Must outlive it.
+  metrics::Registry* metrics = nullptr;
 };
 
 struct ReplicaStats {
@@ -156,6 +160,7 @@ class Replica {
 
   Height height() const noexcept;
   Round round() const noexcept;
+  Step step() const noexcept;
   const ReplicaStats& stats() const noexcept;
   const RecoveryInfo& recovery() const noexcept;
 
