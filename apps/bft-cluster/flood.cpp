@@ -20,8 +20,9 @@ constexpr std::size_t junk_body_bytes = 1000 * 1000;
 
 }  // namespace
 
-HttpFlood::HttpFlood(Endpoint target, std::size_t clients, Clock::time_point from, Clock::time_point until)
-    : target_(std::move(target)), clients_(clients), from_(from), until_(until) {}
+HttpFlood::HttpFlood(Endpoint target, std::string source, std::size_t clients, Clock::time_point from,
+                     Clock::time_point until)
+    : target_(std::move(target)), source_(std::move(source)), clients_(clients), from_(from), until_(until) {}
 
 HttpFlood::~HttpFlood() {
   stop();
@@ -43,7 +44,7 @@ void HttpFlood::attack(std::size_t client) {
   // Linux: the nice value of this thread alone. A failure leaves it at the default.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice_increment);
   while (!stop_ && Clock::now() < from_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  HttpClient http(target_.host, target_.port, request_timeout);
+  HttpClient http(target_.host, target_.port, request_timeout, source_);
   const std::string junk(junk_body_bytes, 'x');
   for (std::uint64_t n = client; !stop_ && Clock::now() < until_; ++n) {
     Result<HttpReply> reply = make_error(Errc::invalid_argument, "no request");

@@ -4,6 +4,9 @@
 // cluster's heights per second during the flood against the same span just before it:
 // a node that serves clients on its consensus thread would stall the chain.
 //
+// On loopback the flood comes from 127.0.0.2, another client address than the run's load
+// and monitor (127.0.0.1), as an attacker's would be.
+//
 // The flood's threads lower their own scheduling priority: they share this machine's
 // cores with the nodes, and the run should measure whether a node lets clients delay its
 // votes, not how the kernel splits two cores between an attacker and four nodes.
@@ -21,7 +24,9 @@ namespace bft::cluster {
 
 class HttpFlood {
  public:
-  HttpFlood(Endpoint target, std::size_t clients, std::chrono::steady_clock::time_point from,
+  /// `source`: the address the hostile clients connect from (empty: the system's
+  /// choice), so a node can tell them from the run's own load and monitor.
+  HttpFlood(Endpoint target, std::string source, std::size_t clients, std::chrono::steady_clock::time_point from,
             std::chrono::steady_clock::time_point until);
   HttpFlood(const HttpFlood&) = delete;
   HttpFlood& operator=(const HttpFlood&) = delete;
@@ -39,6 +44,7 @@ class HttpFlood {
   void attack(std::size_t client);
 
   Endpoint target_;
+  std::string source_;
   std::size_t clients_;
   std::chrono::steady_clock::time_point from_, until_;
   std::atomic<bool> stop_{false};

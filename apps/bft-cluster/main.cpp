@@ -433,7 +433,9 @@ void ClusterRun::drive_and_watch() {
   std::optional<HttpFlood> flood;
   if (options_.flood) {
     const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
-    flood.emplace(nodes_[options_.flood->node].http, flood_clients, at(options_.flood->at_s), at(options_.flood->until_s));
+    const Endpoint& target = nodes_[options_.flood->node].http;
+    const std::string source = target.host.rfind("127.", 0) == 0 ? "127.0.0.2" : "";
+    flood.emplace(target, source, flood_clients, at(options_.flood->at_s), at(options_.flood->until_s));
     flood->start();
   }
   load.start();

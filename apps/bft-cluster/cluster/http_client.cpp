@@ -68,8 +68,8 @@ Result<Head> parse_head(std::string_view head) {
 
 }  // namespace
 
-HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
-    : host_(std::move(host)), port_(port), timeout_(timeout), socket_(io_) {}
+HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source)
+    : host_(std::move(host)), port_(port), source_(std::move(source)), timeout_(timeout), socket_(io_) {}
 
 Result<HttpReply> HttpClient::get(std::string_view target) { return request("GET", target, {}); }
 
@@ -115,6 +115,16 @@ Result<HttpReply> HttpClient::exchange(const std::string& request_text, Clock::t
     received_.clear();
     const asio::ip::address address = asio::ip::make_address(host_, ec);
     if (ec) return make_error(Errc::invalid_argument, "not a numeric address: " + host_);
+    if (!source_.empty()) {
+      const asio::ip::address from = asio::ip::make_address(source_, ec);
+      if (ec) return make_error(Errc::invalid_argument, "not a numeric address: " + source_);
+      socket_.open(from.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+      if (!ec) socket_.bind({from, 0}, ec);
+      if (ec) {
+        disconnect();
+        return make_error(Errc::io_error, "cannot bind to " + source_ + ": " + ec.message());
+      }
+    }
     socket_.async_connect({address, port_}, [&](asio::error_code e) { ec = e; });
     if (auto done = run_until(deadline, "connecting to"); !done) return done.error();
     if (ec) {

@@ -22,7 +22,8 @@ struct HttpReply {
 class HttpClient {
  public:
   /// `host` is a numeric IPv4 or IPv6 address. Nothing connects until the first request.
-  HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout);
+  /// `source`: the local address to connect from (numeric; empty: the system's choice).
+  HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout, std::string source = {});
 
   /// Errors: io_error (cannot connect, reset, timeout), malformed (not HTTP/1.x, no
   /// Content-Length). After an error the connection is closed; the next request reconnects.
@@ -37,6 +38,7 @@ class HttpClient {
 
   std::string host_;
   std::uint16_t port_;
+  std::string source_;
   std::chrono::milliseconds timeout_;
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
