@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -248,15 +249,61 @@ const char* reason_phrase(int status) noexcept {
 
 class Connection;
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A token bucket kept as the moment it will be full again: at `now` it holds
+/// burst - rate x (full_at - now) tokens, below zero after charges beyond them.
+struct CostBucket {
+  Clock::time_point full_at{};
+
+  /// The first moment it holds a whole token, for a bucket that takes `rest` to refill
+  /// the tokens beyond the first (burst - 1).
+  Clock::time_point token_at(Clock::duration rest) const { return full_at - rest; }
+  bool full(Clock::time_point now) const { return full_at <= now; }
+  void charge(Clock::duration refill, Clock::time_point now) { full_at = std::max(full_at, now) + refill; }
+};
+
+/// The time a bucket refilled at `per_second` takes to regain `cost`.
+Clock::duration refill_time(std::uint64_t cost, std::uint32_t per_second) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(cost * 1'000'000'000 / per_second));
+}
+
+/// One request adds at most this much to a bucket's refill, so that debts added by
+/// connections at once stay far from the clock's range whatever costs a handler sets.
+constexpr auto max_charge = std::chrono::hours(1);
+/// The client table is swept of idle full buckets whenever it doubles beyond this.
+constexpr std::size_t min_client_sweep = 64;
+
+}  // namespace
+
 struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   State(HttpHandler h, HttpLimits l)
-      : acceptor(asio::make_strand(io)), retry(acceptor.get_executor()), handler(std::move(h)), limits(l) {}
+      : acceptor(asio::make_strand(io)),
+        retry(acceptor.get_executor()),
+        handler(std::move(h)),
+        limits(l),
+        client_rest(refill_time(l.client_cost_burst - 1, l.client_cost_per_second)),
+        total_rest(refill_time(l.total_cost_burst - 1, l.total_cost_per_second)) {}
+
+  /// What the server keeps per client address: its connections and its cost bucket.
+  struct Client {
+    std::size_t connections = 0;
+    CostBucket bucket;
+  };
 
   void run();
   void accept();
   void admit(tcp::socket socket);
   void stop();
   void forget(Connection* connection, const asio::ip::address& client);
+
+  /// When the next request of `client` may be read: both its and the total bucket hold a token.
+  Clock::time_point ready_at(const Client& client);
+  void charge(Client& client, std::uint32_t cost);
+  /// Under `mutex`: drops the entry if nothing needs it (no connection, a full bucket).
+  void drop_if_unused(std::map<asio::ip::address, Client>::iterator it, Clock::time_point now);
 
   /// Adds `bytes` to the buffered total; false, adding nothing, if `enforce` and the
   /// total would exceed the budget.
@@ -282,7 +329,12 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   // runs while it still holds the state alive.
   std::mutex mutex;
   std::unordered_set<Connection*> connections;
-  std::map<asio::ip::address, std::size_t> per_client;
+  // Kept while a client has a connection or a bucket not yet full: reconnecting does not refill it.
+  std::map<asio::ip::address, Client> clients;
+  std::size_t sweep_above = min_client_sweep;
+  CostBucket total_bucket;
+  const Clock::duration client_rest;  // the time a bucket takes to refill all but one token
+  const Clock::duration total_rest;
 
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> accepted{0};
@@ -290,6 +342,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   std::atomic<std::uint64_t> refused_client{0};
   std::atomic<std::uint64_t> refused_memory{0};
   std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::uint64_t> throttled{0};
   std::atomic<std::size_t> buffered{0};
   std::atomic<std::size_t> writing{0};
   std::atomic<std::size_t> open{0};
@@ -335,8 +388,13 @@ void refuse_at_once(tcp::socket& socket, const std::string& answer) {
 /// each connection is still served one step at a time.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(std::shared_ptr<HttpServer::State> server, tcp::socket socket, asio::ip::address client)
-      : server_(std::move(server)), socket_(std::move(socket)), timer_(socket_.get_executor()), client_(client) {}
+  Connection(std::shared_ptr<HttpServer::State> server, tcp::socket socket, asio::ip::address client,
+             HttpServer::State::Client& budget)
+      : server_(std::move(server)),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        client_(client),
+        budget_(&budget) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() {
@@ -352,10 +410,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   tcp::socket::executor_type executor() { return socket_.get_executor(); }
 
-  void start() {
-    arm_timer(server_->limits.idle_timeout, true);
-    read_more();
-  }
+  void start() { wait_for_budget(); }
 
   void close() {
     if (closed_) return;
@@ -467,6 +522,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void respond(HttpResponse response, bool head, bool keep_alive) {
+    // Charged once the work is done; every request is some work, whatever the handler says.
+    server_->charge(*budget_, std::max<std::uint32_t>(response.cost, 1));
     out_head_ = response_head(response, keep_alive);
     // A HEAD answer announces the body's length but must not carry it, or the next
     // response on the connection would be misread.
@@ -493,6 +550,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::string(in_).swap(in_);  // a copy holds only what is left
     }
     settle();
+    wait_for_budget();
+  }
+
+  /// The next request is read, or taken from pipelined bytes, only once the client's and
+  /// the total cost buckets hold a token. Until then the connection reads nothing, so TCP
+  /// flow control holds the client back, and runs no timeout: they start afresh after.
+  void wait_for_budget() {
+    const Clock::time_point ready = server_->ready_at(*budget_);
+    if (ready > Clock::now()) return pause_until(ready);
+    if (std::exchange(paused_, false)) {
+      // A request waited if its bytes are here or in the socket; an idle connection did not.
+      asio::error_code ignored;
+      if (!in_.empty() || socket_.available(ignored) > 0) ++server_->throttled;
+    }
     // Pipelined bytes already here are a request that has begun.
     if (in_.empty()) {
       arm_timer(server_->limits.idle_timeout, true);
@@ -500,6 +571,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       arm_timer(server_->limits.request_timeout, true);
     }
     process();
+  }
+
+  void pause_until(Clock::time_point when) {
+    paused_ = true;
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_at(when);
+    timer_.async_wait([self = shared_from_this(), generation](const asio::error_code& ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_) return;
+      self->wait_for_budget();  // another connection of the client may have spent the tokens
+    });
   }
 
   /// Ends the connection after a last answer: stop sending, then read and drop what the
@@ -525,6 +606,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   asio::ip::address client_;
+  HttpServer::State::Client* budget_;  // its entry in the server's client table, under its mutex
   std::array<char, 4 << 10> chunk_{};
   std::string in_;        // received and not yet answered, up to a request's body
   HttpRequest request_;   // the request whose body is being read or that is being served
@@ -535,6 +617,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t writing_ = 0;  // their heap bytes, counted in the server's writing gauge
   std::uint64_t timer_generation_ = 0;
   std::size_t drained_ = 0;
+  bool paused_ = false;  // waiting for the cost buckets
   bool closed_ = false;
 };
 
@@ -573,32 +656,60 @@ void HttpServer::State::admit(tcp::socket socket) {
   const tcp::endpoint remote = socket.remote_endpoint(ec);
   if (ec) return;  // already gone; the socket closes as it goes out of scope
   const asio::ip::address client = client_key(remote.address());
+  const Clock::time_point now = Clock::now();
   std::shared_ptr<Connection> connection;
   {
     std::lock_guard lock(mutex);
-    std::size_t& from_client = per_client[client];
-    if (connections.size() >= limits.max_connections || from_client >= limits.max_connections_per_client) {
+    const auto [it, inserted] = clients.try_emplace(client);
+    if (connections.size() >= limits.max_connections || it->second.connections >= limits.max_connections_per_client) {
       const bool over_total = connections.size() >= limits.max_connections;
-      if (from_client == 0) per_client.erase(client);
+      drop_if_unused(it, now);
       ++(over_total ? refused_total : refused_client);
       refuse_at_once(socket, over_total ? busy : too_many);
       return;
     }
-    connection = std::make_shared<Connection>(shared_from_this(), std::move(socket), client);
+    connection = std::make_shared<Connection>(shared_from_this(), std::move(socket), client, it->second);
     connections.insert(connection.get());
-    ++from_client;
+    ++it->second.connections;
     open = connections.size();
+    if (inserted && clients.size() > sweep_above) {
+      // Amortized: the table has at least doubled since the last sweep.
+      std::erase_if(clients, [&](const auto& entry) { return entry.second.connections == 0 && entry.second.bucket.full(now); });
+      sweep_above = std::max(min_client_sweep, 2 * clients.size());
+    }
   }
   ++accepted;
   connection->start();
 }
 
 void HttpServer::State::forget(Connection* connection, const asio::ip::address& client) {
+  const Clock::time_point now = Clock::now();
   std::lock_guard lock(mutex);
   connections.erase(connection);
-  const auto it = per_client.find(client);
-  if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  const auto it = clients.find(client);
+  if (it != clients.end()) {
+    --it->second.connections;
+    drop_if_unused(it, now);
+  }
   open = connections.size();
+}
+
+void HttpServer::State::drop_if_unused(std::map<asio::ip::address, Client>::iterator it, Clock::time_point now) {
+  if (it->second.connections == 0 && it->second.bucket.full(now)) clients.erase(it);
+}
+
+Clock::time_point HttpServer::State::ready_at(const Client& client) {
+  std::lock_guard lock(mutex);
+  return std::max(client.bucket.token_at(client_rest), total_bucket.token_at(total_rest));
+}
+
+void HttpServer::State::charge(Client& client, std::uint32_t cost) {
+  const Clock::duration client_refill = std::min<Clock::duration>(refill_time(cost, limits.client_cost_per_second), max_charge);
+  const Clock::duration total_refill = std::min<Clock::duration>(refill_time(cost, limits.total_cost_per_second), max_charge);
+  const Clock::time_point now = Clock::now();
+  std::lock_guard lock(mutex);
+  client.bucket.charge(client_refill, now);
+  total_bucket.charge(total_refill, now);
 }
 
 bool HttpServer::State::reserve(std::size_t bytes, bool enforce) {
@@ -663,6 +774,9 @@ Result<HttpServer> HttpServer::create(const std::string& host, std::uint16_t por
   if (limits.max_header_bytes == 0 || limits.max_connections == 0 || limits.max_connections_per_client == 0 ||
       limits.max_buffered_bytes == 0 || limits.threads == 0)
     return make_error(Errc::invalid_argument, "http: header, connection, per-client, buffer and thread limits must be positive");
+  if (limits.client_cost_per_second == 0 || limits.client_cost_burst == 0 || limits.total_cost_per_second == 0 ||
+      limits.total_cost_burst == 0)
+    return make_error(Errc::invalid_argument, "http: cost rates and bursts must be positive");
   if (limits.idle_timeout.count() <= 0 || limits.request_timeout.count() <= 0 || limits.write_timeout.count() <= 0)
     return make_error(Errc::invalid_argument, "http: idle, request and write timeouts must be positive");
   asio::error_code ec;
@@ -703,8 +817,8 @@ HttpStats HttpServer::stats() const noexcept {
   if (!state_) return {};
   const State& s = *state_;
   return HttpStats{s.requests.load(),       s.accepted.load(), s.refused_total.load(), s.refused_client.load(),
-                   s.refused_memory.load(), s.timeouts.load(), s.buffered.load(),      s.writing.load(),
-                   s.open.load()};
+                   s.refused_memory.load(), s.timeouts.load(), s.throttled.load(),     s.buffered.load(),
+                   s.writing.load(),        s.open.load()};
 }
 void HttpServer::stop() {
   if (state_) state_->stop();

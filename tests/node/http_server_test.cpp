@@ -115,6 +115,15 @@ class Client {
   void flush() { EXPECT_TRUE(run_until(*io_, [&] { return state_->writes_pending == 0; })); }
   bool eof() const { return state_->eof; }
   const std::string& unread() const { return state_->in; }
+  /// Takes the complete responses received so far; returns how many, and counts 200s in `ok`.
+  int take_all(int* ok = nullptr) {
+    int n = 0;
+    while (auto r = take()) {
+      ++n;
+      if (ok != nullptr && r->status == 200) ++*ok;
+    }
+    return n;
+  }
 
  private:
   struct State {
@@ -159,7 +168,8 @@ class Client {
 
 /// Routes: GET /echo answers with what it got; POST /tx answers 202 with the body's size;
 /// /boom throws; /big answers 32 MiB; /slow takes 300 ms; /pair waits (bounded) until
-/// two handler calls run at once; everything else is 404, as the node's router would do.
+/// two handler calls run at once; /costly costs 10; everything else is 404, as the node's
+/// router would do.
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpLimits limits = {}) {
@@ -179,6 +189,11 @@ class HttpServerTest : public ::testing::Test {
     if (r.path == "/echo") return {405, "text/plain", "method not allowed\n"};
     if (r.path == "/tx" && r.method == "POST") return {202, "text/plain", "got " + std::to_string(r.body.size())};
     if (r.path == "/boom") throw std::runtime_error("handler failed");
+    if (r.path == "/costly") {
+      HttpResponse response{200, "text/plain", "costly"};
+      response.cost = 10;
+      return response;
+    }
     if (r.path == "/big") return {200, "text/plain", std::string(std::size_t{32} << 20, 'b')};
     if (r.path == "/slow") {
       ++entered_;
@@ -208,6 +223,37 @@ class HttpServerTest : public ::testing::Test {
   }
 
   Client client(ClientOptions options = {}) { return Client(io_, server_->local_port(), options); }
+
+  /// `connections` clients from `source`, each sending `count` requests for `target` at once.
+  std::vector<std::unique_ptr<Client>> flood(const char* source, int connections, const std::string& target, int count = 400) {
+    std::string requests;
+    for (int i = 0; i < count; ++i) requests += "GET " + target + " HTTP/1.1\r\n\r\n";
+    const auto bytes = std::make_shared<const std::string>(std::move(requests));
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < connections; ++i) {
+      clients.push_back(std::make_unique<Client>(io_, server_->local_port(), ClientOptions{.source = source}));
+      clients.back()->send(bytes);
+    }
+    return clients;
+  }
+
+  /// Answers received so far by all of `clients`, each of them a 200.
+  static int answers(const std::vector<std::unique_ptr<Client>>& clients) {
+    int n = 0;
+    for (const auto& c : clients) {
+      int ok = 0;
+      const int got = c->take_all(&ok);
+      EXPECT_EQ(ok, got) << "every answer is a 200";
+      EXPECT_FALSE(c->eof()) << "throttled, not closed";
+      n += got;
+    }
+    return n;
+  }
+
+  /// Runs the clients until `until`.
+  void run_till(std::chrono::steady_clock::time_point until) {
+    ASSERT_TRUE(run_until(io_, [&] { return std::chrono::steady_clock::now() >= until; }));
+  }
 
   std::mutex mutex_;
   std::vector<HttpRequest> requests_;
@@ -589,6 +635,110 @@ TEST_F(HttpServerTest, MemoryReturnsAfterAFloodOfNearlyCompleteBigBodies) {
   ASSERT_TRUE(ok.response());
 }
 
+/// The most answers a bucket lets through in `elapsed` at `cost` a request, one more per
+/// connection that passed at the same moment, and a margin for the clocks.
+double most(double burst, double rate, std::chrono::steady_clock::duration elapsed, int connections, double cost = 1) {
+  return ((burst + rate * std::chrono::duration<double>(elapsed).count()) / cost + connections) * 1.5;
+}
+
+TEST_F(HttpServerTest, AFloodingClientIsHeldToItsRateWhileAnotherIsServed) {
+  start(HttpLimits{.client_cost_per_second = 50, .client_cost_burst = 10});
+  const auto begin = std::chrono::steady_clock::now();
+  const auto flooder = flood("127.0.0.2", 4, "/echo");
+  // Meanwhile another address asks back to back, one request at a time.
+  Client other = client();
+  int served = 0;
+  while (std::chrono::steady_clock::now() - begin < 1500ms) {
+    other.send("GET /echo HTTP/1.1\r\n\r\n");
+    auto r = other.response();
+    ASSERT_TRUE(r) << "answered within the deadline, flood or not";
+    EXPECT_EQ(r->status, 200);
+    ++served;
+  }
+  const int flooded = answers(flooder);
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  EXPECT_LE(flooded, most(10, 50, elapsed, 4)) << "in " << std::chrono::duration<double>(elapsed).count() << " s";
+  EXPECT_GE(flooded, 10) << "its burst at least";
+  // Sharing the flooder's bucket, it would get about what one of its connections gets.
+  EXPECT_GE(served, 2 * flooded / 4) << "flooder: " << flooded;
+  EXPECT_GT(server_->stats().throttled, 0u);
+}
+
+TEST_F(HttpServerTest, AHandlerSetCostThrottlesInProportion) {
+  start(HttpLimits{.client_cost_per_second = 50, .client_cost_burst = 10});
+  const auto begin = std::chrono::steady_clock::now();
+  const auto cheap = flood("127.0.0.2", 4, "/echo");
+  const auto costly = flood("127.0.0.3", 4, "/costly");
+  run_till(begin + 1500ms);
+  const int cheap_answers = answers(cheap);
+  const int costly_answers = answers(costly);
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  EXPECT_LE(cheap_answers, most(10, 50, elapsed, 4));
+  EXPECT_LE(costly_answers, most(10, 50, elapsed, 4, 10));
+  EXPECT_GE(costly_answers, 1);
+  // A tenth, give or take the one request per connection that passes the bucket at once.
+  EXPECT_LE(costly_answers * 4, cheap_answers) << "costly " << costly_answers << ", cheap " << cheap_answers;
+}
+
+TEST_F(HttpServerTest, TheTotalBucketThrottlesAddressesTogether) {
+  // Each address alone stays within its own bucket (200 a second, 200 at once).
+  start(HttpLimits{.total_cost_per_second = 50, .total_cost_burst = 10});
+  const auto begin = std::chrono::steady_clock::now();
+  const auto first = flood("127.0.0.2", 2, "/echo");
+  const auto second = flood("127.0.0.3", 2, "/echo");
+  run_till(begin + 1500ms);
+  const int from_first = answers(first);
+  const int from_second = answers(second);
+  const auto elapsed = std::chrono::steady_clock::now() - begin;
+  EXPECT_LE(from_first + from_second, most(10, 50, elapsed, 4)) << from_first << " + " << from_second;
+  EXPECT_GE(from_first, 1);
+  EXPECT_GE(from_second, 1);
+  EXPECT_GT(server_->stats().throttled, 0u);
+}
+
+TEST_F(HttpServerTest, AThrottledClientIsServedAgainAfterAPause) {
+  start(HttpLimits{.client_cost_per_second = 50, .client_cost_burst = 10});
+  Client c = client({.source = "127.0.0.2"});
+  std::string pipelined;
+  for (int i = 0; i < 30; ++i) pipelined += "GET /echo HTTP/1.1\r\n\r\n";
+  c.send(pipelined);
+  for (int i = 0; i < 30; ++i) {
+    auto r = c.response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  const std::uint64_t throttled = server_->stats().throttled;
+  EXPECT_GE(throttled, 1u) << "requests beyond the burst waited";
+  EXPECT_LE(throttled, 20u) << "the burst did not";
+
+  run_till(std::chrono::steady_clock::now() + 400ms);  // twice what the bucket takes to fill
+  c.send(pipelined.substr(0, pipelined.size() / 3));
+  for (int i = 0; i < 10; ++i) {
+    auto r = c.response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(server_->stats().throttled, throttled) << "a full bucket again: none waited";
+  EXPECT_FALSE(c.eof());
+}
+
+TEST_F(HttpServerTest, ThrottlingDoesNotCountAgainstTheTimeouts) {
+  // Each pause (a token at 5 a second: 200 ms) outlasts the idle and request timeouts.
+  start(HttpLimits{.idle_timeout = 100ms, .request_timeout = 100ms, .client_cost_per_second = 5, .client_cost_burst = 1});
+  Client c = client();
+  c.send("GET /echo HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\n\r\nGET /echo HTTP/1.1\r\n\r\n");
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(server_->stats().timeouts, 0u);
+  EXPECT_EQ(server_->stats().throttled, 2u);
+  // After the pause that follows the last answer, the idle timeout runs again.
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(server_->stats().timeouts, 1u);
+}
+
 TEST_F(HttpServerTest, SlowlorisIsClosedByTheRequestTimeout) {
   // The idle timeout is far away: only the request timeout can end this connection.
   start(HttpLimits{.idle_timeout = 60s, .request_timeout = 200ms});
@@ -686,8 +836,11 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndEveryConnection) {
 TEST_F(HttpServerTest, RandomBytesNeverBreakTheServer) {
   // Short timeouts end the inputs that leave a request incomplete.
   // Each client closes before the next, but the server may see that later: no per-client cap.
+  // Hundreds of requests from one address: no per-client rate limit either.
   start(HttpLimits{.max_header_bytes = 512, .max_body_bytes = 512, .max_connections_per_client = 256,
-                   .idle_timeout = std::chrono::milliseconds(100), .request_timeout = std::chrono::milliseconds(100)});
+                   .idle_timeout = std::chrono::milliseconds(100), .request_timeout = std::chrono::milliseconds(100),
+                   .client_cost_per_second = 1 << 20, .client_cost_burst = 1 << 20,
+                   .total_cost_per_second = 1 << 20, .total_cost_burst = 1 << 20});
   std::mt19937 rng(7);
   const std::string alphabet = "GET POST /tx HTTP/1.1\r\n: Content-Length 0123456789 \x01\xff?";
   for (int i = 0; i < 200; ++i) {
@@ -724,7 +877,9 @@ TEST(HttpServerCreate, RefusesBadAddressesBusyPortsAndZeroLimits) {
   EXPECT_EQ(no_handler.error().code, Errc::invalid_argument);
   for (const HttpLimits& zero : {HttpLimits{.threads = 0}, HttpLimits{.max_connections_per_client = 0},
                                  HttpLimits{.max_buffered_bytes = 0}, HttpLimits{.request_timeout = 0ms},
-                                 HttpLimits{.write_timeout = 0ms}}) {
+                                 HttpLimits{.write_timeout = 0ms}, HttpLimits{.client_cost_per_second = 0},
+                                 HttpLimits{.client_cost_burst = 0}, HttpLimits{.total_cost_per_second = 0},
+                                 HttpLimits{.total_cost_burst = 0}}) {
     auto refused = HttpServer::create("127.0.0.1", 0, handler, zero);
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, Errc::invalid_argument);

@@ -34,7 +34,24 @@
 //   first); request_timeout for a whole request (line, headers and body) from its first
 //   byte, so a client trickling bytes (slowloris) cannot hold a connection; write_timeout
 //   for writing an answer, so a client that does not read cannot pin it. Each closes the
-//   connection without an answer.
+//   connection without an answer;
+// - work: a token bucket per client (keyed as for max_connections_per_client) refilled
+//   at client_cost_per_second up to client_cost_burst, and one for all clients together
+//   (total_cost_per_second, total_cost_burst). Each request is charged its cost to both
+//   once its answer is ready: HttpResponse::cost, which the handler raises for expensive
+//   answers (at least 1; a request refused while parsed costs 1), so a bucket may go
+//   below zero. While either of a client's buckets holds less than one token, its
+//   connections read nothing: a next request, even one already received (pipelined), is
+//   read and served only once both hold one again (a timer wakes the connection then).
+//   TCP flow control then holds the client back: a flood costs little beyond the budget
+//   and gets no error answers to retry. A client's bucket outlives its connections until
+//   it is full again, so reconnecting does not refill it. Several connections may pass on
+//   the same token: in t seconds a client is served at most burst + rate x t in cost,
+//   plus one request per connection it holds. The idle and request timeouts do not run
+//   during such a pause; they start afresh after it, so a throttled client is slowed,
+//   not closed. The total bucket's trade-off: many addresses flooding together delay
+//   every client (never the node); that is the point, the server's work per second is
+//   bounded whoever asks. Accepting and refusing connections is not charged.
 //
 // Memory bound. Beyond the handler's working memory and the threads' stacks, the server
 // holds at most
@@ -43,7 +60,9 @@
 //                        + max_header_bytes for the parsed request line of a request
 //                          being handled)
 //   + the responses being written: at most one per connection, each as large as the
-//     handler makes it. Handlers must bound their response bodies (e.g. a page size).
+//     handler makes it. Handlers must bound their response bodies (e.g. a page size)
+//   + about 100 bytes per client address with a connection or a bucket not yet full
+//     again, twice that at most between two sweeps of the table.
 // With the defaults and responses of at most 64 KiB: 32 MiB + 256 x (14 KiB + 64 KiB),
 // about 52 MiB. Kernel socket buffers come on top and are not the process's memory.
 #pragma once
@@ -71,6 +90,9 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;  // bounded by the handler: the server writes it whole
+  /// Charged to the client's and the total cost buckets (HttpLimits): raise it for answers
+  /// that take more work than a cheap lookup, e.g. in proportion to the bytes read.
+  std::uint32_t cost = 1;
 };
 
 /// Called on one of the server's threads, once per request, in arrival order per
@@ -88,6 +110,12 @@ struct HttpLimits {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds write_timeout = std::chrono::seconds(10);
+  /// Request cost per client address (refill per second, bucket size) and for all
+  /// clients together; a request costs HttpResponse::cost.
+  std::uint32_t client_cost_per_second = 200;
+  std::uint32_t client_cost_burst = 200;
+  std::uint32_t total_cost_per_second = 2000;
+  std::uint32_t total_cost_burst = 2000;
   /// Worker threads. With one, a slow handler call delays the other clients (never the
   /// node's consensus); each connection is served in order on any number of them.
   unsigned threads = 1;
@@ -104,6 +132,7 @@ struct HttpStats {
   std::uint64_t refused_client_limit = 0;  // 429 at accept: max_connections_per_client open
   std::uint64_t refused_memory = 0;        // 503: the request did not fit max_buffered_bytes
   std::uint64_t timeouts = 0;              // closed by the idle, request or write timeout
+  std::uint64_t throttled = 0;  // requests that waited for the client's or the total cost bucket
   std::uint64_t buffered_bytes = 0;  // request lines, headers and bodies (the budgeted bytes)
   std::uint64_t response_bytes = 0;  // responses being written
   std::uint64_t open_connections = 0;
@@ -123,7 +152,8 @@ class HttpServer {
  public:
   /// Listens on host:port (an IP address; port 0 picks a free one) and starts the
   /// threads. io_error if the address does not parse or cannot be bound;
-  /// invalid_argument for a missing handler or a zero limit, timeout or thread count.
+  /// invalid_argument for a missing handler or a zero limit, timeout, cost rate or burst,
+  /// or thread count.
   static Result<HttpServer> create(const std::string& host, std::uint16_t port, HttpHandler handler,
                                    HttpLimits limits = {});
 
