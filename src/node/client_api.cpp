@@ -35,6 +35,10 @@ HttpResponse json_response(const nlohmann::json& body, int status = 200) {
   return HttpResponse{status, "application/json", body.dump() + "\n"};
 }
 
+/// A page of blocks costs its client one request per this many bytes read and hashed,
+/// against the HTTP server's per-client budget.
+constexpr std::size_t cost_unit_bytes = 64 << 10;
+
 HttpResponse text_response(int status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", std::move(body) + "\n"};
 }
@@ -97,11 +101,13 @@ HttpResponse ClientApi::blocks(std::string_view query) const {
   const Height to = std::min<Height>(query_number(query, "to").value_or(tip), tip);
   nlohmann::json blocks = nlohmann::json::array();
   nlohmann::json answer;
+  std::size_t bytes_read = 0;
   if (from <= to) {
     const std::size_t wanted = static_cast<std::size_t>(std::min<Height>(to - from + 1, limits_.max_blocks_per_page));
     auto range = app_.store().read_range(from, wanted, limits_.max_block_bytes_per_page);
     if (!range) return text_response(500, range.error().message);
     for (const Block& block : *range) {
+      bytes_read += block.value.size() + block.certificate.size();
       const auto commands = decode_block(block.value.bytes());
       blocks.push_back({{"height", block.height},
                         {"hash", crypto::to_hex(codec::sha256(block.value.bytes()))},
@@ -113,7 +119,9 @@ HttpResponse ClientApi::blocks(std::string_view query) const {
     if (last < to) answer["next"] = last + 1;
   }
   answer["blocks"] = std::move(blocks);
-  return json_response(answer);
+  HttpResponse response = json_response(answer);
+  response.cost = static_cast<std::uint32_t>(1 + bytes_read / cost_unit_bytes);
+  return response;
 }
 
 }  // namespace bft::node

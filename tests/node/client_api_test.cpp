@@ -106,6 +106,7 @@ TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
   EXPECT_EQ(page["blocks"][0]["height"], 5);
   EXPECT_EQ(page["blocks"][0]["txs"], 1);
   EXPECT_EQ(page["next"], 15);
+  EXPECT_EQ(get(api, "/blocks", "from=5&to=30").cost, 1u);  // 10 KB read
 
   page = json::parse(get(api, "/blocks", "from=25").body);  // to: the tip
   EXPECT_EQ(page["blocks"].size(), 6u);
@@ -122,6 +123,19 @@ TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
   page = json::parse(get(small, "/blocks", "from=1&to=30").body);
   EXPECT_EQ(page["blocks"].size(), 2u);
   EXPECT_EQ(page["next"], 3);
+
+  for (int h = 31; h <= 130; ++h) commit({{"k" + std::to_string(h), std::string(4000, 'v')}});
+  const auto read_bytes = [&](Height from, Height to) {
+    std::size_t bytes = 0;
+    for (Height h = from; h <= to; ++h) {
+      const auto block = app_->store().get(h);
+      bytes += (*block)->value.size() + (*block)->certificate.size();  // the certificate holds the value too
+    }
+    return bytes;
+  };
+  const HttpResponse heavy = get(ClientApi("n0", *app_, board_), "/blocks", "from=31&to=130");
+  EXPECT_EQ(heavy.cost, 1 + read_bytes(31, 130) / (64 << 10));  // one per 64 KiB read, plus one
+  EXPECT_GE(heavy.cost, 10u);
 }
 
 TEST_F(ClientApiTest, MetricsAreTheRegistrysExposition) {

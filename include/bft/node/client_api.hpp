@@ -7,7 +7,9 @@
 //   GET  /blocks?from=F&to=T
 //                          block summaries, one page: at most max_blocks_per_page blocks
 //                          and max_block_bytes_per_page bytes read; "next" says where
-//                          the following page starts when the range did not fit
+//                          the following page starts when the range did not fit; a
+//                          page costs one request per 64 KiB of block data read against
+//                          the client's budget (HttpLimits::client_cost_per_second)
 //
 // Every route runs on the HTTP server's threads, never on the node's: it reads what the
 // node publishes (a StatusBoard) and what the application and block store allow any
