@@ -465,7 +465,7 @@ void ClusterRun::drive_and_watch() {
     flood->stop();
     flood->join();
     summary_.flood = FloodReport{options_.flood->node, options_.flood->at_s, options_.flood->until_s, flood->requests(),
-                                 flood->answered(), 0, 0};
+                                 flood->answered(), 0, 0, options_.flood_min_ratio};
   }
   console_.finish();
   summary_.commands_accepted = load.accepted();

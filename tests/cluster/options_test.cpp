@@ -58,6 +58,8 @@ TEST(ClusterOptions, MetricsPortOnLoopback) {
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->metrics_port, std::optional<std::uint16_t>(9091));
   EXPECT_EQ(parse({"--metrics-port", "0"})->metrics_port, std::optional<std::uint16_t>(0));
+  EXPECT_EQ(parse({})->flood_min_ratio, 0.8);
+  EXPECT_EQ(parse({"--flood-min-ratio", "0"})->flood_min_ratio, 0);
 }
 
 TEST(ClusterOptions, PartitionListsSeveralNodes) {
@@ -93,6 +95,7 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--flood-http", "1@4:10"},                     // no span as long before it
       {"--flood-http", "1@10:12", "--flood-http", "2@10:12"},
       {"--metrics-port", "70000"},
+      {"--flood-min-ratio", "1.5"},
       {"--netns", "--metrics-port", "0"},             // prometheus cannot reach them
       {"--nodes"},                                    // no value
       {"--frobnicate"},

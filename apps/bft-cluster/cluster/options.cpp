@@ -40,6 +40,9 @@ faults
                          expensive requests from T1 s to T2 s; the run fails if the
                          cluster's heights/s during the flood falls more than 20% below
                          the same span just before it (T1 must be at least T2 - T1)
+  --flood-min-ratio R    the share of heights/s a flood must leave (default 0.8; 0: only
+                         report it, e.g. in a sanitizer build, where every node is
+                         CPU-bound and any work slows it)
 
  
 metrics
@@ -162,6 +165,7 @@ Result<void> validate(const Options& o) {
         return usage_error("--partition names node " + std::to_string(node) + " of " + std::to_string(o.nodes));
     if (partition.heal_s > o.duration_s) return usage_error("--partition heals after --duration ends");
   }
+  if (!(o.flood_min_ratio >= 0 && o.flood_min_ratio <= 1)) return usage_error("--flood-min-ratio expects 0 to 1");
   if (o.metrics_port && o.netns) return usage_error("--metrics-port cannot reach nodes in --netns namespaces");
   if (o.flood) {
     if (o.flood->node >= o.nodes)
@@ -242,6 +246,8 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
         o.flood = *flood;
         return {};
       });
+    } else if (flag == "--flood-min-ratio") {
+      ok = set_number(o.flood_min_ratio);
     } else if (flag == "--metrics-port") {
       ok = set_number(o.metrics_port.emplace());
     } else if (flag == "--p2p-plaintext") {

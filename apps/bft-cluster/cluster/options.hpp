@@ -52,6 +52,7 @@ struct Options {
   std::vector<KillSpec> kills;
   std::vector<PartitionSpec> partitions;
   std::optional<FloodSpec> flood;
+  double flood_min_ratio = 0.8;  // --flood-min-ratio
   std::optional<std::uint16_t> metrics_port;  // --metrics-port: run a Prometheus there (0: any free port)
   bool json = false;
   bool quiet = false;

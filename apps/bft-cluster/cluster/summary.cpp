@@ -35,7 +35,7 @@ bool RunSummary::ok() const {
     if (!kill.caught_up) return false;
   for (const PartitionReport& partition : partitions)
     if (!partition.resumed) return false;
-  if (flood && flood->ratio() < min_flood_ratio) return false;
+  if (flood && flood->ratio() < flood->min_ratio) return false;
   if (prometheus && (!prometheus->problem.empty() || prometheus->nodes_reporting != nodes ||
                      !(prometheus->p50_commit_ms > 0)))
     return false;
@@ -73,7 +73,7 @@ std::string RunSummary::to_text() const {
                    flood->node, flood->at_s, flood->until_s, static_cast<unsigned long long>(flood->requests),
                    static_cast<unsigned long long>(flood->answered), flood->heights_per_sec_before,
                    flood->heights_per_sec_during, flood->ratio() * 100,
-                   flood->ratio() < min_flood_ratio ? ", below the bound" : "");
+                   flood->ratio() < flood->min_ratio ? ", below the bound" : "");
   if (prometheus) {
     text += format("prometheus: %s: height of %zu of %zu nodes (lowest %llu), commit p50 %.1f ms",
                    prometheus->url.c_str(), prometheus->nodes_reporting, nodes,
@@ -106,7 +106,8 @@ std::string RunSummary::to_json() const {
                     {"answered", flood->answered},
                     {"heights_per_sec_before", round_to(flood->heights_per_sec_before, 2)},
                     {"heights_per_sec_during", round_to(flood->heights_per_sec_during, 2)},
-                    {"ratio", round_to(flood->ratio(), 3)}};
+                    {"ratio", round_to(flood->ratio(), 3)},
+                    {"min_ratio", flood->min_ratio}};
   json prometheus_report = nullptr;
   if (prometheus)
     prometheus_report = {{"url", prometheus->url},

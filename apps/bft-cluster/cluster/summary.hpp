@@ -34,7 +34,9 @@ struct FloodReport {
   std::uint64_t answered = 0;  // of those, answered with any status
   double heights_per_sec_before = 0;  // over the span of the same length just before
   double heights_per_sec_during = 0;
-  /// during / before; the run fails below min_flood_ratio.
+  /// The run fails when ratio() is below it (--flood-min-ratio).
+  double min_ratio = 0.8;
+  /// during / before.
   double ratio() const { return heights_per_sec_before > 0 ? heights_per_sec_during / heights_per_sec_before : 0; }
 };
 
@@ -46,9 +48,6 @@ struct PrometheusReport {
   double p50_commit_ms = 0;         // histogram_quantile over the last seconds
   std::string problem;              // why a query failed, if one did
 };
-
-/// Under a client flood the cluster must keep at least this share of its heights/s.
-inline constexpr double min_flood_ratio = 0.8;
 
 /// A restarted node must catch up, and a healed cluster resume, within this many seconds.
 inline constexpr double recovery_bound_s = 10;
@@ -87,7 +86,7 @@ struct RunSummary {
 
   /// The run passes: agreement, at least one height, no unexpected deaths, a clean
   /// shutdown, every fault scenario recovered, a flood left the heights/s within
-  /// min_flood_ratio, and Prometheus (if asked for) read a height from every node and a
+  /// its min_ratio, and Prometheus (if asked for) read a height from every node and a
   /// commit latency.
   bool ok() const;
   std::string to_text() const;
