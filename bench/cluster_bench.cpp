@@ -14,7 +14,9 @@
 // 4. the same as 2 with --delay-ms 10: p50 commit latency next to 3 x 10 ms + 5 ms;
 // 5. what encrypting the links costs: the cluster under a transaction load
 //    (--load 20000 --batch 100) with encrypted links and with --p2p-plaintext, one right
-//    after the other, heights/s and committed transactions/s of both.
+//    after the other, heights/s and committed transactions/s of both;
+// 6. what metrics cost: the same loaded cluster with a real Prometheus scraping every
+//    node's /metrics each second (--metrics-port 0), next to run 5's encrypted one.
 // bft-cluster is the one next to this program. The last line with --json is one object.
 #include <linux/magic.h>
 #include <sys/statfs.h>
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
   const std::string loaded = "--duration " + seconds + " --load 20000 --batch 100";
   const nlohmann::json encrypted_load = run_cluster(cluster, loaded);
   const nlohmann::json plaintext_load = run_cluster(cluster, loaded + " --p2p-plaintext");
+  const nlohmann::json scraped_load = run_cluster(cluster, loaded + " --metrics-port 0");
   const double heights_per_sec = plain.at("heights_per_sec").get<double>();
   const double p50_delayed = delayed.at("p50_commit_ms").get<double>();
 
@@ -144,15 +147,21 @@ int main(int argc, char** argv) {
   std::printf("4 nodes, 10 ms one-way delay: p50 commit %.1f ms (limit 3 x 10 + 5 = 35 ms), p99 %.1f ms, "
               "%.1f heights/s\n",
               p50_delayed, delayed.at("p99_commit_ms").get<double>(), delayed.at("heights_per_sec").get<double>());
-  const auto ratio = [&](const char* field) {
-    const double base = plaintext_load.at(field).get<double>();
-    return base > 0 ? encrypted_load.at(field).get<double>() / base : 0.0;
+  const auto fraction = [](const nlohmann::json& run, const nlohmann::json& base, const char* field) {
+    const double of = base.at(field).get<double>();
+    return of > 0 ? run.at(field).get<double>() / of : 0.0;
   };
+  const auto ratio = [&](const char* field) { return fraction(encrypted_load, plaintext_load, field); };
+  const auto scraped_ratio = [&](const char* field) { return fraction(scraped_load, encrypted_load, field); };
   std::printf("4 nodes, 20000 commands/s offered: encrypted links %.1f heights/s, %.0f txs/s; plaintext %.1f "
               "heights/s, %.0f txs/s (encrypted/plaintext: %.1f%% heights, %.1f%% txs)\n",
               encrypted_load.at("heights_per_sec").get<double>(), encrypted_load.at("txs_per_sec").get<double>(),
               plaintext_load.at("heights_per_sec").get<double>(), plaintext_load.at("txs_per_sec").get<double>(),
               100 * ratio("heights_per_sec"), 100 * ratio("txs_per_sec"));
+  std::printf("the same, scraped by Prometheus every second: %.1f heights/s, %.0f txs/s (%.1f%% heights, %.1f%% txs "
+              "of the unscraped run)\n",
+              scraped_load.at("heights_per_sec").get<double>(), scraped_load.at("txs_per_sec").get<double>(),
+              100 * scraped_ratio("heights_per_sec"), 100 * scraped_ratio("txs_per_sec"));
   if (json) {
     nlohmann::json out = {{"cores", cores},
                                 {"ed25519_sign_per_sec", sign_per_sec},
@@ -170,8 +179,12 @@ int main(int argc, char** argv) {
     out["plaintext_txs_per_sec"] = plaintext_load.at("txs_per_sec");
     out["encrypted_fraction_heights"] = ratio("heights_per_sec");
     out["encrypted_fraction_txs"] = ratio("txs_per_sec");
+    out["scraped_heights_per_sec"] = scraped_load.at("heights_per_sec");
+    out["scraped_txs_per_sec"] = scraped_load.at("txs_per_sec");
+    out["scraped_fraction_heights"] = scraped_ratio("heights_per_sec");
+    out["scraped_fraction_txs"] = scraped_ratio("txs_per_sec");
     out["agreement"] = out["agreement"].get<bool>() && encrypted_load.at("agreement").get<bool>() &&
-                       plaintext_load.at("agreement").get<bool>();
+                       plaintext_load.at("agreement").get<bool>() && scraped_load.at("agreement").get<bool>();
     if (in_memory) {
       out["tmpfs_heights_per_sec"] = in_memory->at("heights_per_sec");
       out["tmpfs_fraction_of_crypto_limit"] = in_memory->at("heights_per_sec").get<double>() / limit;
