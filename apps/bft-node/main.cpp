@@ -4,8 +4,10 @@
 //   bft-node --keygen node.key      writes a new key file (mode 0600), prints its public key
 //
 // SIGTERM or SIGINT: stop cleanly (exit 0). A fatal error (disk, corrupt log): exit 1.
-// Bad command line or configuration: exit 2.
+// Bad command line or configuration: exit 2. --help and --version: exit 0.
 #include <pthread.h>
+
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -21,11 +23,6 @@
 namespace {
 
 using namespace bft;
-
-int usage() {
-  std::fprintf(stderr, "usage: bft-node --config <file.json>\n       bft-node --keygen <key file>\n");
-  return 2;
-}
 
 int keygen(const std::filesystem::path& path) {
   const crypto::Ed25519Signer signer = crypto::Ed25519Signer::generate();
@@ -89,18 +86,23 @@ int run(const std::filesystem::path& config_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::filesystem::path config_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (arg == "--keygen" && i + 1 < argc && argc == 3) {
-      return keygen(argv[i + 1]);
-    } else {
-      return usage();
-    }
+  std::string config_path;
+  std::string key_path;
+  CLI::App app{"One validator of a bftcore network (a replicated key-value store): consensus, the write-ahead log, "
+               "encrypted links to the other validators and the HTTP client endpoint.",
+               "bft-node"};
+  app.set_version_flag("--version", BFT_VERSION);
+  auto* config = app.add_option("--config", config_path, "the node's JSON configuration (see docs/NODE.md)");
+  auto* keygen_option = app.add_option("--keygen", key_path, "write a new key file (mode 0600), print its public key");
+  config->excludes(keygen_option);
+  app.require_option(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(error) == 0 ? 0 : 2;
   }
-  if (config_path.empty()) return usage();
+  if (!key_path.empty()) return keygen(key_path);
   std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error code, not a signal
   return run(config_path);
 }
