@@ -96,24 +96,38 @@ Result<std::pair<double, double>> parse_window(std::string_view what, std::strin
 
 }  // namespace
 
-Result<KillSpec> parse_kill(std::string_view text) {
+namespace {
+
+/// "I@T1:T2": one node and a window, for --kill and --flood-http.
+struct NodeWindow {
+  std::size_t node = 0;
+  double from_s = 0;
+  double to_s = 0;
+};
+
+Result<NodeWindow> parse_node_window(std::string_view what, std::string_view text) {
   const auto at = text.find('@');
-  if (at == std::string_view::npos) return usage_error("--kill expects I@T1:T2, not '" + std::string(text) + "'");
-  auto node = parse_number<std::size_t>("--kill", text.substr(0, at));
+  if (at == std::string_view::npos)
+    return usage_error(std::string(what) + " expects I@T1:T2, not '" + std::string(text) + "'");
+  auto node = parse_number<std::size_t>(what, text.substr(0, at));
   if (!node) return node.error();
-  auto window = parse_window("--kill", text.substr(at + 1));
+  auto window = parse_window(what, text.substr(at + 1));
   if (!window) return window.error();
-  return KillSpec{*node, window->first, window->second};
+  return NodeWindow{*node, window->first, window->second};
+}
+
+}  // namespace
+
+Result<KillSpec> parse_kill(std::string_view text) {
+  auto spec = parse_node_window("--kill", text);
+  if (!spec) return spec.error();
+  return KillSpec{spec->node, spec->from_s, spec->to_s};
 }
 
 Result<FloodSpec> parse_flood(std::string_view text) {
-  const auto at = text.find('@');
-  if (at == std::string_view::npos) return usage_error("--flood-http expects I@T1:T2, not '" + std::string(text) + "'");
-  auto node = parse_number<std::size_t>("--flood-http", text.substr(0, at));
-  if (!node) return node.error();
-  auto window = parse_window("--flood-http", text.substr(at + 1));
-  if (!window) return window.error();
-  return FloodSpec{*node, window->first, window->second};
+  auto spec = parse_node_window("--flood-http", text);
+  if (!spec) return spec.error();
+  return FloodSpec{spec->node, spec->from_s, spec->to_s};
 }
 
 Result<PartitionSpec> parse_partition(std::string_view text) {
