@@ -1,5 +1,6 @@
 // Fixed-width little-endian primitives shared by the encoder, the decoder and the
-// sign-bytes. Private to bftcodec.
+// sign-bytes, and by the node's block format. Private to the library's sources: not
+// installed.
 #pragma once
 
 #include <cstddef>
