@@ -1,253 +1,168 @@
-// POSIX file IO for the block store: pread for reading back, O_APPEND writes, fdatasync.
-// Every failing call becomes an io_error naming the call, the path and strerror.
+// The block store on LevelDB: the encodings of records and bookkeeping, and the mapping
+// of LevelDB's statuses to Errc (Corruption → corrupt_log, every other failure → io_error).
 #include "bft/node/block_store.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <mutex>
+#include <filesystem>
+#include <span>
 
 #include "bft/wal/crc32c.hpp"
-#include "bft/wal/wal.hpp"
 
 namespace bft::node {
 
 namespace {
 
+constexpr std::uint8_t store_format = 1;
 constexpr std::uint8_t record_version = 1;
-/// version, height, decided_unix_ms, commit_ms, the two lengths.
-constexpr std::size_t record_fixed_size = 1 + 8 + 8 + 4 + 4 + 4;
+constexpr char block_prefix = 'b';
+const std::string bookkeeping_key = "m";
+const std::string old_format_file = "blocks.log";
 
-Error sys_error(const char* call, const std::string& path) {
-  return make_error(Errc::io_error, std::string(call) + "(" + path + "): " + std::strerror(errno));
+/// version, height, decided_unix_ms, commit_ms, app_hash, certificate_length; then the CRC.
+constexpr std::size_t record_fields_size = 1 + 8 + 8 + 4 + std::tuple_size_v<codec::Digest> + 4;
+constexpr std::size_t crc_size = 4;
+constexpr std::size_t bookkeeping_size = 1 + 8 + 8 + crc_size;
+constexpr std::size_t block_key_size = 1 + 8;
+
+/// Each open table keeps its index block in memory; this bounds how many are open.
+constexpr int max_open_tables = 256;
+
+void put_le(std::uint64_t v, std::size_t width, std::string& out) {
+  for (std::size_t i = 0; i < width; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
-std::uint64_t load(const std::uint8_t* p, std::size_t width) {
+std::uint64_t load_le(const char* p, std::size_t width) {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < width; ++i) v |= std::uint64_t{p[i]} << (8 * i);
+  for (std::size_t i = 0; i < width; ++i) v |= std::uint64_t{static_cast<std::uint8_t>(p[i])} << (8 * i);
   return v;
 }
 
-void put(std::uint64_t v, std::size_t width, Bytes& out) {
-  for (std::size_t i = 0; i < width; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+std::uint32_t crc_of(const char* p, std::size_t size) {
+  return wal::crc32c(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(p), size));
 }
 
-Bytes encode_record(const Block& block) {
-  Bytes out;
-  out.reserve(record_fixed_size + block.value.size() + block.certificate.size());
-  out.push_back(record_version);
-  put(block.height, 8, out);
-  put(block.meta.decided_unix_ms, 8, out);
-  put(block.meta.commit_ms, 4, out);
-  put(block.value.size(), 4, out);
-  out.insert(out.end(), block.value.bytes().begin(), block.value.bytes().end());
-  put(block.certificate.size(), 4, out);
-  out.insert(out.end(), block.certificate.begin(), block.certificate.end());
+void put_crc(std::string& out) { put_le(crc_of(out.data(), out.size()), crc_size, out); }
+
+bool crc_matches(const leveldb::Slice& bytes) {
+  const std::size_t covered = bytes.size() - crc_size;
+  return crc_of(bytes.data(), covered) == load_le(bytes.data() + covered, crc_size);
+}
+
+/// Big-endian, so that LevelDB's bytewise order is height order.
+std::string block_key(Height height) {
+  std::string key(1, block_prefix);
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(height >> shift));
+  return key;
+}
+
+std::optional<Height> height_of_key(const leveldb::Slice& key) {
+  if (key.size() != block_key_size || key[0] != block_prefix) return std::nullopt;
+  Height height = 0;
+  for (std::size_t i = 1; i < block_key_size; ++i) height = (height << 8) | static_cast<std::uint8_t>(key[i]);
+  return height;
+}
+
+std::string encode_record(const StoredBlock& block) {
+  std::string out;
+  out.reserve(record_fields_size + block.certificate.size() + crc_size);
+  out.push_back(static_cast<char>(record_version));
+  put_le(block.height, 8, out);
+  put_le(block.meta.decided_unix_ms, 8, out);
+  put_le(block.meta.commit_ms, 4, out);
+  out.append(reinterpret_cast<const char*>(block.app_hash.data()), block.app_hash.size());
+  put_le(block.certificate.size(), 4, out);
+  out.append(reinterpret_cast<const char*>(block.certificate.data()), block.certificate.size());
+  put_crc(out);
   return out;
 }
 
-Result<Block> decode_record(std::span<const std::uint8_t> payload) {
-  const auto bad = [](const std::string& why) { return make_error(Errc::corrupt_log, "block record: " + why); };
-  if (payload.size() < record_fixed_size) return bad("shorter than its fixed fields");
-  if (payload[0] != record_version) return bad("unknown version " + std::to_string(payload[0]));
-  Block block;
-  const std::uint8_t* p = payload.data() + 1;
-  block.height = load(p, 8);
-  block.meta.decided_unix_ms = load(p + 8, 8);
-  block.meta.commit_ms = static_cast<std::uint32_t>(load(p + 16, 4));
-  const std::uint64_t value_size = load(p + 20, 4);
-  std::size_t pos = 1 + 24;
-  if (value_size > payload.size() - pos - 4) return bad("value length runs past the end");
-  block.value = Value(payload.subspan(pos, static_cast<std::size_t>(value_size)));
-  pos += static_cast<std::size_t>(value_size);
-  const std::uint64_t certificate_size = load(payload.data() + pos, 4);
-  pos += 4;
-  if (certificate_size != payload.size() - pos) return bad("certificate length does not end the record");
-  block.certificate.assign(payload.begin() + static_cast<std::ptrdiff_t>(pos), payload.end());
+/// The block in `bytes`, which the key of `height` held; else why it is damage.
+Result<StoredBlock> decode_record(const leveldb::Slice& bytes, Height height, std::size_t max_record_size) {
+  const auto bad = [](const std::string& why) { return make_error(Errc::corrupt_log, why); };
+  if (bytes.size() > max_record_size)
+    return bad("record of " + std::to_string(bytes.size()) + " bytes, above max_record_size");
+  if (bytes.size() < record_fields_size + crc_size) return bad("record shorter than its fixed fields");
+  if (!crc_matches(bytes)) return bad("record checksum mismatch");
+  const char* p = bytes.data();
+  if (static_cast<std::uint8_t>(p[0]) != record_version)
+    return bad("unknown record version " + std::to_string(static_cast<std::uint8_t>(p[0])));
+  StoredBlock block;
+  block.height = load_le(p + 1, 8);
+  if (block.height != height) return bad("record holds height " + std::to_string(block.height));
+  block.meta.decided_unix_ms = load_le(p + 9, 8);
+  block.meta.commit_ms = static_cast<std::uint32_t>(load_le(p + 17, 4));
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(p + 21), block.app_hash.size(), block.app_hash.begin());
+  const std::uint64_t certificate_size = load_le(p + record_fields_size - 4, 4);
+  if (certificate_size != bytes.size() - record_fields_size - crc_size)
+    return bad("certificate length does not end the record");
+  const auto* certificate = reinterpret_cast<const std::uint8_t*>(p + record_fields_size);
+  block.certificate.assign(certificate, certificate + certificate_size);
   return block;
 }
 
-/// The payload of the frame at the start of `bytes`, if the frame is intact; else why not.
-struct Frame {
-  std::span<const std::uint8_t> payload;
-  bool ok = false;
-  const char* reason = "";
+struct Bookkeeping {
+  Height base = 0;
+  Height tip = 0;
 };
 
-Frame check_frame(std::span<const std::uint8_t> bytes, std::size_t max_record_size) {
-  if (bytes.size() < wal::frame_header_size) return {{}, false, "a partial frame header"};
-  const auto length = static_cast<std::uint32_t>(load(bytes.data(), 4));
-  const auto stored = static_cast<std::uint32_t>(load(bytes.data() + 4, 4));
-  if (length > max_record_size) return {{}, false, "a length above the record size limit"};
-  if (bytes.size() - wal::frame_header_size < length) return {{}, false, "a frame that runs past the end of the file"};
-  const auto payload = bytes.subspan(wal::frame_header_size, length);
-  if (wal::crc32c(payload, wal::crc32c(bytes.first(4))) != stored) return {{}, false, "a checksum mismatch"};
-  return {payload, true, ""};
+std::string encode_bookkeeping(Bookkeeping bookkeeping) {
+  std::string out(1, static_cast<char>(store_format));
+  put_le(bookkeeping.base, 8, out);
+  put_le(bookkeeping.tip, 8, out);
+  put_crc(out);
+  return out;
+}
+
+Result<Bookkeeping> decode_bookkeeping(const leveldb::Slice& bytes, const std::string& directory) {
+  const std::string where = directory + ": bookkeeping key: ";
+  if (!bytes.empty() && static_cast<std::uint8_t>(bytes[0]) != store_format)
+    return make_error(Errc::unsupported_version,
+                      where + "store format " + std::to_string(static_cast<std::uint8_t>(bytes[0])) +
+                          ", this build reads format " + std::to_string(store_format));
+  if (bytes.size() != bookkeeping_size || !crc_matches(bytes))
+    return make_error(Errc::corrupt_log, where + "damaged (length or checksum)");
+  const Bookkeeping bookkeeping{load_le(bytes.data() + 1, 8), load_le(bytes.data() + 9, 8)};
+  if (bookkeeping.base > bookkeeping.tip || (bookkeeping.base == 0) != (bookkeeping.tip == 0))
+    return make_error(Errc::corrupt_log, where + "base " + std::to_string(bookkeeping.base) + " and tip " +
+                                             std::to_string(bookkeeping.tip) + " do not make a range");
+  return bookkeeping;
+}
+
+Error leveldb_error(const leveldb::Status& status, const std::string& what) {
+  return make_error(status.IsCorruption() ? Errc::corrupt_log : Errc::io_error, what + ": " + status.ToString());
 }
 
 }  // namespace
 
 struct BlockStore::State {
-  struct Entry {
-    std::uint64_t offset;
-    std::uint32_t length;  // of the payload
-  };
-
-  int fd = -1;
-  std::string path;
+  std::string directory;
   BlockStoreOptions options;
-  // Readers on other threads (the client API) look entries up while the node appends:
-  // the mutex guards the vector only, never a read or write of the file.
-  mutable std::mutex index_mutex;
-  std::vector<Entry> index;  // index[h - 1] is height h
-  std::atomic<Height> stored{0};  // index.size(), readable without the mutex
-  std::uint64_t end = 0;  // the appending thread's alone
-  BlockStoreRecovery recovery;
-  std::string failure;  // set after a failed append: the store refuses more
+  // Declared before the database, so destroyed after it: LevelDB uses it until closed.
+  std::unique_ptr<leveldb::Cache> cache;
+  std::unique_ptr<leveldb::DB> db;
+  std::atomic<Height> base{0};
+  std::atomic<Height> tip{0};
+  std::atomic<std::uint64_t> bytes_written{0};
+  std::string failure;  // the writing thread's alone: set after a failed write, refuses more
 
-  State() = default;
-  State(const State&) = delete;
-  State& operator=(const State&) = delete;
-  ~State() {
-    if (fd >= 0) (void)::close(fd);  // also releases the flock
+  std::string where(Height height) const { return directory + ": height " + std::to_string(height); }
+
+  static leveldb::ReadOptions read_options() {
+    leveldb::ReadOptions options;
+    options.verify_checksums = true;
+    return options;
   }
 
-  Result<Bytes> read_at(std::uint64_t offset, std::size_t size) const {
-    Bytes out(size);
-    std::size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("pread", path);
-      }
-      if (n == 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    out.resize(done);
-    return out;
-  }
-
-  Entry entry_of(Height height) const {
-    const std::lock_guard lock(index_mutex);
-    return index[height - 1];
-  }
-
-  Result<Block> read_block(Height height) const {
-    const Entry entry = entry_of(height);
-    auto bytes = read_at(entry.offset, wal::frame_header_size + entry.length);
-    if (!bytes) return bytes.error();
-    const Frame frame = check_frame(*bytes, options.max_record_size);
-    const std::string where = path + ": height " + std::to_string(height) + " at byte " + std::to_string(entry.offset);
-    if (!frame.ok || frame.payload.size() != entry.length)
-      return make_error(Errc::corrupt_log, where + " no longer reads back intact: " +
-                                               (frame.ok ? std::string("its length changed") : frame.reason));
-    auto block = decode_record(frame.payload);
-    if (!block) return make_error(Errc::corrupt_log, where + ": " + block.error().message);
-    if (block->height != height)
-      return make_error(Errc::corrupt_log, where + " holds height " + std::to_string(block->height));
-    return block;
-  }
-
-  /// Reads the file front to back into the index; at damage, decides between a torn
-  /// tail (cut off) and corruption (an error).
-  Result<void> scan(std::uint64_t size) {
-    std::uint64_t pos = 0;
-    while (pos < size) {
-      auto header = read_at(pos, static_cast<std::size_t>(std::min<std::uint64_t>(wal::frame_header_size, size - pos)));
-      if (!header) return header.error();
-      std::size_t frame_size = header->size();
-      if (header->size() == wal::frame_header_size) {
-        const std::uint64_t length = load(header->data(), 4);
-        if (length <= options.max_record_size)
-          frame_size += static_cast<std::size_t>(std::min<std::uint64_t>(length, size - pos - wal::frame_header_size));
-      }
-      auto bytes = frame_size == header->size() ? std::move(header) : read_at(pos, frame_size);
-      if (!bytes) return bytes.error();
-      const Frame frame = check_frame(*bytes, options.max_record_size);
-      if (!frame.ok) return cut_or_refuse(pos, size, frame);
-      auto block = decode_record(frame.payload);
-      const std::string where = path + ": record at byte " + std::to_string(pos);
-      if (!block) return make_error(Errc::corrupt_log, where + " has a valid checksum but " + block.error().message);
-      if (block->height != index.size() + 1)
-        return make_error(Errc::corrupt_log, where + " holds height " + std::to_string(block->height) +
-                                                 ", expected " + std::to_string(index.size() + 1));
-      index.push_back({pos, static_cast<std::uint32_t>(frame.payload.size())});
-      pos += wal::frame_header_size + frame.payload.size();
-    }
-    end = pos;
-    return {};
-  }
-
-  /// Damage at `pos`. A torn write damages only the end of the file: if an intact frame
-  /// starts anywhere after the damage, cutting would lose records, so it is corruption.
-  /// This is the WAL's rule. Its price: a value is arbitrary bytes and could embed a
-  /// well-formed frame; if the append of exactly such a record is torn, open() refuses
-  /// (the node stops for an operator) rather than cutting, never losing a record silently.
-  Result<void> cut_or_refuse(std::uint64_t pos, std::uint64_t size, const Frame& damaged) {
-    auto rest = read_at(pos, static_cast<std::size_t>(size - pos));
-    if (!rest) return rest.error();
-    const std::span<const std::uint8_t> bytes(*rest);
-    for (std::size_t next = 1; next + wal::frame_header_size <= bytes.size(); ++next) {
-      if (check_frame(bytes.subspan(next), options.max_record_size).ok)
-        return make_error(Errc::corrupt_log, path + ": damaged record at byte " + std::to_string(pos) + " (" +
-                                                 damaged.reason + ") followed by an intact record at byte " +
-                                                 std::to_string(pos + next) +
-                                                 ": corruption in the middle of the store, refusing to skip it");
-    }
-    while (::ftruncate(fd, static_cast<off_t>(pos)) != 0)
-      if (errno != EINTR) return sys_error("ftruncate", path);
-    if (auto ok = sync(); !ok) return ok;
-    recovery.repaired = true;
-    recovery.repaired_at = pos;
-    recovery.bytes_removed = size - pos;
-    recovery.reason = damaged.reason;
-    end = pos;
-    return {};
-  }
-
-  Result<void> sync() const {
-    while (::fdatasync(fd) != 0)
-      if (errno != EINTR) return sys_error("fdatasync", path);
-    return {};
-  }
-
-  Result<void> write_all(std::span<const std::uint8_t> bytes) const {
-    while (!bytes.empty()) {
-      const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error("write", path);
-      }
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    }
-    return {};
+  Result<void> refuse_after_failure() const {
+    if (failure.empty()) return {};
+    return make_error(Errc::io_error, directory + ": an earlier write failed (" + failure + "); reopen the store");
   }
 };
-
-namespace {
-
-Result<void> sync_directory(const std::string& directory) {
-  int fd;
-  do {
-    fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return sys_error("open", directory);
-  int rc;
-  while ((rc = ::fsync(fd)) != 0 && errno == EINTR) {
-  }
-  Result<void> result;
-  if (rc != 0) result = sys_error("fsync", directory);
-  (void)::close(fd);
-  return result;
-}
-
-}  // namespace
 
 BlockStore::BlockStore(std::unique_ptr<State> state) : state_(std::move(state)) {}
 BlockStore::BlockStore(BlockStore&&) noexcept = default;
@@ -255,92 +170,159 @@ BlockStore& BlockStore::operator=(BlockStore&&) noexcept = default;
 BlockStore::~BlockStore() = default;
 
 Result<BlockStore> BlockStore::open(const std::string& directory, BlockStoreOptions options) {
-  if (options.max_record_size < record_fixed_size || options.max_record_size > 0xFFFFFFFFu)
+  if (options.max_record_size < record_fields_size + crc_size || options.max_record_size > 0xFFFFFFFFu)
     return make_error(Errc::invalid_argument, "block store: max_record_size must be in [" +
-                                                  std::to_string(record_fixed_size) + ", 2^32)");
-  if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir", directory);
+                                                  std::to_string(record_fields_size + crc_size) + ", 2^32)");
+  if (options.max_prune_per_call == 0)
+    return make_error(Errc::invalid_argument, "block store: max_prune_per_call must be at least 1");
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(directory) / old_format_file, ec))
+    return make_error(Errc::invalid_argument,
+                      directory + " holds " + old_format_file +
+                          ": the data directory is from an older bftcore format, which this build does not read; "
+                          "move it away (or sync the node into a new data directory)");
+
   auto state = std::make_unique<State>();
+  state->directory = directory;
   state->options = options;
-  state->path = directory + "/" + file_name;
-  do {
-    state->fd = ::open(state->path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  } while (state->fd < 0 && errno == EINTR);
-  if (state->fd < 0) return sys_error("open", state->path);
-  // The file may have just been created: its directory entry must be durable too.
-  if (auto ok = sync_directory(directory); !ok) return ok.error();
-  if (::flock(state->fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK)
-      return make_error(Errc::io_error, state->path + " is open in another block store (another node process?)");
-    return sys_error("flock", state->path);
+  state->cache.reset(leveldb::NewLRUCache(options.cache_bytes));
+  leveldb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.paranoid_checks = true;
+  db_options.block_cache = state->cache.get();
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.max_open_files = max_open_tables;
+  leveldb::DB* db = nullptr;
+  const leveldb::Status opened = leveldb::DB::Open(db_options, directory, &db);
+  if (!opened.ok()) {
+    const std::string message = opened.ToString();
+    if (opened.IsIOError() && message.find("/LOCK") != std::string::npos)
+      return make_error(Errc::io_error, "block store " + directory +
+                                            " is already open (by this process or another node process): " + message);
+    return leveldb_error(opened, "block store " + directory);
   }
-  struct stat st {};
-  if (::fstat(state->fd, &st) != 0) return sys_error("fstat", state->path);
-  if (auto ok = state->scan(static_cast<std::uint64_t>(st.st_size)); !ok) return ok.error();
-  state->recovery.blocks = state->index.size();
-  state->stored.store(state->index.size(), std::memory_order_release);
+  state->db.reset(db);
+
+  std::string value;
+  const leveldb::Status read = db->Get(State::read_options(), bookkeeping_key, &value);
+  if (read.IsNotFound()) return BlockStore(std::move(state));  // never written
+  if (!read.ok()) return leveldb_error(read, directory + ": bookkeeping key");
+  auto bookkeeping = decode_bookkeeping(value, directory);
+  if (!bookkeeping) return bookkeeping.error();
+  state->base.store(bookkeeping->base);
+  state->tip.store(bookkeeping->tip);
   return BlockStore(std::move(state));
 }
 
-Result<void> BlockStore::append(const Block& block) {
+Result<void> BlockStore::append(const StoredBlock& block) {
   State& s = *state_;
-  if (!s.failure.empty())
-    return make_error(Errc::io_error, "block store: an earlier append failed (" + s.failure + "); reopen it");
-  if (block.height != tip() + 1)
-    return make_error(Errc::invalid_argument, "block store: append of height " + std::to_string(block.height) +
-                                                  ", expected " + std::to_string(tip() + 1));
-  const Bytes payload = encode_record(block);
-  if (payload.size() > s.options.max_record_size)
-    return make_error(Errc::too_large, "block store: record of " + std::to_string(payload.size()) +
+  if (auto ok = s.refuse_after_failure(); !ok) return ok;
+  const Height old_tip = tip();
+  if (block.height != old_tip + 1)
+    return make_error(Errc::invalid_argument, s.directory + ": append of height " + std::to_string(block.height) +
+                                                  ", expected " + std::to_string(old_tip + 1));
+  const std::size_t record_size = record_fields_size + block.certificate.size() + crc_size;
+  if (record_size > s.options.max_record_size)
+    return make_error(Errc::too_large, s.where(block.height) + ": record of " + std::to_string(record_size) +
                                            " bytes (limit " + std::to_string(s.options.max_record_size) + ")");
-  Bytes frame;
-  wal::append_frame(payload, frame);
-  auto ok = s.write_all(frame);
-  if (ok) ok = s.sync();
-  if (!ok) {
-    s.failure = ok.error().message;
-    return ok;
+  const std::string record = encode_record(block);
+  const Height new_base = old_tip == 0 ? block.height : base();
+  leveldb::WriteBatch batch;
+  batch.Put(block_key(block.height), record);
+  batch.Put(bookkeeping_key, encode_bookkeeping({new_base, block.height}));
+  leveldb::WriteOptions write_options;
+  write_options.sync = true;
+  if (const leveldb::Status status = s.db->Write(write_options, &batch); !status.ok()) {
+    s.failure = status.ToString();
+    return leveldb_error(status, s.where(block.height) + ": append");
   }
-  {
-    const std::lock_guard lock(s.index_mutex);
-    s.index.push_back({s.end, static_cast<std::uint32_t>(payload.size())});
-    s.stored.store(s.index.size(), std::memory_order_release);
-  }
-  s.end += frame.size();
+  s.base.store(new_base, std::memory_order_release);
+  s.tip.store(block.height, std::memory_order_release);
+  s.bytes_written.fetch_add(record.size(), std::memory_order_relaxed);
   return {};
 }
 
-Height BlockStore::tip() const noexcept { return state_->stored.load(std::memory_order_acquire); }
-
-Result<std::optional<Block>> BlockStore::get(Height height) const {
-  if (height == 0 || height > tip()) return std::optional<Block>{};
-  auto block = state_->read_block(height);
-  if (!block) return block.error();
-  return std::optional<Block>(std::move(*block));
-}
-
-Result<void> BlockStore::for_each_from(Height from, const std::function<Result<void>(const Block&)>& visit) const {
-  for (Height h = std::max<Height>(from, 1); h <= tip(); ++h) {
-    auto block = state_->read_block(h);
-    if (!block) return block.error();
-    if (auto ok = visit(*block); !ok) return ok;
+Result<Height> BlockStore::prune_below(Height retain_height) {
+  State& s = *state_;
+  if (auto ok = s.refuse_after_failure(); !ok) return ok.error();
+  const Height old_base = base();
+  const Height top = tip();
+  const Height end = std::min(retain_height, top);
+  if (old_base == 0 || end <= old_base) return Height{0};
+  const Height count = std::min<Height>(end - old_base, s.options.max_prune_per_call);
+  const Height new_base = old_base + count;
+  leveldb::WriteBatch batch;
+  for (Height h = old_base; h < new_base; ++h) batch.Delete(block_key(h));
+  batch.Put(bookkeeping_key, encode_bookkeeping({new_base, top}));
+  // Readers take a record missing below base for pruned: raise base before it goes.
+  s.base.store(new_base, std::memory_order_release);
+  // Not synced: losing a prune to a crash only keeps blocks longer, and LevelDB's log is
+  // sequential, so the next (synced) append makes it durable too.
+  if (const leveldb::Status status = s.db->Write(leveldb::WriteOptions{}, &batch); !status.ok()) {
+    s.base.store(old_base, std::memory_order_release);
+    s.failure = status.ToString();
+    return leveldb_error(status, s.directory + ": prune of heights [" + std::to_string(old_base) + ", " +
+                                     std::to_string(new_base) + ")");
   }
-  return {};
+  return count;
 }
 
-Result<std::vector<Block>> BlockStore::read_range(Height from, std::size_t max_blocks, std::size_t max_bytes) const {
-  std::vector<Block> blocks;
+Height BlockStore::base() const noexcept { return state_->base.load(std::memory_order_acquire); }
+Height BlockStore::tip() const noexcept { return state_->tip.load(std::memory_order_acquire); }
+
+Result<std::optional<StoredBlock>> BlockStore::get(Height height) const {
+  const State& s = *state_;
+  if (height == 0 || height < base() || height > tip()) return std::optional<StoredBlock>{};
+  std::string value;
+  const leveldb::Status status = s.db->Get(State::read_options(), block_key(height), &value);
+  if (status.IsNotFound()) {
+    if (height < base()) return std::optional<StoredBlock>{};  // pruned since the check above
+    return make_error(Errc::corrupt_log, s.where(height) + ": record missing, though inside [base, tip]");
+  }
+  if (!status.ok()) return leveldb_error(status, s.where(height));
+  auto block = decode_record(value, height, s.options.max_record_size);
+  if (!block) return make_error(Errc::corrupt_log, s.where(height) + ": " + block.error().message);
+  return std::optional<StoredBlock>(std::move(*block));
+}
+
+Result<std::vector<StoredBlock>> BlockStore::read_range(Height from, std::size_t max_blocks,
+                                                        std::size_t max_bytes) const {
+  const State& s = *state_;
+  std::vector<StoredBlock> blocks;
+  if (max_blocks == 0) return blocks;
+  leveldb::ReadOptions options = State::read_options();
+  options.fill_cache = false;  // a peer syncing old blocks should not evict the recent ones
+  // An iterator reads one snapshot, so the bookkeeping it finds matches its records even
+  // while a prune deletes them.
+  const std::unique_ptr<leveldb::Iterator> it(s.db->NewIterator(options));
+  it->Seek(bookkeeping_key);
+  if (!it->Valid() || it->key() != leveldb::Slice(bookkeeping_key)) {
+    if (!it->status().ok()) return leveldb_error(it->status(), s.directory + ": bookkeeping key");
+    return blocks;  // never written
+  }
+  auto bookkeeping = decode_bookkeeping(it->value(), s.directory);
+  if (!bookkeeping) return bookkeeping.error();
   std::size_t bytes = 0;
-  for (Height h = std::max<Height>(from, 1); h <= tip() && blocks.size() < max_blocks; ++h) {
-    auto block = state_->read_block(h);
-    if (!block) return block.error();
-    bytes += block->value.size() + block->certificate.size();
+  Height height = std::max(from, bookkeeping->base);
+  for (it->Seek(block_key(height)); height <= bookkeeping->tip && blocks.size() < max_blocks; it->Next(), ++height) {
+    if (!it->Valid()) {
+      if (!it->status().ok()) return leveldb_error(it->status(), s.where(height));
+      return make_error(Errc::corrupt_log, s.where(height) + ": record missing, though inside [base, tip]");
+    }
+    if (height_of_key(it->key()) != height)
+      return make_error(Errc::corrupt_log, s.where(height) + ": record missing, though inside [base, tip]");
+    auto block = decode_record(it->value(), height, s.options.max_record_size);
+    if (!block) return make_error(Errc::corrupt_log, s.where(height) + ": " + block.error().message);
+    bytes += block->certificate.size();
     if (!blocks.empty() && bytes > max_bytes) break;
     blocks.push_back(std::move(*block));
   }
   return blocks;
 }
 
-const BlockStoreRecovery& BlockStore::recovery() const noexcept { return state_->recovery; }
-const std::string& BlockStore::path() const noexcept { return state_->path; }
+std::uint64_t BlockStore::bytes_written() const noexcept {
+  return state_->bytes_written.load(std::memory_order_relaxed);
+}
+const std::string& BlockStore::directory() const noexcept { return state_->directory; }
 
 }  // namespace bft::node

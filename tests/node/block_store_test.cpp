@@ -1,29 +1,45 @@
-// The block store: durable appends read back after reopening, torn tails of every length
-// cut back, corruption anywhere else reported, replay into the application.
+// The block store on LevelDB: round trips, consecutive heights, bounded pruning that
+// survives reopening, the old format and a second opener refused, damage found on read,
+// readers on other threads while the node appends and prunes.
 #include <gtest/gtest.h>
+#include <leveldb/db.h>
 #include <stdlib.h>
 
 #include <atomic>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
 
 #include "bft/node/block_store.hpp"
-#include "bft/node/kv.hpp"
 
 namespace bft::node {
 namespace {
 
 namespace fs = std::filesystem;
 
-Block block_at(Height h, std::size_t value_size = 10) {
-  Block b;
+/// A record's fixed fields and CRC, as the header documents them.
+constexpr std::size_t record_overhead = 1 + 8 + 8 + 4 + 32 + 4 + 4;
+
+StoredBlock block_at(Height h, std::size_t certificate_size = 16) {
+  StoredBlock b;
   b.height = h;
-  b.value = encode_block(std::vector<Command>{{"k" + std::to_string(h), std::string(value_size, 'v')}});
-  b.certificate = Bytes{0xce, static_cast<std::uint8_t>(h), 0x00, 0xff};
+  b.certificate.resize(certificate_size);
+  for (std::size_t i = 0; i < certificate_size; ++i) b.certificate[i] = static_cast<std::uint8_t>(h * 31 + i);
+  b.app_hash.fill(static_cast<std::uint8_t>(h));
+  b.app_hash[0] = 0xa5;
   b.meta = BlockMeta{1'700'000'000'000 + h, static_cast<std::uint32_t>(100 + h)};
   return b;
+}
+
+/// The LevelDB key of a height, as the header documents it.
+std::string key_of(Height h) {
+  std::string key(1, 'b');
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(h >> shift));
+  return key;
 }
 
 class BlockStoreTest : public ::testing::Test {
@@ -36,264 +52,377 @@ class BlockStoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string dir() const { return dir_.string(); }
-  fs::path file() const { return dir_ / BlockStore::file_name; }
 
-  BlockStore open_ok() {
-    auto store = BlockStore::open(dir());
+  BlockStore open_ok(BlockStoreOptions options = {}) {
+    auto store = BlockStore::open(dir(), options);
     EXPECT_TRUE(store.ok()) << store.error().message;
     return std::move(store).value();
   }
 
-  /// A store holding heights 1..n; returns the file size after each append.
-  std::vector<std::uintmax_t> fill(Height n) {
-    auto store = open_ok();
-    std::vector<std::uintmax_t> sizes;
-    for (Height h = 1; h <= n; ++h) {
-      EXPECT_TRUE(store.append(block_at(h)).ok());
-      sizes.push_back(fs::file_size(file()));
-    }
-    return sizes;
+  void fill(BlockStore& store, Height to) {
+    for (Height h = store.tip() + 1; h <= to; ++h) ASSERT_TRUE(store.append(block_at(h)).ok()) << h;
   }
 
-  Bytes read_file() const {
-    std::ifstream in(file(), std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  void write_file(const Bytes& bytes) const {
-    std::ofstream out(file(), std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  /// Runs `edit` on the store's LevelDB directly, the store being closed.
+  template <class Edit>
+  void edit_database(Edit edit) {
+    leveldb::DB* raw = nullptr;
+    const leveldb::Status status = leveldb::DB::Open(leveldb::Options{}, dir(), &raw);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    const std::unique_ptr<leveldb::DB> db(raw);
+    edit(*db);
   }
 
   fs::path dir_;
 };
 
-TEST_F(BlockStoreTest, AppendsAndReadsBackAfterReopen) {
-  {
-    auto store = open_ok();
-    EXPECT_EQ(store.tip(), 0u);
-    for (Height h = 1; h <= 3; ++h) ASSERT_TRUE(store.append(block_at(h)).ok());
-    EXPECT_EQ(store.tip(), 3u);
-    auto second = store.get(2);
-    ASSERT_TRUE(second.ok());
-    EXPECT_EQ(*second, block_at(2));
-  }
+void expect_error(const Error& error, Errc code, const std::string& in_message) {
+  EXPECT_EQ(error.code, code) << error.message;
+  EXPECT_NE(error.message.find(in_message), std::string::npos) << error.message;
+}
+
+TEST_F(BlockStoreTest, AppendsAndReadsBack) {
   auto store = open_ok();
-  EXPECT_EQ(store.tip(), 3u);
-  EXPECT_FALSE(store.recovery().repaired);
-  EXPECT_EQ(store.recovery().blocks, 3u);
-  for (Height h = 1; h <= 3; ++h) {
-    auto got = store.get(h);
+  EXPECT_EQ(store.base(), 0u);
+  EXPECT_EQ(store.tip(), 0u);
+  EXPECT_EQ(store.directory(), dir());
+  const std::vector<StoredBlock> blocks{block_at(1), block_at(2, 0), block_at(3, 1 << 20), block_at(4)};
+  std::uint64_t record_bytes = 0;
+  for (const auto& block : blocks) {
+    ASSERT_TRUE(store.append(block).ok());
+    record_bytes += record_overhead + block.certificate.size();
+  }
+  EXPECT_EQ(store.base(), 1u);
+  EXPECT_EQ(store.tip(), 4u);
+  EXPECT_EQ(store.bytes_written(), record_bytes);
+  for (const auto& block : blocks) {
+    auto got = store.get(block.height);
     ASSERT_TRUE(got.ok()) << got.error().message;
     ASSERT_TRUE(got->has_value());
-    EXPECT_EQ(**got, block_at(h));
+    EXPECT_EQ(**got, block);
   }
-  for (Height absent : {Height{0}, Height{4}, Height{1000}}) {
-    auto got = store.get(absent);
+  for (Height outside : {Height{0}, Height{5}, Height{1000}}) {
+    auto got = store.get(outside);
     ASSERT_TRUE(got.ok());
-    EXPECT_FALSE(got->has_value());
+    EXPECT_FALSE(got->has_value()) << outside;
   }
-  ASSERT_TRUE(store.append(block_at(4)).ok()) << "appending continues after reopen";
-  EXPECT_EQ(**store.get(4), block_at(4));
+  auto all = store.read_range(0, 100, std::size_t{4} << 20);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_EQ(*all, blocks);
 }
 
-TEST_F(BlockStoreTest, ReadersOnAnotherThreadSeeEveryAppendedBlockIntact) {
+TEST_F(BlockStoreTest, ReadRangeHonoursCountAndBytes) {
   auto store = open_ok();
-  std::atomic<bool> done{false};
-  std::atomic<int> bad{0};
-  std::thread reader([&] {
-    while (!done.load()) {
-      const Height tip = store.tip();
-      if (tip == 0) continue;
-      auto block = store.get(tip);
-      if (!block.ok() || !*block || **block != block_at(tip)) ++bad;
-      auto range = store.read_range(tip > 5 ? tip - 5 : 1, 10, SIZE_MAX);
-      if (!range.ok() || range->empty()) ++bad;
+  fill(store, 10);  // certificates of 16 bytes
+  const auto heights = [&](Height from, std::size_t max_blocks, std::size_t max_bytes) {
+    auto range = store.read_range(from, max_blocks, max_bytes);
+    EXPECT_TRUE(range.ok()) << range.error().message;
+    std::vector<Height> out;
+    for (const auto& block : *range) {
+      EXPECT_EQ(block, block_at(block.height));
+      out.push_back(block.height);
     }
-  });
-  for (Height h = 1; h <= 300; ++h) ASSERT_TRUE(store.append(block_at(h)).ok());
-  done = true;
-  reader.join();
-  EXPECT_EQ(bad.load(), 0);
-}
-
-TEST_F(BlockStoreTest, EmptyValuesCertificatesAndLargeValues) {
-  Block empty{1, Value{}, Bytes{}, BlockMeta{}};
-  Block large = block_at(2, 4000);
-  large.certificate = Bytes(100'000, 0x5a);
-  {
-    auto store = open_ok();
-    ASSERT_TRUE(store.append(empty).ok());
-    ASSERT_TRUE(store.append(large).ok());
-  }
-  auto reopened = open_ok();
-  EXPECT_EQ(**reopened.get(1), empty);
-  EXPECT_EQ(**reopened.get(2), large);
+    return out;
+  };
+  EXPECT_EQ(heights(3, 4, 1000), (std::vector<Height>{3, 4, 5, 6}));
+  EXPECT_EQ(heights(8, 100, 1000), (std::vector<Height>{8, 9, 10}));
+  EXPECT_EQ(heights(2, 100, 48), (std::vector<Height>{2, 3, 4}));
+  EXPECT_EQ(heights(2, 100, 47), (std::vector<Height>{2, 3}));
+  EXPECT_EQ(heights(5, 100, 0), (std::vector<Height>{5}));  // the first always fits
+  EXPECT_TRUE(heights(11, 100, 1000).empty());
+  EXPECT_TRUE(heights(1, 0, 1000).empty());
 }
 
 TEST_F(BlockStoreTest, HeightsMustBeConsecutiveFromOne) {
   auto store = open_ok();
-  auto skip = store.append(block_at(2));
-  EXPECT_EQ(fs::file_size(file()), 0u) << "a refused append writes nothing";
-  ASSERT_FALSE(skip.ok());
-  EXPECT_EQ(skip.error().code, Errc::invalid_argument);
+  expect_error(store.append(block_at(2)).error(), Errc::invalid_argument, "expected 1");
+  expect_error(store.append(block_at(0)).error(), Errc::invalid_argument, "expected 1");
   ASSERT_TRUE(store.append(block_at(1)).ok());
-  EXPECT_FALSE(store.append(block_at(1)).ok());
-  EXPECT_FALSE(store.append(block_at(3)).ok());
-  EXPECT_EQ(store.tip(), 1u);
+  expect_error(store.append(block_at(1)).error(), Errc::invalid_argument, "expected 2");
+  expect_error(store.append(block_at(3)).error(), Errc::invalid_argument, "expected 2");
+  ASSERT_TRUE(store.append(block_at(2)).ok());
+  EXPECT_EQ(store.tip(), 2u);
 }
 
-TEST_F(BlockStoreTest, RefusesRecordsAboveTheLimit) {
-  auto store = BlockStore::open(dir(), BlockStoreOptions{200});
-  ASSERT_TRUE(store.ok());
-  auto big = store->append(block_at(1, 300));
-  ASSERT_FALSE(big.ok());
-  EXPECT_EQ(big.error().code, Errc::too_large);
-  EXPECT_TRUE(store->append(block_at(1, 10)).ok());
-  EXPECT_FALSE(BlockStore::open(dir() + "/other", BlockStoreOptions{3}).ok()) << "a limit below a record's fixed part";
+TEST_F(BlockStoreTest, RecordsAboveTheLimitAreRefusedAndTheStoreGoesOn) {
+  BlockStoreOptions options;
+  options.max_record_size = record_overhead + 100;
+  auto store = open_ok(options);
+  ASSERT_TRUE(store.append(block_at(1, 100)).ok());
+  expect_error(store.append(block_at(2, 101)).error(), Errc::too_large, "height 2");
+  EXPECT_EQ(store.tip(), 1u);
+  EXPECT_TRUE(store.append(block_at(2, 100)).ok());
+}
+
+TEST_F(BlockStoreTest, BadOptionsAreRefused) {
+  BlockStoreOptions no_pruning;
+  no_pruning.max_prune_per_call = 0;
+  EXPECT_EQ(BlockStore::open(dir(), no_pruning).error().code, Errc::invalid_argument);
+  BlockStoreOptions tiny_records;
+  tiny_records.max_record_size = 10;
+  EXPECT_EQ(BlockStore::open(dir(), tiny_records).error().code, Errc::invalid_argument);
+}
+
+TEST_F(BlockStoreTest, ReopenKeepsTipAndBase) {
+  {
+    auto store = open_ok();
+    fill(store, 7);
+  }
+  auto store = open_ok();
+  EXPECT_EQ(store.base(), 1u);
+  EXPECT_EQ(store.tip(), 7u);
+  auto seventh = store.get(7);
+  ASSERT_TRUE(seventh.ok());
+  EXPECT_EQ(**seventh, block_at(7));
+  EXPECT_EQ(store.bytes_written(), 0u);  // counts this instance's appends
+  expect_error(store.append(block_at(7)).error(), Errc::invalid_argument, "expected 8");
+  EXPECT_TRUE(store.append(block_at(8)).ok());
+}
+
+TEST_F(BlockStoreTest, PruneIsBoundedPerCallAndNeverDeletesTheTip) {
+  BlockStoreOptions options;
+  options.max_prune_per_call = 10;
+  auto store = open_ok(options);
+  fill(store, 25);
+  for (auto [expected_deleted, expected_base] : {std::pair<Height, Height>{10, 11}, {10, 21}, {4, 25}}) {
+    auto deleted = store.prune_below(1000);
+    ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+    EXPECT_EQ(*deleted, expected_deleted);
+    EXPECT_EQ(store.base(), expected_base);
+  }
+  EXPECT_EQ(*store.prune_below(1000), 0u);
+  EXPECT_EQ(store.base(), 25u);
+  EXPECT_EQ(store.tip(), 25u);
+  EXPECT_FALSE(store.get(24)->has_value());
+  auto tip = store.get(25);
+  ASSERT_TRUE(tip.ok());
+  EXPECT_EQ(**tip, block_at(25));
+  EXPECT_TRUE(store.append(block_at(26)).ok());
+  EXPECT_EQ(store.base(), 25u);
+}
+
+TEST_F(BlockStoreTest, PruneKeepsTheRetainHeightAndItsBaseSurvivesReopen) {
+  {
+    auto store = open_ok();
+    fill(store, 10);
+    EXPECT_EQ(*store.prune_below(5), 4u);
+    EXPECT_EQ(*store.prune_below(5), 0u);
+    EXPECT_EQ(*store.prune_below(3), 0u);
+    EXPECT_EQ(store.base(), 5u);
+  }
+  auto store = open_ok();
+  EXPECT_EQ(store.base(), 5u);
+  EXPECT_EQ(store.tip(), 10u);
+  for (Height h = 1; h < 5; ++h) {
+    auto got = store.get(h);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_FALSE(got->has_value()) << h;
+  }
+  auto fifth = store.get(5);
+  ASSERT_TRUE(fifth.ok());
+  EXPECT_EQ(**fifth, block_at(5));
+  auto range = store.read_range(1, 3, 1000);
+  ASSERT_TRUE(range.ok()) << range.error().message;
+  EXPECT_EQ(*range, (std::vector<StoredBlock>{block_at(5), block_at(6), block_at(7)}));
+  EXPECT_TRUE(store.append(block_at(11)).ok());
+  EXPECT_EQ(store.base(), 5u);
+}
+
+TEST_F(BlockStoreTest, AnEmptyStoreHasNothingToReadOrPrune) {
+  auto store = open_ok();
+  EXPECT_EQ(*store.prune_below(100), 0u);
+  EXPECT_FALSE(store.get(1)->has_value());
+  EXPECT_TRUE(store.read_range(0, 10, 1000)->empty());
+  EXPECT_EQ(store.base(), 0u);
+  EXPECT_EQ(store.tip(), 0u);
+}
+
+TEST_F(BlockStoreTest, OldFormatDirectoryIsRefusedAndLeftAlone) {
+  const fs::path old_log = dir_ / "blocks.log";
+  { std::ofstream(old_log, std::ios::binary) << "old records"; }
+  auto store = BlockStore::open(dir());
+  ASSERT_FALSE(store.ok());
+  expect_error(store.error(), Errc::invalid_argument, "older bftcore format");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+  std::ifstream in(old_log, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), "old records");
 }
 
 TEST_F(BlockStoreTest, SecondOpenOfTheSameStoreIsRefused) {
-  auto first = open_ok();
-  auto second = BlockStore::open(dir());
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.error().code, Errc::io_error);
+  {
+    auto first = open_ok();
+    fill(first, 2);
+    auto second = BlockStore::open(dir());
+    ASSERT_FALSE(second.ok());
+    expect_error(second.error(), Errc::io_error, "already open");
+    EXPECT_EQ(first.tip(), 2u);  // the refused opener changed nothing
+    EXPECT_TRUE(first.append(block_at(3)).ok());
+  }
+  EXPECT_EQ(open_ok().tip(), 3u);  // closing released the lock
 }
 
-TEST_F(BlockStoreTest, IteratesFromAHeightAndStopsAtTheVisitorsError) {
-  fill(5);
-  auto store = open_ok();
-  std::vector<Height> seen;
-  ASSERT_TRUE(store.for_each_from(3, [&](const Block& b) -> Result<void> {
-                     seen.push_back(b.height);
-                     EXPECT_EQ(b, block_at(b.height));
-                     return {};
-                   }).ok());
-  EXPECT_EQ(seen, (std::vector<Height>{3, 4, 5}));
-  seen.clear();
-  auto stopped = store.for_each_from(0, [&](const Block& b) -> Result<void> {
-    seen.push_back(b.height);
-    if (b.height == 2) return make_error(Errc::invalid_argument, "stop here");
-    return {};
+TEST_F(BlockStoreTest, DamagedRecordIsCorruptLogNamingTheHeight) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  edit_database([](leveldb::DB& db) {
+    std::string value;
+    ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, key_of(2), &value).ok());
+    value[value.size() / 2] = static_cast<char>(value[value.size() / 2] ^ 0x01);
+    ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, key_of(2), value).ok());
   });
-  ASSERT_FALSE(stopped.ok());
-  EXPECT_EQ(stopped.error().message, "stop here");
-  EXPECT_EQ(seen, (std::vector<Height>{1, 2}));
-  EXPECT_TRUE(store.for_each_from(6, [](const Block&) -> Result<void> { return make_error(Errc::invalid_argument, "none"); }).ok());
-}
-
-TEST_F(BlockStoreTest, ReadRangeHonoursCountAndBytes) {
-  fill(5);
   auto store = open_ok();
-  auto range = store.read_range(2, 2, 1 << 20);
-  ASSERT_TRUE(range.ok());
-  ASSERT_EQ(range->size(), 2u);
-  EXPECT_EQ((*range)[0], block_at(2));
-  EXPECT_EQ((*range)[1], block_at(3));
-  const std::size_t one = block_at(1).value.size() + block_at(1).certificate.size();
-  EXPECT_EQ(store.read_range(1, 100, 2 * one)->size(), 2u);
-  EXPECT_EQ(store.read_range(1, 100, 0)->size(), 1u) << "the first block always goes, or sync would stall";
-  EXPECT_EQ(store.read_range(4, 100, 1 << 20)->size(), 2u);
-  EXPECT_TRUE(store.read_range(6, 100, 1 << 20)->empty());
-}
-
-TEST_F(BlockStoreTest, ReplayRebuildsTheApplication) {
-  KvStore live;
-  {
-    auto store = open_ok();
-    for (Height h = 1; h <= 20; ++h) {
-      ASSERT_TRUE(store.append(block_at(h)).ok());
-      ASSERT_TRUE(live.apply(h, block_at(h).value).ok());
-    }
-  }
-  KvStore replayed;
-  auto store = open_ok();
-  ASSERT_TRUE(store.for_each_from(1, [&](const Block& b) { return replayed.apply(b.height, b.value); }).ok());
-  EXPECT_EQ(replayed.height(), 20u);
-  EXPECT_EQ(replayed.app_hash(), live.app_hash());
-  EXPECT_EQ(replayed.get("k7"), live.get("k7"));
-}
-
-TEST_F(BlockStoreTest, TornTailOfEveryLengthIsCutBack) {
-  const auto sizes = fill(3);
-  const Bytes full = read_file();
-  const std::uintmax_t two = sizes[1];
-  for (std::uintmax_t keep = two + 1; keep < sizes[2]; ++keep) {
-    write_file(Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(keep)));
-    auto store = BlockStore::open(dir());
-    ASSERT_TRUE(store.ok()) << "kept " << keep << ": " << store.error().message;
-    EXPECT_EQ(store->tip(), 2u) << keep;
-    EXPECT_TRUE(store->recovery().repaired);
-    EXPECT_EQ(store->recovery().repaired_at, two);
-    EXPECT_EQ(store->recovery().bytes_removed, keep - two);
-    EXPECT_FALSE(store->recovery().reason.empty());
-    EXPECT_EQ(fs::file_size(file()), two) << "the cut is made on disk";
-    ASSERT_TRUE(store->append(block_at(3)).ok());
-  }
-  EXPECT_EQ(read_file(), full) << "after every cut, the re-appended block restores the same bytes";
-}
-
-TEST_F(BlockStoreTest, TornTailWithGarbageOfFullLengthIsCutBack) {
-  const auto sizes = fill(3);
-  Bytes bytes = read_file();
-  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(sizes[1]) + 8, bytes.end(), std::uint8_t{0});
-  write_file(bytes);
-  {
-    auto store = open_ok();
-    EXPECT_EQ(store.tip(), 2u);
-    EXPECT_EQ(store.recovery().reason, "a checksum mismatch");
-  }
-  // Zeros only, where not even the header reached the disk.
-  Bytes zero_tail = read_file();
-  zero_tail.resize(zero_tail.size() + 40, 0);
-  write_file(zero_tail);
-  auto zeros = open_ok();
-  EXPECT_EQ(zeros.tip(), 2u);
-  EXPECT_EQ(zeros.recovery().bytes_removed, 40u);
-}
-
-TEST_F(BlockStoreTest, DamageFollowedByAnIntactRecordIsCorruption) {
-  const auto sizes = fill(3);
-  const Bytes full = read_file();
-  // Every single byte of the first two records, flipped, makes the store refuse to open.
-  for (std::uintmax_t at = 0; at < sizes[1]; ++at) {
-    Bytes bytes = full;
-    bytes[at] ^= 0x40;
-    write_file(bytes);
-    auto store = BlockStore::open(dir());
-    ASSERT_FALSE(store.ok()) << "flipped byte " << at;
-    EXPECT_EQ(store.error().code, Errc::corrupt_log) << at << ": " << store.error().message;
-  }
-  write_file(full);
-  EXPECT_EQ(open_ok().tip(), 3u);
-}
-
-TEST_F(BlockStoreTest, IntactRecordWithTheWrongHeightIsCorruption) {
-  const auto sizes = fill(1);
-  Bytes bytes = read_file();
-  bytes.insert(bytes.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(sizes[0]));
-  write_file(bytes);
-  auto store = BlockStore::open(dir());
-  ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.error().code, Errc::corrupt_log);
-  EXPECT_NE(store.error().message.find("expected 2"), std::string::npos) << store.error().message;
-}
-
-TEST_F(BlockStoreTest, DamageAfterOpenIsReportedOnRead) {
-  fill(2);
-  auto store = open_ok();
-  Bytes bytes = read_file();
-  bytes[bytes.size() - 1] ^= 1;
-  {
-    // Rewrite in place (same inode), as bit rot would.
-    std::fstream out(file(), std::ios::binary | std::ios::in | std::ios::out);
-    out.seekp(static_cast<std::streamoff>(bytes.size() - 1));
-    out.put(static_cast<char>(bytes.back()));
-  }
+  EXPECT_TRUE(store.get(1).ok());
   auto damaged = store.get(2);
   ASSERT_FALSE(damaged.ok());
-  EXPECT_EQ(damaged.error().code, Errc::corrupt_log);
-  EXPECT_TRUE(store.get(1).ok());
-  EXPECT_FALSE(store.for_each_from(1, [](const Block&) -> Result<void> { return {}; }).ok());
+  expect_error(damaged.error(), Errc::corrupt_log, "height 2");
+  expect_error(damaged.error(), Errc::corrupt_log, "checksum");
+  auto range = store.read_range(1, 10, 1000);
+  ASSERT_FALSE(range.ok());
+  expect_error(range.error(), Errc::corrupt_log, "height 2");
+}
+
+TEST_F(BlockStoreTest, IntactRecordUnderTheWrongHeightIsCorruptLog) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  edit_database([](leveldb::DB& db) {
+    std::string third;
+    ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, key_of(3), &third).ok());
+    ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, key_of(2), third).ok());
+  });
+  auto store = open_ok();
+  auto moved = store.get(2);
+  ASSERT_FALSE(moved.ok());
+  expect_error(moved.error(), Errc::corrupt_log, "holds height 3");
+}
+
+TEST_F(BlockStoreTest, MissingRecordInsideTheRangeIsCorruptLog) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  edit_database([](leveldb::DB& db) { ASSERT_TRUE(db.Delete(leveldb::WriteOptions{}, key_of(2)).ok()); });
+  auto store = open_ok();
+  expect_error(store.get(2).error(), Errc::corrupt_log, "height 2");
+  expect_error(store.read_range(1, 10, 1000).error(), Errc::corrupt_log, "height 2");
+}
+
+TEST_F(BlockStoreTest, DamagedOrNewerBookkeepingIsRefusedOnOpen) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  std::string bookkeeping;
+  edit_database([&](leveldb::DB& db) {
+    ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, "m", &bookkeeping).ok());
+    std::string damaged = bookkeeping;
+    damaged[5] = static_cast<char>(damaged[5] ^ 0x40);
+    ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, "m", damaged).ok());
+  });
+  expect_error(BlockStore::open(dir()).error(), Errc::corrupt_log, "bookkeeping");
+  edit_database([&](leveldb::DB& db) {
+    std::string newer = bookkeeping;
+    newer[0] = 2;
+    ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, "m", newer).ok());
+  });
+  expect_error(BlockStore::open(dir()).error(), Errc::unsupported_version, "format 2");
+}
+
+/// The log LevelDB appends to: the newest *.log file.
+fs::path newest_log(const fs::path& dir) {
+  fs::path newest;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".log" && entry.path().filename() > newest.filename()) newest = entry.path();
+  return newest;
+}
+
+TEST_F(BlockStoreTest, AppendCutShortInLevelDbsLogIsDroppedWhole) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  const fs::path log = newest_log(dir_);
+  ASSERT_FALSE(log.empty());
+  fs::resize_file(log, fs::file_size(log) - 1);
+  auto store = open_ok();
+  EXPECT_EQ(store.tip(), 2u);  // the record and its bookkeeping went together
+  EXPECT_EQ(**store.get(2), block_at(2));
+  EXPECT_TRUE(store.append(block_at(3)).ok());
+}
+
+// paranoid_checks: a log record of full length whose checksum fails is not skipped.
+TEST_F(BlockStoreTest, DamagedRecordInLevelDbsLogFailsTheOpen) {
+  {
+    auto store = open_ok();
+    fill(store, 3);
+  }
+  const fs::path log = newest_log(dir_);
+  ASSERT_FALSE(log.empty());
+  {
+    std::fstream file(log, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(-1, std::ios::end);
+    const char last = static_cast<char>(file.get());
+    file.seekp(-1, std::ios::end);
+    file.put(static_cast<char>(last ^ 0x01));
+  }
+  auto store = BlockStore::open(dir());
+  ASSERT_FALSE(store.ok());
+  expect_error(store.error(), Errc::corrupt_log, dir());
+}
+
+// Clients read on their own threads while the node appends and prunes: every block they
+// get is intact and every range is consecutive, whatever the interleaving.
+TEST_F(BlockStoreTest, ReadersOnOtherThreadsWhileAppendingAndPruning) {
+  constexpr Height blocks = 2000;
+  BlockStoreOptions options;
+  options.max_prune_per_call = 25;
+  auto store = open_ok(options);
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> reads{0};
+  const auto reader = [&](unsigned seed) {
+    std::uint64_t state = seed;
+    while (!done.load()) {
+      const Height tip = store.tip();
+      if (tip == 0) continue;
+      auto latest = store.get(tip);
+      ASSERT_TRUE(latest.ok()) << latest.error().message;
+      ASSERT_TRUE(latest->has_value()) << tip;
+      ASSERT_EQ(**latest, block_at(tip));
+      state = state * 6364136223846793005u + 1442695040888963407u;
+      const Height any = 1 + (state >> 33) % tip;  // may be pruned meanwhile: nullopt then
+      auto older = store.get(any);
+      ASSERT_TRUE(older.ok()) << older.error().message;
+      if (older->has_value()) {
+        ASSERT_EQ(**older, block_at(any));
+      }
+      auto range = store.read_range(any, 20, 1 << 20);
+      ASSERT_TRUE(range.ok()) << range.error().message;
+      ASSERT_FALSE(range->empty());
+      ASSERT_GE(range->front().height, any);
+      for (std::size_t i = 0; i < range->size(); ++i) ASSERT_EQ((*range)[i], block_at(range->front().height + i));
+      reads.fetch_add(1);
+    }
+  };
+  std::thread first(reader, 1);
+  std::thread second(reader, 2);
+  for (Height h = 1; h <= blocks; ++h) {
+    if (!store.append(block_at(h)).ok()) {
+      ADD_FAILURE() << "append " << h;
+      break;
+    }
+    if (h % 10 == 0 && h > 100) {
+      EXPECT_TRUE(store.prune_below(h - 100).ok()) << h;
+    }
+  }
+  done.store(true);
+  first.join();
+  second.join();
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(store.tip(), blocks);
+  EXPECT_EQ(store.base(), blocks - 100);  // 25 per call keeps up with 10 new heights
 }
 
 }  // namespace

@@ -1,100 +1,114 @@
-// The decided blocks of a node, durable and append-only: what block sync serves to
-// peers and what the key-value store is rebuilt from on start.
+// The decided blocks of a node, durable, prunable from below: what block sync serves to
+// peers and what the application is rebuilt from on start.
 //
-// One file, `blocks.log`, in the store's directory, a sequence of the WAL's CRC32C frames
-// (wal::append_frame), one per height from 1 on, each holding
+// A LevelDB database in the store's directory. Keys sort in height order:
 //
-//   record = u8 version (1)  u64 height  u64 decided_unix_ms  u32 commit_ms
-//            u32 value_length  value  u32 certificate_length  certificate   (little-endian)
+//   'b' u64 height (big-endian)   → record
+//   'm'                           → bookkeeping = u8 format (1)  u64 base  u64 tip  u32 crc32c
+//   record = u8 version (1)  u64 height  u64 decided_unix_ms  u32 commit_ms  32 app_hash
+//            u32 certificate_length  certificate  u32 crc32c            (little-endian)
 //
-// append() writes a record and fdatasyncs it before returning, so a block the node has
-// moved past survives SIGKILL and power loss. Only the last append can be torn: open()
-// cuts a damaged end off (and reports it) when no intact frame follows the damage; damage
-// followed by an intact frame is corruption (corrupt_log), never skipped. The file is
-// locked (flock) while open, so two processes cannot append to the same store.
+// Each CRC32C covers the bytes before it; LevelDB checksums its own blocks and log as well.
 //
-// Memory holds one file offset per height; values and certificates are read back from
-// the file (and their checksum checked again) on get() and iteration.
+// Guarantees:
+// - append() writes the record and the new bookkeeping in one synced WriteBatch: when it
+//   returns, the block survives SIGKILL and power loss, and a crash leaves either both or
+//   neither. An append cut short at the end of LevelDB's log is dropped whole by its
+//   recovery; a log record of full length whose checksum fails (paranoid_checks) fails
+//   open() with corrupt_log instead of being skipped.
+// - The heights stored are exactly [base, tip], without gaps; base and tip are 0 when empty.
+// - Memory does not grow with the chain: no per-height state is kept, LevelDB's caches are
+//   bounded by the options, and open() reads the bookkeeping key only.
+// - A record that does not read back intact (either checksum, the height inside, the
+//   encoding) is corrupt_log naming the height, never skipped.
+// - LevelDB's LOCK file keeps a second opener out, in this process or another one.
+// - A directory holding the older format's blocks.log is refused and left untouched.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bft/bytes.hpp"
+#include "bft/codec/hash.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 
 namespace bft::node {
 
+/// Facts the node measured itself: not agreed on, not signed.
 struct BlockMeta {
   std::uint64_t decided_unix_ms = 0;
-  /// How long the height took to commit, as the node measured it.
+  /// How long the height took to commit.
   std::uint32_t commit_ms = 0;
   friend bool operator==(const BlockMeta&, const BlockMeta&) = default;
 };
 
-struct Block {
+struct StoredBlock {
   Height height = 0;
-  Value value;
-  /// codec::encode(QuorumCertificate) of the commit; opaque to the store.
+  /// codec::encode(QuorumCertificate) of the commit, which holds the block's value. Opaque
+  /// to the store.
   Bytes certificate;
+  /// The application's hash after applying this block.
+  codec::Digest app_hash{};
   BlockMeta meta;
-  friend bool operator==(const Block&, const Block&) = default;
+  friend bool operator==(const StoredBlock&, const StoredBlock&) = default;
 };
 
 struct BlockStoreOptions {
-  /// Records above this size are refused on append and treated as damage on read.
+  /// Encoded records above this are refused on append (too_large) and damage on read.
   std::size_t max_record_size = std::size_t{64} << 20;
+  /// LevelDB's block cache: with the write buffer, what bounds memory whatever the chain length.
+  std::size_t cache_bytes = std::size_t{8} << 20;
+  /// LevelDB's memtable.
+  std::size_t write_buffer_bytes = std::size_t{4} << 20;
+  /// Deletions per prune_below() call, so that one call never stalls the node.
+  std::size_t max_prune_per_call = 1000;
 };
 
-/// What open() found and repaired.
-struct BlockStoreRecovery {
-  Height blocks = 0;
-  bool repaired = false;
-  std::uint64_t repaired_at = 0;  // file offset of the cut
-  std::uint64_t bytes_removed = 0;
-  std::string reason;
-};
-
-/// Move-only. One thread appends; any thread may read (tip, get, for_each_from,
-/// read_range) at the same time, so clients can be served off the node's thread.
+/// Move-only. One thread appends and prunes; any threads may call base, tip, get and
+/// read_range at the same time (clients are served off the node's thread).
 class BlockStore {
  public:
-  inline static const std::string file_name = "blocks.log";
-
-  /// Opens (creating the directory and file if missing), reads every record, cuts a torn
-  /// tail durably. Errors: corrupt_log (damage in the middle, a record that does not parse
-  /// or has the wrong height), io_error (including a store another process holds open),
-  /// invalid_argument (bad options).
+  /// Opens the store in `directory`, creating it (one level) if missing. Errors:
+  /// invalid_argument (bad options, or a directory of the older blocks.log format),
+  /// io_error (including a store already open, here or in another process), corrupt_log
+  /// (damaged bookkeeping), unsupported_version (a store written by a newer format).
   static Result<BlockStore> open(const std::string& directory, BlockStoreOptions options = {});
 
   BlockStore(BlockStore&&) noexcept;
   BlockStore& operator=(BlockStore&&) noexcept;
   ~BlockStore();
 
-  /// Appends the block of height tip() + 1 (else invalid_argument) and makes it durable.
-  /// too_large above max_record_size. After an io_error the store refuses every later
-  /// append: what reached the disk is unknown until the next open().
-  Result<void> append(const Block& block);
+  /// Appends the block of height tip() + 1 (height 1 in a store never written; else
+  /// invalid_argument) durably. too_large above max_record_size. After an io_error every
+  /// later append and prune is refused: what reached the disk is known after a reopen.
+  Result<void> append(const StoredBlock& block);
 
+  /// Deletes the heights [base(), min(retain_height, tip())), never the tip, at most
+  /// max_prune_per_call of them, in one batch with the new base; returns how many it
+  /// deleted. Call again for the rest. Durable with the next append at the latest.
+  Result<Height> prune_below(Height retain_height);
+
+  /// The lowest stored height; 0 when empty.
+  Height base() const noexcept;
   /// The highest stored height; 0 when empty.
   Height tip() const noexcept;
-  /// nullopt for heights not stored (0 or above tip()); io_error or corrupt_log if the
-  /// record cannot be read back intact.
-  Result<std::optional<Block>> get(Height height) const;
-  /// Calls `visit` for heights from..tip() in order, stopping at the first error (its own
-  /// or `visit`'s), which it returns. For replaying into the application on start.
-  Result<void> for_each_from(Height from, const std::function<Result<void>(const Block&)>& visit) const;
-  /// Blocks from `from` on, at most `max_blocks` of them and, beyond the first, as long
-  /// as their values and certificates add up to at most `max_bytes`. For block sync.
-  Result<std::vector<Block>> read_range(Height from, std::size_t max_blocks, std::size_t max_bytes) const;
 
-  const BlockStoreRecovery& recovery() const noexcept;
-  const std::string& path() const noexcept;
+  /// nullopt outside [base(), tip()]; corrupt_log if the record is damaged; io_error if
+  /// LevelDB cannot read it.
+  Result<std::optional<StoredBlock>> get(Height height) const;
+  /// The blocks from `from` (from base() if below it) to tip(): at most `max_blocks`, and
+  /// beyond the first only as long as their certificates add up to at most `max_bytes`.
+  /// For block sync.
+  Result<std::vector<StoredBlock>> read_range(Height from, std::size_t max_blocks, std::size_t max_bytes) const;
+
+  /// The sum of the encoded records this instance appended, for a metric.
+  std::uint64_t bytes_written() const noexcept;
+  const std::string& directory() const noexcept;
 
  private:
   struct State;
