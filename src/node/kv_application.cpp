@@ -1,117 +1,275 @@
 #include "bft/node/kv_application.hpp"
 
-#include <chrono>
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
 
-#include "bft/codec/codec.hpp"
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 namespace bft::node {
 namespace {
 
-std::uint64_t unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+const std::string format_key = "mformat";
+const std::string height_key = "mheight";
+const std::string app_hash_key = "mapp_hash";
+const std::string lthash_key = "mlthash";
+const std::string current_format = std::string(1, '\x01');
+constexpr char user_prefix = 'k';
+// LevelDB's default (1000) is sized for large servers; a node opens other files too.
+constexpr int max_open_files = 64;
+constexpr int bloom_bits_per_key = 10;
+
+std::string user_key(std::string_view key) {
+  std::string out;
+  out.reserve(1 + key.size());
+  out += user_prefix;
+  out += key;
+  return out;
 }
+
+void put_u32(std::size_t v, Bytes& out) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+/// The LtHash element of one pair: lengths first, so ("ab", "c") and ("a", "bc") differ.
+Bytes pair_element(std::string_view key, std::string_view value) {
+  Bytes out;
+  out.reserve(8 + key.size() + value.size());
+  put_u32(key.size(), out);
+  out.insert(out.end(), key.begin(), key.end());
+  put_u32(value.size(), out);
+  out.insert(out.end(), value.begin(), value.end());
+  return out;
+}
+
+std::string encode_height(Height height) {
+  std::string out(8, '\0');
+  for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<char>(height >> (8 * i));
+  return out;
+}
+
+Height decode_height(std::string_view bytes) {
+  Height height = 0;
+  for (std::size_t i = 0; i < 8; ++i) height |= Height{static_cast<std::uint8_t>(bytes[i])} << (8 * i);
+  return height;
+}
+
+leveldb::Slice slice_of(std::span<const std::uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+Result<std::optional<std::string>> read_value(leveldb::DB& db, const leveldb::ReadOptions& options,
+                                              const std::string& db_key) {
+  std::string value;
+  const leveldb::Status status = db.Get(options, db_key, &value);
+  if (status.IsNotFound()) return std::optional<std::string>{};
+  if (!status.ok()) return make_error(Errc::io_error, "kv: reading the state: " + status.ToString());
+  return std::optional<std::string>{std::move(value)};
+}
+
+Error corrupt(const std::string& what) { return make_error(Errc::corrupt_log, "kv: corrupt bookkeeping: " + what); }
 
 }  // namespace
 
-KvApplication::KvApplication(BlockStore store, MempoolLimits mempool_limits, std::size_t block_max_txs)
-    : store_(std::move(store)), mempool_(mempool_limits), block_max_txs_(block_max_txs) {}
+KvApplication::KvApplication(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<const leveldb::FilterPolicy> filter,
+                             std::unique_ptr<leveldb::DB> db, KvOptions options)
+    : cache_(std::move(cache)), filter_(std::move(filter)), db_(std::move(db)), options_(options) {}
 
-Result<std::unique_ptr<KvApplication>> KvApplication::open(BlockStore store, MempoolLimits mempool_limits,
-                                                           std::size_t block_max_txs, metrics::Registry* metrics) {
-  std::unique_ptr<KvApplication> app(new KvApplication(std::move(store), mempool_limits, block_max_txs));
-  if (metrics) app->register_metrics(*metrics);
-  auto replayed = app->store_.for_each_from(1, [&](const Block& block) -> Result<void> {
-    if (auto applied = app->state_.apply(block.height, block.value); !applied) return applied;
-    if (auto commands = decode_block(block.value.bytes())) app->txs_committed_ += commands->size();
-    return {};
-  });
-  if (!replayed) return replayed.error();
+KvApplication::~KvApplication() = default;
+
+Result<std::unique_ptr<KvApplication>> KvApplication::open(const std::string& directory, KvOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) return make_error(Errc::io_error, "kv: cannot create the directory " + directory + ": " + ec.message());
+
+  std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.cache_bytes));
+  // Most keys a block writes are new: the filter answers "absent" without a disk read.
+  std::unique_ptr<const leveldb::FilterPolicy> filter(leveldb::NewBloomFilterPolicy(bloom_bits_per_key));
+  leveldb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.paranoid_checks = true;
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.max_open_files = max_open_files;
+  db_options.block_cache = cache.get();
+  db_options.filter_policy = filter.get();
+  leveldb::DB* raw_db = nullptr;
+  const leveldb::Status status = leveldb::DB::Open(db_options, directory, &raw_db);
+  if (!status.ok()) {
+    const std::string what = status.ToString();
+    const std::string message = "kv: cannot open the state in " + directory + ": " + what;
+    if (status.IsCorruption()) return make_error(Errc::corrupt_log, message);
+    if (what.find("/LOCK") != std::string::npos)
+      return make_error(Errc::io_error, message + " (another process or application has it open)");
+    return make_error(Errc::io_error, message);
+  }
+  std::unique_ptr<KvApplication> app(
+      new KvApplication(std::move(cache), std::move(filter), std::unique_ptr<leveldb::DB>(raw_db), options));
+  if (auto loaded = app->load_bookkeeping(); !loaded) return loaded.error();
   return app;
 }
 
-void KvApplication::register_metrics(metrics::Registry& registry) {
-  commit_seconds_ = &registry.histogram("bftcore_app_commit_seconds",
-                                        "Time to store and apply a decided block (the next height waits for it).",
-                                        metrics::exponential_buckets(0.0001, 2, 16));
-  block_append_seconds_ = &registry.histogram("bftcore_blockstore_append_seconds",
-                                              "Time to write a block and its certificate and fdatasync them.",
-                                              metrics::exponential_buckets(0.0001, 2, 16));
-  mempool_refused_ = &registry.counter("bftcore_mempool_refused_total",
-                                       "Submissions the mempool refused (a command over its limits, or no room left).");
-  registry.callback_gauge("bftcore_mempool_transactions", "Commands waiting in the mempool.",
-                          [this] { return static_cast<double>(mempool_size()); });
-  registry.callback_gauge("bftcore_mempool_bytes", "Encoded size of the commands waiting in the mempool.", [this] {
-    const std::lock_guard lock(mempool_mutex_);
-    return static_cast<double>(mempool_.bytes());
-  });
-  registry.callback_counter("bftcore_app_transactions_committed_total", "Commands in committed blocks.",
-                            [this] { return static_cast<double>(txs_committed()); });
-}
+Result<void> KvApplication::load_bookkeeping() {
+  leveldb::ReadOptions options;
+  options.verify_checksums = true;
+  const auto get = [&](const std::string& key) { return read_value(*db_, options, key); };
 
-Value KvApplication::propose(Height) {
-  const std::lock_guard lock(mempool_mutex_);
-  return mempool_.propose(block_max_txs_, max_block_size);
-}
-
-bool KvApplication::is_valid(const Value& value) { return decode_block(value.bytes()).ok(); }
-
-Result<void> KvApplication::commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) {
-  const Value& value = *commit.value;
-  const auto started = std::chrono::steady_clock::now();
-  const auto seconds_since_start = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  Block block{commit.height, value, codec::encode(commit), BlockMeta{unix_ms(), commit_ms}};
-  if (auto stored = store_.append(block); !stored) return stored;
-  if (block_append_seconds_) block_append_seconds_->observe(seconds_since_start());
-  {
-    const std::lock_guard lock(state_mutex_);
-    if (auto applied = state_.apply(commit.height, value); !applied) return applied;
+  auto format = get(format_key);
+  if (!format) return format.error();
+  auto height = get(height_key);
+  if (!height) return height.error();
+  if (!*format) {
+    if (*height) return corrupt("a height without a format version");
+    leveldb::WriteOptions sync;
+    sync.sync = true;
+    if (auto s = db_->Put(sync, format_key, current_format); !s.ok())
+      return make_error(Errc::io_error, "kv: initialising the state: " + s.ToString());
+  } else if (**format != current_format) {
+    return make_error(Errc::unsupported_version,
+                      "kv: the state's layout is not version 1, the only one this build reads");
   }
-  if (auto commands = decode_block(value.bytes())) {
-    txs_committed_ += commands->size();
-    const std::lock_guard lock(mempool_mutex_);
-    mempool_.remove_committed(*commands);
+
+  Committed loaded;
+  if (*height) {
+    if ((*height)->size() != 8) return corrupt("a height of " + std::to_string((*height)->size()) + " bytes");
+    auto app_hash = get(app_hash_key);
+    if (!app_hash) return app_hash.error();
+    if (!*app_hash || (*app_hash)->size() != loaded.app_hash.size()) return corrupt("the app hash is missing or cut");
+    auto state = get(lthash_key);
+    if (!state) return state.error();
+    if (!*state) return corrupt("the LtHash state is missing");
+    auto lthash = crypto::LtHash16::deserialize(
+        std::span(reinterpret_cast<const std::uint8_t*>((*state)->data()), (*state)->size()));
+    if (!lthash) return corrupt(lthash.error().message);
+    loaded.height = decode_height(**height);
+    std::copy((*app_hash)->begin(), (*app_hash)->end(), loaded.app_hash.begin());
+    if (lthash->digest() != loaded.app_hash) return corrupt("the app hash is not the digest of the LtHash state");
+    committed_lthash_ = *lthash;
+  } else {
+    loaded.app_hash = committed_lthash_.digest();
   }
-  last_commit_ = commit;
-  if (commit_seconds_) commit_seconds_->observe(seconds_since_start());
+  loaded.snapshot = take_snapshot();
+  const std::lock_guard lock(committed_mutex_);
+  committed_ = std::move(loaded);
   return {};
 }
 
-Result<void> KvApplication::submit(std::vector<Command> commands) {
-  const std::lock_guard lock(mempool_mutex_);
-  auto added = mempool_.add(std::move(commands));
-  if (!added && mempool_refused_) mempool_refused_->inc();
-  return added;
+std::shared_ptr<const leveldb::Snapshot> KvApplication::take_snapshot() const {
+  leveldb::DB* db = db_.get();
+  return {db->GetSnapshot(), [db](const leveldb::Snapshot* snapshot) { db->ReleaseSnapshot(snapshot); }};
+}
+
+KvApplication::Committed KvApplication::committed() const {
+  const std::lock_guard lock(committed_mutex_);
+  return committed_;
+}
+
+Result<std::optional<std::string>> KvApplication::read_at(const Committed& state, std::string_view key) const {
+  leveldb::ReadOptions options;
+  options.snapshot = state.snapshot.get();
+  return read_value(*db_, options, user_key(key));
+}
+
+Result<std::optional<std::string>> KvApplication::read_for_block(const Pending& pending, const std::string& key) const {
+  if (const auto it = pending.writes.find(key); it != pending.writes.end()) return std::optional{it->second};
+  // No snapshot needed: only commit(), on this same thread, writes the database.
+  return read_value(*db_, leveldb::ReadOptions(), user_key(key));
+}
+
+AppInfo KvApplication::info() {
+  const Committed state = committed();
+  return AppInfo{state.height, state.app_hash, std::string(version)};
+}
+
+CheckTxResult KvApplication::check_tx(std::span<const std::uint8_t> tx, CheckTxKind) {
+  // Any well-formed set is valid in every state, so a recheck has nothing new to find.
+  auto command = parse_tx(tx);
+  if (!command) return CheckTxResult{code_malformed_tx, command.error().message};
+  return {};
+}
+
+bool KvApplication::process_proposal(const ProcessProposalRequest& request) {
+  return std::all_of(request.txs.begin(), request.txs.end(), [](const Tx& tx) { return parse_tx(tx).ok(); });
+}
+
+Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockRequest& request) {
+  const Height committed_height = committed().height;
+  if (request.header.height != committed_height + 1)
+    return make_error(Errc::invalid_argument, "kv: finalize_block for height " + std::to_string(request.header.height) +
+                                                  " but the committed height is " + std::to_string(committed_height));
+  Pending pending{request.header.height, {}, committed_lthash_, {}};
+  FinalizeBlockResult result;
+  result.tx_results.reserve(request.txs.size());
+  for (const Tx& tx : request.txs) {
+    auto command = parse_tx(tx);
+    if (!command) {
+      // A Byzantine proposer can put it in a block; every node refuses it alike.
+      result.tx_results.push_back(TxResult{code_malformed_tx, command.error().message, {}});
+      continue;
+    }
+    auto old_value = read_for_block(pending, command->key);
+    if (!old_value) return old_value.error();
+    if (*old_value) pending.lthash.remove(pair_element(command->key, **old_value));
+    pending.lthash.add(pair_element(command->key, command->value));
+    pending.writes.insert_or_assign(std::move(command->key), std::move(command->value));
+    result.tx_results.emplace_back();
+  }
+  pending.app_hash = pending.lthash.digest();
+  result.app_hash = pending.app_hash;
+  pending_ = std::move(pending);
+  return result;
+}
+
+Result<CommitResult> KvApplication::commit() {
+  if (!pending_) return make_error(Errc::invalid_argument, "kv: commit without a finalized block");
+  leveldb::WriteBatch batch;
+  for (const auto& [key, value] : pending_->writes) batch.Put(user_key(key), value);
+  batch.Put(height_key, encode_height(pending_->height));
+  batch.Put(app_hash_key, slice_of(pending_->app_hash));
+  const auto lthash_state = pending_->lthash.serialize();
+  batch.Put(lthash_key, slice_of(lthash_state));
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  if (const leveldb::Status status = db_->Write(sync, &batch); !status.ok())
+    return make_error(Errc::io_error,
+                      "kv: committing height " + std::to_string(pending_->height) + ": " + status.ToString());
+
+  Committed next{pending_->height, pending_->app_hash, take_snapshot()};
+  {
+    const std::lock_guard lock(committed_mutex_);
+    std::swap(committed_, next);
+  }
+  committed_lthash_ = pending_->lthash;
+  const Height height = pending_->height;
+  pending_.reset();
+
+  CommitResult result;
+  if (options_.keep_blocks > 0 && height + 1 > options_.keep_blocks)
+    result.retain_height = height + 1 - options_.keep_blocks;
+  return result;
+}
+
+QueryResult KvApplication::query(const QueryRequest& request) {
+  if (request.path != query_path) {
+    const std::string log = "unknown path '" + request.path + "' (known: " + std::string(query_path) + ")";
+    return QueryResult{code_unknown_path, log, {}, committed().height};
+  }
+  // The snapshot and the height come together: the answer is the state at that height
+  // even if a commit lands meanwhile.
+  const Committed state = committed();
+  const std::string_view key(reinterpret_cast<const char*>(request.data.data()), request.data.size());
+  auto value = read_at(state, key);
+  if (!value) return QueryResult{code_read_failed, value.error().message, {}, state.height};
+  if (!*value) return QueryResult{code_not_found, "not found", {}, state.height};
+  return QueryResult{code_ok, {}, Bytes((*value)->begin(), (*value)->end()), state.height};
 }
 
 std::optional<std::string> KvApplication::get(std::string_view key) const {
-  const std::lock_guard lock(state_mutex_);
-  return state_.get(key);
-}
-
-codec::Digest KvApplication::app_hash() const {
-  const std::lock_guard lock(state_mutex_);
-  return state_.app_hash();
-}
-
-std::size_t KvApplication::mempool_size() const {
-  const std::lock_guard lock(mempool_mutex_);
-  return mempool_.size();
-}
-
-Result<std::optional<codec::QuorumCertificate>> KvApplication::committed(Height height) const {
-  if (last_commit_ && last_commit_->height == height) return last_commit_;
-  auto block = store_.get(height);
-  if (!block) return block.error();
-  if (!*block) return std::optional<codec::QuorumCertificate>{};
-  auto commit = codec::decode_certificate((*block)->certificate);
-  if (!commit)
-    return make_error(Errc::corrupt_log, "block " + std::to_string(height) + ": its certificate does not decode (" +
-                                             commit.error().message + ")");
-  return std::optional<codec::QuorumCertificate>{std::move(*commit)};
+  auto value = read_at(committed(), key);
+  if (!value) return std::nullopt;
+  return std::move(*value);
 }
 
 }  // namespace bft::node

@@ -1,229 +1,376 @@
-// The key-value application: command text, the canonical block codec, the hash chain.
+// The key-value application: the transaction text and its one canonical form, and
+// KvApplication on LevelDB: durability only at commit, an app hash of the state alone,
+// query and check_tx codes, retain heights, and client reads during consensus calls.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
-#include <random>
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "bft/crypto/lthash.hpp"
 #include "bft/node/kv.hpp"
+#include "bft/node/kv_application.hpp"
 
 namespace bft::node {
 namespace {
 
-Bytes bytes_of(const Value& v) { return Bytes(v.bytes().begin(), v.bytes().end()); }
+namespace fs = std::filesystem;
 
-TEST(ParseCommands, OneCommandPerLineWithSpacesInValuesAndEmptyValues) {
-  auto parsed = parse_commands("set a 1\r\nset b hello world\n\nset c \nset d");
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const std::vector<Command> expected{{"a", "1"}, {"b", "hello world"}, {"c", ""}, {"d", ""}};
-  EXPECT_EQ(*parsed, expected);
+Tx tx(std::string_view text) { return Tx(text.begin(), text.end()); }
+std::string text_of(const Tx& tx) { return std::string(tx.begin(), tx.end()); }
+
+// --- transactions -------------------------------------------------------------------
+
+TEST(KvTx, EncodeIsCanonicalAndParsesBack) {
+  const std::vector<std::pair<Command, std::string>> cases{
+      {{"a", "1"}, "set a 1"},
+      {{"b", "hello world"}, "set b hello world"},
+      {{"c", ""}, "set c"},
+      {{"d", "  leading and trailing  "}, "set d   leading and trailing  "},
+      {{"~!", " "}, "set ~!  "},
+      {{std::string(max_key_size, 'k'), std::string(max_value_size, ' ')},
+       "set " + std::string(max_key_size, 'k') + " " + std::string(max_value_size, ' ')},
+  };
+  for (const auto& [command, text] : cases) {
+    EXPECT_EQ(text_of(encode_tx(command)), text);
+    auto parsed = parse_tx(tx(text));
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.error().message;
+    EXPECT_EQ(*parsed, command);
+    EXPECT_TRUE(validate(command).ok());
+  }
+  EXPECT_EQ(encode_tx({std::string(max_key_size, 'k'), std::string(max_value_size, 'v')}).size(), max_tx_size);
 }
 
-TEST(ParseCommands, ErrorsNameTheBadLine) {
+TEST(KvTx, RefusesEverythingElseWithAClearMessage) {
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"set a 1\nget a\n", "line 2: expected 'set <key> <value>'"},
-      {"set  a 1", "line 1: empty key"},
-      {"set a 1\n\nset\n", "line 3: expected"},
-      {"set k\x01y 1", "line 1: key with a space or non-printable byte: 'set k\\x01y 1'"},
-      {"set k v\tv", "line 1: value with a non-printable byte"},
-      {"set " + std::string(max_key_size + 1, 'k') + " v", "line 1: key of 257 bytes"},
-      {"set k " + std::string(max_value_size + 1, 'v'), "line 1: value of 4097 bytes"},
-      {"", "no command"},
-      {"\n\r\n", "no command"},
+      {"", "expected 'set <key> <value>'"},
+      {"get a", "expected 'set <key> <value>': 'get a'"},
+      {"set", "expected 'set <key> <value>'"},
+      {"SET a 1", "expected"},
+      {"set\ta 1", "expected"},
+      {"set ", "empty key"},
+      {"set  a 1", "empty key"},
+      {"set k ", "a space after the key but no value"},
+      {"set k\x01y 1", "key with a space or non-printable byte: 'set k\\x01y 1'"},
+      {"set k v\tv", "value with a non-printable byte"},
+      {"set k v\n", "value with a non-printable byte"},
+      {"set k v\r", "value with a non-printable byte"},
+      {"set k\n", "key with a space or non-printable byte"},
+      {"set k \xc3\xa9", "value with a non-printable byte"},
+      {"set " + std::string(max_key_size + 1, 'k') + " v", "key of 257 bytes (limit 256)"},
+      {"set k " + std::string(max_value_size + 1, 'v'), "value of 4097 bytes (limit 4096)"},
   };
   for (const auto& [text, message] : cases) {
-    auto parsed = parse_commands(text);
+    auto parsed = parse_tx(tx(text));
     ASSERT_FALSE(parsed.ok()) << text;
     EXPECT_EQ(parsed.error().code, Errc::invalid_argument);
-    EXPECT_NE(parsed.error().message.find(message), std::string::npos) << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find(message), std::string::npos) << text << " -> " << parsed.error().message;
   }
 }
 
-TEST(ParseCommands, AcceptsTheLimitsExactly) {
-  const std::string key(max_key_size, '~');
-  const std::string value(max_value_size, ' ');
-  auto parsed = parse_commands("set " + key + " " + value);
-  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  EXPECT_EQ(parsed->at(0).key, key);
-  EXPECT_EQ(parsed->at(0).value, value);
+TEST(KvTx, ValidateRefusesWhatDoesNotEncode) {
+  EXPECT_FALSE(validate({"", "v"}).ok());
+  EXPECT_FALSE(validate({"a b", "v"}).ok());
+  EXPECT_FALSE(validate({"k", "v\n"}).ok());
+  EXPECT_FALSE(validate({std::string(max_key_size + 1, 'k'), ""}).ok());
+  EXPECT_FALSE(validate({"k", std::string(max_value_size + 1, 'v')}).ok());
 }
 
-TEST(BlockCodec, KnownEncodingAndRoundTrip) {
-  const std::vector<Command> commands{{"k", "vv"}, {"key2", ""}};
-  const Value block = encode_block(commands);
-  const Bytes expected{1, 2, 0, 0, 0, 1, 0, 'k', 2, 0, 'v', 'v', 4, 0, 'k', 'e', 'y', '2', 0, 0};
-  EXPECT_EQ(bytes_of(block), expected);
-  auto decoded = decode_block(block.bytes());
-  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-  EXPECT_EQ(*decoded, commands);
-}
+// --- the application ------------------------------------------------------------------
 
-TEST(BlockCodec, EmptyBatchIsAValidBlock) {
-  const Value block = encode_block({});
-  EXPECT_EQ(block.size(), block_header_size);
-  auto decoded = decode_block(block.bytes());
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(decoded->empty());
-}
-
-TEST(BlockCodec, LargestCommandsRoundTrip) {
-  const std::vector<Command> commands{{std::string(max_key_size, 'k'), std::string(max_value_size, 'v')}};
-  auto decoded = decode_block(encode_block(commands).bytes());
-  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-  EXPECT_EQ(*decoded, commands);
-}
-
-void expect_rejected(const Bytes& bytes, Errc code, const std::string& what) {
-  auto decoded = decode_block(bytes);
-  ASSERT_FALSE(decoded.ok()) << what;
-  EXPECT_EQ(decoded.error().code, code) << what << ": " << decoded.error().message;
-}
-
-TEST(BlockCodec, RejectsEveryNonCanonicalOrOverLimitForm) {
-  const Bytes good = bytes_of(encode_block(std::vector<Command>{{"k", "v"}}));
-  Bytes trailing = good;
-  trailing.push_back(0);
-  expect_rejected(trailing, Errc::non_canonical, "trailing byte");
-  Bytes version = good;
-  version[0] = 2;
-  expect_rejected(version, Errc::unsupported_version, "version 2");
-  expect_rejected({}, Errc::malformed, "empty input");
-  for (std::size_t cut = 1; cut < good.size(); ++cut)
-    expect_rejected(Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut)), Errc::malformed,
-                    "truncated to " + std::to_string(cut));
-  Bytes count = good;
-  count[1] = 2;  // two commands announced, one present
-  expect_rejected(count, Errc::malformed, "count above the commands");
-  Bytes huge_count = good;
-  huge_count[4] = 0xff;
-  expect_rejected(huge_count, Errc::malformed, "count that cannot fit");
-  Bytes empty_key = good;
-  empty_key[5] = 0;  // key length 0: the key byte is then read as the value length
-  expect_rejected(empty_key, Errc::malformed, "empty key");
-  Bytes space_key = good;
-  space_key[7] = ' ';
-  expect_rejected(space_key, Errc::malformed, "space in key");
-  Bytes control_value = good;
-  control_value[10] = '\n';
-  expect_rejected(control_value, Errc::malformed, "newline in value");
-
-  Bytes long_key{1, 1, 0, 0, 0};
-  long_key.push_back(static_cast<std::uint8_t>((max_key_size + 1) & 0xff));
-  long_key.push_back(static_cast<std::uint8_t>((max_key_size + 1) >> 8));
-  long_key.resize(long_key.size() + max_key_size + 1 + 2, 'k');
-  long_key[long_key.size() - 2] = 0;
-  long_key[long_key.size() - 1] = 0;
-  expect_rejected(long_key, Errc::too_large, "key length above the limit");
-
-  Bytes long_value{1, 1, 0, 0, 0, 1, 0, 'k'};
-  long_value.push_back(static_cast<std::uint8_t>((max_value_size + 1) & 0xff));
-  long_value.push_back(static_cast<std::uint8_t>((max_value_size + 1) >> 8));
-  long_value.resize(long_value.size() + max_value_size + 1, 'v');
-  expect_rejected(long_value, Errc::too_large, "value length above the limit");
-
-  Bytes oversized = bytes_of(encode_block({}));
-  oversized.resize(max_block_size + 1, 0);
-  expect_rejected(oversized, Errc::too_large, "input above max_block_size");
-}
-
-TEST(BlockCodec, RandomBytesNeverCrashAndOnlyCanonicalBlocksDecode) {
-  std::mt19937_64 rng(20240601);
-  std::size_t decoded = 0;
-  for (int i = 0; i < 20000; ++i) {
-    Bytes bytes(rng() % 64);
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-    // Half the inputs start like a block, so the fuzzing reaches past the header.
-    if (i % 2 == 0 && bytes.size() >= 5) {
-      bytes[0] = block_version;
-      bytes[1] = static_cast<std::uint8_t>(rng() % 4);
-      bytes[2] = bytes[3] = bytes[4] = 0;
-      for (std::size_t j = 5; j < bytes.size(); ++j)
-        if (rng() % 3 != 0) bytes[j] = static_cast<std::uint8_t>('!' + rng() % 90);
+/// The app hash of a state, computed from the documented element encoding.
+codec::Digest hash_of_state(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  crypto::LtHash16 hash;
+  for (const auto& [key, value] : pairs) {
+    Bytes element;
+    for (const std::string* part : {&key, &value}) {
+      for (int i = 0; i < 4; ++i) element.push_back(static_cast<std::uint8_t>(part->size() >> (8 * i)));
+      element.insert(element.end(), part->begin(), part->end());
     }
-    auto result = decode_block(bytes);
-    if (result.ok()) {
-      ++decoded;
-      EXPECT_EQ(bytes_of(encode_block(*result)), bytes) << "decoded bytes must be the canonical encoding";
-    }
+    hash.add(element);
   }
-  EXPECT_GT(decoded, 0u) << "the generator should hit some valid blocks";
+  return hash.digest();
 }
 
-TEST(KvStore, AppliesBlocksInOrderAndLaterSetsWin) {
-  KvStore kv;
-  EXPECT_EQ(kv.height(), 0u);
-  EXPECT_EQ(kv.app_hash(), codec::Digest{});
-  ASSERT_TRUE(kv.apply(1, encode_block(std::vector<Command>{{"a", "1"}, {"b", "2"}, {"a", "3"}})).ok());
-  EXPECT_EQ(kv.get("a"), "3");
-  EXPECT_EQ(kv.get("b"), "2");
-  EXPECT_EQ(kv.get("c"), std::nullopt);
-  EXPECT_EQ(kv.size(), 2u);
-  EXPECT_EQ(kv.height(), 1u);
-  ASSERT_TRUE(kv.apply(2, encode_block({})).ok());
-  EXPECT_EQ(kv.height(), 2u);
-  EXPECT_EQ(kv.size(), 2u);
+class KvApplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "bft-kv-app-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string dir(const std::string& name = "state") const { return (root_ / name).string(); }
+
+  static std::unique_ptr<KvApplication> open_ok(const std::string& directory, KvOptions options = {}) {
+    auto app = KvApplication::open(directory, options);
+    EXPECT_TRUE(app.ok()) << app.error().message;
+    return app.ok() ? std::move(app).value() : nullptr;
+  }
+
+  static Result<FinalizeBlockResult> finalize(KvApplication& app, Height height,
+                                              const std::vector<std::string>& texts) {
+    std::vector<Tx> txs;
+    for (const std::string& text : texts) txs.push_back(tx(text));
+    FinalizeBlockRequest request;
+    request.header.height = height;
+    request.txs = txs;
+    return app.finalize_block(request);
+  }
+
+  /// Finalizes and commits the next block; returns its app hash.
+  static codec::Digest apply(KvApplication& app, const std::vector<std::string>& texts) {
+    auto result = finalize(app, app.info().last_height + 1, texts);
+    EXPECT_TRUE(result.ok()) << result.error().message;
+    auto committed = app.commit();
+    EXPECT_TRUE(committed.ok()) << committed.error().message;
+    return result.ok() ? result->app_hash : codec::Digest{};
+  }
+
+  static QueryResult query(KvApplication& app, std::string_view key, std::string path = "/kv") {
+    return app.query(QueryRequest{std::move(path), Bytes(key.begin(), key.end())});
+  }
+
+ private:
+  fs::path root_;
+};
+
+TEST_F(KvApplicationTest, AFreshStateIsHeightZeroWithTheEmptyHash) {
+  auto app = open_ok(dir("a/b/c"));  // parents are created
+  const AppInfo info = app->info();
+  EXPECT_EQ(info.last_height, 0u);
+  EXPECT_EQ(info.app_hash, crypto::LtHash16().digest());
+  EXPECT_EQ(info.version, KvApplication::version);
+  EXPECT_EQ(app->get("a"), std::nullopt);
 }
 
-TEST(KvStore, RefusesHeightsOutOfOrderWithoutChange) {
-  KvStore kv;
-  auto ahead = kv.apply(2, encode_block({}));
-  ASSERT_FALSE(ahead.ok());
-  EXPECT_EQ(ahead.error().code, Errc::too_far_ahead);
-  auto zero = kv.apply(0, encode_block({}));
-  ASSERT_FALSE(zero.ok());
-  EXPECT_EQ(zero.error().code, Errc::stale_height);
-  ASSERT_TRUE(kv.apply(1, encode_block({})).ok());
-  const codec::Digest hash = kv.app_hash();
-  auto again = kv.apply(1, encode_block(std::vector<Command>{{"x", "y"}}));
+TEST_F(KvApplicationTest, CommittedStateHeightAndHashSurviveReopen) {
+  codec::Digest hash;
+  {
+    auto app = open_ok(dir());
+    apply(*app, {"set a 1", "set b two words"});
+    hash = apply(*app, {"set c"});
+    EXPECT_EQ(app->info().app_hash, hash);
+  }
+  auto app = open_ok(dir());
+  EXPECT_EQ(app->info().last_height, 2u);
+  EXPECT_EQ(app->info().app_hash, hash);
+  EXPECT_EQ(hash, hash_of_state({{"a", "1"}, {"b", "two words"}, {"c", ""}}));
+  EXPECT_EQ(app->get("a"), "1");
+  EXPECT_EQ(app->get("b"), "two words");
+  EXPECT_EQ(app->get("c"), "");
+  // The LtHash state was restored too: the next block's hash still covers the old pairs.
+  EXPECT_EQ(apply(*app, {"set a 3"}), hash_of_state({{"a", "3"}, {"b", "two words"}, {"c", ""}}));
+}
+
+TEST_F(KvApplicationTest, SameStateByDifferentBlocksHasTheSameAppHash) {
+  auto one = open_ok(dir("one"));
+  auto two = open_ok(dir("two"));
+  apply(*one, {"set a 1", "set b 2"});
+  apply(*two, {"set b 2", "set a 0"});
+  EXPECT_NE(two->info().app_hash, one->info().app_hash);
+  apply(*two, {"set a 1"});
+  EXPECT_EQ(two->info().app_hash, one->info().app_hash);
+  EXPECT_NE(one->info().last_height, two->info().last_height);
+  EXPECT_EQ(one->info().app_hash, hash_of_state({{"a", "1"}, {"b", "2"}}));
+}
+
+TEST_F(KvApplicationTest, OverwritesReplaceTheValueAndALaterTxSeesAnEarlierOne) {
+  auto app = open_ok(dir());
+  apply(*app, {"set k 1"});
+  apply(*app, {"set k 2"});
+  EXPECT_EQ(app->get("k"), "2");
+  const codec::Digest hash = apply(*app, {"set k 3", "set j x", "set k 4", "set j"});
+  EXPECT_EQ(app->get("k"), "4");
+  EXPECT_EQ(app->get("j"), "");
+  EXPECT_EQ(hash, hash_of_state({{"k", "4"}, {"j", ""}}));
+}
+
+TEST_F(KvApplicationTest, AMalformedTxInABlockGetsACodeAndChangesNothing) {
+  auto app = open_ok(dir());
+  auto clean = open_ok(dir("clean"));
+  auto result = finalize(*app, 1, {"set a 1", "bogus", "set k ", "set b 2"});
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->tx_results.size(), 4u);
+  EXPECT_EQ(result->tx_results[0], TxResult{});
+  EXPECT_EQ(result->tx_results[1].code, KvApplication::code_malformed_tx);
+  EXPECT_NE(result->tx_results[1].log.find("expected 'set <key> <value>'"), std::string::npos);
+  EXPECT_EQ(result->tx_results[2].code, KvApplication::code_malformed_tx);
+  EXPECT_EQ(result->tx_results[3], TxResult{});
+  ASSERT_TRUE(app->commit().ok());
+  EXPECT_EQ(app->info().app_hash, apply(*clean, {"set a 1", "set b 2"}));
+  EXPECT_EQ(app->get("k"), std::nullopt);
+
+  const codec::Digest before = app->info().app_hash;
+  EXPECT_EQ(apply(*app, {"nonsense"}), before);
+  EXPECT_EQ(apply(*app, {}), before);
+  EXPECT_EQ(app->info().last_height, 3u);
+}
+
+TEST_F(KvApplicationTest, NothingIsDurableBeforeCommit) {
+  // A crash between finalize_block and commit: the block is simply not committed, and
+  // replaying it gives the same result.
+  codec::Digest finalized_hash;
+  {
+    auto app = open_ok(dir());
+    apply(*app, {"set a 1"});
+    auto result = finalize(*app, 2, {"set a 2", "set b 2"});
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    finalized_hash = result->app_hash;
+    // Nor is the pending block visible to readers.
+    EXPECT_EQ(app->get("a"), "1");
+    EXPECT_EQ(query(*app, "b").code, KvApplication::code_not_found);
+    EXPECT_EQ(app->info().last_height, 1u);
+  }
+  auto app = open_ok(dir());
+  EXPECT_EQ(app->info().last_height, 1u);
+  EXPECT_EQ(app->info().app_hash, hash_of_state({{"a", "1"}}));
+  EXPECT_EQ(app->get("a"), "1");
+  EXPECT_EQ(app->get("b"), std::nullopt);
+  auto replayed = finalize(*app, 2, {"set a 2", "set b 2"});
+  ASSERT_TRUE(replayed.ok()) << replayed.error().message;
+  EXPECT_EQ(replayed->app_hash, finalized_hash);
+}
+
+TEST_F(KvApplicationTest, HeightsAndCallOrderAreChecked) {
+  auto app = open_ok(dir());
+  for (Height wrong : {Height{0}, Height{2}}) {
+    auto result = finalize(*app, wrong, {"set a 1"});
+    ASSERT_FALSE(result.ok()) << wrong;
+    EXPECT_EQ(result.error().code, Errc::invalid_argument);
+  }
+  auto early = app->commit();
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, Errc::invalid_argument);
+
+  apply(*app, {"set a 1"});
+  auto again = app->commit();
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().code, Errc::stale_height);
-  EXPECT_EQ(kv.height(), 1u);
-  EXPECT_EQ(kv.app_hash(), hash);
-  EXPECT_EQ(kv.get("x"), std::nullopt);
+  EXPECT_EQ(again.error().code, Errc::invalid_argument);
+  auto stale = finalize(*app, 1, {"set a 2"});
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, Errc::invalid_argument);
+  EXPECT_EQ(app->get("a"), "1");
 }
 
-TEST(KvStore, AppHashIsTheDocumentedChain) {
-  KvStore kv;
-  const Value block = encode_block(std::vector<Command>{{"a", "1"}});
-  ASSERT_TRUE(kv.apply(1, block).ok());
-  Bytes input(32, 0);
-  const Bytes height{1, 0, 0, 0, 0, 0, 0, 0};
-  input.insert(input.end(), height.begin(), height.end());
-  const codec::Digest block_hash = codec::sha256(block.bytes());
-  input.insert(input.end(), block_hash.begin(), block_hash.end());
-  EXPECT_EQ(kv.app_hash(), codec::sha256(input));
+TEST_F(KvApplicationTest, ASecondFinalizeBeforeCommitStartsFromTheCommittedState) {
+  auto app = open_ok(dir());
+  ASSERT_TRUE(finalize(*app, 1, {"set a 1"}).ok());
+  ASSERT_TRUE(finalize(*app, 1, {"set b 2"}).ok());
+  ASSERT_TRUE(app->commit().ok());
+  EXPECT_EQ(app->get("a"), std::nullopt);
+  EXPECT_EQ(app->get("b"), "2");
+  EXPECT_EQ(app->info().app_hash, hash_of_state({{"b", "2"}}));
 }
 
-TEST(KvStore, DivergentHistoriesHaveDifferentHashesEqualOnesEqual) {
-  KvStore a, b, c;
-  const Value one = encode_block(std::vector<Command>{{"k", "1"}});
-  const Value two = encode_block(std::vector<Command>{{"k", "2"}});
-  ASSERT_TRUE(a.apply(1, one).ok());
-  ASSERT_TRUE(b.apply(1, one).ok());
-  ASSERT_TRUE(c.apply(1, two).ok());
-  EXPECT_EQ(a.app_hash(), b.app_hash());
-  EXPECT_NE(a.app_hash(), c.app_hash());
-  // Same contents reached through different blocks still differ: the hash is of history.
-  ASSERT_TRUE(a.apply(2, encode_block({})).ok());
-  ASSERT_TRUE(c.apply(2, one).ok());
-  EXPECT_EQ(a.get("k"), c.get("k"));
-  EXPECT_NE(a.app_hash(), c.app_hash());
+TEST_F(KvApplicationTest, RetainHeightFollowsKeepBlocks) {
+  auto all = open_ok(dir("all"));
+  auto last3 = open_ok(dir("last3"), KvOptions{.keep_blocks = 3});
+  const std::vector<Height> expected{0, 0, 1, 2, 3};  // height + 1 - 3 when positive
+  for (Height h = 1; h <= 5; ++h) {
+    for (KvApplication* app : {all.get(), last3.get()})
+      ASSERT_TRUE(finalize(*app, h, {"set h " + std::to_string(h)}).ok());
+    auto kept = all->commit();
+    ASSERT_TRUE(kept.ok());
+    EXPECT_EQ(kept->retain_height, 0u) << h;
+    auto pruned = last3->commit();
+    ASSERT_TRUE(pruned.ok());
+    EXPECT_EQ(pruned->retain_height, expected[h - 1]) << h;
+  }
 }
 
-TEST(KvStore, UndecodableBlockIsANoOpThatStillAdvances) {
-  KvStore kv, reference;
-  ASSERT_TRUE(kv.apply(1, encode_block(std::vector<Command>{{"a", "1"}})).ok());
-  ASSERT_TRUE(reference.apply(1, encode_block(std::vector<Command>{{"a", "1"}})).ok());
-  const Value garbage = Value::from_text("not a block");
-  ASSERT_TRUE(kv.apply(2, garbage).ok());
-  ASSERT_TRUE(reference.apply(2, garbage).ok());
-  EXPECT_EQ(kv.height(), 2u);
-  EXPECT_EQ(kv.rejected_blocks(), 1u);
-  EXPECT_EQ(kv.size(), 1u);
-  EXPECT_EQ(kv.get("a"), "1");
-  EXPECT_EQ(kv.app_hash(), reference.app_hash());
-  KvStore other;
-  ASSERT_TRUE(other.apply(1, encode_block(std::vector<Command>{{"a", "1"}})).ok());
-  ASSERT_TRUE(other.apply(2, encode_block({})).ok());
-  EXPECT_NE(other.app_hash(), kv.app_hash()) << "a rejected block is still part of the chain";
+TEST_F(KvApplicationTest, QueryPathsAndCodes) {
+  auto app = open_ok(dir());
+  EXPECT_EQ(query(*app, "a").height, 0u);
+  apply(*app, {"set a 1", "set e"});
+  apply(*app, {"set b two words"});
+
+  const QueryResult found = query(*app, "b");
+  EXPECT_EQ(found.code, code_ok);
+  EXPECT_EQ(std::string(found.value.begin(), found.value.end()), "two words");
+  EXPECT_EQ(found.height, 2u);
+
+  const QueryResult empty = query(*app, "e");
+  EXPECT_EQ(empty.code, code_ok);
+  EXPECT_TRUE(empty.value.empty());
+
+  const QueryResult missing = query(*app, "zz");
+  EXPECT_EQ(missing.code, KvApplication::code_not_found);
+  EXPECT_EQ(missing.log, "not found");
+  EXPECT_EQ(missing.height, 2u);
+
+  const QueryResult unknown = query(*app, "a", "/store");
+  EXPECT_EQ(unknown.code, KvApplication::code_unknown_path);
+  EXPECT_NE(unknown.log.find("/store"), std::string::npos);
+  EXPECT_EQ(unknown.height, 2u);
+
+  // Keys the parser would refuse simply do not exist; the bookkeeping is out of reach.
+  EXPECT_EQ(query(*app, "").code, KvApplication::code_not_found);
+  EXPECT_EQ(query(*app, "height").code, KvApplication::code_not_found);
+}
+
+TEST_F(KvApplicationTest, CheckTxAndProcessProposal) {
+  auto app = open_ok(dir());
+  for (CheckTxKind kind : {CheckTxKind::fresh, CheckTxKind::recheck}) {
+    EXPECT_TRUE(app->check_tx(tx("set a 1"), kind).ok());
+    const CheckTxResult refused = app->check_tx(tx(std::string_view("set a\0b 1", 9)), kind);
+    EXPECT_EQ(refused.code, KvApplication::code_malformed_tx);
+    EXPECT_NE(refused.log.find("key with a space or non-printable byte"), std::string::npos) << refused.log;
+  }
+  const std::vector<Tx> good{tx("set a 1"), tx("set b")};
+  const std::vector<Tx> mixed{tx("set a 1"), tx("del a")};
+  EXPECT_TRUE(app->process_proposal(ProcessProposalRequest{{}, good}));
+  EXPECT_TRUE(app->process_proposal(ProcessProposalRequest{{}, {}}));
+  EXPECT_FALSE(app->process_proposal(ProcessProposalRequest{{}, mixed}));
+}
+
+TEST_F(KvApplicationTest, ADirectoryIsOpenedOnceAtATime) {
+  auto first = open_ok(dir());
+  auto second = KvApplication::open(dir());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, Errc::io_error);
+  EXPECT_NE(second.error().message.find("cannot open the state in " + dir()), std::string::npos)
+      << second.error().message;
+  EXPECT_NE(second.error().message.find("has it open"), std::string::npos) << second.error().message;
+  first.reset();
+  EXPECT_TRUE(KvApplication::open(dir()).ok());
+}
+
+TEST_F(KvApplicationTest, ClientReadsSeeWholeCommittedBlocksWhileConsensusRuns) {
+  // Block h sets counter = h and writes key h; a reader must see, at whatever height a
+  // query reports, exactly that height's state.
+  auto app = open_ok(dir());
+  constexpr Height blocks = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const QueryResult counter = query(*app, "counter");
+      if (counter.height == 0) {
+        EXPECT_EQ(counter.code, KvApplication::code_not_found);
+      } else {
+        EXPECT_EQ(counter.code, code_ok);
+        EXPECT_EQ(std::string(counter.value.begin(), counter.value.end()), std::to_string(counter.height));
+      }
+      const QueryResult next = query(*app, "key" + std::to_string(counter.height + 1));
+      EXPECT_TRUE(next.height > counter.height || next.code == KvApplication::code_not_found);
+      EXPECT_TRUE(app->check_tx(tx("set x y"), CheckTxKind::recheck).ok());
+      reads.fetch_add(1);
+    }
+  });
+  for (Height h = 1; h <= blocks; ++h) {
+    ASSERT_TRUE(finalize(*app, h, {"set counter " + std::to_string(h), "set key" + std::to_string(h) + " v"}).ok());
+    ASSERT_TRUE(app->commit().ok());
+    EXPECT_EQ(app->info().last_height, h);
+  }
+  while (reads.load() < 10) std::this_thread::yield();
+  done = true;
+  reader.join();
+  EXPECT_EQ(app->get("counter"), std::to_string(blocks));
 }
 
 }  // namespace

@@ -1,27 +1,22 @@
-// The replicated application of bft-node: a key-value store whose transactions are
-// `set <key> <value>` commands. Consensus agrees on blocks (a canonical binary batch of
-// commands); every node applies the decided blocks in height order and chains a hash
-// over them, so two nodes that diverge show different app hashes.
+// The transactions of the key-value demo application (KvApplication): one transaction is
+// the text line `set <key> <value>`, with no line ending. The key ends at the first space
+// after it; the value is the rest (it may hold spaces, leading ones included, and may be
+// empty: `set k` sets k to "").
 //
-//   block   = u8 version (1)  u32 count  count x command          (little-endian)
-//   command = u16 key_length  key  u16 value_length  value
-//
-// Every batch has exactly one encoding: the decoder accepts that and nothing else.
+// One command has exactly one transaction encoding, so that the same command submitted
+// twice is the same transaction (the mempool and the block see one byte string per
+// command): `set`, one space, the key, then one space and the value only if the value is
+// not empty. parse_tx() accepts that form and nothing else; in particular `set k ` (a
+// separator with nothing after it) is refused, since `set k` is the empty value's form.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <span>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "bft/bytes.hpp"
-#include "bft/codec/hash.hpp"
+#include "bft/node/application.hpp"
 #include "bft/result.hpp"
-#include "bft/types.hpp"
 
 namespace bft::node {
 
@@ -29,65 +24,25 @@ namespace bft::node {
 /// allowed (0x20..0x7e), possibly empty.
 inline constexpr std::size_t max_key_size = 256;
 inline constexpr std::size_t max_value_size = 4096;
-/// An encoded block above this size does not decode. It equals the wire codec's default
-/// limit on a proposed value, so every valid block can travel in a proposal.
-inline constexpr std::size_t max_block_size = std::size_t{1} << 20;
-inline constexpr std::uint8_t block_version = 1;
-/// Bytes of an empty block (version and count), and of one command beyond its text.
-inline constexpr std::size_t block_header_size = 5;
-inline constexpr std::size_t command_overhead = 4;
+/// The longest transaction: `set `, a key, a space and a value, each at its limit.
+inline constexpr std::size_t max_tx_size = 4 + max_key_size + 1 + max_value_size;
 
 struct Command {
   std::string key;
   std::string value;
-
-  /// Bytes this command takes in an encoded block.
-  std::size_t encoded_size() const noexcept { return command_overhead + key.size() + value.size(); }
   friend bool operator==(const Command&, const Command&) = default;
 };
 
 /// invalid_argument if the key or value breaks the limits above.
 Result<void> validate(const Command& command);
 
-/// Parses client text: one `set <key> <value>` per line (LF or CRLF). The key ends at the
-/// first space after it; the value is the rest of the line (may hold spaces, may be empty,
-/// `set k` sets k to ""). Blank lines are skipped; text with no command is an error.
-/// Errors (invalid_argument) name the line number and show the line.
-Result<std::vector<Command>> parse_commands(std::string_view text);
+/// Errors (invalid_argument): not `set <key> <value>`, a key or value beyond the limits
+/// above, or not the canonical form (the message says which, and shows the start of the
+/// transaction with unprintable bytes escaped).
+Result<Command> parse_tx(std::span<const std::uint8_t> tx);
 
-/// The canonical block of `commands`. Precondition: each command passes validate() and
-/// the total stays within max_block_size (Mempool::propose guarantees both); otherwise
-/// the block does not decode and every node applies it as a no-op.
-Value encode_block(std::span<const Command> commands);
-
-/// Errors: unsupported_version, malformed (truncated, empty or non-printable key, bad
-/// character), too_large (input above max_block_size, key or value above its limit),
-/// non_canonical (bytes after the last command). Never reads out of bounds.
-Result<std::vector<Command>> decode_block(std::span<const std::uint8_t> bytes);
-
-/// The state machine. Not thread-safe: the node applies blocks on one thread.
-class KvStore {
- public:
-  /// Applies the decided block of `height`, which must be height() + 1 (stale_height
-  /// below, too_far_ahead above; nothing changes then). A block that does not decode was
-  /// still agreed on by consensus: it changes no key but advances the height and the app
-  /// hash exactly as on every other node, and counts in rejected_blocks().
-  Result<void> apply(Height height, const Value& block);
-
-  std::optional<std::string> get(std::string_view key) const;
-  /// The last applied height; 0 before the first block.
-  Height height() const noexcept { return height_; }
-  /// sha256(previous app_hash || u64 LE height || sha256(block)); all zeros at height 0.
-  const codec::Digest& app_hash() const noexcept { return app_hash_; }
-  /// Keys stored.
-  std::size_t size() const noexcept { return entries_.size(); }
-  std::uint64_t rejected_blocks() const noexcept { return rejected_blocks_; }
-
- private:
-  std::map<std::string, std::string, std::less<>> entries_;
-  Height height_ = 0;
-  codec::Digest app_hash_{};
-  std::uint64_t rejected_blocks_ = 0;
-};
+/// The canonical transaction of `command`. Precondition: validate(command) succeeds;
+/// otherwise the result does not parse.
+Tx encode_tx(const Command& command);
 
 }  // namespace bft::node

@@ -1,69 +1,145 @@
-// The replica's Application for bft-node: blocks of key-value commands, proposed from
-// the mempool, stored durably (BlockStore) before they are applied (KvStore).
+// The key-value demo application: transactions `set <key> <value>` (kv.hpp), state in
+// LevelDB, an app hash that is a function of the key-value pairs alone.
 //
-// Threads: the replica's calls (propose, is_valid, commit, committed) come from the node's
-// thread; the client API's (submit, get, app_hash, mempool_size, txs_committed, store
-// reads) from any other, at the same time. Each is short: a client never holds a lock
-// the node waits for longer than one lookup or one append to the pool.
+// LevelDB layout (one database in the application's directory):
+//   'k' key            -> value                      every key-value pair
+//   'm' "format"       -> u8 1                       the layout version, written on creation
+//   'm' "height"       -> u64 LE                     the last committed height
+//   'm' "app_hash"     -> 32 bytes                   the app hash at that height
+//   'm' "lthash"       -> 2048 bytes                 the LtHash16 state it is the digest of
+// User keys are stored under 'k' and bookkeeping under 'm', so no key can overwrite the
+// bookkeeping. commit() writes a block's pairs and the three bookkeeping values in one
+// synced WriteBatch: after a crash the database is at one committed height or the next,
+// never in between, and open() reads the four 'm' keys and nothing else.
+//
+// App hash: the LtHash16 digest (crypto/lthash.hpp) of the set of pairs, each element
+// being u32 LE key length, key, u32 LE value length, value. The hash is updated per write
+// (remove the old pair, add the new one), so a block costs O(its transactions) however
+// large the state, and two nodes holding the same pairs have the same app hash whatever
+// blocks led there. The empty state's app hash is the digest of the empty LtHash.
+//
+// Memory: nothing per key beyond the pending block's writes; reads go to LevelDB (its
+// block cache is bounded by KvOptions::cache_bytes).
+//
+// Threads, as application.hpp states: the consensus calls come one at a time from one
+// thread and own the pending block; check_tx only parses; query and get read a LevelDB
+// snapshot of the committed state, taken together with its height under a mutex that
+// commit() holds only to swap them, never across a disk write.
 #pragma once
 
-#include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "bft/codec/messages.hpp"
-#include "bft/metrics/registry.hpp"
-#include "bft/node/block_store.hpp"
+#include "bft/crypto/lthash.hpp"
+#include "bft/node/application.hpp"
 #include "bft/node/kv.hpp"
-#include "bft/node/mempool.hpp"
-#include "bft/node/replica.hpp"
+#include "bft/result.hpp"
+
+namespace leveldb {
+class Cache;
+class DB;
+class FilterPolicy;
+class Snapshot;
+}  // namespace leveldb
 
 namespace bft::node {
 
+struct KvOptions {
+  /// LevelDB's block cache.
+  std::size_t cache_bytes = std::size_t{8} << 20;
+  /// LevelDB's memtable: writes buffered before they are sorted into a table file.
+  std::size_t write_buffer_bytes = std::size_t{4} << 20;
+  /// 0: the engine keeps every block. N > 0: commit() lets it delete blocks below the
+  /// last N (the application never needs them: its state is durable at each commit).
+  Height keep_blocks = 0;
+};
+
 class KvApplication final : public Application {
  public:
-  /// Rebuilds the key-value state from every stored block (their certificates were
-  /// checked when they were stored). Errors: the store's (io_error, corrupt_log).
-  /// `metrics`, if given, gets the application's and mempool's figures (commit time,
-  /// the block store's append time, mempool size, bytes and refusals, transactions
-  /// committed); it must outlive the application.
-  static Result<std::unique_ptr<KvApplication>> open(BlockStore store, MempoolLimits mempool_limits,
-                                                     std::size_t block_max_txs, metrics::Registry* metrics = nullptr);
+  /// Response codes besides code_ok.
+  static constexpr std::uint32_t code_malformed_tx = 1;  // check_tx, tx results
+  static constexpr std::uint32_t code_not_found = 2;     // query: no such key
+  static constexpr std::uint32_t code_unknown_path = 3;  // query: a path other than /kv
+  static constexpr std::uint32_t code_read_failed = 4;   // query: LevelDB could not read
+  static constexpr std::string_view version = "kv-leveldb/1";
+  static constexpr std::string_view query_path = "/kv";
 
-  Value propose(Height height) override;
-  bool is_valid(const Value& value) override;
-  /// Stores, then applies. `now_unix_ms` for the block's metadata comes from the clock
-  /// given at construction.
-  Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) override;
-  Height committed_height() const override { return store_.tip(); }
-  Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
+  /// Opens (creating it and its directory if need be) the state in `directory`.
+  /// Errors: io_error (cannot create or open, e.g. another process or another
+  /// KvApplication holds the directory), unsupported_version (another layout),
+  /// corrupt_log (bookkeeping missing or inconsistent).
+  static Result<std::unique_ptr<KvApplication>> open(const std::string& directory, KvOptions options = {});
+  ~KvApplication() override;
+  KvApplication(const KvApplication&) = delete;
+  KvApplication& operator=(const KvApplication&) = delete;
 
-  /// Into the mempool: all of `commands` or none (Mempool::add's errors).
-  Result<void> submit(std::vector<Command> commands);
+  AppInfo info() override;
+  /// code_malformed_tx with the parser's message if the transaction does not parse.
+  CheckTxResult check_tx(std::span<const std::uint8_t> tx, CheckTxKind kind) override;
+  /// Accepts iff every transaction parses.
+  bool process_proposal(const ProcessProposalRequest& request) override;
+  /// Applies the block on top of the committed state, in memory only: a transaction sees
+  /// the writes of those before it; one that does not parse gets code_malformed_tx and
+  /// changes nothing. A second call before commit() starts again from the committed
+  /// state. Errors: invalid_argument (height is not the committed height + 1), io_error.
+  Result<FinalizeBlockResult> finalize_block(const FinalizeBlockRequest& request) override;
+  /// Makes the finalized block durable (one synced write). Errors: invalid_argument (no
+  /// finalized block), io_error.
+  Result<CommitResult> commit() override;
+  /// Path "/kv", data = a key: the value, or code_not_found. Other paths:
+  /// code_unknown_path. Reads the committed state only.
+  QueryResult query(const QueryRequest& request) override;
+
+  /// The committed value of `key`; nullopt if there is none or it cannot be read.
   std::optional<std::string> get(std::string_view key) const;
-  codec::Digest app_hash() const;
-  std::size_t mempool_size() const;
-  const BlockStore& store() const noexcept { return store_; }
-  std::uint64_t txs_committed() const noexcept { return txs_committed_.load(std::memory_order_relaxed); }
 
  private:
-  KvApplication(BlockStore store, MempoolLimits mempool_limits, std::size_t block_max_txs);
-  void register_metrics(metrics::Registry& registry);
+  /// The state after the last finalized, not yet committed block.
+  struct Pending {
+    Height height = 0;
+    std::map<std::string, std::string, std::less<>> writes;
+    crypto::LtHash16 lthash;
+    codec::Digest app_hash{};
+  };
 
-  BlockStore store_;
-  mutable std::mutex state_mutex_;
-  KvStore state_;
-  mutable std::mutex mempool_mutex_;
-  Mempool mempool_;
-  std::size_t block_max_txs_;
-  std::atomic<std::uint64_t> txs_committed_{0};
-  metrics::Histogram* commit_seconds_ = nullptr;
-  metrics::Histogram* block_append_seconds_ = nullptr;
-  metrics::Counter* mempool_refused_ = nullptr;
-  std::optional<codec::QuorumCertificate> last_commit_;  // the one peers ask for most
+  /// What client threads read, replaced as a whole by commit().
+  struct Committed {
+    Height height = 0;
+    codec::Digest app_hash{};
+    std::shared_ptr<const leveldb::Snapshot> snapshot;
+  };
+
+  KvApplication(std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<const leveldb::FilterPolicy> filter,
+                std::unique_ptr<leveldb::DB> db, KvOptions options);
+
+  /// A snapshot of the database as it is now, released when its last reader drops it.
+  std::shared_ptr<const leveldb::Snapshot> take_snapshot() const;
+  Committed committed() const;
+  Result<std::optional<std::string>> read_at(const Committed& state, std::string_view key) const;
+  /// The value `key` has for the pending block: its own write, else the committed one.
+  Result<std::optional<std::string>> read_for_block(const Pending& pending, const std::string& key) const;
+  Result<void> load_bookkeeping();
+
+  // Members are destroyed bottom-up: the committed snapshot is released and the database
+  // closed before the cache and the filter it uses go.
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+  KvOptions options_;
+
+  // The consensus thread's alone.
+  crypto::LtHash16 committed_lthash_;
+  std::optional<Pending> pending_;
+
+  mutable std::mutex committed_mutex_;
+  Committed committed_;
 };
 
 }  // namespace bft::node
