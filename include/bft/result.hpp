@@ -44,6 +44,9 @@ enum class Errc {
   corrupt_log,           // a damaged WAL record that is not a torn tail: the node must stop
   replay_diverged,       // replaying the WAL did not reproduce the own messages it records
   already_signed,        // the double-sign guard refused a second, different message for a slot
+  // node
+  duplicate,             // an item held already (a transaction in the mempool)
+  state_diverged,        // this node's application state differs from what a quorum decided
 };
 
 std::string_view to_string(Errc code) noexcept;

@@ -40,6 +40,8 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::corrupt_log: return "corrupt_log";
     case Errc::replay_diverged: return "replay_diverged";
     case Errc::already_signed: return "already_signed";
+    case Errc::duplicate: return "duplicate";
+    case Errc::state_diverged: return "state_diverged";
   }
   return "unknown_error";
 }

@@ -97,12 +97,12 @@ double seconds_between(TimePoint from, TimePoint to) { return std::chrono::durat
 
 class Replica::Impl {
  public:
-  Impl(ReplicaOptions options, const crypto::Signer& signer, Application& application, Network& network,
+  Impl(ReplicaOptions options, const crypto::Signer& signer, Ledger& ledger, Network& network,
        const Logger& logger, ValidatorSet validators, crypto::KeyRing keys, wal::Wal wal, wal::SignGuard guard,
        Core core, TimePoint now)
       : options_(std::move(options)),
         signer_(signer),
-        app_(application),
+        ledger_(ledger),
         net_(network),
         log_(logger),
         validators_(std::move(validators)),
@@ -127,7 +127,7 @@ class Replica::Impl {
     recovery_.replayed_inputs = replayed->inputs;
     recovery_.unsent_own_messages = replayed->unsent.size();
 
-    const Height committed = app_.committed_height();
+    const Height committed = ledger_.committed_height();
     if (!core_.started() || core_.height() <= committed) {
       // Nothing of the next height was logged (or the log ended before its start).
       inbox_.push_back({StartHeight{committed + 1, validators_}});
@@ -138,7 +138,7 @@ class Replica::Impl {
     } else {
       return make_error(Errc::invalid_argument,
                         "the write-ahead log is at height " + std::to_string(core_.height()) +
-                            " but the application has committed only up to " + std::to_string(committed) +
+                            " but the ledger has committed only up to " + std::to_string(committed) +
                             ": the data directory is inconsistent");
     }
     drain();
@@ -179,7 +179,7 @@ class Replica::Impl {
       if (timeout->height == core_.height()) schedule(*timeout);
     } else if (auto* request = std::get_if<GetValue>(&output)) {
       if (request->height == core_.height() && request->round == core_.round() && core_.step() == Step::propose)
-        inbox_.push_back({ProposeValue{request->height, request->round, app_.propose(request->height)}});
+        inbox_.push_back({ProposeValue{request->height, request->round, ledger_.propose(request->height)}});
     } else if (auto* decide = std::get_if<Decide>(&output)) {
       if (decide->height == core_.height()) on_decide(*decide);
     }
@@ -198,8 +198,10 @@ class Replica::Impl {
       std::visit([&](auto& m) { receive(from, m); }, *consensus);
     } else if (const auto* status = std::get_if<PeerStatus>(&*message)) {
       on_status(from, *status);
+    } else if (const auto* request = std::get_if<SyncRequest>(&*message)) {
+      serve_sync(from, request->from);
     } else {
-      serve_sync(from, std::get<SyncRequest>(*message).from);
+      on_pruned(from, std::get<PrunedBelow>(*message));
     }
     drain();
     maybe_sync();
@@ -308,7 +310,8 @@ class Replica::Impl {
     if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
-    const Validity validity = app_.is_valid(proposal.value) ? Validity::valid : Validity::invalid;
+    const Validity validity = ledger_.check_proposal(proposal.height, proposal.value, proposal.proposer);
+    if (validity == Validity::unknown) await_verdict(core_view);
     // The proof of lock is a set of prevotes: kept with their signatures like any vote.
     std::vector<codec::SignedVote> lock_votes;
     for (const Vote& lock_vote : core_view.lock_votes)
@@ -392,8 +395,14 @@ class Replica::Impl {
       ++stats_.sync_requests_throttled;
       return;
     }
-    const Height last = std::min(app_.committed_height(), from + allowed - 1);
-    for (Height height = std::max<Height>(from, 1); height <= last; ++height) {
+    from = std::max<Height>(from, 1);
+    if (const Height base = ledger_.base_height(); from < base && from <= ledger_.committed_height()) {
+      budget.blocks -= 1;
+      post(peer, frame_of(PrunedBelow{base}));
+      return;
+    }
+    const Height last = std::min(ledger_.committed_height(), from + allowed - 1);
+    for (Height height = from; height <= last; ++height) {
       const auto commit = committed_block(height);
       if (!commit) break;
       budget.blocks -= 1;
@@ -402,10 +411,22 @@ class Replica::Impl {
     }
   }
 
+  /// A peer deleted the blocks this node asked for. Logged once per peer and base: block
+  /// sync cannot bring this node past it from that peer.
+  void on_pruned(const Address& from, const PrunedBelow& pruned) {
+    ++stats_.sync_pruned_answers;
+    if (pruned.base <= core_.height()) return;
+    Height& logged = pruned_bases_[from];
+    if (logged == pruned.base) return;
+    logged = pruned.base;
+    log_.log(LogLevel::warn, "peer_pruned",
+             field("peer", short_hex(from)) + field("base", pruned.base) + field("height", core_.height()));
+  }
+
   /// A committed block to send a peer; one that cannot be read is logged and counted,
   /// and the peer gets it from another validator.
   std::optional<codec::QuorumCertificate> committed_block(Height height) {
-    auto commit = app_.committed(height);
+    auto commit = ledger_.committed(height);
     if (commit) return std::move(*commit);
     ++stats_.blocks_unreadable;
     log_.log(LogLevel::error, "block_unreadable", field("height", height) + field("detail", commit.error().message));
@@ -569,7 +590,7 @@ class Replica::Impl {
   void dispatch(Decide& out) { on_decide(out); }
 
   void dispatch(GetValue& out) {
-    inbox_.push_back({ProposeValue{out.height, out.round, app_.propose(out.height)}});
+    inbox_.push_back({ProposeValue{out.height, out.round, ledger_.propose(out.height)}});
   }
 
   void dispatch(ScheduleTimeout& out) { schedule(out); }
@@ -633,8 +654,8 @@ class Replica::Impl {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now_ - height_started_).count();
     const auto commit_ms = static_cast<std::uint32_t>(std::clamp<std::int64_t>(elapsed, 0, UINT32_MAX));
     // The block must be durable before the next height starts: the log then holds the
-    // next height only, and a restart finds this one in the application.
-    if (auto committed = app_.commit(commit, commit_ms); !committed) return stop(committed.error());
+    // next height only, and a restart finds this one in the ledger.
+    if (auto committed = ledger_.commit(commit, commit_ms); !committed) return stop(committed.error());
     ++stats_.heights_committed;
     if (metrics_) {
       metrics_->commit_latency.observe(seconds_between(height_started_, now_));
@@ -654,6 +675,30 @@ class Replica::Impl {
     inbox_.push_back({StartHeight{next, validators_}});
     height_finished_ = true;
     start_pending_ = true;
+    ask_awaited_verdicts(next);
+  }
+
+  /// A proposal of a height the ledger could not judge yet: asked again when it can.
+  void await_verdict(const Proposal& proposal) {
+    if (awaiting_verdict_.size() == max_awaiting_verdicts) awaiting_verdict_.pop_front();
+    awaiting_verdict_.push_back({proposal.height, proposal.round, proposal.value, proposal.proposer});
+  }
+
+  /// The heights before `height` are committed: the ledger judges its proposals now.
+  /// Queued after the height's start, so the core takes the verdicts at that height.
+  void ask_awaited_verdicts(Height height) {
+    std::deque<AwaitedVerdict> later;
+    for (AwaitedVerdict& awaited : awaiting_verdict_) {
+      if (awaited.height > height) {
+        later.push_back(std::move(awaited));
+        continue;
+      }
+      if (awaited.height < height) continue;
+      const Validity validity = ledger_.check_proposal(awaited.height, awaited.value, awaited.proposer);
+      if (validity != Validity::unknown)
+        inbox_.push_back({VerifyResult{awaited.height, awaited.round, std::move(awaited.value), validity == Validity::valid}});
+    }
+    awaiting_verdict_ = std::move(later);
   }
 
   void stop(const Error& error) {
@@ -739,9 +784,20 @@ class Replica::Impl {
     Value value;
   };
 
+  struct AwaitedVerdict {
+    Height height;
+    Round round;
+    Value value;
+    Address proposer;
+  };
+  /// Proposals heard ahead of this node, waiting for the ledger to judge them. The core
+  /// buffers a few heights ahead only; beyond this bound the oldest is forgotten (its
+  /// round then times out, as for a proposal never heard).
+  static constexpr std::size_t max_awaiting_verdicts = 64;
+
   const ReplicaOptions options_;
   const crypto::Signer& signer_;
-  Application& app_;
+  Ledger& ledger_;
   Network& net_;
   const Logger& log_;
   const ValidatorSet validators_;
@@ -773,9 +829,11 @@ class Replica::Impl {
   std::unordered_map<Address, Height> peer_heights_;
   std::unordered_map<Address, Height> helped_at_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
+  std::unordered_map<Address, Height> pruned_bases_;      // the last base each peer reported
   std::map<Height, codec::QuorumCertificate> fetched_;
   Height fed_fetched_ = 0;  // the height whose fetched block went to the core
   std::optional<AwaitedCommit> awaiting_commit_;
+  std::deque<AwaitedVerdict> awaiting_verdict_;
 
   std::optional<Error> fatal_;
   ReplicaStats stats_;
@@ -792,23 +850,17 @@ class Replica::Impl {
 
 Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const crypto::Signer& signer,
                                                wal::Storage& wal_storage, wal::Storage& guard_storage,
-                                               Application& application, Network& network, const Logger& logger,
+                                               Ledger& ledger, Network& network, const Logger& logger,
                                                TimePoint now) {
   if (options.validators.empty()) return make_error(Errc::invalid_argument, "no validators");
   if (options.gossip_interval.count() <= 0 || options.sync_patience.count() <= 0 || options.sync_batch == 0 ||
       options.sync_blocks_per_second == 0)
     return make_error(Errc::invalid_argument,
                       "gossip_interval, sync_patience, sync_batch and sync_blocks_per_second must be positive");
-  std::vector<Validator> members;
-  crypto::KeyRing keys;
-  for (const ValidatorKey& validator : options.validators) {
-    if (auto added = keys.add(validator.key); !added) return added.error();
-    members.push_back(Validator{crypto::address_of(validator.key), validator.power, validator.power});
-  }
-  auto validators = ValidatorSet::create(std::move(members));
+  auto validators = make_validators(options.validators);
   if (!validators) return validators.error();
   const Address self = crypto::address_of(signer.public_key());
-  if (!validators->index_of(self)) return make_error(Errc::invalid_argument, "this node's key is not a validator's");
+  if (!validators->set.index_of(self)) return make_error(Errc::invalid_argument, "this node's key is not a validator's");
   auto core = Core::create(self, options.consensus, make_weighted_round_robin_selector());
   if (!core) return core.error();
   auto guard = wal::SignGuard::open(guard_storage, wal::SignGuard::default_keep_heights, options.guard_preallocate_bytes);
@@ -819,8 +871,8 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
   auto opened = wal::Wal::open(wal_storage, options.wal);
   if (!opened) return opened.error();
 
-  auto impl = std::make_unique<Impl>(std::move(options), signer, application, network, logger, std::move(*validators),
-                                     std::move(keys), std::move(opened->wal), std::move(*guard), std::move(*core), now);
+  auto impl = std::make_unique<Impl>(std::move(options), signer, ledger, network, logger, std::move(validators->set),
+                                     std::move(validators->keys), std::move(opened->wal), std::move(*guard), std::move(*core), now);
   if (auto recovered = impl->recover(std::move(opened->records), opened->report); !recovered) return recovered.error();
   if (impl->fatal()) return *impl->fatal();
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));

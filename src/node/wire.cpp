@@ -5,10 +5,11 @@
 namespace bft::node {
 namespace {
 
-enum class Kind : std::uint8_t { consensus = 1, status = 2, sync_request = 3 };
+enum class Kind : std::uint8_t { consensus = 1, status = 2, sync_request = 3, pruned = 4 };
 
 constexpr std::size_t status_size = 1 + 8 + 8;
 constexpr std::size_t sync_request_size = 1 + 8;
+constexpr std::size_t pruned_size = 1 + 8;
 
 template <class Int>
 void put(Bytes& out, Int value) {
@@ -34,10 +35,14 @@ Bytes encode_frame(const WireMessage& message) {
     out.push_back(static_cast<std::uint8_t>(Kind::status));
     put<std::uint64_t>(out, status->height);
     put<std::uint64_t>(out, static_cast<std::uint64_t>(status->round));
-  } else {
+  } else if (const auto* request = std::get_if<SyncRequest>(&message)) {
     out.reserve(sync_request_size);
     out.push_back(static_cast<std::uint8_t>(Kind::sync_request));
-    put<std::uint64_t>(out, std::get<SyncRequest>(message).from);
+    put<std::uint64_t>(out, request->from);
+  } else {
+    out.reserve(pruned_size);
+    out.push_back(static_cast<std::uint8_t>(Kind::pruned));
+    put<std::uint64_t>(out, std::get<PrunedBelow>(message).base);
   }
   return out;
 }
@@ -59,6 +64,9 @@ Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const code
     case Kind::sync_request:
       if (frame.size() != sync_request_size) return make_error(Errc::malformed, "sync request of the wrong size");
       return WireMessage{SyncRequest{get<std::uint64_t>(frame, 1)}};
+    case Kind::pruned:
+      if (frame.size() != pruned_size) return make_error(Errc::malformed, "pruned answer of the wrong size");
+      return WireMessage{PrunedBelow{get<std::uint64_t>(frame, 1)}};
   }
   return make_error(Errc::malformed, "unknown frame kind " + std::to_string(frame[0]));
 }

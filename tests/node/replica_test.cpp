@@ -34,13 +34,22 @@ crypto::Ed25519Signer key(std::uint8_t index) {
 }
 
 /// Commits into memory; values are "h<height> by <proposer index>".
-class MemoryChain final : public Application {
+class MemoryChain final : public Ledger {
  public:
   explicit MemoryChain(std::size_t index) : index_(index) {}
   Value propose(Height height) override {
     return Value::from_text("h" + std::to_string(height) + " by " + std::to_string(index_));
   }
-  bool is_valid(const Value& value) override { return value.view().rfind("h", 0) == 0; }
+  Validity check_proposal(Height height, const Value& value, const Address&) override {
+    if (height > blocks.size() + 1) {
+      unknown_values.insert(value.to_string());
+      return Validity::unknown;
+    }
+    if (unknown_values.erase(value.to_string()) > 0) ++late_verdicts;
+    if (value.view().rfind("h" + std::to_string(height) + " ", 0) == 0) return Validity::valid;
+    ++invalid_verdicts;
+    return Validity::invalid;
+  }
   Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t) override {
     if (fail_next_commit) {
       fail_next_commit = false;
@@ -51,14 +60,19 @@ class MemoryChain final : public Application {
     return {};
   }
   Height committed_height() const override { return blocks.size(); }
+  Height base_height() const override { return base; }
   Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override {
     if (unreadable.contains(height)) return make_error(Errc::io_error, "pread: Input/output error");
-    if (height == 0 || height > blocks.size()) return std::optional<codec::QuorumCertificate>{};
+    if (height < base || height > blocks.size()) return std::optional<codec::QuorumCertificate>{};
     return std::optional<codec::QuorumCertificate>{blocks[height - 1]};
   }
 
   std::vector<codec::QuorumCertificate> blocks;
   bool fail_next_commit = false;
+  Height base = 1;  // heights below it answer as pruned
+  std::set<std::string> unknown_values;  // proposals of heights beyond the next, not judged yet
+  std::uint64_t late_verdicts = 0;        // judged once their height came
+  std::uint64_t invalid_verdicts = 0;
   std::set<Height> unreadable;  // committed, but reading them fails
 
  private:
@@ -537,11 +551,51 @@ TEST(Replica, AForgedCommitCertificateIsRejected) {
   for (const auto& block : cluster.node(0).app->blocks) EXPECT_NE(block.value, Value::from_text("h-forged"));
 }
 
+// A node that deleted the blocks a peer asks for says so instead of staying silent; the
+// peer counts the answer, and sync of what is still stored works as before.
+TEST(Replica, ARequestBelowThePrunedBaseIsAnsweredWithTheBase) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(30));
+  cluster.node(0).app->base = 20;
+  Replica& asker = *cluster.node(1).replica;
+  const ReplicaStats before = cluster.node(0).replica->stats();
+  cluster.node(0).replica->on_frame(cluster.node(1).address, encode_frame(SyncRequest{5}), cluster.now());
+  EXPECT_EQ(cluster.node(0).replica->stats().sync_blocks_served, before.sync_blocks_served);
+  const std::uint64_t answers_before = asker.stats().sync_pruned_answers;
+  ASSERT_TRUE(cluster.run_until([&] { return asker.stats().sync_pruned_answers > answers_before; }));
+  cluster.node(0).replica->on_frame(cluster.node(1).address, encode_frame(SyncRequest{20}), cluster.now());
+  EXPECT_GT(cluster.node(0).replica->stats().sync_blocks_served, before.sync_blocks_served);
+  ASSERT_TRUE(cluster.all_reach(35));
+  cluster.expect_agreement();
+}
+
+// A proposal of a height the ledger cannot judge yet (the node is still deciding the
+// height before) is judged once that height is committed, and the node then votes for it.
+TEST(Replica, AProposalHeardAheadIsJudgedWhenItsHeightStarts) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.cut().insert(3);
+  ASSERT_TRUE(cluster.all_reach(7, {3}));  // height 8 is proposed by another node than 3
+  cluster.cut().clear();
+  // The link comes back: each peer sends its status and its messages of the current
+  // height, the proposal among them, before node 3 has fetched the heights between.
+  for (std::size_t i = 0; i < 3; ++i) cluster.node(i).replica->on_peer_connected(cluster.node(3).address, cluster.now());
+  ASSERT_TRUE(cluster.all_reach(30));
+  cluster.expect_agreement();
+  EXPECT_GT(cluster.node(3).app->late_verdicts, 0u);
+  for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_EQ(cluster.node(i).app->invalid_verdicts, 0u) << i;
+}
+
 TEST(Wire, FramesRoundTripAndBadOnesAreErrors) {
   const PeerStatus status{7, 3};
   EXPECT_EQ(std::get<PeerStatus>(*decode_frame(encode_frame(status))), status);
   const SyncRequest request{42};
   EXPECT_EQ(std::get<SyncRequest>(*decode_frame(encode_frame(request))), request);
+  const PrunedBelow pruned{1000};
+  EXPECT_EQ(std::get<PrunedBelow>(*decode_frame(encode_frame(pruned))), pruned);
+  Bytes short_pruned = encode_frame(pruned);
+  short_pruned.pop_back();
+  EXPECT_EQ(decode_frame(short_pruned).error().code, Errc::malformed);
   const PeerStatus no_round{1, nil_round};
   EXPECT_EQ(std::get<PeerStatus>(*decode_frame(encode_frame(no_round))), no_round);
 

@@ -2,10 +2,10 @@
 // around it — the write-ahead log and the double-sign guard (an own message is durable
 // before it leaves), signatures on everything sent and checked on everything received,
 // gossip (own messages re-sent on a timer), help for peers one height behind, block sync
-// for peers further behind, and the application's commit before the next height starts.
+// for peers further behind, and the ledger's commit before the next height starts.
 //
 // Single-threaded and free of IO of its own: frames come in through on_frame(), time
-// through the `now` arguments, and everything leaves through the Network and Application
+// through the `now` arguments, and everything leaves through the Network and Ledger
 // interfaces, so tests run several replicas in one thread on made-up time. bft-node runs
 // one on its asio thread.
 #pragma once
@@ -24,6 +24,7 @@
 #include "bft/crypto/signer.hpp"
 #include "bft/metrics/registry.hpp"
 #include "bft/node/log.hpp"
+#include "bft/node/validators.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 #include "bft/wal/storage.hpp"
@@ -33,22 +34,29 @@ namespace bft::node {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 
-/// The replicated state machine, as the replica sees it.
-class Application {
+/// The decided chain, as the replica sees it: where proposals come from, what a proposal
+/// must satisfy, and where decisions go. bft::node::Blockchain implements it over the
+/// block store, the mempool and the Application.
+class Ledger {
  public:
-  virtual ~Application() = default;
-  /// The value to propose at `height` (may be empty: heights go on without load).
+  virtual ~Ledger() = default;
+  /// The value to propose at `height` (committed_height() + 1), this node proposing.
   virtual Value propose(Height height) = 0;
-  /// Whether a proposed value may be decided (e.g. it decodes as a block).
-  virtual bool is_valid(const Value& value) = 0;
+  /// Whether `proposer`'s proposal of `value` at `height` may be decided. `unknown` for a
+  /// height the ledger cannot judge yet (beyond committed_height() + 1): the replica asks
+  /// again once the heights before it are committed.
+  virtual Validity check_proposal(Height height, const Value& value, const Address& proposer) = 0;
   /// `commit` (a quorum of precommits; it holds the value) decided the next height:
   /// make it durable and apply it. The replica starts the next height only after this
   /// returns; an error stops the replica. `commit_ms`: from the height's start to now.
   virtual Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) = 0;
   /// The highest committed height (0 before the first).
   virtual Height committed_height() const = 0;
+  /// The lowest height still stored (1 unless blocks were pruned). A peer asking for less
+  /// is told so (PrunedBelow).
+  virtual Height base_height() const = 0;
   /// The commit certificate of a committed height, to serve peers that sync; nullopt if
-  /// the height is not committed. An error: it is, but cannot be read (io error, damage).
+  /// the height is not (or no longer) stored. An error: it is, but cannot be read.
   virtual Result<std::optional<codec::QuorumCertificate>> committed(Height height) const = 0;
 };
 
@@ -58,11 +66,6 @@ class Network {
   virtual ~Network() = default;
   virtual void broadcast(std::shared_ptr<const Bytes> frame) = 0;
   virtual void send(const Address& to, std::shared_ptr<const Bytes> frame) = 0;
-};
-
-struct ValidatorKey {
-  crypto::PublicKey key;
-  std::uint64_t power = 1;
 };
 
 struct ReplicaOptions {
@@ -111,6 +114,7 @@ struct ReplicaStats {
   std::uint64_t blocks_synced = 0;
   std::uint64_t sync_blocks_served = 0;       // blocks sent in answer to peers' requests
   std::uint64_t sync_requests_throttled = 0;  // requests beyond the peer's budget, unanswered
+  std::uint64_t sync_pruned_answers = 0;      // peers' answers that they pruned what was asked
   /// Decisions whose certificate came from a peer: after a restart the log holds the
   /// votes that decided, but not their signatures.
   std::uint64_t certificates_fetched_after_decision = 0;
@@ -131,13 +135,13 @@ struct RecoveryInfo {
 class Replica {
  public:
   /// Opens the guard and the WAL, replays the log into a fresh core, reconciles it with
-  /// the application's committed height and starts. Errors: invalid_argument (bad
+  /// the ledger's committed height and starts. Errors: invalid_argument (bad
   /// options, the signer is not a validator), the WAL's (corrupt_log, replay_diverged,
-  /// io_error), and invalid_argument when the log is ahead of the application's blocks
+  /// io_error), and invalid_argument when the log is ahead of the ledger's blocks
   /// (the data directory is inconsistent).
   static Result<std::unique_ptr<Replica>> open(ReplicaOptions options, const crypto::Signer& signer,
                                                wal::Storage& wal_storage, wal::Storage& guard_storage,
-                                               Application& application, Network& network, const Logger& logger,
+                                               Ledger& ledger, Network& network, const Logger& logger,
                                                TimePoint now);
   ~Replica();
   Replica(const Replica&) = delete;

@@ -5,6 +5,8 @@
 //   kind 1 consensus     body = codec::encode(Message) (proposal, vote, commit certificate)
 //   kind 2 status        body = height:u64 round:i64   (little-endian; round -1 = none yet)
 //   kind 3 sync request  body = from_height:u64
+//   kind 4 pruned        body = base_height:u64   (the answer to a sync request for
+//                        heights this node deleted: it holds blocks from base on)
 //
 // A commit certificate carries its value, so it doubles as a block: it answers sync
 // requests and helps a peer that missed the end of a height.
@@ -35,7 +37,13 @@ struct SyncRequest {
   friend bool operator==(const SyncRequest&, const SyncRequest&) = default;
 };
 
-using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest>;
+/// This node pruned the blocks below `base`: block sync from it starts there.
+struct PrunedBelow {
+  Height base = 0;
+  friend bool operator==(const PrunedBelow&, const PrunedBelow&) = default;
+};
+
+using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest, PrunedBelow>;
 
 Bytes encode_frame(const WireMessage& message);
 /// Errors: malformed (empty, unknown kind, wrong body size), and the codec's errors for
