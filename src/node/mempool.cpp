@@ -1,69 +1,68 @@
 #include "bft/node/mempool.hpp"
 
-#include <algorithm>
-#include <unordered_map>
+#include <cstring>
 
 namespace bft::node {
 
-namespace {
+TxId tx_id(std::span<const std::uint8_t> tx) noexcept { return codec::sha256(tx); }
 
-/// One string per command, equal exactly when the commands are: the key holds no space,
-/// so "key value" splits back in one way only.
-std::string identity(const Command& c) { return c.key + ' ' + c.value; }
-
-}  // namespace
-
-Result<void> Mempool::add(std::vector<Command> commands) {
-  std::size_t added_bytes = 0;
-  for (const Command& c : commands) {
-    if (auto ok = validate(c); !ok) return ok;
-    added_bytes += c.encoded_size();
-  }
-  if (commands.size() > limits_.max_commands - commands_.size() || added_bytes > limits_.max_bytes - bytes_)
-    return make_error(Errc::buffer_full, "mempool: full (" + std::to_string(commands_.size()) + " commands, " +
-                                             std::to_string(bytes_) + " bytes pooled; adding " +
-                                             std::to_string(commands.size()) + " commands, " +
-                                             std::to_string(added_bytes) + " bytes)");
-  for (Command& c : commands) commands_.push_back(std::move(c));
-  bytes_ += added_bytes;
-  return {};
+std::size_t Mempool::DigestHash::operator()(const TxId& id) const noexcept {
+  // A SHA-256 is uniform already: its first bytes are a hash.
+  std::size_t h = 0;
+  std::memcpy(&h, id.data(), sizeof h);
+  return h;
 }
 
-Value Mempool::propose(std::size_t max_commands, std::size_t max_bytes) const {
-  const std::size_t byte_limit = std::min(max_bytes, max_block_size);
-  std::size_t size = block_header_size;
-  std::size_t taken = 0;
-  for (const Command& c : commands_) {
-    if (taken == max_commands || size + c.encoded_size() > byte_limit) break;
-    size += c.encoded_size();
-    ++taken;
-  }
-  const std::vector<Command> batch(commands_.begin(), commands_.begin() + static_cast<std::ptrdiff_t>(taken));
-  return encode_block(batch);
+Result<TxId> Mempool::add(Tx tx) {
+  if (tx.empty()) return make_error(Errc::invalid_argument, "an empty transaction");
+  if (tx.size() > limits_.max_tx_bytes)
+    return make_error(Errc::too_large, "a transaction of " + std::to_string(tx.size()) + " bytes exceeds the limit of " +
+                                           std::to_string(limits_.max_tx_bytes));
+  const TxId id = tx_id(tx);
+  const std::lock_guard lock(mutex_);
+  if (by_id_.contains(id)) return make_error(Errc::duplicate, "the transaction is in the mempool already");
+  if (order_.size() >= limits_.max_txs || tx.size() > limits_.max_bytes - bytes_)
+    return make_error(Errc::buffer_full, "mempool full (" + std::to_string(order_.size()) + " transactions, " +
+                                             std::to_string(bytes_) + " bytes)");
+  bytes_ += tx.size();
+  order_.push_back({id, std::move(tx)});
+  by_id_.emplace(id, std::prev(order_.end()));
+  return id;
 }
 
-void Mempool::remove_committed(const std::vector<Command>& committed) {
-  std::size_t prefix = 0;
-  while (prefix < committed.size() && prefix < commands_.size() && commands_[prefix] == committed[prefix]) ++prefix;
-  for (std::size_t i = 0; i < prefix; ++i) {
-    bytes_ -= commands_.front().encoded_size();
-    commands_.pop_front();
+std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::size_t overhead_per_tx) const {
+  std::vector<Tx> txs;
+  std::size_t bytes = 0;
+  const std::lock_guard lock(mutex_);
+  for (const Entry& entry : order_) {
+    if (txs.size() == max_txs) break;
+    const std::size_t size = entry.tx.size() + overhead_per_tx;
+    if (size > max_bytes - bytes) break;  // keep the order: a later, smaller one waits too
+    bytes += size;
+    txs.push_back(entry.tx);
   }
-  if (prefix == committed.size()) return;
+  return txs;
+}
 
-  std::unordered_map<std::string, std::size_t> pending;
-  for (std::size_t i = prefix; i < committed.size(); ++i) ++pending[identity(committed[i])];
-  std::deque<Command> kept;
-  for (Command& c : commands_) {
-    const auto it = pending.find(identity(c));
-    if (it != pending.end() && it->second > 0) {
-      --it->second;
-      bytes_ -= c.encoded_size();
-    } else {
-      kept.push_back(std::move(c));
-    }
+void Mempool::remove_committed(std::span<const Tx> committed) {
+  const std::lock_guard lock(mutex_);
+  for (const Tx& tx : committed) {
+    const auto found = by_id_.find(tx_id(tx));
+    if (found == by_id_.end()) continue;
+    bytes_ -= found->second->tx.size();
+    order_.erase(found->second);
+    by_id_.erase(found);
   }
-  commands_ = std::move(kept);
+}
+
+std::size_t Mempool::size() const {
+  const std::lock_guard lock(mutex_);
+  return order_.size();
+}
+
+std::size_t Mempool::bytes() const {
+  const std::lock_guard lock(mutex_);
+  return bytes_;
 }
 
 }  // namespace bft::node

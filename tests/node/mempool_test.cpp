@@ -1,100 +1,100 @@
-// The mempool: bounds, all-or-nothing adds, proposing a prefix, removing what committed.
+// The mempool: opaque transactions held once by id, bounds, reaping the oldest within a
+// budget, removing what committed wherever it is, and clients adding while it reaps.
 #include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
 
 #include "bft/node/mempool.hpp"
 
 namespace bft::node {
 namespace {
 
-Command cmd(const std::string& key, const std::string& value = "v") { return Command{key, value}; }
+Tx tx(const std::string& text) { return Tx(text.begin(), text.end()); }
 
-std::vector<Command> proposed(const Mempool& pool, std::size_t max_commands, std::size_t max_bytes) {
-  auto decoded = decode_block(pool.propose(max_commands, max_bytes).bytes());
-  EXPECT_TRUE(decoded.ok());
-  return decoded.ok() ? *decoded : std::vector<Command>{};
+std::vector<std::string> texts(const std::vector<Tx>& txs) {
+  std::vector<std::string> out;
+  for (const Tx& t : txs) out.emplace_back(t.begin(), t.end());
+  return out;
 }
 
-TEST(Mempool, FifoProposalOfAPrefixThatStaysPooled) {
+TEST(Mempool, ReapsTheOldestFirstAndKeepsThemPooled) {
   Mempool pool;
-  ASSERT_TRUE(pool.add({cmd("a"), cmd("b")}).ok());
-  ASSERT_TRUE(pool.add({cmd("c")}).ok());
+  for (const char* t : {"a", "b", "c"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  EXPECT_EQ(texts(pool.reap(2, 1000, 0)), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(pool.size(), 3u);
-  EXPECT_EQ(proposed(pool, 2, max_block_size), (std::vector<Command>{cmd("a"), cmd("b")}));
-  EXPECT_EQ(proposed(pool, 10, max_block_size), (std::vector<Command>{cmd("a"), cmd("b"), cmd("c")}));
-  EXPECT_EQ(pool.size(), 3u) << "propose must not remove";
-  EXPECT_TRUE(proposed(Mempool{}, 10, max_block_size).empty()) << "an empty pool proposes an empty block";
+  EXPECT_EQ(pool.bytes(), 3u);
 }
 
-TEST(Mempool, ProposalRespectsTheByteBudget) {
+TEST(Mempool, AnIdIsTheSha256OfTheBytes) {
   Mempool pool;
-  ASSERT_TRUE(pool.add({cmd("a", "12345"), cmd("b", "12345"), cmd("c")}).ok());
-  const std::size_t one = cmd("a", "12345").encoded_size();  // 4 + 1 + 5
-  EXPECT_EQ(proposed(pool, 10, block_header_size + 2 * one).size(), 2u);
-  EXPECT_EQ(proposed(pool, 10, block_header_size + 2 * one - 1).size(), 1u);
-  EXPECT_EQ(proposed(pool, 10, 0).size(), 0u);
-  // FIFO: a small command behind a large one waits its turn.
-  EXPECT_EQ(proposed(pool, 10, block_header_size + one - 1).size(), 0u);
-  const Value block = pool.propose(10, block_header_size + 2 * one);
-  EXPECT_EQ(block.size(), block_header_size + 2 * one);
+  auto id = pool.add(tx("abc"));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, codec::sha256(tx("abc")));
+  EXPECT_EQ(*id, tx_id(tx("abc")));
 }
 
-TEST(Mempool, BoundsRefuseWholeBatches) {
-  Mempool pool(MempoolLimits{3, 1000});
-  ASSERT_TRUE(pool.add({cmd("a"), cmd("b")}).ok());
-  auto over = pool.add({cmd("c"), cmd("d")});
-  ASSERT_FALSE(over.ok());
-  EXPECT_EQ(over.error().code, Errc::buffer_full);
-  EXPECT_EQ(pool.size(), 2u) << "nothing of a refused batch is added";
-  ASSERT_TRUE(pool.add({cmd("c")}).ok());
-  EXPECT_FALSE(pool.add({cmd("d")}).ok());
-
-  Mempool small(MempoolLimits{100, 20});
-  ASSERT_TRUE(small.add({cmd("k", std::string(14, 'v'))}).ok());  // 4 + 1 + 14 = 19 bytes
-  EXPECT_EQ(small.bytes(), 19u);
-  auto bytes_over = small.add({cmd("k", "vv")});
-  ASSERT_FALSE(bytes_over.ok());
-  EXPECT_EQ(bytes_over.error().code, Errc::buffer_full);
-  EXPECT_FALSE(small.add({Command{"", ""}}).ok()) << "an invalid command is refused even with room";
-}
-
-TEST(Mempool, RefusesInvalidCommands) {
+TEST(Mempool, ReapStopsAtTheByteBudgetCountingTheOverhead) {
   Mempool pool;
-  auto bad = pool.add({cmd("ok"), cmd("bad key")});
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code, Errc::invalid_argument);
-  EXPECT_EQ(pool.size(), 0u);
+  for (const char* t : {"aaaa", "bb", "c"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  // 4+4 fits in 10, 2+4 more does not: the order is kept, the smaller "c" waits too.
+  EXPECT_EQ(texts(pool.reap(10, 10, 4)), (std::vector<std::string>{"aaaa"}));
+  EXPECT_EQ(texts(pool.reap(10, 14, 4)), (std::vector<std::string>{"aaaa", "bb"}));
+  EXPECT_TRUE(pool.reap(10, 3, 0).empty());
 }
 
-TEST(Mempool, RemovesOwnCommittedPrefix) {
+TEST(Mempool, ATransactionIsHeldOnce) {
   Mempool pool;
-  ASSERT_TRUE(pool.add({cmd("a"), cmd("b"), cmd("c")}).ok());
-  auto block = decode_block(pool.propose(2, max_block_size).bytes());
-  ASSERT_TRUE(block.ok());
-  pool.remove_committed(*block);
+  ASSERT_TRUE(pool.add(tx("same")).ok());
+  auto again = pool.add(tx("same"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::duplicate);
   EXPECT_EQ(pool.size(), 1u);
-  EXPECT_EQ(proposed(pool, 10, max_block_size), std::vector<Command>{cmd("c")});
-  EXPECT_EQ(pool.bytes(), cmd("c").encoded_size());
 }
 
-TEST(Mempool, RemovesByMultisetWhereverTheCommandsAre) {
-  Mempool pool;
-  ASSERT_TRUE(pool.add({cmd("a"), cmd("b"), cmd("a"), cmd("c"), cmd("a")}).ok());
-  // Another proposer's block: different order, commands we never had, one duplicate.
-  pool.remove_committed({cmd("c"), cmd("x"), cmd("a"), cmd("a")});
-  EXPECT_EQ(proposed(pool, 10, max_block_size), (std::vector<Command>{cmd("b"), cmd("a")}))
-      << "each committed command removes the oldest identical one, once";
-  EXPECT_EQ(pool.bytes(), cmd("b").encoded_size() + cmd("a").encoded_size());
-  pool.remove_committed({cmd("b", "other value")});
-  EXPECT_EQ(pool.size(), 2u) << "same key, different value is a different command";
-  pool.remove_committed({});
-  EXPECT_EQ(pool.size(), 2u);
+TEST(Mempool, BoundsInCountBytesAndSize) {
+  Mempool counted(MempoolLimits{.max_txs = 2, .max_bytes = 100, .max_tx_bytes = 10});
+  ASSERT_TRUE(counted.add(tx("1")).ok());
+  ASSERT_TRUE(counted.add(tx("2")).ok());
+  EXPECT_EQ(counted.add(tx("3")).error().code, Errc::buffer_full);
+
+  Mempool sized(MempoolLimits{.max_txs = 100, .max_bytes = 12, .max_tx_bytes = 10});
+  ASSERT_TRUE(sized.add(tx("0123456789")).ok());
+  EXPECT_EQ(sized.add(tx("abc")).error().code, Errc::buffer_full);
+  EXPECT_EQ(sized.add(tx("01234567890")).error().code, Errc::too_large);
+  EXPECT_EQ(sized.add(Tx{}).error().code, Errc::invalid_argument);
+  EXPECT_EQ(sized.bytes(), 10u);
 }
 
-TEST(Mempool, PrefixThenMultisetInOneBlock) {
+TEST(Mempool, RemovesCommittedTransactionsWhereverTheyAre) {
   Mempool pool;
-  ASSERT_TRUE(pool.add({cmd("a"), cmd("b"), cmd("c"), cmd("d")}).ok());
-  pool.remove_committed({cmd("a"), cmd("d")});
-  EXPECT_EQ(proposed(pool, 10, max_block_size), (std::vector<Command>{cmd("b"), cmd("c")}));
+  for (const char* t : {"a", "b", "c", "d"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  // Another proposer's block: another order, one transaction this pool never held.
+  const std::vector<Tx> block{tx("c"), tx("x"), tx("a")};
+  pool.remove_committed(block);
+  EXPECT_EQ(texts(pool.reap(10, 1000, 0)), (std::vector<std::string>{"b", "d"}));
+  EXPECT_EQ(pool.bytes(), 2u);
+  // Once removed, the same bytes may be pooled again (the engine decides whether to).
+  EXPECT_TRUE(pool.add(tx("a")).ok());
+}
+
+TEST(Mempool, ClientsAddWhileTheNodeReapsAndRemoves) {
+  Mempool pool(MempoolLimits{.max_txs = 1'000'000});
+  constexpr int per_client = 2000;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c)
+    clients.emplace_back([&pool, c] {
+      for (int i = 0; i < per_client; ++i) ASSERT_TRUE(pool.add(tx(std::to_string(c) + "-" + std::to_string(i))).ok());
+    });
+  std::size_t removed = 0;
+  while (removed < 2 * per_client) {
+    const std::vector<Tx> block = pool.reap(100, 1 << 20, 4);
+    pool.remove_committed(block);
+    removed += block.size();
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.bytes(), 0u);
 }
 
 }  // namespace

@@ -1,50 +1,69 @@
-// Commands accepted from clients and waiting for a block: bounded, first in first out.
+// Transactions accepted from clients and waiting for a block: opaque bytes, each held once
+// (by its id, the SHA-256 of its bytes), bounded in count and bytes, oldest first.
+//
+// Thread-safe: clients add from the HTTP threads while the node's thread reaps proposals
+// and removes committed transactions; each call holds the lock for one operation.
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <list>
+#include <mutex>
+#include <span>
+#include <unordered_map>
 #include <vector>
 
-#include "bft/node/kv.hpp"
+#include "bft/codec/hash.hpp"
+#include "bft/node/application.hpp"
+#include "bft/result.hpp"
 
 namespace bft::node {
 
+using TxId = codec::Digest;
+
+TxId tx_id(std::span<const std::uint8_t> tx) noexcept;
+
 struct MempoolLimits {
-  std::size_t max_commands = 10'000;
-  /// Sum of Command::encoded_size() over the pool.
-  std::size_t max_bytes = std::size_t{16} << 20;
+  std::size_t max_txs = 10'000;
+  /// Sum of the pooled transactions' sizes.
+  std::size_t max_bytes = std::size_t{64} << 20;
+  /// One transaction; above it a client gets too_large (HTTP 413).
+  std::size_t max_tx_bytes = std::size_t{1} << 20;
 };
 
-/// Not thread-safe: the node uses it from its IO thread.
 class Mempool {
  public:
   explicit Mempool(MempoolLimits limits = {}) : limits_(limits) {}
 
-  /// Appends all of `commands` or none: invalid_argument if one fails validate(),
-  /// buffer_full if they do not fit the limits (the client gets 503 and retries).
-  Result<void> add(std::vector<Command> commands);
+  /// Pools `tx`. Errors: invalid_argument (empty), too_large (above max_tx_bytes),
+  /// duplicate (pooled already), buffer_full (no room: the client retries later).
+  Result<TxId> add(Tx tx);
 
-  /// The block of the longest prefix of the pool with at most `max_commands` commands
-  /// whose encoding fits in min(max_bytes, max_block_size); the commands stay in the pool
-  /// until remove_committed() (the proposal may not be decided).
-  Value propose(std::size_t max_commands, std::size_t max_bytes) const;
+  /// The oldest transactions, at most `max_txs` of them, whose sizes plus
+  /// `overhead_per_tx` each add up to at most `max_bytes`. They stay pooled until
+  /// remove_committed() (the proposal may not be decided).
+  std::vector<Tx> reap(std::size_t max_txs, std::size_t max_bytes, std::size_t overhead_per_tx) const;
 
-  /// Drops the commands of a decided block. Matching is by multiset: each committed
-  /// command removes the oldest identical command still pooled, wherever it is. The
-  /// decided block may come from another proposer whose pool held a different order or
-  /// a subset of ours, and a client may have sent the same command to two nodes, so a
-  /// "same commands at the head" rule would leave applied commands behind to be applied
-  /// again later. The usual case, our own proposal decided, is a prefix and is taken
-  /// without building the multiset.
-  void remove_committed(const std::vector<Command>& committed);
+  /// Drops the transactions of a decided block, wherever they are in the pool (the block
+  /// may come from another proposer, whose pool had another order).
+  void remove_committed(std::span<const Tx> committed);
 
-  std::size_t size() const noexcept { return commands_.size(); }
-  std::size_t bytes() const noexcept { return bytes_; }
+  std::size_t size() const;
+  std::size_t bytes() const;
   const MempoolLimits& limits() const noexcept { return limits_; }
 
  private:
-  MempoolLimits limits_;
-  std::deque<Command> commands_;
+  struct DigestHash {
+    std::size_t operator()(const TxId& id) const noexcept;
+  };
+  struct Entry {
+    TxId id;
+    Tx tx;
+  };
+
+  const MempoolLimits limits_;
+  mutable std::mutex mutex_;
+  std::list<Entry> order_;
+  std::unordered_map<TxId, std::list<Entry>::iterator, DigestHash> by_id_;
   std::size_t bytes_ = 0;
 };
 
