@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev
   libsodium-dev openssl
   libasio-dev iproute2 python3
-  libcli11-dev libleveldb-dev prometheus
+  libcli11-dev libleveldb-dev libsnappy-dev prometheus
 )
 
 missing=()

@@ -1,0 +1,154 @@
+// The engine between the replica and an Application: it owns the consensus data (the
+// mempool and the block store) and drives the application through the ABCI-shaped calls
+// of bft/node/application.hpp.
+//
+//   propose        header (height, previous block hash, app hash, proposer, time)
+//                  + prepare_proposal over the mempool's oldest transactions
+//   check_proposal the header must continue this node's chain, then process_proposal
+//   commit         finalize_block, the block stored with its certificate and the app hash
+//                  it produced (durable), commit, pruning to the retain height, the
+//                  committed transactions out of the mempool
+//
+// A decided block whose header states another app hash than this node computed means
+// this node's state diverged from a quorum's: commit fails with state_diverged and the
+// node stops rather than run on with a different state. A proposal stating another app
+// hash is only refused (prevote nil): one faulty proposer must not stop correct nodes.
+//
+// open() runs the start-up handshake (see application.hpp): info(), the checks, and the
+// replay of stored blocks the application has not made durable. Stored blocks are checked
+// against their certificates (signatures by a quorum of the validators) when they are
+// loaded for that, and the tip when the chain is opened.
+//
+// Threads: the Ledger calls come from the node's thread; submit(), the mempool and store
+// reads and the published figures from any thread.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bft/codec/messages.hpp"
+#include "bft/metrics/registry.hpp"
+#include "bft/node/application.hpp"
+#include "bft/node/block.hpp"
+#include "bft/node/block_store.hpp"
+#include "bft/node/log.hpp"
+#include "bft/node/mempool.hpp"
+#include "bft/node/replica.hpp"
+#include "bft/node/validators.hpp"
+
+namespace bft::node {
+
+struct BlockchainOptions {
+  explicit BlockchainOptions(codec::ChainId chain_id) : chain(std::move(chain_id)) {}
+
+  codec::ChainId chain;
+  std::vector<ValidatorKey> validators;
+  /// This node's address: the proposer its own blocks name.
+  Address self;
+  BlockLimits block_limits;
+  /// Transactions per proposed block.
+  std::size_t max_block_txs = 10'000;
+  MempoolLimits mempool;
+  /// The proposer's clock for block times (milliseconds since the Unix epoch); the system
+  /// clock when empty.
+  std::function<std::uint64_t()> unix_ms;
+  /// Where the chain registers what it measures; none if null. Must outlive it.
+  metrics::Registry* metrics = nullptr;
+};
+
+/// What the start-up handshake found and did.
+struct HandshakeReport {
+  Height app_height = 0;  // info().last_height
+  Height store_base = 0;
+  Height store_tip = 0;
+  Height replayed = 0;  // blocks finalized and committed again
+};
+
+struct SubmitResult {
+  TxId id{};
+  /// The application refused the transaction: check_tx's code and log.
+  std::optional<CheckTxResult> refused;
+  /// The mempool refused it: invalid_argument, too_large, duplicate, buffer_full.
+  std::optional<Error> error;
+  bool accepted() const noexcept { return !refused && !error; }
+};
+
+class Blockchain final : public Ledger {
+ public:
+  /// Opens the chain on `store` and runs the start-up handshake with `app`. Errors:
+  /// invalid_argument (options; an application ahead of the store, or behind its pruned
+  /// base: the data directory is inconsistent), state_diverged (the application's app
+  /// hash differs from the one recorded at its height, or a replayed block produced
+  /// another), corrupt_log (a stored block that does not match its certificate), the
+  /// store's and the application's errors. Before a replay starts, nothing is changed.
+  static Result<std::unique_ptr<Blockchain>> open(BlockchainOptions options, BlockStore store, Application& app,
+                                                  const Logger& logger);
+  ~Blockchain() override;
+  Blockchain(const Blockchain&) = delete;
+  Blockchain& operator=(const Blockchain&) = delete;
+
+  // Ledger (the node's thread).
+  Value propose(Height height) override;
+  Validity check_proposal(Height height, const Value& value, const Address& proposer) override;
+  Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) override;
+  Height committed_height() const override { return store_.tip(); }
+  Height base_height() const override { return std::max<Height>(store_.base(), 1); }
+  Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
+
+  /// Any thread: check_tx, then into the mempool.
+  SubmitResult submit(Tx tx);
+
+  const HandshakeReport& handshake() const noexcept { return handshake_; }
+  const BlockStore& store() const noexcept { return store_; }
+  const Mempool& mempool() const noexcept { return mempool_; }
+  Application& application() noexcept { return app_; }
+  /// Any thread: the app hash after the last committed block.
+  codec::Digest app_hash() const;
+  /// Any thread: transactions in committed blocks since the node started.
+  std::uint64_t txs_committed() const noexcept { return txs_committed_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Metrics;
+  Blockchain(BlockchainOptions options, BlockStore store, Application& app, const Logger& logger,
+             Validators validators);
+
+  /// The tip's block, checked against its certificate, becomes the chain's last block.
+  Result<void> load_tip();
+  Result<void> run_handshake();
+  /// A stored block, its certificate verified and its value decoded.
+  Result<Block> verified_block(const StoredBlock& stored) const;
+  /// finalize_block, store (unless replaying a stored block), commit, prune.
+  Result<void> execute(const codec::QuorumCertificate& commit, Block block, std::optional<codec::Digest> recorded_app_hash,
+                       std::uint32_t commit_ms);
+  /// Why `header` cannot follow the last block, or nullopt.
+  std::optional<std::string> header_problem(const BlockHeader& header) const;
+  CommitInfo commit_info(const codec::QuorumCertificate& commit) const;
+  void set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash);
+
+  BlockchainOptions options_;
+  BlockStore store_;
+  Mempool mempool_;
+  Application& app_;
+  const Logger& log_;
+  const Validators validators_;
+  std::unique_ptr<Metrics> metrics_;
+  HandshakeReport handshake_;
+
+  // The last committed block, as the next header must continue it.
+  codec::Digest last_block_hash_{};
+  std::uint64_t last_time_unix_ms_ = 0;
+  codec::Digest last_app_hash_{};  // after the last block
+  mutable std::mutex app_hash_mutex_;
+  codec::Digest published_app_hash_{};
+  std::optional<codec::QuorumCertificate> last_commit_;  // the one peers ask for most
+  std::atomic<std::uint64_t> txs_committed_{0};
+};
+
+}  // namespace bft::node
