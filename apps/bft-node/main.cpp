@@ -1,4 +1,5 @@
-// bft-node: one validator process (bft::node::Node) of the replicated key-value store.
+// bft-node: one validator process (bft::node::Node) running the key-value application
+// (bft::node::KvApplication, its state in <data_dir>/app).
 //
 //   bft-node --config node.json
 //   bft-node --keygen node.key      writes a new key file (mode 0600), prints its public key
@@ -18,6 +19,7 @@
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_file.hpp"
 #include "bft/node/config.hpp"
+#include "bft/node/kv_application.hpp"
 #include "bft/node/node.hpp"
 
 namespace {
@@ -65,7 +67,13 @@ int run(const std::filesystem::path& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const node::Logger logger(config->log_level, config->name);
-  auto node = node::Node::open(std::move(*config), std::move(*signer), logger);
+  auto app = node::KvApplication::open((config->data_dir / "app").string(),
+                                       node::KvOptions{.keep_blocks = config->retain_blocks});
+  if (!app) {
+    std::fprintf(stderr, "bft-node: %s\n", app.error().message.c_str());
+    return 1;
+  }
+  auto node = node::Node::open(std::move(*config), std::move(*signer), **app, logger);
   if (!node) {
     std::fprintf(stderr, "bft-node: %s\n", node.error().message.c_str());
     return 1;

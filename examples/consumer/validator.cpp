@@ -1,11 +1,13 @@
-// A validator built against the installed package: one bft::node::Node, the only
-// validator of its own network, runs for a moment and commits blocks alone. Everything
+// A validator built against the installed package: one bft::node::Node running the
+// key-value application, the only validator of its own network, runs for a moment and
+// commits blocks alone. Everything
 // it needs (key, configuration, data directory) goes into a fresh temporary directory.
 // Exit 0 when it committed at least one block and stopped cleanly.
 #include <bft/crypto/ed25519.hpp>
 #include <bft/crypto/key_file.hpp>
 #include <bft/node/block_store.hpp>
 #include <bft/node/config.hpp>
+#include <bft/node/kv_application.hpp>
 #include <bft/node/node.hpp>
 #include <stdlib.h>
 
@@ -31,7 +33,12 @@ int main() {
   auto key = bft::crypto::read_key_file(dir / "node.key");
   if (!config || !key) return 1;
   const bft::node::Logger logger(bft::node::LogLevel::warn, "consumer");
-  auto node = bft::node::Node::open(std::move(*config), std::move(*key), logger);
+  auto app = bft::node::KvApplication::open((dir / "data" / "app").string());
+  if (!app) {
+    std::fprintf(stderr, "validator: %s\n", app.error().message.c_str());
+    return 1;
+  }
+  auto node = bft::node::Node::open(std::move(*config), std::move(*key), **app, logger);
   if (!node) {
     std::fprintf(stderr, "validator: %s\n", node.error().message.c_str());
     return 1;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "bft/codec/codec.hpp"
 #include "bft/codec/hash.hpp"
 #include "bft/crypto/key_file.hpp"
 
@@ -11,43 +12,77 @@ namespace bft::node {
 
 namespace {
 
-std::optional<std::uint64_t> query_number(std::string_view query, std::string_view key) {
+/// The raw value of `key` in a query string, or nullopt.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
   std::size_t at = 0;
   while (at <= query.size()) {
     const std::size_t end = std::min(query.find('&', at), query.size());
     const std::string_view pair = query.substr(at, end - at);
-    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=') {
-      std::uint64_t value = 0;
-      const std::string_view digits = pair.substr(key.size() + 1);
-      if (digits.empty() || digits.size() > 19) return std::nullopt;
-      for (char c : digits) {
-        if (c < '0' || c > '9') return std::nullopt;
-        value = value * 10 + static_cast<std::uint64_t>(c - '0');
-      }
-      return value;
-    }
+    if (pair.size() > key.size() && pair.substr(0, key.size()) == key && pair[key.size()] == '=')
+      return pair.substr(key.size() + 1);
     at = end + 1;
   }
   return std::nullopt;
+}
+
+std::optional<std::uint64_t> query_number(std::string_view query, std::string_view key) {
+  const auto digits = query_value(query, key);
+  if (!digits || digits->empty() || digits->size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : *digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
 }
 
 HttpResponse json_response(const nlohmann::json& body, int status = 200) {
   return HttpResponse{status, "application/json", body.dump() + "\n"};
 }
 
-/// A page of blocks costs its client one request per this many bytes read and hashed,
-/// against the HTTP server's per-client budget.
+/// A page of blocks, or a body of transactions, costs its client one request per this
+/// many bytes read and hashed, against the HTTP server's per-client budget.
 constexpr std::size_t cost_unit_bytes = 64 << 10;
 
 HttpResponse text_response(int status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", std::move(body) + "\n"};
 }
 
+
+/// The transactions of a POST /txs body: one per line, or the whole body as one.
+std::vector<Tx> transactions_of(const HttpRequest& request) {
+  std::vector<Tx> txs;
+  const std::string_view body = request.body;
+  if (request.content_type.rfind("application/octet-stream", 0) == 0) {
+    if (!body.empty()) txs.emplace_back(body.begin(), body.end());
+    return txs;
+  }
+  std::size_t at = 0;
+  while (at < body.size()) {
+    const std::size_t end = std::min(body.find('\n', at), body.size());
+    std::string_view line = body.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) txs.emplace_back(line.begin(), line.end());
+    at = end + 1;
+  }
+  return txs;
+}
+
+/// The HTTP status of a refused transaction.
+int refusal_status(const SubmitResult& result) {
+  if (result.refused) return 400;
+  switch (result.error->code) {
+    case Errc::too_large: return 413;
+    case Errc::buffer_full: return 503;
+    default: return 400;
+  }
+}
+
 }  // namespace
 
-ClientApi::ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status,
+ClientApi::ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
                      const metrics::Registry* metrics, ClientApiLimits limits)
-    : name_(std::move(node_name)), app_(app), status_(status), metrics_(metrics), limits_(limits) {}
+    : name_(std::move(node_name)), chain_(chain), status_(status), metrics_(metrics), limits_(limits) {}
 
 HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path == "/txs") {
@@ -58,36 +93,74 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path.rfind("/kv/", 0) == 0) {
     const auto key = percent_decode(std::string_view(request.path).substr(4));
     if (!key) return text_response(400, "a '%' in the key is not followed by two hex digits");
-    const auto value = app_.get(*key);
-    if (!value) return text_response(404, "not set");
-    return HttpResponse{200, "text/plain; charset=utf-8", *value};
+    const QueryResult answer = chain_.application().query({"/kv", Bytes(key->begin(), key->end())});
+    if (answer.code != code_ok) return text_response(404, answer.log);
+    return HttpResponse{200, "text/plain; charset=utf-8", std::string(answer.value.begin(), answer.value.end())};
   }
+  if (request.path == "/abci_query") return query(request.query);
   if (request.path == "/status") return status();
   if (request.path == "/metrics" && metrics_)
     return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
-  return text_response(404, "routes: POST /txs, GET /kv/<key>, /status, /metrics, /blocks?from=&to=");
+  return text_response(404,
+                       "routes: POST /txs, GET /kv/<key>, /abci_query?path=&data=, /status, /metrics, /blocks?from=&to=");
 }
 
 HttpResponse ClientApi::submit(const HttpRequest& request) const {
-  auto commands = parse_commands(request.body);
-  if (!commands) return text_response(400, commands.error().message);
-  const std::size_t count = commands->size();
-  if (auto added = app_.submit(std::move(*commands)); !added)
-    return text_response(added.error().code == Errc::buffer_full ? 503 : 400, added.error().message);
-  return json_response({{"accepted", count}}, 202);
+  std::vector<Tx> txs = transactions_of(request);
+  if (txs.empty()) return text_response(400, "no transaction in the body");
+  nlohmann::json outcomes = nlohmann::json::array();
+  std::size_t accepted = 0;
+  int status = 202;
+  for (Tx& tx : txs) {
+    const SubmitResult result = chain_.submit(std::move(tx));
+    nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
+    // Pooled already (a client's retry, or the same command sent to two nodes): as
+    // good as accepted, so that retrying a request is safe.
+    if (result.accepted() || result.error->code == Errc::duplicate) {
+      ++accepted;
+      outcome["status"] = "accepted";
+    } else {
+      if (status == 202) status = refusal_status(result);
+      outcome["status"] = "refused";
+      if (result.refused) {
+        outcome["code"] = result.refused->code;
+        outcome["log"] = result.refused->log;
+      } else {
+        outcome["error"] = to_string(result.error->code);
+        outcome["log"] = result.error->message;
+      }
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  HttpResponse response = json_response({{"accepted", accepted}, {"txs", std::move(outcomes)}}, status);
+  // Every transaction is hashed and checked: a large body costs as much as many requests.
+  response.cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
+  return response;
+}
+
+HttpResponse ClientApi::query(std::string_view query) const {
+  const auto path = percent_decode(query_value(query, "path").value_or(""));
+  const auto data = percent_decode(query_value(query, "data").value_or(""));
+  if (!path || !data) return text_response(400, "a '%' in path or data is not followed by two hex digits");
+  const QueryResult answer = chain_.application().query({*path, Bytes(data->begin(), data->end())});
+  return json_response({{"code", answer.code},
+                        {"log", answer.log},
+                        {"value_hex", crypto::to_hex(answer.value)},
+                        {"height", answer.height}});
 }
 
 HttpResponse ClientApi::status() const {
   const NodeStatus status = status_.read();
   const ReplicaStats& stats = status.replica;
   return json_response({{"name", name_},
-                        {"height", app_.committed_height()},
+                        {"height", chain_.committed_height()},
+                        {"base", chain_.store().base()},
                         {"round", status.round},
-                        {"app_hash", crypto::to_hex(app_.app_hash())},
-                        {"mempool", app_.mempool_size()},
+                        {"app_hash", crypto::to_hex(chain_.app_hash())},
+                        {"mempool", chain_.mempool().size()},
                         {"peers", status.peers},
-                        {"txs_committed", app_.txs_committed()},
+                        {"txs_committed", chain_.txs_committed()},
                         {"frames_rejected", stats.frames_rejected},
                         {"blocks_synced", stats.blocks_synced},
                         {"sync_requests_throttled", stats.sync_requests_throttled},
@@ -96,24 +169,31 @@ HttpResponse ClientApi::status() const {
 }
 
 HttpResponse ClientApi::blocks(std::string_view query) const {
-  const Height tip = app_.committed_height();
-  const Height from = std::max<Height>(query_number(query, "from").value_or(1), 1);
+  const BlockStore& store = chain_.store();
+  const Height tip = store.tip();
+  const Height from = std::max<Height>(query_number(query, "from").value_or(1), std::max<Height>(store.base(), 1));
   const Height to = std::min<Height>(query_number(query, "to").value_or(tip), tip);
   nlohmann::json blocks = nlohmann::json::array();
   nlohmann::json answer;
   std::size_t bytes_read = 0;
   if (from <= to) {
     const std::size_t wanted = static_cast<std::size_t>(std::min<Height>(to - from + 1, limits_.max_blocks_per_page));
-    auto range = app_.store().read_range(from, wanted, limits_.max_block_bytes_per_page);
+    auto range = store.read_range(from, wanted, limits_.max_block_bytes_per_page);
     if (!range) return text_response(500, range.error().message);
-    for (const Block& block : *range) {
-      bytes_read += block.value.size() + block.certificate.size();
-      const auto commands = decode_block(block.value.bytes());
-      blocks.push_back({{"height", block.height},
-                        {"hash", crypto::to_hex(codec::sha256(block.value.bytes()))},
-                        {"txs", commands ? commands->size() : 0},
-                        {"commit_ms", block.meta.commit_ms},
-                        {"decided_unix_ms", block.meta.decided_unix_ms}});
+    for (const StoredBlock& stored : *range) {
+      bytes_read += stored.certificate.size();
+      auto commit = codec::decode_certificate(stored.certificate);
+      if (!commit || !commit->value) return text_response(500, "block " + std::to_string(stored.height) + " is damaged");
+      auto block = decode_block(commit->value->bytes());
+      if (!block) return text_response(500, "block " + std::to_string(stored.height) + " is damaged");
+      blocks.push_back({{"height", stored.height},
+                        {"hash", crypto::to_hex(block_hash(commit->value->bytes()))},
+                        {"txs", block->txs.size()},
+                        {"proposer", crypto::to_hex(block->header.proposer.bytes())},
+                        {"time_unix_ms", block->header.time_unix_ms},
+                        {"app_hash", crypto::to_hex(stored.app_hash)},
+                        {"commit_ms", stored.meta.commit_ms},
+                        {"decided_unix_ms", stored.meta.decided_unix_ms}});
     }
     const Height last = range->empty() ? from - 1 : range->back().height;
     if (last < to) answer["next"] = last + 1;

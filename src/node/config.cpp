@@ -88,7 +88,7 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   if (auto known = only_known_fields(root, "",
                                      {"chain_id", "name", "listen", "http", "key_file", "data_dir", "log_level",
                                       "timeouts_ms", "gossip_interval_ms", "block_max_txs", "mempool_max_txs",
-                                      "validators", "faults", "p2p_plaintext"});
+                                      "retain_blocks", "validators", "faults", "p2p_plaintext"});
       !known)
     return known.error();
 
@@ -143,6 +143,9 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   auto mempool_txs = number(root, "mempool_max_txs", config.mempool_max_txs, 1, 100'000'000);
   if (!mempool_txs) return mempool_txs.error();
   config.mempool_max_txs = *mempool_txs;
+  auto retain = number(root, "retain_blocks", config.retain_blocks, 0, std::uint64_t{1} << 62);
+  if (!retain) return retain.error();
+  config.retain_blocks = *retain;
 
   const auto validators = root.find("validators");
   if (validators == root.end() || !validators->is_array() || validators->empty())

@@ -145,6 +145,8 @@ Parsed parse_head(std::string_view in, const HttpLimits& limits) {
       for (char c : value) length = length * 10 + static_cast<std::uint64_t>(c - '0');
       if (content_length && *content_length != length) return refuse(400, "conflicting Content-Length headers");
       content_length = length;
+    } else if (iequals(name, "Content-Type")) {
+      out.request.content_type = std::string(value);
     } else if (iequals(name, "Transfer-Encoding")) {
       return refuse(501, "Transfer-Encoding is not supported: send a Content-Length body");
     } else if (iequals(name, "Connection")) {

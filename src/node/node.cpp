@@ -9,7 +9,7 @@
 #include "bft/net/transport.hpp"
 #include "bft/node/client_api.hpp"
 #include "bft/node/http_server.hpp"
-#include "bft/node/kv_application.hpp"
+#include "bft/node/blockchain.hpp"
 #include "bft/node/replica.hpp"
 #include "bft/wal/storage.hpp"
 #include "measured_storage.hpp"
@@ -53,8 +53,8 @@ class Wiring final : public Network, public net::Transport::Handler {
 
 class Node::Impl {
  public:
-  Impl(NodeConfig config, crypto::Ed25519Signer signer, const Logger& logger)
-      : config_(std::move(config)), signer_(std::move(signer)), log_(logger), timer_(io_) {}
+  Impl(NodeConfig config, crypto::Ed25519Signer signer, Application& app, const Logger& logger)
+      : config_(std::move(config)), signer_(std::move(signer)), app_(app), log_(logger), timer_(io_) {}
 
   ~Impl() {
     // Clients first: their threads read the application and the stores.
@@ -74,6 +74,26 @@ class Node::Impl {
         {"file"}, metrics::exponential_buckets(0.00002, 2, 16));
     auto& written_bytes = registry_.counter_family("bftcore_storage_written_bytes_total",
                                                    "Bytes appended to the write-ahead log and the guard.", {"file"});
+    auto chain_id = codec::ChainId::create(config_.chain_id);
+    if (!chain_id) return chain_id.error();
+    ReplicaOptions options(*chain_id);
+    BlockchainOptions chain_options(*chain_id);
+    std::vector<net::Peer> peers;
+    for (const ValidatorEntry& validator : config_.validators) {
+      options.validators.push_back({validator.public_key, validator.power});
+      peers.push_back({validator.public_key, validator.address.host, validator.address.port});
+    }
+    chain_options.validators = options.validators;
+    chain_options.self = crypto::address_of(signer_.public_key());
+    chain_options.max_block_txs = config_.block_max_txs;
+    chain_options.mempool.max_txs = config_.mempool_max_txs;
+    chain_options.metrics = &registry_;
+    auto store = BlockStore::open((config_.data_dir / "blocks").string());
+    if (!store) return store.error();
+    auto chain = Blockchain::open(std::move(chain_options), std::move(*store), app_, log_);
+    if (!chain) return chain.error();
+    chain_ = std::move(*chain);
+    // The log and the guard only once the chain and the application agree.
     auto wal_disk = wal::open_directory((config_.data_dir / "wal").string());
     if (!wal_disk) return wal_disk.error();
     wal_disk_ = std::make_unique<detail::MeasuredStorage>(std::move(*wal_disk), sync_seconds.with({"wal"}),
@@ -82,24 +102,7 @@ class Node::Impl {
     if (!guard_disk) return guard_disk.error();
     guard_disk_ = std::make_unique<detail::MeasuredStorage>(std::move(*guard_disk), sync_seconds.with({"guard"}),
                                                             written_bytes.with({"guard"}));
-    auto store = BlockStore::open((config_.data_dir / "blocks").string());
-    if (!store) return store.error();
-    if (store->recovery().repaired)
-      log_.log(LogLevel::warn, "block_store_torn_tail_repaired", field("bytes_removed", store->recovery().bytes_removed));
-    MempoolLimits limits;
-    limits.max_commands = config_.mempool_max_txs;
-    auto app = KvApplication::open(std::move(*store), limits, config_.block_max_txs, &registry_);
-    if (!app) return app.error();
-    app_ = std::move(*app);
 
-    auto chain = codec::ChainId::create(config_.chain_id);
-    if (!chain) return chain.error();
-    ReplicaOptions options(*chain);
-    std::vector<net::Peer> peers;
-    for (const ValidatorEntry& validator : config_.validators) {
-      options.validators.push_back({validator.public_key, validator.power});
-      peers.push_back({validator.public_key, validator.address.host, validator.address.port});
-    }
     options.consensus.propose = {config_.propose_timeout, config_.per_round_timeout};
     options.consensus.prevote = {config_.prevote_timeout, config_.per_round_timeout};
     options.consensus.precommit = {config_.precommit_timeout, config_.per_round_timeout};
@@ -119,14 +122,14 @@ class Node::Impl {
     transport_ = std::move(*transport);
     wiring_.attach(*transport_);
 
-    auto replica = Replica::open(std::move(options), signer_, *wal_disk_, *guard_disk_, *app_, wiring_, log_, Clock::now());
+    auto replica = Replica::open(std::move(options), signer_, *wal_disk_, *guard_disk_, *chain_, wiring_, log_, Clock::now());
     if (!replica) return replica.error();
     replica_ = std::move(*replica);
     wiring_.attach(*replica_);
     wiring_.after_event = [this] { after_event(); };
     publish_status(Clock::now());
 
-    api_.emplace(config_.name, *app_, status_, &registry_);
+    api_.emplace(config_.name, *chain_, status_, &registry_);
     auto http = HttpServer::create(config_.http.host, config_.http.port,
                                    [this](const HttpRequest& request) { return api_->handle(request); });
     if (!http) return http.error();
@@ -141,11 +144,13 @@ class Node::Impl {
     log_.log(LogLevel::info, "started",
              field("p2p", config_.listen.host + ":" + std::to_string(transport_->local_port())) +
                  field("http", config_.http.host + ":" + std::to_string(http_->local_port())) +
-                 field("committed", app_->committed_height()) + field("replayed", recovery.replayed_inputs));
+                 field("committed", chain_->committed_height()) + field("base", chain_->store().base()) +
+                 field("app_height", chain_->handshake().app_height) +
+                 field("blocks_replayed", chain_->handshake().replayed) + field("replayed", recovery.replayed_inputs));
     arm_timer();
     io_.run();
     log_.log(LogLevel::info, "stopped",
-             field("height", app_->committed_height()) + field("exit_code", static_cast<std::uint64_t>(exit_code_)));
+             field("height", chain_->committed_height()) + field("exit_code", static_cast<std::uint64_t>(exit_code_)));
     return exit_code_;
   }
 
@@ -289,6 +294,7 @@ class Node::Impl {
 
   NodeConfig config_;
   crypto::Ed25519Signer signer_;
+  Application& app_;
   const Logger& log_;
   // First in, last out: everything below registers into it and is gone before it.
   metrics::Registry registry_;
@@ -296,7 +302,7 @@ class Node::Impl {
   asio::steady_timer timer_;
   std::unique_ptr<wal::Storage> wal_disk_;
   std::unique_ptr<wal::Storage> guard_disk_;
-  std::unique_ptr<KvApplication> app_;
+  std::unique_ptr<Blockchain> chain_;
   Wiring wiring_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Replica> replica_;
@@ -314,8 +320,9 @@ class Node::Impl {
 Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Node::~Node() = default;
 
-Result<std::unique_ptr<Node>> Node::open(NodeConfig config, crypto::Ed25519Signer signer, const Logger& logger) {
-  auto impl = std::make_unique<Impl>(std::move(config), std::move(signer), logger);
+Result<std::unique_ptr<Node>> Node::open(NodeConfig config, crypto::Ed25519Signer signer, Application& app,
+                                         const Logger& logger) {
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(signer), app, logger);
   if (auto opened = impl->open(); !opened) return opened.error();
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }

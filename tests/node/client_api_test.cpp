@@ -2,6 +2,10 @@
 // clients on other threads can be served while the node's thread commits blocks.
 #include "bft/node/client_api.hpp"
 
+#include "bft/crypto/key_file.hpp"
+#include "bft/node/kv_application.hpp"
+#include "test_validators.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -22,69 +26,129 @@ class ClientApiTest : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "bft-client-api-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
-    auto store = BlockStore::open(dir_.string());
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    MempoolLimits limits;
-    limits.max_commands = 3;
-    auto app = KvApplication::open(std::move(*store), limits, 100);
+    auto app = KvApplication::open((dir_ / "app").string());
     ASSERT_TRUE(app.ok()) << app.error().message;
     app_ = std::move(*app);
+    auto store = BlockStore::open((dir_ / "blocks").string());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    BlockchainOptions options = validators_.options(0, clock_ms_);
+    options.mempool.max_txs = 3;
+    options.mempool.max_tx_bytes = 64;
+    auto chain = Blockchain::open(std::move(options), std::move(*store), *app_, logger_);
+    ASSERT_TRUE(chain.ok()) << chain.error().message;
+    chain_ = std::move(*chain);
   }
   void TearDown() override {
+    chain_.reset();
     app_.reset();
     fs::remove_all(dir_);
   }
 
-  /// Decides and applies the next height with `commands` (no signatures: the application
-  /// stores the certificate as it is given).
-  void commit(std::vector<Command> commands) {
-    codec::QuorumCertificate certificate;
-    certificate.height = app_->committed_height() + 1;
-    certificate.value = encode_block(commands);
-    ASSERT_TRUE(app_->commit(certificate, 5).ok());
+  /// Decides the next height with `commands` (`set <key> <value>` transactions),
+  /// bypassing the mempool's bound.
+  void commit(const std::vector<std::string>& commands) {
+    const Height height = chain_->committed_height() + 1;
+    BlockHeader header;
+    header.height = height;
+    if (auto tip = chain_->committed(height - 1); tip.ok() && *tip) header.previous_block_hash = block_hash((**tip).value->bytes());
+    header.app_hash = chain_->app_hash();
+    header.proposer = validators_.address(0);
+    header.time_unix_ms = ++clock_ms_;
+    std::vector<Tx> txs;
+    for (const std::string& command : commands) txs.emplace_back(command.begin(), command.end());
+    ASSERT_TRUE(chain_->commit(validators_.certify(height, encode_block(header, txs)), 5).ok());
   }
 
   HttpResponse get(const ClientApi& api, std::string path, std::string query = "") const {
-    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), ""});
+    return api.handle(HttpRequest{"GET", std::move(path), std::move(query), "", ""});
+  }
+  HttpResponse post(const ClientApi& api, std::string body, std::string content_type = "") const {
+    return api.handle(HttpRequest{"POST", "/txs", "", std::move(body), std::move(content_type)});
   }
 
+  testing::TestValidators validators_;
+  std::uint64_t clock_ms_ = 1'000'000;
+  Logger logger_{LogLevel::error, "test"};
   fs::path dir_;
   std::unique_ptr<KvApplication> app_;
+  std::unique_ptr<Blockchain> chain_;
   StatusBoard board_;
 };
 
-TEST_F(ClientApiTest, SubmitsCommandsAndRefusesWhatTheMempoolCannotTake) {
-  const ClientApi api("n0", *app_, board_);
-  HttpResponse answer = api.handle({"POST", "/txs", "", "set a 1\nset b 2\n"});
+TEST_F(ClientApiTest, SubmitsTransactionsAndAnswersEachOnesIdOrWhyItWasRefused) {
+  const ClientApi api("n0", *chain_, board_);
+  HttpResponse answer = post(api, "set a 1\r\n\nset b 2\n");
   EXPECT_EQ(answer.status, 202);
-  EXPECT_EQ(json::parse(answer.body)["accepted"], 2);
-  EXPECT_EQ(app_->mempool_size(), 2u);
-  EXPECT_EQ(api.handle({"POST", "/txs", "", "delete a\n"}).status, 400);
-  EXPECT_EQ(api.handle({"POST", "/txs", "", "set c 3\nset d 4\n"}).status, 503);  // three at most
-  EXPECT_EQ(app_->mempool_size(), 2u);
+  json body = json::parse(answer.body);
+  EXPECT_EQ(body["accepted"], 2);
+  ASSERT_EQ(body["txs"].size(), 2u);
+  EXPECT_EQ(body["txs"][0]["id"], crypto::to_hex(tx_id(Tx{'s', 'e', 't', ' ', 'a', ' ', '1'})));
+  EXPECT_EQ(body["txs"][0]["status"], "accepted");
+  EXPECT_EQ(chain_->mempool().size(), 2u);
+
+  // Sent again (a client's retry): accepted, held once.
+  EXPECT_EQ(post(api, "set a 1\n").status, 202);
+  EXPECT_EQ(chain_->mempool().size(), 2u);
+
+  // The application refuses: 400 with its code and log.
+  answer = post(api, "delete a\n");
+  EXPECT_EQ(answer.status, 400);
+  body = json::parse(answer.body);
+  EXPECT_EQ(body["accepted"], 0);
+  EXPECT_EQ(body["txs"][0]["status"], "refused");
+  EXPECT_NE(body["txs"][0]["code"], 0);
+  EXPECT_FALSE(body["txs"][0]["log"].get<std::string>().empty());
+
+  EXPECT_EQ(post(api, "set big " + std::string(100, 'v') + "\n").status, 413);
+  // One more fits, then the mempool (three at most) is full: 503, and the answer says
+  // which one went in.
+  answer = post(api, "set c 3\nset d 4\n");
+  EXPECT_EQ(answer.status, 503);
+  body = json::parse(answer.body);
+  EXPECT_EQ(body["accepted"], 1);
+  EXPECT_EQ(body["txs"][1]["error"], "buffer_full");
+  EXPECT_EQ(chain_->mempool().size(), 3u);
+
+  EXPECT_EQ(post(api, "\n\n").status, 400);
+  // A body is charged by its size: one request per 64 KiB, plus one.
+  EXPECT_EQ(post(api, "set c 3\n").cost, 1u);
+  EXPECT_EQ(post(api, std::string(1000 * 1000, 'x')).cost, 1u + 1000 * 1000 / (64 << 10));
   EXPECT_EQ(get(api, "/txs").status, 405);
-  EXPECT_EQ(api.handle({"POST", "/status", "", ""}).status, 405);
+  EXPECT_EQ(api.handle({"POST", "/status", "", "", ""}).status, 405);
   EXPECT_EQ(get(api, "/nowhere").status, 404);
 }
 
-TEST_F(ClientApiTest, ReadsCommittedKeysWithPercentDecodedNames) {
-  commit({{"plain", "one"}, {"a/b?c", "two"}});
-  const ClientApi api("n0", *app_, board_);
+TEST_F(ClientApiTest, AnOctetStreamBodyIsOneTransaction) {
+  const ClientApi api("n0", *chain_, board_);
+  const HttpResponse answer = post(api, "set multi line\nset is one tx", "application/octet-stream");
+  // One transaction, which the key-value application refuses: it holds a line break.
+  EXPECT_EQ(json::parse(answer.body)["txs"].size(), 1u);
+}
+
+TEST_F(ClientApiTest, ReadsCommittedKeysThroughTheApplicationsQuery) {
+  commit({"set plain one", "set a/b?c two"});
+  const ClientApi api("n0", *chain_, board_);
   EXPECT_EQ(get(api, "/kv/plain").body, "one");
   EXPECT_EQ(get(api, "/kv/a%2Fb%3Fc").body, "two");
   EXPECT_EQ(get(api, "/kv/missing").status, 404);
   EXPECT_EQ(get(api, "/kv/%zz").status, 400);
+  const json query = json::parse(get(api, "/abci_query", "path=%2Fkv&data=plain").body);
+  EXPECT_EQ(query["code"], 0);
+  EXPECT_EQ(query["value_hex"], crypto::to_hex(Bytes{'o', 'n', 'e'}));
+  EXPECT_EQ(query["height"], 1);
+  EXPECT_NE(json::parse(get(api, "/abci_query", "path=%2Fnowhere&data=x").body)["code"], 0);
+  EXPECT_EQ(get(api, "/abci_query", "path=%zz").status, 400);
 }
 
 TEST_F(ClientApiTest, StatusShowsWhatTheNodePublished) {
-  commit({{"k", "v"}});
+  commit({"set k v"});
   NodeStatus published;
   published.height = 2;
   published.round = 3;
   published.peers = 2;
   published.replica.evidence = 7;
   board_.publish(published);
-  const ClientApi api("n0", *app_, board_);
+  const ClientApi api("n0", *chain_, board_);
   const json status = json::parse(get(api, "/status").body);
   EXPECT_EQ(status["name"], "n0");
   EXPECT_EQ(status["height"], 1);
@@ -96,10 +160,10 @@ TEST_F(ClientApiTest, StatusShowsWhatTheNodePublished) {
 }
 
 TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
-  for (int h = 1; h <= 30; ++h) commit({{"k" + std::to_string(h), std::string(1000, 'v')}});
+  for (int h = 1; h <= 30; ++h) commit({"set k" + std::to_string(h) + " " + std::string(1000, 'v')});
   ClientApiLimits limits;
   limits.max_blocks_per_page = 10;
-  const ClientApi api("n0", *app_, board_, nullptr, limits);
+  const ClientApi api("n0", *chain_, board_, nullptr, limits);
 
   json page = json::parse(get(api, "/blocks", "from=5&to=30").body);
   ASSERT_EQ(page["blocks"].size(), 10u);
@@ -115,42 +179,42 @@ TEST_F(ClientApiTest, BlocksComeInBoundedPagesThatSayWhereTheNextStarts) {
   EXPECT_TRUE(page["blocks"].empty());
   EXPECT_FALSE(page.contains("next"));
 
-  const auto first = app_->store().get(1);
+  const auto first = chain_->store().get(1);
   ASSERT_TRUE(first.ok() && *first);
-  const std::size_t block_bytes = (*first)->value.size() + (*first)->certificate.size();
+  const std::size_t block_bytes = (*first)->certificate.size();
   limits.max_block_bytes_per_page = block_bytes * 5 / 2;  // room for two blocks, not three
-  const ClientApi small("n0", *app_, board_, nullptr, limits);
+  const ClientApi small("n0", *chain_, board_, nullptr, limits);
   page = json::parse(get(small, "/blocks", "from=1&to=30").body);
   EXPECT_EQ(page["blocks"].size(), 2u);
   EXPECT_EQ(page["next"], 3);
 
-  for (int h = 31; h <= 130; ++h) commit({{"k" + std::to_string(h), std::string(4000, 'v')}});
+  for (int h = 31; h <= 130; ++h) commit({"set k" + std::to_string(h) + " " + std::string(4000, 'v')});
   const auto read_bytes = [&](Height from, Height to) {
     std::size_t bytes = 0;
     for (Height h = from; h <= to; ++h) {
-      const auto block = app_->store().get(h);
-      bytes += (*block)->value.size() + (*block)->certificate.size();  // the certificate holds the value too
+      const auto block = chain_->store().get(h);
+      bytes += (*block)->certificate.size();  // the certificate holds the block
     }
     return bytes;
   };
-  const HttpResponse heavy = get(ClientApi("n0", *app_, board_), "/blocks", "from=31&to=130");
+  const HttpResponse heavy = get(ClientApi("n0", *chain_, board_), "/blocks", "from=31&to=130");
   EXPECT_EQ(heavy.cost, 1 + read_bytes(31, 130) / (64 << 10));  // one per 64 KiB read, plus one
-  EXPECT_GE(heavy.cost, 10u);
+  EXPECT_GE(heavy.cost, 6u);  // 100 blocks of about 4.3 KB
 }
 
 TEST_F(ClientApiTest, MetricsAreTheRegistrysExposition) {
   metrics::Registry registry;
   registry.counter("bftcore_test_total", "A test counter.").inc(3);
-  const ClientApi api("n0", *app_, board_, &registry);
+  const ClientApi api("n0", *chain_, board_, &registry);
   const HttpResponse answer = get(api, "/metrics");
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.content_type, metrics::exposition_content_type);
   EXPECT_NE(answer.body.find("bftcore_test_total 3\n"), std::string::npos) << answer.body;
-  EXPECT_EQ(get(ClientApi("n0", *app_, board_), "/metrics").status, 404);
+  EXPECT_EQ(get(ClientApi("n0", *chain_, board_), "/metrics").status, 404);
 }
 
 TEST_F(ClientApiTest, ClientsOnOtherThreadsAreServedWhileBlocksCommit) {
-  const ClientApi api("n0", *app_, board_);
+  const ClientApi api("n0", *chain_, board_);
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
   std::vector<std::thread> clients;
@@ -166,11 +230,12 @@ TEST_F(ClientApiTest, ClientsOnOtherThreadsAreServedWhileBlocksCommit) {
         if (!page["blocks"].empty() && page["blocks"][0]["height"] != 1) ++bad;
         const HttpResponse key = get(api, "/kv/k1");
         if (key.status != 404 && key.body != "v") ++bad;
-        if (api.handle({"POST", "/txs", "", "set x y\n"}).status == 400) ++bad;
+        if (api.handle({"POST", "/txs", "", "set x y\n", ""}).status == 400) ++bad;
+        if (get(api, "/abci_query", "path=%2Fkv&data=k1").status != 200) ++bad;
       }
     });
   }
-  for (int h = 1; h <= 200; ++h) commit({{"k" + std::to_string(h), "v"}});
+  for (int h = 1; h <= 200; ++h) commit({"set k" + std::to_string(h) + " v"});
   done = true;
   for (std::thread& client : clients) client.join();
   EXPECT_EQ(bad.load(), 0);

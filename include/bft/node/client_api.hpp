@@ -1,7 +1,15 @@
 // The routes of bft-node's client endpoint, apart from the HTTP server that carries them.
 //
-//   POST /txs              body: one `set <key> <value>` per line
-//   GET  /kv/<key>         the value (the key percent-decoded)
+//   POST /txs              body: one transaction per line (LF or CRLF; blank lines are
+//                          skipped), or with Content-Type application/octet-stream
+//                          the whole body as one transaction; answers each one's id
+//                          (SHA-256 hex) and, for each refused, why; costs one
+//                          request per 64 KiB of body against the client's budget
+//   GET  /kv/<key>         the application's query("/kv", key): its value (the key
+//                          percent-decoded)
+//   GET  /abci_query?path=P&data=D
+//                          the application's query(P, D) (both percent-decoded), as
+//                          JSON: code, log, value_hex, height
 //   GET  /status           height, round, app hash, mempool, peers, counters (JSON)
 //   GET  /metrics          the node's metrics, Prometheus text format 0.0.4
 //   GET  /blocks?from=F&to=T
@@ -24,7 +32,7 @@
 
 #include "bft/metrics/registry.hpp"
 #include "bft/node/http_server.hpp"
-#include "bft/node/kv_application.hpp"
+#include "bft/node/blockchain.hpp"
 #include "bft/node/replica.hpp"
 #include "bft/types.hpp"
 
@@ -65,7 +73,7 @@ struct ClientApiLimits {
 class ClientApi {
  public:
   /// Without `metrics`, GET /metrics is 404.
-  ClientApi(std::string node_name, KvApplication& app, const StatusBoard& status,
+  ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
             const metrics::Registry* metrics = nullptr, ClientApiLimits limits = {});
 
   /// Thread-safe; may run on several threads at once.
@@ -73,11 +81,12 @@ class ClientApi {
 
  private:
   HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse query(std::string_view query) const;
   HttpResponse status() const;
   HttpResponse blocks(std::string_view query) const;
 
   std::string name_;
-  KvApplication& app_;
+  Blockchain& chain_;
   const StatusBoard& status_;
   const metrics::Registry* metrics_;
   ClientApiLimits limits_;

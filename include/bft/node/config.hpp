@@ -7,12 +7,13 @@
 //     "listen": "127.0.0.1:26600",              required: validators connect here (port 0: any)
 //     "http": "127.0.0.1:26700",                required: the client endpoint (port 0: any)
 //     "key_file": "node-0.key",                 required: bft::crypto key file (mode 0600)
-//     "data_dir": "node-0",                     required: WAL, sign guard, blocks
+//     "data_dir": "node-0",                     required: WAL, sign guard, blocks, app state
 //     "log_level": "warn",                      error | warn | info | debug
 //     "timeouts_ms": {"propose": 1000, "prevote": 300, "precommit": 300, "per_round": 200},
 //     "gossip_interval_ms": 200,
 //     "block_max_txs": 5000,
 //     "mempool_max_txs": 100000,
+//     "retain_blocks": 0,                       blocks kept below the tip (0: all)
 //     "validators": [{"name": "node-0", "public_key": "<64 hex>",
 //                     "address": "127.0.0.1:26600", "power": 1}, ...],   required
 //     "faults": {"delay_ms": 0, "loss": 0.0},   tests only: outgoing frames delayed/lost
@@ -69,6 +70,9 @@ struct NodeConfig {
   std::chrono::milliseconds gossip_interval{200};
   std::size_t block_max_txs = 5000;
   std::size_t mempool_max_txs = 100'000;
+  /// The application keeps its state and asks the engine to keep this many blocks below
+  /// its height, for peers that sync; 0 keeps every block.
+  std::uint64_t retain_blocks = 0;
   std::vector<ValidatorEntry> validators;
   std::chrono::milliseconds fault_delay{0};
   double fault_loss = 0;

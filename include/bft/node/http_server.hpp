@@ -84,6 +84,7 @@ struct HttpRequest {
   std::string path;    // the request target up to '?'
   std::string query;   // after '?', without it; empty if none
   std::string body;
+  std::string content_type;  // the Content-Type header as sent; empty if none
 };
 
 struct HttpResponse {

@@ -1,8 +1,9 @@
-// One validator, assembled from a configuration: the block store and the key-value
-// application, the write-ahead log and sign guard, the replica, the encrypted transport
-// to the other validators, and the HTTP client endpoint. A program that runs a validator
-// is then: parse the command line, load the config and key, open a Node, run() it, and
-// call stop() from a signal handler thread (apps/bft-node/main.cpp).
+// One validator, assembled from a configuration around an Application: the engine's
+// block store and mempool (Blockchain), the write-ahead log and sign guard, the replica,
+// the encrypted transport to the other validators, and the HTTP client endpoint. A
+// program that runs a validator is then: parse the command line, load the config and
+// key, open its application, open a Node on it, run() it, and call stop() from a signal
+// handler thread (apps/bft-node/main.cpp, examples/bank).
 //
 // Threads: run() drives consensus, the transport and the timers on the calling thread;
 // the HTTP server answers clients on threads of its own (ClientApi), so no client
@@ -12,6 +13,7 @@
 #include <memory>
 
 #include "bft/crypto/ed25519.hpp"
+#include "bft/node/application.hpp"
 #include "bft/node/config.hpp"
 #include "bft/node/log.hpp"
 #include "bft/result.hpp"
@@ -20,10 +22,13 @@ namespace bft::node {
 
 class Node {
  public:
-  /// Creates the data directory's parts, opens and recovers the stores and the log,
-  /// binds both ports. Errors: io_error (a directory, file or port), corrupt_log, the
-  /// replica's recovery errors, invalid_argument (options).
-  static Result<std::unique_ptr<Node>> open(NodeConfig config, crypto::Ed25519Signer signer, const Logger& logger);
+  /// Creates the data directory's parts, opens the block store and runs the start-up
+  /// handshake with `app` (Blockchain::open), recovers the log, binds both ports.
+  /// Errors: io_error (a directory, file or port), corrupt_log, state_diverged and
+  /// invalid_argument (an application and a block store that disagree; options), the
+  /// replica's recovery errors. `app` must outlive the Node.
+  static Result<std::unique_ptr<Node>> open(NodeConfig config, crypto::Ed25519Signer signer, Application& app,
+                                            const Logger& logger);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
