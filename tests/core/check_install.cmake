@@ -1,7 +1,7 @@
-# Installs the build tree into a scratch prefix, then configures, builds and runs
-# examples/consumer (the core alone, and a whole validator) against it with
-# find_package(bftcore).
-set(prefix ${BUILD_DIR}/install-test)
+# Installs the build tree into a scratch prefix, then configures, builds and runs an
+# example project against it with find_package(bftcore): EXAMPLE names its directory
+# under examples/, PROGRAMS the programs to run (comma-separated).
+set(prefix ${BUILD_DIR}/install-test-${EXAMPLE})
 file(REMOVE_RECURSE ${prefix})
 
 function(run)
@@ -13,8 +13,10 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/consumer -B ${prefix}/consumer-build -G ${GENERATOR}
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/${EXAMPLE} -B ${prefix}/build -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix} "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}")
-run(${CMAKE_COMMAND} --build ${prefix}/consumer-build)
-run(${prefix}/consumer-build/consumer)
-run(${prefix}/consumer-build/validator)
+run(${CMAKE_COMMAND} --build ${prefix}/build)
+string(REPLACE "," ";" programs "${PROGRAMS}")
+foreach(program IN LISTS programs)
+  run(${prefix}/build/${program})
+endforeach()
