@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const fs::path node_bin = fs::canonical("/proc/self/exe").parent_path().parent_path() / "apps" / "bft-node" / "bft-node";
+  const fs::path node_bin = fs::canonical("/proc/self/exe").parent_path() / "bft-node";
   if (!fs::exists(node_bin)) fail("no bft-node at " + node_bin.string());
   const fs::path work = fs::path(dir) / ("bft-restart-bench-" + std::to_string(getpid()));
   nlohmann::json figures;
