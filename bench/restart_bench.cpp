@@ -160,12 +160,14 @@ int main(int argc, char** argv) {
   std::string heights_list = "10000,100000";
   std::string dir = fs::temp_directory_path().string();
   bool json_output = false;
+  bool keep = false;
   CLI::App app{"Restart-to-ready time and memory of a key-value validator as its chain grows.", "bft-restart-bench"};
   app.set_version_flag("--version", BFT_VERSION);
   app.add_option("--txs", txs_list, "transaction counts to commit before a restart (comma-separated)");
   app.add_option("--heights", heights_list, "heights at which an idle validator's memory is read (comma-separated)");
   app.add_option("--dir", dir, "where the data directories go (the disk under test)");
   app.add_flag("--json", json_output, "end with one JSON object of figures");
+  app.add_flag("--keep", keep, "keep the data directories (to restart a node by hand, e.g. under a profiler)");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -210,7 +212,10 @@ int main(int argc, char** argv) {
     }
     node.stop();
   }
-  fs::remove_all(work);
+  if (keep)
+    std::printf("data directories kept in %s\n", work.c_str());
+  else
+    fs::remove_all(work);
   if (json_output) std::printf("%s\n", figures.dump().c_str());
   return 0;
 }

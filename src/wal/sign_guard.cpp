@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "bft/codec/hash.hpp"
 #include "bft/wal/wal.hpp"
 
 namespace bft::wal {
@@ -11,13 +12,14 @@ namespace bft::wal {
 namespace {
 
 // A slot: (height, round, kind) with kind 0 proposal, 1 prevote, 2 precommit. Its content
-// is what distinguishes two messages for it: the value (or nil), and for a proposal its
-// valid round too.
+// is what distinguishes two messages for it: the value's SHA-256 (or nil), and for a
+// proposal its valid round too. The digest, not the value: a block can be megabytes,
+// and the guard writes, syncs and rereads every message it records.
 using Slot = std::tuple<Height, Round, std::uint8_t>;
 
 struct Content {
   bool has_value = false;
-  Bytes value;
+  codec::Digest value_hash{};
   Round valid_round = nil_round;
   friend bool operator==(const Content&, const Content&) = default;
 };
@@ -29,51 +31,78 @@ constexpr Height heights_per_file = 64;
 /// The first height of the file that holds `height` (heights count from 1).
 Height file_start(Height height) { return height == 0 ? 0 : height - (height - 1) % heights_per_file; }
 
+// Files: "guard2-<first height>.log", records holding the SHA-256 of each signed value.
+// Files of the first format, "guard-<first height>.log", held the values themselves; they
+// are still read (and their values hashed), never written.
+enum class Format { values, digests };
+
 std::string guard_name(Height height) {
   char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "guard-%020llu.log", static_cast<unsigned long long>(height));
+  std::snprintf(buffer, sizeof buffer, "guard2-%020llu.log", static_cast<unsigned long long>(height));
   return buffer;
 }
 
-std::optional<Height> parse_guard(const std::string& name) {
-  if (name.size() != 6 + 20 + 4 || !name.starts_with("guard-") || !name.ends_with(".log")) return std::nullopt;
+struct GuardFile {
+  Height start;
+  Format format;
+};
+
+std::optional<GuardFile> parse_guard(const std::string& name) {
+  const bool digests = name.starts_with("guard2-");
+  const std::size_t prefix = digests ? 7 : 6;
+  if (name.size() != prefix + 20 + 4 || !(digests || name.starts_with("guard-")) || !name.ends_with(".log"))
+    return std::nullopt;
   Height h = 0;
-  for (std::size_t i = 6; i < 26; ++i) {
+  for (std::size_t i = prefix; i < prefix + 20; ++i) {
     if (name[i] < '0' || name[i] > '9') return std::nullopt;
     h = h * 10 + static_cast<Height>(name[i] - '0');
   }
-  return h;
+  return GuardFile{h, digests ? Format::digests : Format::values};
 }
 
-// Guard records reuse the WAL's own-message records, framed the same way.
+// Guard records reuse the WAL's own-message records, framed the same way, with the
+// value's digest where the value would be.
 Record record_for(const Slot& slot, const Content& content) {
   const auto [height, round, kind] = slot;
+  const Value digest(std::span<const std::uint8_t>(content.value_hash));
   if (kind == 0) {
     Proposal p;
     p.height = height;
     p.round = round;
-    p.value = Value(content.value);
+    p.value = digest;
     p.valid_round = content.valid_round;
     return OwnProposal{std::move(p), {}};
   }
   Vote v{kind == 1 ? VoteType::prevote : VoteType::precommit, height, round, std::nullopt, Address{}};
-  if (content.has_value) v.value = Value(content.value);
+  if (content.has_value) v.value = digest;
   return OwnVote{std::move(v), {}};
 }
 
-std::pair<Slot, Content> entry_of(const Record& record) {
+/// The hash of `value`, or, read from a file that holds digests, the digest itself
+/// (corrupt_log when it is not one).
+Result<codec::Digest> hash_of(const Value& value, Format format) {
+  if (format == Format::values) return codec::sha256(value.bytes());
+  codec::Digest digest{};
+  if (value.size() != digest.size()) return make_error(Errc::corrupt_log, "a record whose value is not a digest");
+  std::copy(value.bytes().begin(), value.bytes().end(), digest.begin());
+  return digest;
+}
+
+Result<std::pair<Slot, Content>> entry_of(const Record& record, Format format) {
   if (const auto* p = std::get_if<OwnProposal>(&record)) {
-    const auto b = p->proposal.value.bytes();
-    return {Slot{p->proposal.height, p->proposal.round, 0},
-            Content{true, Bytes(b.begin(), b.end()), p->proposal.valid_round}};
+    auto hash = hash_of(p->proposal.value, format);
+    if (!hash) return hash.error();
+    return std::pair{Slot{p->proposal.height, p->proposal.round, 0}, Content{true, *hash, p->proposal.valid_round}};
   }
   const Vote& v = std::get<OwnVote>(record).vote;
   Content c;
   if (v.value) {
+    auto hash = hash_of(*v.value, format);
+    if (!hash) return hash.error();
     c.has_value = true;
-    c.value.assign(v.value->bytes().begin(), v.value->bytes().end());
+    c.value_hash = *hash;
   }
-  return {Slot{v.height, v.round, static_cast<std::uint8_t>(v.type)}, std::move(c)};
+  return std::pair{Slot{v.height, v.round, static_cast<std::uint8_t>(v.type)}, c};
 }
 
 }  // namespace
@@ -119,7 +148,7 @@ struct SignGuard::State {
     append_frame(payload, scratch);
     if (auto ok = file->append(scratch); !ok) return fail(ok.error());
     unsynced = true;
-    signed_.emplace(slot, std::move(content));
+    signed_.emplace(slot, content);
     if (height > highest) {
       const bool new_file = file_start(height) != file_start(highest);
       highest = height;
@@ -145,7 +174,7 @@ struct SignGuard::State {
     if (!files) return;
     if (auto names = storage->list())
       for (const std::string& name : *names)
-        if (auto start = parse_guard(name); start && *start + heights_per_file <= below)
+        if (auto old = parse_guard(name); old && old->start + heights_per_file <= below)
           (void)storage->remove(name);  // best effort: memory is already pruned
   }
 
@@ -168,7 +197,8 @@ Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights, st
   auto names = storage.list();
   if (!names) return names.error();
   for (const std::string& name : *names) {
-    if (!parse_guard(name)) continue;
+    const auto guard_file = parse_guard(name);
+    if (!guard_file) continue;
     auto file = storage.open(name, false);
     if (!file) return file.error();
     auto bytes = (*file)->read_all();
@@ -181,7 +211,9 @@ Result<SignGuard> SignGuard::open(Storage& storage, std::size_t keep_heights, st
       if (auto ok = (*file)->truncate(scanned->good_bytes); !ok) return ok.error();
     for (const Record& r : scanned->records) {
       if (!is_own(r)) return make_error(Errc::corrupt_log, "sign guard " + name + ": a record of the wrong kind");
-      auto [slot, content] = entry_of(r);
+      auto entry = entry_of(r, guard_file->format);
+      if (!entry) return make_error(Errc::corrupt_log, "sign guard " + name + ": " + entry.error().message);
+      auto [slot, content] = *entry;
       state->highest = std::max(state->highest, std::get<0>(slot));
       state->signed_.emplace(slot, std::move(content));
     }
@@ -200,14 +232,14 @@ Result<void> SignGuard::authorize(const Proposal& proposal) {
 }
 
 Result<void> SignGuard::reserve(const Vote& vote) {
-  auto [slot, content] = entry_of(OwnVote{vote, {}});
-  return state_->reserve(slot, std::move(content), to_string(vote));
+  auto [slot, content] = *entry_of(OwnVote{vote, {}}, Format::values);
+  return state_->reserve(slot, content, to_string(vote));
 }
 
 Result<void> SignGuard::reserve(const Proposal& proposal) {
   Proposal bare{proposal.height, proposal.round, proposal.value, proposal.valid_round, {}, {}};
-  auto [slot, content] = entry_of(OwnProposal{std::move(bare), {}});
-  return state_->reserve(slot, std::move(content), to_string(proposal));
+  auto [slot, content] = *entry_of(OwnProposal{std::move(bare), {}}, Format::values);
+  return state_->reserve(slot, content, to_string(proposal));
 }
 
 Result<void> SignGuard::sync() { return state_->sync(); }

@@ -143,7 +143,8 @@ struct Wal::State {
   Result<void> add(const Record& record) {
     if (failed) return poisoned();
     if (const auto* start = std::get_if<StartHeight>(&record);
-        start && (!has_segment || start->height >= height + options.heights_per_segment)) {
+        start && (!has_segment || start->height >= height + options.heights_per_segment ||
+                  (options.max_segment_bytes > 0 && segment_bytes + pending.size() >= options.max_segment_bytes))) {
       if (auto ok = rotate(start->height); !ok) return ok;
     }
     if (!has_segment)

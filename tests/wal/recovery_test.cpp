@@ -289,8 +289,53 @@ TEST(SignGuard, RefusesAConflictingVoteEvenWithTheLogGone) {
   for (Height h = 4; h <= 20; ++h) ASSERT_TRUE(again->authorize(Vote{VoteType::prevote, h, 0, std::nullopt, self}));
   EXPECT_EQ(again->authorize(Vote{VoteType::precommit, 3, 5, std::nullopt, self}).error().code, Errc::already_signed);
   std::size_t files = 0;
-  for (const auto& [name, f] : guard_disk.files()) files += name.starts_with("guard-") ? 1 : 0;
+  for (const auto& [name, f] : guard_disk.files()) files += name.starts_with("guard") ? 1 : 0;
   EXPECT_LE(files, 9u);
+}
+
+// The guard records digests: a megabyte block costs it a few dozen bytes per message.
+TEST(SignGuard, RecordsTheDigestOfALargeValueNotTheValue) {
+  MemoryStorage guard_disk;
+  const Address self = Address::from_text("v0");
+  const Value block = Value(Bytes(1 << 20, 0x5b));
+  {
+    auto guard = SignGuard::open(guard_disk);
+    ASSERT_TRUE(guard);
+    ASSERT_TRUE(guard->authorize(Proposal{5, 0, block, nil_round, self, {}}));
+    ASSERT_TRUE(guard->authorize(Vote{VoteType::prevote, 5, 0, block, self}));
+  }
+  std::size_t bytes = 0;
+  for (const auto& [name, file] : guard_disk.files()) bytes += file.data.size();
+  EXPECT_LT(bytes, 1000u);
+  auto again = SignGuard::open(guard_disk);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->authorize(Vote{VoteType::prevote, 5, 0, block, self}));  // the same vote: a re-send
+  Bytes other(1 << 20, 0x5b);
+  other.back() = 0;
+  EXPECT_EQ(again->authorize(Vote{VoteType::prevote, 5, 0, Value(other), self}).error().code, Errc::already_signed);
+}
+
+// Files of the first format held whole values: still read, and still refuse conflicts.
+TEST(SignGuard, FilesOfTheFirstFormatStillRefuseConflicts) {
+  MemoryStorage guard_disk;
+  const Address self = Address::from_text("v0");
+  const Vote signed_vote{VoteType::precommit, 9, 2, Value::from_text("block nine"), self};
+  {
+    auto file = guard_disk.open("guard-00000000000000000001.log", true);
+    ASSERT_TRUE(file);
+    Bytes payload;
+    encode_record(OwnVote{signed_vote, {}}, payload);
+    Bytes framed;
+    append_frame(payload, framed);
+    ASSERT_TRUE((*file)->append(framed));
+    ASSERT_TRUE((*file)->sync());
+  }
+  auto guard = SignGuard::open(guard_disk);
+  ASSERT_TRUE(guard);
+  EXPECT_TRUE(guard->authorize(signed_vote));
+  Vote conflicting = signed_vote;
+  conflicting.value = Value::from_text("another block");
+  EXPECT_EQ(guard->authorize(conflicting).error().code, Errc::already_signed);
 }
 
 // A file (and a directory sync) per 64 heights, not per height; what the files hold
@@ -308,7 +353,7 @@ TEST(SignGuard, FilesHoldManyHeightsAndOldOnesArePruned) {
   }
   guard_disk.crash();
   std::size_t files = 0;
-  for (const auto& [name, f] : guard_disk.files()) files += name.starts_with("guard-") ? 1 : 0;
+  for (const auto& [name, f] : guard_disk.files()) files += name.starts_with("guard") ? 1 : 0;
   EXPECT_LE(files, 2u);  // heights 129..192 and 193..200: the rest is below the kept 8
   auto again = SignGuard::open(guard_disk);
   ASSERT_TRUE(again);

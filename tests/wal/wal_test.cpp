@@ -257,6 +257,30 @@ TEST(Wal, SegmentsHoldManyHeightsAndGoWhenAllTheirHeightsAreOld) {
   EXPECT_EQ(Wal::open(disk, none).error().code, Errc::invalid_argument);
 }
 
+// Heights of large records end a segment early: a restart reads the kept heights'
+// segments, not heights_per_segment heights of large records.
+TEST(Wal, ASegmentFullOfBytesEndsAtTheNextHeight) {
+  MemoryStorage disk;
+  WalOptions options;
+  options.heights_per_segment = 64;
+  options.max_segment_bytes = 100'000;
+  auto opened = Wal::open(disk, options);
+  ASSERT_TRUE(opened);
+  const std::string block(30'000, 'b');  // each height: a StartHeight and one large vote
+  for (Height h = 1; h <= 40; ++h) {
+    ASSERT_TRUE(opened->wal.append(StartHeight{h, validators()}));
+    ASSERT_TRUE(opened->wal.append(vote(VoteType::prevote, h, 0, block, 1)));
+    ASSERT_TRUE(opened->wal.sync());
+  }
+  // Segments of four heights (the fourth vote passes 100 KB); the ones holding the last
+  // three heights besides the current are kept.
+  EXPECT_TRUE(disk.files().count(segment_name(37)));
+  EXPECT_LE(count_segments(disk), 2u);
+  auto reopened = Wal::open(disk, options);
+  ASSERT_TRUE(reopened);
+  EXPECT_LE(reopened->records.size(), 16u);
+}
+
 TEST(Wal, EveryRecordPolicySyncsEachAppendManualSyncsNone) {
   for (SyncPolicy policy : {SyncPolicy::every_record, SyncPolicy::manual}) {
     MemoryStorage disk;

@@ -93,7 +93,9 @@ struct ReplicaOptions {
   /// 64 + keep_heights heights of records, a few milliseconds. Segments are preallocated
   /// (64 heights hold ~70 KB at light load): a sync then flushes data only, ~90 us
   /// instead of ~145 us for an append that grows the file (ext4, this project's disk).
-  wal::WalOptions wal = {.heights_per_segment = 64, .preallocate_bytes = 256 << 10};
+  /// Large blocks end a segment after 2 MiB, so that a restart reads a few MiB of log
+  /// whatever the block size.
+  wal::WalOptions wal = {.heights_per_segment = 64, .max_segment_bytes = 2 << 20, .preallocate_bytes = 256 << 10};
   /// The same for the double-sign guard's files (64 heights hold ~7 KB).
   std::uint64_t guard_preallocate_bytes = 16 << 10;
   codec::Limits limits;

@@ -1,8 +1,9 @@
 // The durable double-sign guard: refuses to sign a second, different vote for a
 // (height, round, type), or a second, different proposal for a (height, round), that
 // this node already signed — whatever the WAL holds. Its state lives in its own files
-// (one CRC32C-framed record per signed message, fdatasync'd before authorize() returns),
-// so losing or deleting the WAL cannot make the node equivocate.
+// (one CRC32C-framed record per signed message, holding the SHA-256 of the signed value,
+// fdatasync'd before authorize() returns), so losing or deleting the WAL cannot make the
+// node equivocate.
 //
 // It sits between the core and the signer: bft::crypto::Signer signs opaque bytes and
 // cannot refuse, so the guard works on the typed message, where the slot is known, and
@@ -21,7 +22,8 @@ namespace bft::wal {
 
 class SignGuard {
  public:
-  /// Loads the guard's records from `storage` (files "guard-<height>.log"; a torn tail is
+  /// Loads the guard's records from `storage` (files "guard2-<height>.log", and
+  /// "guard-<height>.log" of the first format, which held whole values; a torn tail is
   /// cut, damage in the middle is corrupt_log). `keep_heights`: heights remembered; a
   /// message for a height below the highest signed one minus that is refused.
   /// `preallocate_bytes`: zeros written ahead of the records in each new file (see

@@ -51,6 +51,10 @@ struct WalOptions {
   /// segment and the directory sync that makes the next one exist; pruning then works
   /// in whole segments (a segment goes once all its heights are old).
   Height heights_per_segment = 1;
+  /// A segment that has reached this many bytes ends at the next height even before
+  /// heights_per_segment (0: no limit). Large blocks make every vote and proposal record
+  /// large: without it, a restart would read heights_per_segment heights of them.
+  std::uint64_t max_segment_bytes = 0;
   /// Records above this size are refused on append and treated as damage on read.
   std::size_t max_record_size = std::size_t{64} << 20;
   /// Buffered (unsynced) bytes written out once they reach this size.
