@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "bft/node/block_store.hpp"
+#include "temp_dir.hpp"
 
 namespace bft::node {
 namespace {
@@ -44,13 +45,6 @@ std::string key_of(Height h) {
 
 class BlockStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "bft-block-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string dir() const { return dir_.string(); }
 
   BlockStore open_ok(BlockStoreOptions options = {}) {
@@ -73,7 +67,8 @@ class BlockStoreTest : public ::testing::Test {
     edit(*db);
   }
 
-  fs::path dir_;
+  testing::TempDir temp_{"bft-block-store"};
+  fs::path dir_ = temp_.path();
 };
 
 void expect_error(const Error& error, Errc code, const std::string& in_message) {

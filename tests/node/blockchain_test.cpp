@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "bft/codec/codec.hpp"
+#include "temp_dir.hpp"
 #include "test_validators.hpp"
 
 namespace bft::node {
@@ -88,16 +89,6 @@ class LedgerApp final : public Application {
 
 class BlockchainTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "bft-blockchain-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    chain_.reset();
-    fs::remove_all(dir_);
-  }
-
   BlockchainOptions options() const { return validators_.options(0, clock_ms_); }
 
   Result<std::unique_ptr<Blockchain>> open(Application& app, BlockchainOptions o) {
@@ -140,7 +131,8 @@ class BlockchainTest : public ::testing::Test {
   }
 
   testing::TestValidators validators_;
-  fs::path dir_;
+  testing::TempDir temp_{"bft-blockchain"};
+  fs::path dir_ = temp_.path();
   Logger logger_{LogLevel::error, "test"};
   std::uint64_t clock_ms_ = 1'000'000;
   std::unique_ptr<Blockchain> chain_;

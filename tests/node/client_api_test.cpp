@@ -4,6 +4,7 @@
 
 #include "bft/crypto/key_file.hpp"
 #include "bft/node/kv_application.hpp"
+#include "temp_dir.hpp"
 #include "test_validators.hpp"
 
 #include <gtest/gtest.h>
@@ -23,9 +24,6 @@ using nlohmann::json;
 class ClientApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "bft-client-api-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     auto app = KvApplication::open((dir_ / "app").string());
     ASSERT_TRUE(app.ok()) << app.error().message;
     app_ = std::move(*app);
@@ -37,11 +35,6 @@ class ClientApiTest : public ::testing::Test {
     auto chain = Blockchain::open(std::move(options), std::move(*store), *app_, logger_);
     ASSERT_TRUE(chain.ok()) << chain.error().message;
     chain_ = std::move(*chain);
-  }
-  void TearDown() override {
-    chain_.reset();
-    app_.reset();
-    fs::remove_all(dir_);
   }
 
   /// Decides the next height with `commands` (`set <key> <value>` transactions),
@@ -69,7 +62,8 @@ class ClientApiTest : public ::testing::Test {
   testing::TestValidators validators_;
   std::uint64_t clock_ms_ = 1'000'000;
   Logger logger_{LogLevel::error, "test"};
-  fs::path dir_;
+  testing::TempDir temp_{"bft-client-api"};
+  fs::path dir_ = temp_.path();
   std::unique_ptr<KvApplication> app_;
   std::unique_ptr<Blockchain> chain_;
   StatusBoard board_;

@@ -13,6 +13,7 @@
 #include "bft/crypto/lthash.hpp"
 #include "bft/node/kv.hpp"
 #include "bft/node/kv_application.hpp"
+#include "temp_dir.hpp"
 
 namespace bft::node {
 namespace {
@@ -97,13 +98,6 @@ codec::Digest hash_of_state(const std::vector<std::pair<std::string, std::string
 
 class KvApplicationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "bft-kv-app-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   std::string dir(const std::string& name = "state") const { return (root_ / name).string(); }
 
   static std::unique_ptr<KvApplication> open_ok(const std::string& directory, KvOptions options = {}) {
@@ -136,7 +130,8 @@ class KvApplicationTest : public ::testing::Test {
   }
 
  private:
-  fs::path root_;
+  testing::TempDir temp_{"bft-kv-app"};
+  fs::path root_ = temp_.path();
 };
 
 TEST_F(KvApplicationTest, AFreshStateIsHeightZeroWithTheEmptyHash) {
