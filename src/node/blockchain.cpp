@@ -237,7 +237,7 @@ Value Blockchain::propose(Height height) {
   return encode_block(header, txs);
 }
 
-Validity Blockchain::check_proposal(Height height, const Value& value, const Address& proposer) {
+Validity Blockchain::check_proposal(Height height, Round round, const Value& value, const Address& proposer) {
   if (height > store_.tip() + 1) return Validity::unknown;
   const auto refuse = [&](const char* reason, const std::string& detail) {
     if (metrics_) metrics_->proposals_refused.with({reason}).inc();
@@ -252,8 +252,19 @@ Validity Blockchain::check_proposal(Height height, const Value& value, const Add
   if (block->header.app_hash != last_app_hash_)
     return refuse("app_hash", "the block states app hash " + hex(block->header.app_hash) + ", this node has " +
                                   hex(last_app_hash_));
-  if (!app_.process_proposal({block->header, block->txs})) return refuse("application", "process_proposal refused it");
-  return Validity::valid;
+  if (!options_.judge) return application_accepts(*block) ? Validity::valid : Validity::invalid;
+  auto judged = std::make_shared<const Block>(std::move(*block));
+  options_.judge->judge(height, round, value, [this, judged] { return application_accepts(*judged); });
+  return Validity::unknown;
+}
+
+bool Blockchain::application_accepts(const Block& block) const {
+  if (app_.process_proposal({block.header, block.txs})) return true;
+  if (metrics_) metrics_->proposals_refused.with({"application"}).inc();
+  log_.log(LogLevel::warn, "proposal_refused",
+           field("height", block.header.height) + field("reason", "application") +
+               field("detail", "process_proposal refused it"));
+  return false;
 }
 
 Result<void> Blockchain::commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) {

@@ -49,6 +49,33 @@ class Wiring final : public Network, public net::Transport::Handler {
   Replica* replica_ = nullptr;
 };
 
+/// process_proposal on a thread of its own: a slow application check never holds up the
+/// node's thread. Verdicts go back to the node's thread through its io_context.
+class WorkerJudge final : public ProposalJudge {
+ public:
+  using Deliver = std::function<void(Height, Round, const Value&, bool)>;
+  WorkerJudge(asio::io_context& node_io, Deliver deliver) : node_io_(node_io), deliver_(std::move(deliver)) {}
+  ~WorkerJudge() override { stop(); }
+
+  void judge(Height height, Round round, Value value, std::function<bool()> check) override {
+    asio::post(pool_, [this, height, round, value = std::move(value), check = std::move(check)]() mutable {
+      const bool valid = check();
+      asio::post(node_io_, [this, height, round, value = std::move(value), valid] { deliver_(height, round, value, valid); });
+    });
+  }
+
+  /// Drops what was not started and waits for the check in progress.
+  void stop() {
+    pool_.stop();
+    pool_.join();
+  }
+
+ private:
+  asio::io_context& node_io_;
+  Deliver deliver_;
+  asio::thread_pool pool_{1};
+};
+
 }  // namespace
 
 class Node::Impl {
@@ -57,7 +84,8 @@ class Node::Impl {
       : config_(std::move(config)), signer_(std::move(signer)), app_(app), log_(logger), timer_(io_) {}
 
   ~Impl() {
-    // Clients first: their threads read the application and the stores.
+    // The judge and the clients first: their threads call the application.
+    judge_.stop();
     if (http_) http_->stop();
     if (transport_) transport_->stop();
   }
@@ -88,6 +116,7 @@ class Node::Impl {
     chain_options.max_block_txs = config_.block_max_txs;
     chain_options.mempool.max_txs = config_.mempool_max_txs;
     chain_options.metrics = &registry_;
+    chain_options.judge = &judge_;
     auto store = BlockStore::open((config_.data_dir / "blocks").string());
     if (!store) return store.error();
     auto chain = Blockchain::open(std::move(chain_options), std::move(*store), app_, log_);
@@ -287,6 +316,7 @@ class Node::Impl {
     exit_code_ = code;
     if (code != 0 && replica_->fatal()) log_.log(LogLevel::error, "fatal", field("detail", replica_->fatal()->message));
     timer_.cancel();
+    judge_.stop();
     if (http_) http_->stop();
     transport_->stop();
     io_.stop();
@@ -302,6 +332,11 @@ class Node::Impl {
   asio::steady_timer timer_;
   std::unique_ptr<wal::Storage> wal_disk_;
   std::unique_ptr<wal::Storage> guard_disk_;
+  WorkerJudge judge_{io_, [this](Height height, Round round, const Value& value, bool valid) {
+                       if (stopping_ || !replica_) return;
+                       replica_->on_verdict(height, round, value, valid, Clock::now());
+                       after_event();
+                     }};
   std::unique_ptr<Blockchain> chain_;
   Wiring wiring_;
   std::unique_ptr<net::Transport> transport_;

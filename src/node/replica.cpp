@@ -216,6 +216,15 @@ class Replica::Impl {
     flush();
   }
 
+  void on_verdict(Height height, Round round, const Value& value, bool valid, TimePoint now) {
+    if (fatal_) return;
+    now_ = std::max(now_, now);
+    drain();  // the height the proposal is for may be waiting to start
+    if (height == core_.height() && !core_.decided()) inbox_.push_back({VerifyResult{height, round, value, valid}});
+    drain();
+    flush();
+  }
+
   void on_time(TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
@@ -310,7 +319,7 @@ class Replica::Impl {
     if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
-    const Validity validity = ledger_.check_proposal(proposal.height, proposal.value, proposal.proposer);
+    const Validity validity = ledger_.check_proposal(proposal.height, proposal.round, proposal.value, proposal.proposer);
     if (validity == Validity::unknown) await_verdict(core_view);
     // The proof of lock is a set of prevotes: kept with their signatures like any vote.
     std::vector<codec::SignedVote> lock_votes;
@@ -694,7 +703,7 @@ class Replica::Impl {
         continue;
       }
       if (awaited.height < height) continue;
-      const Validity validity = ledger_.check_proposal(awaited.height, awaited.value, awaited.proposer);
+      const Validity validity = ledger_.check_proposal(awaited.height, awaited.round, awaited.value, awaited.proposer);
       if (validity != Validity::unknown)
         inbox_.push_back({VerifyResult{awaited.height, awaited.round, std::move(awaited.value), validity == Validity::valid}});
     }
@@ -886,6 +895,9 @@ void Replica::on_frame(const Address& from, std::span<const std::uint8_t> frame,
 }
 void Replica::on_peer_connected(const Address& peer, TimePoint now) { impl_->on_peer_connected(peer, now); }
 void Replica::on_time(TimePoint now) { impl_->on_time(now); }
+void Replica::on_verdict(Height height, Round round, const Value& value, bool valid, TimePoint now) {
+  impl_->on_verdict(height, round, value, valid, now);
+}
 TimePoint Replica::next_deadline() const { return impl_->next_deadline(); }
 const std::optional<Error>& Replica::fatal() const noexcept { return impl_->fatal(); }
 Height Replica::height() const noexcept { return impl_->height(); }

@@ -113,7 +113,7 @@ class BlockchainTest : public ::testing::Test {
     clock_ms_ += 10;
     const Height height = chain_->committed_height() + 1;
     const Value block = chain_->propose(height);
-    ASSERT_EQ(chain_->check_proposal(height, block, options().self), Validity::valid);
+    ASSERT_EQ(chain_->check_proposal(height, 0, block, options().self), Validity::valid);
     auto committed = chain_->commit(certify(height, block), 3);
     ASSERT_TRUE(committed.ok()) << committed.error().message;
   }
@@ -174,27 +174,68 @@ TEST_F(BlockchainTest, ProposalsThatDoNotContinueTheChainAreRefused) {
   decide_next({"a"});
   const Address proposer = options().self;
   const std::vector<Tx> none;
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(next_header(), none), proposer), Validity::valid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), none), proposer), Validity::valid);
 
   BlockHeader header = next_header();
   header.previous_block_hash[0] ^= 1;
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
   header = next_header();
   header.app_hash[0] ^= 1;
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
   header = next_header();
   header.time_unix_ms = 1;  // before the previous block's
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
   header = next_header();
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(header, none), validators_.address(1)),
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), validators_.address(1)),
             Validity::invalid);  // signed by one validator, naming another
   header.height = 3;
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(header, none), proposer), Validity::invalid);
-  EXPECT_EQ(chain_->check_proposal(2, Value::from_text("not a block"), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, Value::from_text("not a block"), proposer), Validity::invalid);
   const std::vector<Tx> refused{tx("bad tx")};
-  EXPECT_EQ(chain_->check_proposal(2, encode_block(next_header(), refused), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), refused), proposer), Validity::invalid);
   // A height after the next cannot be judged yet.
-  EXPECT_EQ(chain_->check_proposal(3, encode_block(next_header(), none), proposer), Validity::unknown);
+  EXPECT_EQ(chain_->check_proposal(3, 0, encode_block(next_header(), none), proposer), Validity::unknown);
+}
+
+/// Holds what it is asked to judge until the test runs it, as another thread would.
+class QueuedJudge final : public ProposalJudge {
+ public:
+  struct Job {
+    Height height;
+    Round round;
+    Value value;
+    std::function<bool()> check;
+  };
+  void judge(Height height, Round round, Value value, std::function<bool()> check) override {
+    jobs.push_back({height, round, std::move(value), std::move(check)});
+  }
+  std::vector<Job> jobs;
+};
+
+TEST_F(BlockchainTest, AJudgeTakesProcessProposalOffTheCallingThread) {
+  DurableState durable;
+  LedgerApp app(durable);
+  QueuedJudge judge;
+  BlockchainOptions o = options();
+  o.judge = &judge;
+  auto chain = open(app, std::move(o));
+  ASSERT_TRUE(chain.ok());
+  chain_ = std::move(*chain);
+  const std::vector<Tx> good{tx("fine")};
+  const std::vector<Tx> bad{tx("bad one")};
+  const Value accepted = encode_block(next_header(), good);
+  EXPECT_EQ(chain_->check_proposal(1, 2, accepted, options().self), Validity::unknown);
+  EXPECT_EQ(chain_->check_proposal(1, 3, encode_block(next_header(), bad), options().self), Validity::unknown);
+  // A header that does not continue the chain is refused at once, without a job.
+  BlockHeader wrong = next_header();
+  wrong.previous_block_hash[0] ^= 1;
+  EXPECT_EQ(chain_->check_proposal(1, 4, encode_block(wrong, good), options().self), Validity::invalid);
+  ASSERT_EQ(judge.jobs.size(), 2u);
+  EXPECT_EQ(judge.jobs[0].height, 1u);
+  EXPECT_EQ(judge.jobs[0].round, 2);
+  EXPECT_EQ(judge.jobs[0].value, accepted);
+  EXPECT_TRUE(judge.jobs[0].check());
+  EXPECT_FALSE(judge.jobs[1].check());
 }
 
 TEST_F(BlockchainTest, SubmissionsAreCheckedHeldOnceAndBounded) {
@@ -236,7 +277,7 @@ TEST_F(BlockchainTest, AProposalIsCutToWhatABlockHolds) {
   auto block = decode_block(proposal.bytes());
   ASSERT_TRUE(block.ok());
   EXPECT_EQ(block->txs.size(), 3u);
-  EXPECT_EQ(chain_->check_proposal(1, proposal, options().self), Validity::valid);
+  EXPECT_EQ(chain_->check_proposal(1, 0, proposal, options().self), Validity::valid);
 }
 
 TEST_F(BlockchainTest, HandshakeWithAnApplicationEvenWithTheStoreReplaysNothing) {

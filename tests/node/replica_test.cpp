@@ -40,15 +40,19 @@ class MemoryChain final : public Ledger {
   Value propose(Height height) override {
     return Value::from_text("h" + std::to_string(height) + " by " + std::to_string(index_));
   }
-  Validity check_proposal(Height height, const Value& value, const Address&) override {
+  Validity check_proposal(Height height, Round round, const Value& value, const Address&) override {
     if (height > blocks.size() + 1) {
       unknown_values.insert(value.to_string());
       return Validity::unknown;
     }
     if (unknown_values.erase(value.to_string()) > 0) ++late_verdicts;
-    if (value.view().rfind("h" + std::to_string(height) + " ", 0) == 0) return Validity::valid;
-    ++invalid_verdicts;
-    return Validity::invalid;
+    const bool valid = value.view().rfind("h" + std::to_string(height) + " ", 0) == 0;
+    if (!valid) ++invalid_verdicts;
+    if (asynchronous) {
+      verdicts_due.push_back({height, round, value, valid});
+      return Validity::unknown;
+    }
+    return valid ? Validity::valid : Validity::invalid;
   }
   Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t) override {
     if (fail_next_commit) {
@@ -72,6 +76,14 @@ class MemoryChain final : public Ledger {
   Height base = 1;  // heights below it answer as pruned
   std::set<std::string> unknown_values;  // proposals of heights beyond the next, not judged yet
   std::uint64_t late_verdicts = 0;        // judged once their height came
+  struct Verdict {
+    Height height;
+    Round round;
+    Value value;
+    bool valid;
+  };
+  bool asynchronous = false;           // verdicts come later, through Replica::on_verdict
+  std::vector<Verdict> verdicts_due;   // judged, not yet delivered
   std::uint64_t invalid_verdicts = 0;
   std::set<Height> unreadable;  // committed, but reading them fails
 
@@ -174,6 +186,13 @@ class Cluster {
     const TimePoint end = now_ + limit;
     while (!done()) {
       if (now_ > end) return false;
+      for (const auto& node : nodes_) {
+        if (!node->replica) continue;
+        std::vector<MemoryChain::Verdict> due;
+        due.swap(node->app->verdicts_due);
+        for (const auto& verdict : due)
+          node->replica->on_verdict(verdict.height, verdict.round, verdict.value, verdict.valid, now_);
+      }
       if (!in_flight_.empty()) {
         Delivery next = std::move(in_flight_.front());
         in_flight_.pop_front();
@@ -584,6 +603,24 @@ TEST(Replica, AProposalHeardAheadIsJudgedWhenItsHeightStarts) {
   cluster.expect_agreement();
   EXPECT_GT(cluster.node(3).app->late_verdicts, 0u);
   for (std::size_t i = 0; i < cluster.size(); ++i) EXPECT_EQ(cluster.node(i).app->invalid_verdicts, 0u) << i;
+}
+
+// The ledger judges proposals off the replica's call (a slow process_proposal): the
+// replica hands the core an unknown verdict, the real one arrives later through
+// on_verdict, and heights decide on the proposed values, not nil.
+TEST(Replica, VerdictsThatArriveLaterDecideHeights) {
+  Cluster cluster(4);
+  for (std::size_t i = 0; i < cluster.size(); ++i) cluster.node(i).app->asynchronous = true;
+  ASSERT_TRUE(cluster.all_reach(20));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+  for (std::size_t i = 0; i < cluster.size(); ++i)
+    for (const codec::QuorumCertificate& block : cluster.node(i).app->blocks) EXPECT_EQ(block.round, 0);
+  // A verdict for a height already decided changes nothing.
+  Replica& replica = *cluster.node(0).replica;
+  replica.on_verdict(3, 0, Value::from_text("h3 by 9"), false, cluster.now());
+  EXPECT_FALSE(replica.fatal());
+  ASSERT_TRUE(cluster.all_reach(22));
 }
 
 TEST(Wire, FramesRoundTripAndBadOnesAreErrors) {

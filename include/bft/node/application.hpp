@@ -12,8 +12,11 @@
 // the state before it, the same on every node, or nodes disagree on the app hash and stop.
 //
 // Calls and threads:
-//   - info, prepare_proposal, process_proposal, finalize_block and commit come from the
-//     node's consensus thread, one at a time, in the order the contract states;
+//   - info, prepare_proposal, finalize_block and commit come from the node's consensus
+//     thread, one at a time, in the order the contract states;
+//   - process_proposal comes from a thread of its own (bft::node::Node runs it there, so
+//     that a slow check never holds up consensus), one call at a time, possibly while
+//     finalize_block and commit run: it must read only the last committed state;
 //   - check_tx and query come from client threads, possibly several at once and at the
 //     same time as the consensus calls: the application synchronizes them with its state
 //     (typically check_tx and query read the last committed state under a short lock).

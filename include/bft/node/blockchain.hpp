@@ -45,6 +45,17 @@
 
 namespace bft::node {
 
+/// Takes the application's process_proposal off the node's thread, so that a slow check
+/// does not hold up consensus: the core waits for the verdict (or the round times out).
+class ProposalJudge {
+ public:
+  virtual ~ProposalJudge() = default;
+  /// Runs `check` on another thread; its result is the verdict on the proposal of `value`
+  /// at (height, round), which goes to the replica (Replica::on_verdict) on the node's
+  /// thread.
+  virtual void judge(Height height, Round round, Value value, std::function<bool()> check) = 0;
+};
+
 struct BlockchainOptions {
   explicit BlockchainOptions(codec::ChainId chain_id) : chain(std::move(chain_id)) {}
 
@@ -61,6 +72,8 @@ struct BlockchainOptions {
   std::function<std::uint64_t()> unix_ms;
   /// Where the chain registers what it measures; none if null. Must outlive it.
   metrics::Registry* metrics = nullptr;
+  /// Where process_proposal runs: on the calling thread when null. Must outlive the chain.
+  ProposalJudge* judge = nullptr;
 };
 
 /// What the start-up handshake found and did.
@@ -96,7 +109,9 @@ class Blockchain final : public Ledger {
 
   // Ledger (the node's thread).
   Value propose(Height height) override;
-  Validity check_proposal(Height height, const Value& value, const Address& proposer) override;
+  /// The header is checked at once; process_proposal then runs here, or through the
+  /// judge (the answer is then `unknown`, the verdict comes later).
+  Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer) override;
   Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) override;
   Height committed_height() const override { return store_.tip(); }
   Height base_height() const override { return std::max<Height>(store_.base(), 1); }
@@ -130,6 +145,8 @@ class Blockchain final : public Ledger {
   /// Why `header` cannot follow the last block, or nullopt.
   std::optional<std::string> header_problem(const BlockHeader& header) const;
   CommitInfo commit_info(const codec::QuorumCertificate& commit) const;
+  /// process_proposal, counted and logged when it refuses. Any thread.
+  bool application_accepts(const Block& block) const;
   void set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash);
 
   BlockchainOptions options_;

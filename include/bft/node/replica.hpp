@@ -42,10 +42,12 @@ class Ledger {
   virtual ~Ledger() = default;
   /// The value to propose at `height` (committed_height() + 1), this node proposing.
   virtual Value propose(Height height) = 0;
-  /// Whether `proposer`'s proposal of `value` at `height` may be decided. `unknown` for a
-  /// height the ledger cannot judge yet (beyond committed_height() + 1): the replica asks
-  /// again once the heights before it are committed.
-  virtual Validity check_proposal(Height height, const Value& value, const Address& proposer) = 0;
+  /// Whether `proposer`'s proposal of `value` at (`height`, `round`) may be decided.
+  /// `unknown` for a height the ledger cannot judge yet (beyond committed_height() + 1):
+  /// the replica asks again once the heights before it are committed. `unknown` for the
+  /// next height too when the ledger judges it asynchronously: it then hands the verdict
+  /// to Replica::on_verdict later (until then the core waits, or the round times out).
+  virtual Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer) = 0;
   /// `commit` (a quorum of precommits; it holds the value) decided the next height:
   /// make it durable and apply it. The replica starts the next height only after this
   /// returns; an error stops the replica. `commit_ms`: from the height's start to now.
@@ -154,6 +156,9 @@ class Replica {
   /// A peer (re)connected: it may have missed anything, so it gets this node's status
   /// and own messages of the current height.
   void on_peer_connected(const Address& peer, TimePoint now);
+  /// The ledger's asynchronous verdict on a proposal it answered `unknown` for; one for
+  /// a height or round already over is ignored.
+  void on_verdict(Height height, Round round, const Value& value, bool valid, TimePoint now);
   /// Fires what is due: timeouts, gossip, sync, and the start of the next height. Call at
   /// next_deadline() (or later). No call finishes more than one height: the next one
   /// starts on the host's next turn, so a host can always stop or serve in between.
