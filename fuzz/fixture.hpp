@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bft/codec/codec.hpp"
 #include "bft/codec/sign_bytes.hpp"
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_ring.hpp"

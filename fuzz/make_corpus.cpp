@@ -16,6 +16,7 @@
 #include "bft/codec/codec.hpp"
 #include "bft/crypto/certificate.hpp"
 #include "bft/crypto/signing.hpp"
+#include "bft/node/block.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/wal/record.hpp"
 #include "bft/wal/wal.hpp"
@@ -195,10 +196,24 @@ std::vector<Seed> seeds() {
     add("wal_segment", "height_1_torn", segment);
   }
 
-  // bft-node's frames: a vote, a status and a sync request.
+  // bft-node's frames: a vote, a status, a sync request and its answer for pruned blocks.
   add("node_frame", "vote", node::encode_frame(codec::Message{vote(2, VoteType::precommit, 1, 0, block)}));
   add("node_frame", "status", node::encode_frame(node::PeerStatus{7, 2}));
   add("node_frame", "sync_request", node::encode_frame(node::SyncRequest{3}));
+  add("node_frame", "pruned", node::encode_frame(node::PrunedBelow{40}));
+
+  // The engine's blocks: empty, and with transactions (one of them empty).
+  node::BlockHeader header;
+  header.height = 3;
+  header.previous_block_hash.fill(0x11);
+  header.app_hash.fill(0x22);
+  header.proposer = Address::from_text("proposer");
+  header.time_unix_ms = 1'700'000'000'000;
+  const Value empty_block = node::encode_block(header, {});
+  add("node_block", "empty", Bytes(empty_block.bytes().begin(), empty_block.bytes().end()));
+  const std::vector<node::Tx> txs{node::Tx{'s', 'e', 't', ' ', 'a', ' ', '1'}, node::Tx{}, node::Tx(40, 0xee)};
+  const Value with_txs = node::encode_block(header, txs);
+  add("node_block", "three_txs", Bytes(with_txs.bytes().begin(), with_txs.bytes().end()));
   return out;
 }
 
