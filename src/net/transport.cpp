@@ -147,13 +147,28 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   bool send(const Address& to, std::shared_ptr<const Bytes> frame) {
     const auto it = peers_.find(to);
     if (it == peers_.end() || !it->second->active) return false;
-    return send_on(*it->second->active, std::move(frame));
+    return send_on(*it->second, std::move(frame));
   }
 
   void broadcast(const std::shared_ptr<const Bytes>& frame) {
     for (auto& [address, slot] : peers_) {
-      if (slot->active) send_on(*slot->active, frame);
+      if (slot->active) send_on(*slot, frame);
     }
+  }
+
+  std::vector<PeerStats> peer_stats() const {
+    std::vector<PeerStats> all;
+    // peers_ is fixed after create(): reading it from any thread is safe; the counters
+    // are atomics.
+    for (const auto& [address, slot] : peers_) {
+      const PeerCounters& c = slot->counters;
+      all.push_back({address, slot->peer.host + ":" + std::to_string(slot->peer.port),
+                     c.connected.load(std::memory_order_relaxed), c.connections.load(std::memory_order_relaxed),
+                     c.frames_sent.load(std::memory_order_relaxed), c.frames_received.load(std::memory_order_relaxed),
+                     c.bytes_sent.load(std::memory_order_relaxed), c.bytes_received.load(std::memory_order_relaxed),
+                     c.frames_dropped_queue_full.load(std::memory_order_relaxed)});
+    }
+    return all;
   }
 
   std::vector<Address> connected_peers() const {
@@ -176,6 +191,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     stats.frames_received = frames_received_.load(std::memory_order_relaxed);
     stats.frames_dropped_queue_full = frames_dropped_queue_full_.load(std::memory_order_relaxed);
     stats.handshakes_rejected = handshakes_rejected_.load(std::memory_order_relaxed);
+    stats.handshakes_timed_out = handshakes_timed_out_.load(std::memory_order_relaxed);
     stats.connections_closed_protocol_error = protocol_errors_.load(std::memory_order_relaxed);
     stats.frames_dropped_fault = frames_dropped_fault_.load(std::memory_order_relaxed);
     stats.frames_rejected_auth = frames_rejected_auth_.load(std::memory_order_relaxed);
@@ -212,6 +228,8 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       slot.dialing = false;
       slot.failed_dials = 0;
     }
+    slot.counters.connections.fetch_add(1, std::memory_order_relaxed);
+    slot.counters.connected.store(true, std::memory_order_relaxed);
     std::shared_ptr<Connection> replaced = std::exchange(slot.active, std::move(shared));
     if (replaced) {
       replaced->close();
@@ -224,6 +242,10 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   void frame(Connection& connection, std::span<const std::uint8_t> payload) override {
     const auto keep = shared_from_this();
     frames_received_.fetch_add(1, std::memory_order_relaxed);
+    if (const auto it = peers_.find(connection.peer_address()); it != peers_.end()) {
+      it->second->counters.frames_received.fetch_add(1, std::memory_order_relaxed);
+      it->second->counters.bytes_received.fetch_add(payload.size(), std::memory_order_relaxed);
+    }
     handler_.on_frame(connection.peer_address(), payload);
   }
 
@@ -234,6 +256,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       case CloseReason::handshake_rejected:
       case CloseReason::handshake_timeout:
         handshakes_rejected_.fetch_add(1, std::memory_order_relaxed);
+        if (reason == CloseReason::handshake_timeout) handshakes_timed_out_.fetch_add(1, std::memory_order_relaxed);
         log_rejection(reason == CloseReason::handshake_timeout ? "handshake_timeout" : "handshake_rejected",
                       "handshake with " + connection.remote() + " rejected: " + why);
         break;
@@ -257,6 +280,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     Slot& slot = *it->second;
     if (slot.active == shared) {
       slot.active.reset();
+      slot.counters.connected.store(false, std::memory_order_relaxed);
       handler_.on_peer_disconnected(slot.address);
       if (stopped_) return;
     }
@@ -267,6 +291,18 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   }
 
  private:
+  /// What went to and came from one peer; written on the transport's thread, read by
+  /// peer_stats() on any.
+  struct PeerCounters {
+    std::atomic<bool> connected{false};
+    std::atomic<std::uint64_t> connections{0};
+    std::atomic<std::uint64_t> frames_sent{0};
+    std::atomic<std::uint64_t> frames_received{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> bytes_received{0};
+    std::atomic<std::uint64_t> frames_dropped_queue_full{0};
+  };
+
   /// A known peer: its live connection and, if this node dials it, the dialing state.
   struct Slot {
     explicit Slot(asio::io_context& io) : retry(io), resolver(io) {}
@@ -278,20 +314,26 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     asio::steady_timer retry;
     tcp::resolver resolver;
     std::shared_ptr<tcp::socket> connecting;
+    PeerCounters counters;
   };
 
-  bool send_on(Connection& connection, std::shared_ptr<const Bytes> frame) {
+  bool send_on(Slot& slot, std::shared_ptr<const Bytes> frame) {
+    Connection& connection = *slot.active;
     if (frame->size() > options_.max_frame_size) return false;
     if (options_.faults.loss > 0 && std::uniform_real_distribution<double>(0, 1)(fault_random_) <
                                         options_.faults.loss) {
       frames_dropped_fault_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
+    const std::size_t size = frame->size();
     if (!connection.send(std::move(frame))) {
       frames_dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
+      slot.counters.frames_dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     frames_sent_.fetch_add(1, std::memory_order_relaxed);
+    slot.counters.frames_sent.fetch_add(1, std::memory_order_relaxed);
+    slot.counters.bytes_sent.fetch_add(size, std::memory_order_relaxed);
     return true;
   }
 
@@ -459,6 +501,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   std::atomic<std::uint64_t> frames_received_{0};
   std::atomic<std::uint64_t> frames_dropped_queue_full_{0};
   std::atomic<std::uint64_t> handshakes_rejected_{0};
+  std::atomic<std::uint64_t> handshakes_timed_out_{0};
   std::atomic<std::uint64_t> protocol_errors_{0};
   std::atomic<std::uint64_t> frames_dropped_fault_{0};
   std::atomic<std::uint64_t> frames_rejected_auth_{0};
@@ -488,6 +531,7 @@ void Transport::broadcast(std::shared_ptr<const Bytes> frame) { impl_->broadcast
 std::vector<Address> Transport::connected_peers() const { return impl_->connected_peers(); }
 std::size_t Transport::queued_bytes(const Address& to) const { return impl_->queued_bytes(to); }
 Transport::Stats Transport::stats() const { return impl_->stats(); }
+std::vector<Transport::PeerStats> Transport::peer_stats() const { return impl_->peer_stats(); }
 void Transport::stop() { impl_->stop(); }
 
 }  // namespace bft::net

@@ -2,6 +2,7 @@
 
 #include <asio.hpp>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "bft/metrics/process.hpp"
@@ -253,9 +254,16 @@ class Node::Impl {
                       &net::Transport::Stats::frames_received);
     transport_counter("bftcore_p2p_send_queue_drops_total", "Frames dropped because a peer's send queue was full.",
                       &net::Transport::Stats::frames_dropped_queue_full);
-    transport_counter("bftcore_p2p_handshakes_rejected_total",
-                      "Handshakes refused (unknown key, bad proof, other version or chain, too slow).",
-                      &net::Transport::Stats::handshakes_rejected);
+    registry_.callback_counter_family(
+        "bftcore_p2p_handshakes_rejected_total",
+        "Handshakes that failed: refused (unknown key, bad proof, other version or chain) or timed out.", {"reason"},
+        [this] {
+          const net::Transport::Stats stats = transport_->stats();
+          return std::vector<metrics::CallbackSample>{
+              {{"refused"}, static_cast<double>(stats.handshakes_rejected - stats.handshakes_timed_out)},
+              {{"timeout"}, static_cast<double>(stats.handshakes_timed_out)}};
+        });
+    register_peer_metrics();
     transport_counter("bftcore_p2p_frames_rejected_auth_total",
                       "Sealed frames that failed authentication (altered, replayed, reordered); each closed its link.",
                       &net::Transport::Stats::frames_rejected_auth);
@@ -281,6 +289,40 @@ class Node::Impl {
     http_counter("bftcore_http_timeouts_total", "Client connections closed by a timeout.", &HttpStats::timeouts);
     registry_.callback_gauge("bftcore_http_connections", "Client connections open.",
                              [this] { return static_cast<double>(http_->stats().open_connections); });
+  }
+
+  /// Per peer, labelled with the validator's name in the configuration (its host:port if
+  /// it has none): what an operator calls it.
+  void register_peer_metrics() {
+    std::map<Address, std::string> names;
+    for (const ValidatorEntry& validator : config_.validators)
+      names[crypto::address_of(validator.public_key)] =
+          validator.name.empty() ? validator.address.host + ":" + std::to_string(validator.address.port) : validator.name;
+    const auto per_peer = [this, names](auto field) {
+      return [this, names, field] {
+        std::vector<metrics::CallbackSample> samples;
+        for (const net::Transport::PeerStats& peer : transport_->peer_stats())
+          samples.push_back({{names.at(peer.address)}, static_cast<double>(field(peer))});
+        return samples;
+      };
+    };
+    using Peer = net::Transport::PeerStats;
+    registry_.callback_gauge_family("bftcore_p2p_peer_connected", "1 while the peer is connected.", {"peer"},
+                                    per_peer([](const Peer& p) { return p.connected ? 1 : 0; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_connections_total",
+                                      "Connections established with the peer (reconnects are one less).", {"peer"},
+                                      per_peer([](const Peer& p) { return p.connections; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_frames_sent_total", "Frames queued to the peer.", {"peer"},
+                                      per_peer([](const Peer& p) { return p.frames_sent; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_frames_received_total", "Frames received from the peer.",
+                                      {"peer"}, per_peer([](const Peer& p) { return p.frames_received; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_sent_bytes_total", "Payload bytes queued to the peer.",
+                                      {"peer"}, per_peer([](const Peer& p) { return p.bytes_sent; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_received_bytes_total", "Payload bytes received from the peer.",
+                                      {"peer"}, per_peer([](const Peer& p) { return p.bytes_received; }));
+    registry_.callback_counter_family("bftcore_p2p_peer_send_queue_drops_total",
+                                      "Frames to the peer dropped because its send queue was full.", {"peer"},
+                                      per_peer([](const Peer& p) { return p.frames_dropped_queue_full; }));
   }
 
   void publish_status(Clock::time_point now) {

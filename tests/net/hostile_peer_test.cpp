@@ -121,6 +121,7 @@ TEST_F(HostilePeerTest, AProofByAnotherKeyIsRejected) {
   handshake(raw, signers[0], /*prover=*/signers[2]);
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(node->transport->stats().handshakes_timed_out, 0u);  // refused, not timed out
   EXPECT_TRUE(node->recorder.connected.empty());
 }
 
@@ -151,6 +152,7 @@ TEST_F(HostilePeerTest, ASilentPeerTimesOut) {
   RawPeer raw(io, node->port());
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(node->transport->stats().handshakes_timed_out, 1u);
 }
 
 TEST_F(HostilePeerTest, AFrameAboveTheMaximumClosesTheConnection) {

@@ -46,6 +46,23 @@ TEST_F(TransportTest, DeliversFramesBothWaysInOrder) {
   EXPECT_TRUE(a->recorder.frames[1].bytes.empty());
   EXPECT_EQ(a->transport->stats().frames_sent, std::uint64_t{count});
   EXPECT_EQ(b->transport->stats().frames_received, std::uint64_t{count});
+
+  // Per peer: frames and payload bytes each way, one connection, connected.
+  std::uint64_t sent_bytes = 0;
+  for (int i = 0; i < count; ++i) sent_bytes += ("a" + std::to_string(i)).size();
+  const auto a_peers = a->transport->peer_stats();
+  ASSERT_EQ(a_peers.size(), 1u);
+  EXPECT_EQ(a_peers[0].address, b_address);
+  EXPECT_TRUE(a_peers[0].connected);
+  EXPECT_EQ(a_peers[0].connections, 1u);
+  EXPECT_EQ(a_peers[0].frames_sent, std::uint64_t{count});
+  EXPECT_EQ(a_peers[0].bytes_sent, sent_bytes);
+  EXPECT_EQ(a_peers[0].frames_received, 2u);
+  EXPECT_EQ(a_peers[0].bytes_received, std::uint64_t{1} << 20);
+  const auto b_peers = b->transport->peer_stats();
+  ASSERT_EQ(b_peers.size(), 1u);
+  EXPECT_EQ(b_peers[0].frames_received, std::uint64_t{count});
+  EXPECT_EQ(b_peers[0].bytes_received, sent_bytes);
 }
 
 TEST_F(TransportTest, BroadcastReachesEveryConnectedPeer) {
@@ -133,6 +150,8 @@ TEST_F(TransportTest, DialerReconnectsWhenTheListenerRestartsOnTheSamePort) {
   b = make_node(signers[1], {peer(signers[0])}, same_port);
   ASSERT_TRUE(run_until([&] { return a->connected_to(b_address) && b->connected_to(a_address); }));
   EXPECT_EQ(a->recorder.connected.size(), 2u);
+  EXPECT_EQ(a->transport->peer_stats()[0].connections, 2u);  // one reconnect
+  EXPECT_TRUE(a->transport->peer_stats()[0].connected);
   ASSERT_TRUE(a->transport->send(b_address, text_frame("again")));
   ASSERT_TRUE(run_until([&] { return b->recorder.frames.size() == 1; }));
   EXPECT_EQ(as_text(b->recorder.frames[0].bytes), "again");

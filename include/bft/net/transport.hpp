@@ -96,7 +96,8 @@ class Transport {
     std::uint64_t frames_sent = 0;  // accepted into a send queue
     std::uint64_t frames_received = 0;
     std::uint64_t frames_dropped_queue_full = 0;
-    std::uint64_t handshakes_rejected = 0;  // includes handshake timeouts
+    std::uint64_t handshakes_rejected = 0;  // refused and timed out, together
+    std::uint64_t handshakes_timed_out = 0;
     std::uint64_t connections_closed_protocol_error = 0;
     std::uint64_t frames_dropped_fault = 0;  // FaultInjection::loss
     std::uint64_t frames_rejected_auth = 0;  // sealed frames that failed to open (each closed its connection)
@@ -129,6 +130,22 @@ class Transport {
   /// Bytes waiting in the send queue to `to` (0 if not connected).
   std::size_t queued_bytes(const Address& to) const;
   Stats stats() const;
+
+  /// What went to and came from one peer (payload bytes: the frame header and
+  /// authentication tag, a fixed amount per frame, are not counted).
+  struct PeerStats {
+    Address address;
+    std::string endpoint;  // host:port as configured
+    bool connected = false;
+    std::uint64_t connections = 0;  // established, the first included: reconnects are one less
+    std::uint64_t frames_sent = 0;
+    std::uint64_t frames_received = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t frames_dropped_queue_full = 0;
+  };
+  /// One entry per configured peer, in address order. Any thread.
+  std::vector<PeerStats> peer_stats() const;
 
   /// Closes every connection and stops dialing and accepting. No handler call happens
   /// during or after it (no on_peer_disconnected either). Idempotent.
