@@ -1,7 +1,8 @@
 // bft-restart-bench: what a restart costs a key-value validator as its chain grows, and
 // whether its memory grows with the chain.
 //
-//   bft-restart-bench [--txs 10000,1000000] [--heights 10000,100000] [--dir D] [--json]
+//   bft-restart-bench [--txs 10000,1000000] [--heights 10000,100000] [--dir D] [--node-bin B]
+//                     [--keep] [--json]
 //
 // 1. For each transaction count N: a lone validator (bft-node, next to this program)
 //    commits N transactions with distinct keys (posted in batches of 1,000), is stopped
@@ -161,17 +162,20 @@ int main(int argc, char** argv) {
   std::string dir = fs::temp_directory_path().string();
   bool json_output = false;
   bool keep = false;
+  std::string node_bin_option;
   CLI::App app{"Restart-to-ready time and memory of a key-value validator as its chain grows.", "bft-restart-bench"};
   app.set_version_flag("--version", BFT_VERSION);
   app.add_option("--txs", txs_list, "transaction counts to commit before a restart (comma-separated)");
   app.add_option("--heights", heights_list, "heights at which an idle validator's memory is read (comma-separated)");
   app.add_option("--dir", dir, "where the data directories go (the disk under test)");
   app.add_flag("--json", json_output, "end with one JSON object of figures");
+  app.add_option("--node-bin", node_bin_option, "the bft-node to measure (default: the one next to this program)");
   app.add_flag("--keep", keep, "keep the data directories (to restart a node by hand, e.g. under a profiler)");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const fs::path node_bin = fs::canonical("/proc/self/exe").parent_path() / "bft-node";
+  const fs::path node_bin =
+      node_bin_option.empty() ? fs::canonical("/proc/self/exe").parent_path() / "bft-node" : fs::path(node_bin_option);
   if (!fs::exists(node_bin)) fail("no bft-node at " + node_bin.string());
   const fs::path work = fs::path(dir) / ("bft-restart-bench-" + std::to_string(getpid()));
   nlohmann::json figures;
