@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
 
 #include "bft/codec/hash.hpp"
@@ -121,17 +122,19 @@ struct SignGuard::State {
   Bytes scratch;
 
   /// Checks the slot and writes the message's record; durable only after sync().
-  Result<void> reserve(const Slot& slot, Content content, const std::string& what) {
+  /// `what` names the message in an error: only then is it built (a vote's text holds
+  /// its whole value).
+  Result<void> reserve(const Slot& slot, Content content, const std::function<std::string()>& what) {
     if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
     const Height height = std::get<0>(slot);
     if (highest > keep && height < highest - keep) {
       ++refusals;
-      return make_error(Errc::already_signed, "sign guard: " + what + " is for a height the guard no longer tracks");
+      return make_error(Errc::already_signed, "sign guard: " + what() + " is for a height the guard no longer tracks");
     }
     if (auto it = signed_.find(slot); it != signed_.end()) {
       if (it->second == content) return {};
       ++refusals;
-      return make_error(Errc::already_signed, "sign guard: refusing " + what + ": another message was signed for its slot");
+      return make_error(Errc::already_signed, "sign guard: refusing " + what() + ": another message was signed for its slot");
     }
     if (!file || open_start != file_start(height)) {
       if (auto ok = sync(); !ok) return ok;  // a file is synced whole before the next one
@@ -233,13 +236,13 @@ Result<void> SignGuard::authorize(const Proposal& proposal) {
 
 Result<void> SignGuard::reserve(const Vote& vote) {
   auto [slot, content] = *entry_of(OwnVote{vote, {}}, Format::values);
-  return state_->reserve(slot, content, to_string(vote));
+  return state_->reserve(slot, content, [&vote] { return to_string(vote); });
 }
 
 Result<void> SignGuard::reserve(const Proposal& proposal) {
   Proposal bare{proposal.height, proposal.round, proposal.value, proposal.valid_round, {}, {}};
   auto [slot, content] = *entry_of(OwnProposal{std::move(bare), {}}, Format::values);
-  return state_->reserve(slot, content, to_string(proposal));
+  return state_->reserve(slot, content, [&proposal] { return to_string(proposal); });
 }
 
 Result<void> SignGuard::sync() { return state_->sync(); }

@@ -1,14 +1,19 @@
-// Transactions accepted from clients and waiting for a block: opaque bytes, each held once
-// (by its id, the SHA-256 of its bytes), bounded in count and bytes, oldest first.
+// Transactions accepted from clients and waiting for a block: opaque bytes, each held once,
+// bounded in count and bytes, oldest first. A transaction's id, for clients, is the
+// SHA-256 of its bytes (tx_id); the pool itself finds transactions by their bytes, under a
+// keyed hash (SipHash with a key drawn at start): a block's thousands of transactions are
+// removed without a SHA-256 each, and no client can choose transactions that collide.
 //
 // Thread-safe: clients add from the HTTP threads while the node's thread reaps proposals
 // and removes committed transactions; each call holds the lock for one operation.
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <list>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,11 +37,11 @@ struct MempoolLimits {
 
 class Mempool {
  public:
-  explicit Mempool(MempoolLimits limits = {}) : limits_(limits) {}
+  explicit Mempool(MempoolLimits limits = {});
 
   /// Pools `tx`. Errors: invalid_argument (empty), too_large (above max_tx_bytes),
   /// duplicate (pooled already), buffer_full (no room: the client retries later).
-  Result<TxId> add(Tx tx);
+  Result<void> add(Tx tx);
 
   /// The oldest transactions, at most `max_txs` of them, whose sizes plus
   /// `overhead_per_tx` each add up to at most `max_bytes`. They stay pooled until
@@ -52,18 +57,16 @@ class Mempool {
   const MempoolLimits& limits() const noexcept { return limits_; }
 
  private:
-  struct DigestHash {
-    std::size_t operator()(const TxId& id) const noexcept;
-  };
-  struct Entry {
-    TxId id;
-    Tx tx;
+  struct KeyedHash {
+    std::array<std::uint8_t, 16> key;
+    std::size_t operator()(std::string_view bytes) const noexcept;
   };
 
   const MempoolLimits limits_;
   mutable std::mutex mutex_;
-  std::list<Entry> order_;
-  std::unordered_map<TxId, std::list<Entry>::iterator, DigestHash> by_id_;
+  std::list<Tx> order_;
+  // Keys view the bytes of the transactions in order_ (list nodes do not move).
+  std::unordered_map<std::string_view, std::list<Tx>::iterator, KeyedHash> by_bytes_;
   std::size_t bytes_ = 0;
 };
 
