@@ -709,6 +709,10 @@ int main(int argc, char** argv) {
     std::fputs(usage_text, stdout);
     return exit_pass;
   }
+  if (options->version) {
+    std::printf("bft-cluster %s\n", BFT_VERSION);
+    return exit_pass;
+  }
   std::error_code ec;
   fs::path node_bin = options->node_bin.empty() ? fs::read_symlink("/proc/self/exe", ec).parent_path() / "bft-node"
                                                 : fs::path(options->node_bin);

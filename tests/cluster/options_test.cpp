@@ -109,10 +109,23 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
   }
 }
 
-TEST(ClusterOptions, HelpSkipsValidation) {
+TEST(ClusterOptions, HelpAndVersionSkipValidation) {
   const auto o = parse({"--nodes", "0", "--help"});
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(o->help);
+  EXPECT_TRUE(parse({"-h"})->help);
+  const auto v = parse({"--version", "--kill", "9@1:2"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->version);
+}
+
+TEST(ClusterOptions, UsageErrorsNameTheOption) {
+  const auto unknown = parse({"--frobnicate"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("--frobnicate"), std::string::npos) << unknown.error().message;
+  const auto not_a_number = parse({"--nodes", "four"});
+  ASSERT_FALSE(not_a_number.ok());
+  EXPECT_NE(not_a_number.error().message.find("nodes"), std::string::npos) << not_a_number.error().message;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "cluster/options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -55,7 +56,7 @@ metrics
 output
   --json                 end stdout with one JSON object of the results
   --quiet                no progress line
-  --help
+  --help, --version
 
 Exit status: 0 when the run passes (agreement, at least one height, no node died, clean
 shutdown, every fault recovered within 10 s), 1 when it fails, 2 on a usage error, 77 when
@@ -195,91 +196,57 @@ Result<void> validate(const Options& o) {
 
 Result<Options> parse_options(std::span<const std::string_view> args) {
   Options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view flag = args[i];
-    auto value = [&]() -> Result<std::string_view> {
-      if (i + 1 >= args.size()) return usage_error(std::string(flag) + " needs a value");
-      return args[++i];
-    };
-    // Every option with a value: read it, then interpret it.
-    auto with_value = [&](auto&& apply) -> Result<void> {
-      auto text = value();
-      if (!text) return text.error();
-      return apply(*text);
-    };
-    auto set_number = [&](auto& field) {
-      return with_value([&](std::string_view text) -> Result<void> {
-        auto number = parse_number<std::remove_reference_t<decltype(field)>>(flag, text);
-        if (!number) return number.error();
-        field = *number;
-        return {};
-      });
-    };
-    Result<void> ok;
-    if (flag == "--help" || flag == "-h") {
-      o.help = true;
-    } else if (flag == "--nodes") {
-      ok = set_number(o.nodes);
-    } else if (flag == "--duration") {
-      ok = set_number(o.duration_s);
-    } else if (flag == "--load") {
-      ok = set_number(o.load_per_s);
-    } else if (flag == "--batch") {
-      ok = set_number(o.batch);
-    } else if (flag == "--base-port") {
-      ok = set_number(o.base_port);
-    } else if (flag == "--delay-ms") {
-      ok = set_number(o.delay_ms);
-    } else if (flag == "--loss") {
-      ok = set_number(o.loss);
-    } else if (flag == "--dir") {
-      ok = with_value([&](std::string_view text) -> Result<void> { o.dir = text; return {}; });
-    } else if (flag == "--node-bin") {
-      ok = with_value([&](std::string_view text) -> Result<void> { o.node_bin = text; return {}; });
-    } else if (flag == "--log-level") {
-      ok = with_value([&](std::string_view text) -> Result<void> { o.log_level = text; return {}; });
-    } else if (flag == "--kill") {
-      ok = with_value([&](std::string_view text) -> Result<void> {
-        auto kill = parse_kill(text);
-        if (!kill) return kill.error();
-        o.kills.push_back(*kill);
-        return {};
-      });
-    } else if (flag == "--partition") {
-      ok = with_value([&](std::string_view text) -> Result<void> {
-        auto partition = parse_partition(text);
-        if (!partition) return partition.error();
-        o.partitions.push_back(std::move(*partition));
-        return {};
-      });
-    } else if (flag == "--flood-http") {
-      ok = with_value([&](std::string_view text) -> Result<void> {
-        if (o.flood) return usage_error("--flood-http may be given once");
-        auto flood = parse_flood(text);
-        if (!flood) return flood.error();
-        o.flood = *flood;
-        return {};
-      });
-    } else if (flag == "--flood-min-ratio") {
-      ok = set_number(o.flood_min_ratio);
-    } else if (flag == "--metrics-port") {
-      ok = set_number(o.metrics_port.emplace());
-    } else if (flag == "--p2p-plaintext") {
-      o.p2p_plaintext = true;
-    } else if (flag == "--keep") {
-      o.keep_dir = true;
-    } else if (flag == "--netns") {
-      o.netns = true;
-    } else if (flag == "--json") {
-      o.json = true;
-    } else if (flag == "--quiet") {
-      o.quiet = true;
-    } else {
-      return usage_error("unknown option '" + std::string(flag) + "'");
-    }
-    if (!ok) return ok.error();
+  // The usage text above is the help: CLI11's own help and version flags are replaced by
+  // flags that only report, so that the program prints and exits alike for both.
+  CLI::App app{"bft-cluster", "bft-cluster"};
+  app.set_help_flag();
+  app.add_flag("-h,--help", o.help);
+  app.add_flag("--version", o.version);
+  app.add_option("--nodes", o.nodes);
+  app.add_option("--duration", o.duration_s);
+  app.add_option("--load", o.load_per_s);
+  app.add_option("--batch", o.batch);
+  app.add_option("--base-port", o.base_port);
+  app.add_option("--delay-ms", o.delay_ms);
+  app.add_option("--loss", o.loss);
+  app.add_option("--dir", o.dir);
+  app.add_option("--node-bin", o.node_bin);
+  app.add_option("--log-level", o.log_level);
+  app.add_option("--flood-min-ratio", o.flood_min_ratio);
+  app.add_option_function<std::uint16_t>("--metrics-port", [&o](const std::uint16_t& port) { o.metrics_port = port; });
+  std::vector<std::string> kills, partitions, floods;
+  app.add_option("--kill", kills)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--partition", partitions)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--flood-http", floods)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_flag("--p2p-plaintext", o.p2p_plaintext);
+  app.add_flag("--keep", o.keep_dir);
+  app.add_flag("--netns", o.netns);
+  app.add_flag("--json", o.json);
+  app.add_flag("--quiet", o.quiet);
+  // CLI11 reads its arguments from the back of the vector.
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    return usage_error(error.what());
   }
-  if (o.help) return o;
+  if (o.help || o.version) return o;
+  for (const std::string& text : kills) {
+    auto kill = parse_kill(text);
+    if (!kill) return kill.error();
+    o.kills.push_back(*kill);
+  }
+  for (const std::string& text : partitions) {
+    auto partition = parse_partition(text);
+    if (!partition) return partition.error();
+    o.partitions.push_back(std::move(*partition));
+  }
+  if (floods.size() > 1) return usage_error("--flood-http may be given once");
+  if (!floods.empty()) {
+    auto flood = parse_flood(floods.front());
+    if (!flood) return flood.error();
+    o.flood = *flood;
+  }
   if (auto valid = validate(o); !valid) return valid.error();
   return o;
 }

@@ -57,6 +57,7 @@ struct Options {
   bool json = false;
   bool quiet = false;
   bool help = false;
+  bool version = false;
 };
 
 /// The HTTP port is this far above the p2p port.
@@ -66,7 +67,8 @@ inline constexpr std::size_t max_nodes = 64;
 
 extern const char* const usage_text;
 
-/// `args` excludes the program name. Errors (invalid_argument) say which option is wrong.
+/// `args` excludes the program name (parsed with CLI11). Errors (invalid_argument) say
+/// which option is wrong. With --help or --version nothing else is checked.
 Result<Options> parse_options(std::span<const std::string_view> args);
 
 Result<KillSpec> parse_kill(std::string_view text);
