@@ -122,7 +122,10 @@ struct FinalizeBlockRequest {
   BlockHeader header;
   std::span<const Tx> txs;
   CommitInfo commit;
-  /// Equivocation this node saw since the previous block.
+  /// Equivocation the block carries, the same on every node. Empty in this version:
+  /// evidence does not travel in blocks yet, and what one node saw on its own differs
+  /// from what another saw, so handing it over would make finalize_block differ between
+  /// nodes.
   std::vector<Misbehavior> misbehavior;
 };
 
