@@ -130,7 +130,7 @@ bool Connection::take_frames() {
                                               " bytes, above the limit of " +
                                               std::to_string(frame_limit()));
       } else {
-        fail(CloseReason::handshake_rejected,
+        fail(CloseReason::handshake_malformed,
              "handshake frame of " + std::to_string(length) + " bytes (garbage or another protocol?)");
       }
       return false;
@@ -178,11 +178,13 @@ void Connection::handle_payload(std::span<std::uint8_t> payload) {
 void Connection::handle_hello(std::span<const std::uint8_t> payload) {
   auto hello = decode_hello(payload);
   if (!hello) {
-    fail(CloseReason::handshake_rejected, "bad hello: " + hello.error().message);
+    fail(hello.error().code == Errc::unsupported_version ? CloseReason::handshake_wrong_version
+                                                         : CloseReason::handshake_malformed,
+         "bad hello: " + hello.error().message);
     return;
   }
   if (hello->version != settings_->version) {
-    fail(CloseReason::handshake_rejected,
+    fail(CloseReason::handshake_wrong_version,
          "peer speaks handshake version " + std::to_string(hello->version) + ", this node version " +
              std::to_string(settings_->version) + " (encrypt_frames differs between the two)");
     return;
@@ -190,7 +192,7 @@ void Connection::handle_hello(std::span<const std::uint8_t> payload) {
   peer_key_ = hello->key;
   peer_address_ = crypto::address_of(peer_key_);
   if (auto admitted = events_->admit(*this, peer_key_); !admitted) {
-    fail(CloseReason::handshake_rejected, admitted.error().message);
+    fail(CloseReason::handshake_not_admitted, admitted.error().message);
     return;
   }
   const crypto::Signer& self = *settings_->self;
@@ -207,7 +209,7 @@ void Connection::handle_hello(std::span<const std::uint8_t> payload) {
   ephemeral_.reset();  // wipes the ephemeral secret: forward secrecy
   own_hello_ = Bytes();
   if (!keys) {
-    fail(CloseReason::handshake_rejected, keys.error().message);
+    fail(CloseReason::handshake_malformed, keys.error().message);
     return;
   }
   sealer_.emplace(keys->send);
@@ -222,7 +224,7 @@ void Connection::handle_proof(std::span<std::uint8_t> payload) {
   if (opener_) {
     auto opened = opener_->open(payload);
     if (!opened) {
-      fail(CloseReason::handshake_rejected, "handshake proof of " + peer_address_.to_string() +
+      fail(CloseReason::handshake_bad_proof, "handshake proof of " + peer_address_.to_string() +
                                                 " does not open (another chain id, or hellos altered on the way)");
       return;
     }
@@ -230,7 +232,7 @@ void Connection::handle_proof(std::span<std::uint8_t> payload) {
   }
   crypto::Signature proof;  // frame_limit() bounds the payload from above only
   if (proof_bytes.size() != proof.size()) {
-    fail(CloseReason::handshake_rejected, "handshake proof of " + std::to_string(proof_bytes.size()) + " bytes");
+    fail(CloseReason::handshake_malformed, "handshake proof of " + std::to_string(proof_bytes.size()) + " bytes");
     return;
   }
   std::copy(proof_bytes.begin(), proof_bytes.end(), proof.begin());
@@ -239,7 +241,7 @@ void Connection::handle_proof(std::span<std::uint8_t> payload) {
                             ? proof_message(settings_->chain_id, own_nonce_, peer_key_, settings_->self->public_key())
                             : transcript_proof_message(transcript_, peer_role);
   if (!crypto::Ed25519Verifier(peer_key_).verify(message, proof)) {
-    fail(CloseReason::handshake_rejected,
+    fail(CloseReason::handshake_bad_proof,
          "bad handshake proof for " + peer_address_.to_string() + " (wrong key or chain id)");
     return;
   }

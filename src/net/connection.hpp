@@ -34,7 +34,11 @@ struct ConnectionSettings {
 
 enum class CloseReason {
   io,                  // the peer closed, or a read or write failed
-  handshake_rejected,  // a bad hello or proof, another version, or an inadmissible key
+  // The handshake refused, by why:
+  handshake_malformed,      // a hello or proof that does not parse, or a frame of another protocol
+  handshake_wrong_version,  // a hello of another handshake version
+  handshake_not_admitted,   // an unknown key, another key than the one dialed, the wrong side dialing
+  handshake_bad_proof,      // a proof that does not open or verify (another chain id, a forged key)
   handshake_timeout,   // no complete handshake within handshake_timeout
   protocol_error,      // a frame above max_frame_size after the handshake
   auth_failed,         // a sealed frame that does not open: altered, dropped, replayed, reordered

@@ -19,6 +19,31 @@
 
 namespace bft::net {
 
+std::string_view to_string(HandshakeRejection kind) noexcept {
+  switch (kind) {
+    case HandshakeRejection::malformed: return "malformed";
+    case HandshakeRejection::wrong_version: return "wrong_version";
+    case HandshakeRejection::not_admitted: return "not_admitted";
+    case HandshakeRejection::bad_proof: return "bad_proof";
+    case HandshakeRejection::timeout: return "timeout";
+  }
+  return "unknown";
+}
+
+namespace {
+
+HandshakeRejection rejection_of(detail::CloseReason reason) {
+  switch (reason) {
+    case detail::CloseReason::handshake_malformed: return HandshakeRejection::malformed;
+    case detail::CloseReason::handshake_wrong_version: return HandshakeRejection::wrong_version;
+    case detail::CloseReason::handshake_not_admitted: return HandshakeRejection::not_admitted;
+    case detail::CloseReason::handshake_bad_proof: return HandshakeRejection::bad_proof;
+    default: return HandshakeRejection::timeout;
+  }
+}
+
+}  // namespace
+
 using asio::ip::tcp;
 using detail::CloseReason;
 using detail::Connection;
@@ -135,6 +160,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       if (slot->connecting) slot->connecting->close(ignored);
       if (slot->active) slot->active->close();
       slot->active.reset();
+      slot->counters.connected.store(false, std::memory_order_relaxed);
     }
     for (auto& [raw, pending] : pending_) pending.connection->close();
     pending_.clear();
@@ -191,7 +217,8 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     stats.frames_received = frames_received_.load(std::memory_order_relaxed);
     stats.frames_dropped_queue_full = frames_dropped_queue_full_.load(std::memory_order_relaxed);
     stats.handshakes_rejected = handshakes_rejected_.load(std::memory_order_relaxed);
-    stats.handshakes_timed_out = handshakes_timed_out_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < handshake_rejection_kinds; ++i)
+      stats.handshakes_rejected_by[i] = handshake_rejections_[i].load(std::memory_order_relaxed);
     stats.connections_closed_protocol_error = protocol_errors_.load(std::memory_order_relaxed);
     stats.frames_dropped_fault = frames_dropped_fault_.load(std::memory_order_relaxed);
     stats.frames_rejected_auth = frames_rejected_auth_.load(std::memory_order_relaxed);
@@ -253,13 +280,18 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     const auto keep = shared_from_this();
     const std::shared_ptr<Connection> shared = connection.shared_from_this();
     switch (reason) {
-      case CloseReason::handshake_rejected:
-      case CloseReason::handshake_timeout:
+      case CloseReason::handshake_malformed:
+      case CloseReason::handshake_wrong_version:
+      case CloseReason::handshake_not_admitted:
+      case CloseReason::handshake_bad_proof:
+      case CloseReason::handshake_timeout: {
+        const HandshakeRejection kind = rejection_of(reason);
         handshakes_rejected_.fetch_add(1, std::memory_order_relaxed);
-        if (reason == CloseReason::handshake_timeout) handshakes_timed_out_.fetch_add(1, std::memory_order_relaxed);
-        log_rejection(reason == CloseReason::handshake_timeout ? "handshake_timeout" : "handshake_rejected",
+        handshake_rejections_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+        log_rejection(std::string("handshake_") + std::string(to_string(kind)),
                       "handshake with " + connection.remote() + " rejected: " + why);
         break;
+      }
       case CloseReason::protocol_error:
         protocol_errors_.fetch_add(1, std::memory_order_relaxed);
         log_rejection("protocol_error", "closed connection to " + connection.peer_address().to_string() +
@@ -501,7 +533,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   std::atomic<std::uint64_t> frames_received_{0};
   std::atomic<std::uint64_t> frames_dropped_queue_full_{0};
   std::atomic<std::uint64_t> handshakes_rejected_{0};
-  std::atomic<std::uint64_t> handshakes_timed_out_{0};
+  std::array<std::atomic<std::uint64_t>, handshake_rejection_kinds> handshake_rejections_{};
   std::atomic<std::uint64_t> protocol_errors_{0};
   std::atomic<std::uint64_t> frames_dropped_fault_{0};
   std::atomic<std::uint64_t> frames_rejected_auth_{0};

@@ -256,12 +256,15 @@ class Node::Impl {
                       &net::Transport::Stats::frames_dropped_queue_full);
     registry_.callback_counter_family(
         "bftcore_p2p_handshakes_rejected_total",
-        "Handshakes that failed: refused (unknown key, bad proof, other version or chain) or timed out.", {"reason"},
-        [this] {
+        "Handshakes that failed, by why: malformed, wrong_version, not_admitted (not a validator's key), bad_proof "
+        "(another chain id, a forged key), timeout.",
+        {"reason"}, [this] {
           const net::Transport::Stats stats = transport_->stats();
-          return std::vector<metrics::CallbackSample>{
-              {{"refused"}, static_cast<double>(stats.handshakes_rejected - stats.handshakes_timed_out)},
-              {{"timeout"}, static_cast<double>(stats.handshakes_timed_out)}};
+          std::vector<metrics::CallbackSample> samples;
+          for (std::size_t i = 0; i < net::handshake_rejection_kinds; ++i)
+            samples.push_back({{std::string(net::to_string(static_cast<net::HandshakeRejection>(i)))},
+                               static_cast<double>(stats.handshakes_rejected_by[i])});
+          return samples;
         });
     register_peer_metrics();
     transport_counter("bftcore_p2p_frames_rejected_auth_total",

@@ -115,13 +115,18 @@ TEST_F(HostilePeerTest, RawPeerWithAValidProofIsAccepted) {
   EXPECT_EQ(as_text(*reply), "hello raw");
 }
 
+template <class Node>
+std::uint64_t rejected(const Node& node, HandshakeRejection kind) {
+  return node.transport->stats().handshakes_rejected_by[static_cast<std::size_t>(kind)];
+}
+
 TEST_F(HostilePeerTest, AProofByAnotherKeyIsRejected) {
   auto node = listener();
   RawPeer raw(io, node->port());
   handshake(raw, signers[0], /*prover=*/signers[2]);
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
-  EXPECT_EQ(node->transport->stats().handshakes_timed_out, 0u);  // refused, not timed out
+  EXPECT_EQ(rejected(*node, HandshakeRejection::bad_proof), 1u);
   EXPECT_TRUE(node->recorder.connected.empty());
 }
 
@@ -133,6 +138,7 @@ TEST_F(HostilePeerTest, AKnownPeerWithTheLargerAddressMayNotDial) {
   handshake(raw, signers[2], signers[2]);
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(rejected(*node, HandshakeRejection::not_admitted), 1u);
   EXPECT_TRUE(node->recorder.connected.empty());
 }
 
@@ -142,6 +148,7 @@ TEST_F(HostilePeerTest, GarbageBeforeTheHandshakeClosesTheConnection) {
   raw.write_text("GET / HTTP/1.1\r\nHost: validator\r\n\r\n");
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(rejected(*node, HandshakeRejection::malformed), 1u);
   EXPECT_TRUE(node->recorder.connected.empty());
 }
 
@@ -152,7 +159,7 @@ TEST_F(HostilePeerTest, ASilentPeerTimesOut) {
   RawPeer raw(io, node->port());
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
-  EXPECT_EQ(node->transport->stats().handshakes_timed_out, 1u);
+  EXPECT_EQ(rejected(*node, HandshakeRejection::timeout), 1u);
 }
 
 TEST_F(HostilePeerTest, AFrameAboveTheMaximumClosesTheConnection) {
@@ -255,6 +262,7 @@ TEST_F(HostilePeerTest, AnUnknownHandshakeVersionIsRejected) {
   raw.write_frame(bytes);
   ASSERT_TRUE(run_until([&] { return raw.poll(); }));
   EXPECT_EQ(node->transport->stats().handshakes_rejected, 1u);
+  EXPECT_EQ(rejected(*node, HandshakeRejection::wrong_version), 1u);
   EXPECT_TRUE(node->recorder.connected.empty());
 }
 

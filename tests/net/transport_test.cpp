@@ -63,6 +63,8 @@ TEST_F(TransportTest, DeliversFramesBothWaysInOrder) {
   ASSERT_EQ(b_peers.size(), 1u);
   EXPECT_EQ(b_peers[0].frames_received, std::uint64_t{count});
   EXPECT_EQ(b_peers[0].bytes_received, sent_bytes);
+  a->transport->stop();  // a scrape during shutdown sees nobody connected
+  EXPECT_FALSE(a->transport->peer_stats()[0].connected);
 }
 
 TEST_F(TransportTest, BroadcastReachesEveryConnectedPeer) {

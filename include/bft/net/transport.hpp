@@ -29,12 +29,14 @@
 
 #include <asio/io_context.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bft/bytes.hpp"
@@ -78,6 +80,17 @@ struct TransportOptions {
   FaultInjection faults;
 };
 
+/// Why a handshake failed (Transport::Stats::handshakes_rejected_by).
+enum class HandshakeRejection : std::uint8_t {
+  malformed,      // a hello or proof that does not parse, or another protocol altogether
+  wrong_version,  // another handshake version (encrypt_frames differs)
+  not_admitted,   // a key that is not a validator's, not the one dialed, or the wrong side dialing
+  bad_proof,      // a proof that does not open or verify: another chain id, or a forged key
+  timeout,        // no complete handshake within handshake_timeout
+};
+inline constexpr std::size_t handshake_rejection_kinds = 5;
+std::string_view to_string(HandshakeRejection kind) noexcept;
+
 class Transport {
  public:
   /// Callbacks may call any member of the Transport, stop() included, and may even
@@ -96,8 +109,8 @@ class Transport {
     std::uint64_t frames_sent = 0;  // accepted into a send queue
     std::uint64_t frames_received = 0;
     std::uint64_t frames_dropped_queue_full = 0;
-    std::uint64_t handshakes_rejected = 0;  // refused and timed out, together
-    std::uint64_t handshakes_timed_out = 0;
+    std::uint64_t handshakes_rejected = 0;  // every kind below, together
+    std::array<std::uint64_t, handshake_rejection_kinds> handshakes_rejected_by{};  // by HandshakeRejection
     std::uint64_t connections_closed_protocol_error = 0;
     std::uint64_t frames_dropped_fault = 0;  // FaultInjection::loss
     std::uint64_t frames_rejected_auth = 0;  // sealed frames that failed to open (each closed its connection)
