@@ -110,7 +110,7 @@ Result<std::unique_ptr<Blockchain>> Blockchain::open(BlockchainOptions options, 
   return chain;
 }
 
-Result<Block> Blockchain::verified_block(const StoredBlock& stored) const {
+Result<Blockchain::VerifiedBlock> Blockchain::verified_block(const StoredBlock& stored) const {
   const auto damaged = [&](const std::string& why) {
     return make_error(Errc::corrupt_log, "stored block at " + at(stored.height) + ": " + why);
   };
@@ -123,7 +123,7 @@ Result<Block> Blockchain::verified_block(const StoredBlock& stored) const {
   auto block = decode_block(commit->value->bytes(), options_.block_limits);
   if (!block) return damaged("the certified value is not a block (" + block.error().message + ")");
   if (block->header.height != stored.height) return damaged("its header names " + at(block->header.height));
-  return block;
+  return VerifiedBlock{std::move(*commit), std::move(*block)};
 }
 
 void Blockchain::set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash) {
@@ -139,11 +139,10 @@ Result<void> Blockchain::load_tip() {
   auto stored = store_.get(store_.tip());
   if (!stored) return stored.error();
   if (!*stored) return make_error(Errc::corrupt_log, "the block store's tip, " + at(store_.tip()) + ", is missing");
-  auto block = verified_block(**stored);
-  if (!block) return block.error();
-  auto commit = codec::decode_certificate((*stored)->certificate);
-  set_last(block->header, *commit->value, (*stored)->app_hash);
-  last_commit_ = std::move(*commit);
+  auto verified = verified_block(**stored);
+  if (!verified) return verified.error();
+  set_last(verified->block.header, *verified->commit.value, (*stored)->app_hash);
+  last_commit_ = std::move(verified->commit);
   return {};
 }
 
@@ -190,13 +189,14 @@ Result<void> Blockchain::run_handshake() {
     auto stored = store_.get(height);
     if (!stored) return stored.error();
     if (!*stored) return make_error(Errc::corrupt_log, "the block store lacks " + at(height) + " below its tip");
-    auto block = verified_block(**stored);
-    if (!block) return block.error();
-    auto commit = codec::decode_certificate((*stored)->certificate);
+    auto verified = verified_block(**stored);
+    if (!verified) return verified.error();
     // Below a pruned base, the first block's link back is taken as certified.
-    last_block_hash_ = previous_block_hash.value_or(block->header.previous_block_hash);
+    last_block_hash_ = previous_block_hash.value_or(verified->block.header.previous_block_hash);
     last_app_hash_ = app_hash;
-    if (auto executed = execute(*commit, std::move(*block), (*stored)->app_hash, (*stored)->meta.commit_ms); !executed)
+    if (auto executed = execute(verified->commit, std::move(verified->block), (*stored)->app_hash,
+                                (*stored)->meta.commit_ms);
+        !executed)
       return executed.error();
     previous_block_hash = last_block_hash_;
     app_hash = (*stored)->app_hash;
@@ -376,12 +376,10 @@ SubmitResult Blockchain::submit(Tx tx) {
   const auto refused = [&](const char* reason) {
     if (metrics_) metrics_->submissions_refused.with({reason}).inc();
   };
-  if (tx.empty() || tx.size() > mempool_.limits().max_tx_bytes) {
-    result.error = tx.empty() ? Error{Errc::invalid_argument, "an empty transaction"}
-                              : Error{Errc::too_large, "a transaction of " + std::to_string(tx.size()) +
-                                                           " bytes exceeds the limit of " +
-                                                           std::to_string(mempool_.limits().max_tx_bytes)};
-    refused(tx.empty() ? "empty" : "too_large");
+  // Before check_tx: an application never sees what the pool could not hold anyway.
+  if (auto sized = mempool_.check_size(tx); !sized) {
+    refused(sized.error().code == Errc::too_large ? "too_large" : "empty");
+    result.error = sized.error();
     return result;
   }
   CheckTxResult checked = app_.check_tx(tx, CheckTxKind::fresh);

@@ -37,11 +37,16 @@ std::array<std::uint8_t, 16> random_key() {
 
 Mempool::Mempool(MempoolLimits limits) : limits_(limits), by_bytes_(0, KeyedHash{random_key()}) {}
 
-Result<void> Mempool::add(Tx tx) {
+Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
   if (tx.empty()) return make_error(Errc::invalid_argument, "an empty transaction");
   if (tx.size() > limits_.max_tx_bytes)
     return make_error(Errc::too_large, "a transaction of " + std::to_string(tx.size()) + " bytes exceeds the limit of " +
                                            std::to_string(limits_.max_tx_bytes));
+  return {};
+}
+
+Result<void> Mempool::add(Tx tx) {
+  if (auto sized = check_size(tx); !sized) return sized;
   const std::lock_guard lock(mutex_);
   if (by_bytes_.contains(view(tx))) return make_error(Errc::duplicate, "the transaction is in the mempool already");
   if (order_.size() >= limits_.max_txs || tx.size() > limits_.max_bytes - bytes_)

@@ -137,8 +137,12 @@ class Blockchain final : public Ledger {
   /// The tip's block, checked against its certificate, becomes the chain's last block.
   Result<void> load_tip();
   Result<void> run_handshake();
-  /// A stored block, its certificate verified and its value decoded.
-  Result<Block> verified_block(const StoredBlock& stored) const;
+  struct VerifiedBlock {
+    codec::QuorumCertificate commit;
+    Block block;
+  };
+  /// A stored block, its certificate decoded and verified and its value decoded.
+  Result<VerifiedBlock> verified_block(const StoredBlock& stored) const;
   /// finalize_block, store (unless replaying a stored block), commit, prune.
   Result<void> execute(const codec::QuorumCertificate& commit, Block block, std::optional<codec::Digest> recorded_app_hash,
                        std::uint32_t commit_ms);

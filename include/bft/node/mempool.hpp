@@ -39,9 +39,13 @@ class Mempool {
  public:
   explicit Mempool(MempoolLimits limits = {});
 
-  /// Pools `tx`. Errors: invalid_argument (empty), too_large (above max_tx_bytes),
-  /// duplicate (pooled already), buffer_full (no room: the client retries later).
+  /// Pools `tx`. Errors: check_size()'s, duplicate (pooled already), buffer_full (no
+  /// room: the client retries later).
   Result<void> add(Tx tx);
+
+  /// Whether a transaction of this size may ever be pooled. Errors: invalid_argument
+  /// (empty), too_large (above max_tx_bytes).
+  Result<void> check_size(std::span<const std::uint8_t> tx) const;
 
   /// The oldest transactions, at most `max_txs` of them, whose sizes plus
   /// `overhead_per_tx` each add up to at most `max_bytes`. They stay pooled until
