@@ -19,7 +19,9 @@ namespace bft {
 using Bytes = std::vector<std::uint8_t>;
 
 /// Bytes with inline room for 32 of them: addresses and hashes, the common case, never
-/// touch the heap, which keeps copying votes around cheap.
+/// touch the heap, which keeps copying votes around cheap. Longer strings (values that are
+/// whole blocks) live in one immutable heap buffer that copies share, so a block that
+/// travels through the core, the vote book and the log in many votes exists once.
 template <class Tag>
 class ByteString {
  public:
@@ -60,6 +62,7 @@ class ByteString {
     if (n != b.size_) return false;
     const std::uint8_t* p = a.data();
     const std::uint8_t* q = b.data();
+    if (p == q) return true;  // copies of one heap buffer
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       std::uint64_t x, y;
@@ -84,7 +87,7 @@ class ByteString {
       heap_.reset();
       if (!bytes.empty()) std::memmove(inline_, bytes.data(), bytes.size());
     } else {
-      auto copy = std::make_unique_for_overwrite<std::uint8_t[]>(bytes.size());
+      auto copy = std::make_shared_for_overwrite<std::uint8_t[]>(bytes.size());
       std::memcpy(copy.get(), bytes.data(), bytes.size());
       heap_ = std::move(copy);
     }
@@ -95,7 +98,8 @@ class ByteString {
   // every delivery).
   void copy(const ByteString& other) {
     if (other.heap_) {
-      assign(other.bytes());
+      heap_ = other.heap_;
+      size_ = other.size_;
       return;
     }
     heap_.reset();
@@ -110,7 +114,7 @@ class ByteString {
   }
 
   std::size_t size_ = 0;
-  std::unique_ptr<std::uint8_t[]> heap_;  // set only above inline_capacity
+  std::shared_ptr<const std::uint8_t[]> heap_;  // set only above inline_capacity; never written
   std::uint8_t inline_[inline_capacity]{};  // initialized: whole-buffer copies read it all
 };
 

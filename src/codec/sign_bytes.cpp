@@ -18,8 +18,12 @@ void put_short_text(Bytes& out, std::string_view text) {
   out.insert(out.end(), text.begin(), text.end());
 }
 
+Digest digest_of(const Value& value, ValueDigests* digests) {
+  return digests ? digests->of(value) : sha256(value.bytes());
+}
+
 Bytes proposal_bytes(const ChainId& chain, Height height, Round round, Round valid_round,
-                     const Value& value, const Address& proposer) {
+                     const Value& value, const Address& proposer, ValueDigests* digests) {
   Bytes out;
   out.reserve(1 + proposal_tag.size() + 1 + chain.view().size() + 8 + 8 + 8 + 32 + 4 +
               proposer.size());
@@ -28,12 +32,23 @@ Bytes proposal_bytes(const ChainId& chain, Height height, Round round, Round val
   wire::put_u64(out, height);
   wire::put_u64(out, static_cast<std::uint64_t>(round));
   wire::put_u64(out, static_cast<std::uint64_t>(valid_round));
-  wire::put_raw(out, sha256(value.bytes()));
+  wire::put_raw(out, digest_of(value, digests));
   wire::put_sized(out, proposer.bytes());
   return out;
 }
 
 }  // namespace
+
+const Digest& ValueDigests::of(const Value& value) {
+  for (std::size_t i = 0; i < filled_; ++i)
+    if (entries_[i].value == value) return entries_[i].digest;
+  Entry& slot = entries_[next_];
+  slot.value = value;
+  slot.digest = sha256(value.bytes());
+  next_ = (next_ + 1) % capacity;
+  if (filled_ < capacity) ++filled_;
+  return slot.digest;
+}
 
 Result<ChainId> ChainId::create(std::string_view name) {
   if (name.empty() || name.size() > max_size) {
@@ -47,7 +62,7 @@ Result<ChainId> ChainId::create(std::string_view name) {
   return ChainId(std::string(name));
 }
 
-Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote) {
+Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote, ValueDigests* digests) {
   Bytes out;
   out.reserve(1 + vote_tag.size() + 1 + chain.view().size() + 1 + 8 + 8 + 1 + 32 + 4 +
               vote.voter.size());
@@ -58,7 +73,7 @@ Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote) {
   wire::put_u64(out, static_cast<std::uint64_t>(vote.round));
   if (vote.value) {
     wire::put_u8(out, 1);
-    wire::put_raw(out, sha256(vote.value->bytes()));
+    wire::put_raw(out, digest_of(*vote.value, digests));
   } else {
     wire::put_u8(out, 0);
   }
@@ -66,14 +81,14 @@ Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote) {
   return out;
 }
 
-Bytes proposal_sign_bytes(const ChainId& chain, const Proposal& proposal) {
+Bytes proposal_sign_bytes(const ChainId& chain, const Proposal& proposal, ValueDigests* digests) {
   return proposal_bytes(chain, proposal.height, proposal.round, proposal.valid_round,
-                        proposal.value, proposal.proposer);
+                        proposal.value, proposal.proposer, digests);
 }
 
-Bytes proposal_sign_bytes(const ChainId& chain, const SignedProposal& proposal) {
+Bytes proposal_sign_bytes(const ChainId& chain, const SignedProposal& proposal, ValueDigests* digests) {
   return proposal_bytes(chain, proposal.height, proposal.round, proposal.valid_round,
-                        proposal.value, proposal.proposer);
+                        proposal.value, proposal.proposer, digests);
 }
 
 }  // namespace bft::codec

@@ -80,13 +80,15 @@ Result<void> verify_certificate(const QuorumCertificate& certificate, const code
                           std::to_string(validators.total_power()) + " is not a quorum");
   }
 
+  // Every signature covers the same value: it is hashed once.
+  codec::ValueDigests digests;
   std::vector<Bytes> messages;
   std::vector<SignatureCheck> checks;
   messages.reserve(verifiers.size());
   checks.reserve(verifiers.size());
   for (std::size_t i = 0; i < verifiers.size(); ++i) {
     const VoteSignature& signature = certificate.signatures.items()[i];
-    messages.push_back(codec::vote_sign_bytes(chain, certificate.vote_of(signature)));
+    messages.push_back(codec::vote_sign_bytes(chain, certificate.vote_of(signature), &digests));
     checks.push_back(SignatureCheck{verifiers[i], messages.back(), signature.signature});
   }
   const auto valid = std::make_unique<bool[]>(checks.size());

@@ -28,18 +28,20 @@ Result<void> check(const KeyRing& keys, const Address& signer, std::span<const s
 
 }  // namespace
 
-SignedVote sign_vote(const Signer& signer, const ChainId& chain, Vote vote) {
-  const Signature signature = signer.sign(codec::vote_sign_bytes(chain, vote));
+SignedVote sign_vote(const Signer& signer, const ChainId& chain, Vote vote, codec::ValueDigests* digests) {
+  const Signature signature = signer.sign(codec::vote_sign_bytes(chain, vote, digests));
   return SignedVote{std::move(vote), signature};
 }
 
-Result<void> verify_vote(const SignedVote& vote, const ChainId& chain, const KeyRing& keys) {
-  return check(keys, vote.vote.voter, codec::vote_sign_bytes(chain, vote.vote), vote.signature,
+Result<void> verify_vote(const SignedVote& vote, const ChainId& chain, const KeyRing& keys,
+                         codec::ValueDigests* digests) {
+  return check(keys, vote.vote.voter, codec::vote_sign_bytes(chain, vote.vote, digests), vote.signature,
                "vote");
 }
 
 Result<SignedProposal> sign_proposal(const Signer& signer, const ChainId& chain,
-                                     const Proposal& proposal, const VoteBook& book) {
+                                     const Proposal& proposal, const VoteBook& book,
+                                     codec::ValueDigests* digests) {
   std::vector<VoteSignature> lock_votes;
   lock_votes.reserve(proposal.lock_votes.size());
   for (const Vote& vote : proposal.lock_votes) {
@@ -62,13 +64,16 @@ Result<SignedProposal> sign_proposal(const Signer& signer, const ChainId& chain,
 
   SignedProposal out{proposal.height, proposal.round,    proposal.value, proposal.valid_round,
                      proposal.proposer, Signature{}, std::move(*lock_set)};
-  out.signature = signer.sign(codec::proposal_sign_bytes(chain, proposal));
+  out.signature = signer.sign(codec::proposal_sign_bytes(chain, proposal, digests));
   return out;
 }
 
 Result<void> verify_proposal(const SignedProposal& proposal, const ChainId& chain,
-                             const KeyRing& keys) {
-  if (auto ok = check(keys, proposal.proposer, codec::proposal_sign_bytes(chain, proposal),
+                             const KeyRing& keys, codec::ValueDigests* digests) {
+  // The lock votes name the proposal's value: one hash serves every signature.
+  codec::ValueDigests local;
+  if (digests == nullptr) digests = &local;
+  if (auto ok = check(keys, proposal.proposer, codec::proposal_sign_bytes(chain, proposal, digests),
                       proposal.signature, "proposal");
       !ok) {
     return ok;
@@ -76,7 +81,7 @@ Result<void> verify_proposal(const SignedProposal& proposal, const ChainId& chai
   for (const VoteSignature& lock : proposal.lock_votes) {
     const Vote vote{VoteType::prevote, proposal.height, proposal.valid_round, proposal.value,
                     lock.voter};
-    if (auto ok = check(keys, lock.voter, codec::vote_sign_bytes(chain, vote), lock.signature,
+    if (auto ok = check(keys, lock.voter, codec::vote_sign_bytes(chain, vote, digests), lock.signature,
                         "lock vote");
         !ok) {
       return ok;

@@ -161,14 +161,14 @@ class Replica::Impl {
     for (const Vote& vote : replayed.own_votes) {
       if (vote.height != core_.height() || !reserve(vote)) continue;
       own_unsynced_ = true;
-      const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, vote);
+      const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, vote, &digests_);
       book_.add(signed_vote);
       own_votes_.push_back(signed_vote);
     }
     for (const Proposal& proposal : replayed.own_proposals) {
       if (proposal.height != core_.height() || !reserve(proposal)) continue;
       own_unsynced_ = true;
-      if (auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, proposal, book_))
+      if (auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, proposal, book_, &digests_))
         keep_proposal(*signed_proposal);
     }
   }
@@ -299,7 +299,7 @@ class Replica::Impl {
       ++stats_.stale_ignored;
       return;
     }
-    if (auto verified = crypto::verify_vote(vote, options_.chain, keys_); !verified) return reject(from, verified.error());
+    if (auto verified = crypto::verify_vote(vote, options_.chain, keys_, &digests_); !verified) return reject(from, verified.error());
     heard_at(vote.vote.voter, vote.vote.height);
     Vote core_view = vote.vote;
     inbox_.push_back({std::move(core_view), {std::move(vote)}});
@@ -316,7 +316,7 @@ class Replica::Impl {
       ++stats_.stale_ignored;
       return;
     }
-    if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_); !verified)
+    if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_, &digests_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
     const Validity validity = ledger_.check_proposal(proposal.height, proposal.round, proposal.value, proposal.proposer);
@@ -573,7 +573,7 @@ class Replica::Impl {
 
   void dispatch(BroadcastProposal& out) {
     if (!reserve(out.proposal)) return;
-    auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, out.proposal, book_);
+    auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, out.proposal, book_, &digests_);
     if (!signed_proposal) {
       log_.log(LogLevel::error, "proposal_not_signed", field("detail", signed_proposal.error().message));
       return;
@@ -587,7 +587,7 @@ class Replica::Impl {
 
   void dispatch(BroadcastVote& out) {
     if (!reserve(out.vote)) return;
-    const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote);
+    const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote, &digests_);
     const codec::Signature& signature = signed_vote.signature;
     if (!log_own(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return;
     post_to_all(frame_of(codec::Message{signed_vote}));
@@ -833,6 +833,7 @@ class Replica::Impl {
   std::uint64_t timer_sequence_ = 0;
 
   crypto::VoteBook book_;
+  codec::ValueDigests digests_;  // the values of the rounds in flight, hashed once each
   std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
   std::vector<codec::SignedVote> own_votes_;      // of the current height
   std::unordered_map<Address, Height> peer_heights_;

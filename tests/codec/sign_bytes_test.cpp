@@ -66,6 +66,40 @@ TEST(SignBytes, EveryVoteFieldChangesTheBytes) {
   EXPECT_EQ(distinct.size(), votes.size() + 1);
 }
 
+// Values longer than the inline 32 bytes, as blocks are, each in its own buffer.
+Value long_value(std::uint8_t fill, std::size_t size = 1000) { return Value(Bytes(size, fill)); }
+
+TEST(ValueDigests, GivesEachValuesOwnHashAcrossMoreValuesThanItRemembers) {
+  ValueDigests digests;
+  for (int pass = 0; pass < 3; ++pass)
+    for (std::uint8_t fill = 0; fill < 9; ++fill) {
+      const Value value = long_value(fill, 1000 + fill);
+      EXPECT_EQ(digests.of(value), sha256(value.bytes())) << "pass " << pass << ", value " << int(fill);
+    }
+}
+
+TEST(ValueDigests, ValuesThatDifferOnlyInTheLastByteGetTheirOwnHashes) {
+  ValueDigests digests;
+  Bytes bytes(5000, 7);
+  const Value first(bytes);
+  bytes.back() = 8;
+  const Value second(bytes);
+  EXPECT_EQ(digests.of(first), sha256(first.bytes()));
+  EXPECT_EQ(digests.of(second), sha256(second.bytes()));
+  EXPECT_NE(digests.of(first), digests.of(second));
+}
+
+TEST(ValueDigests, SignBytesAreTheSameWithAndWithoutThem) {
+  ValueDigests digests;
+  Vote vote = base;
+  vote.value = long_value(3);
+  EXPECT_EQ(vote_sign_bytes(chain("c1"), vote, &digests), vote_sign_bytes(chain("c1"), vote));
+  vote.value = std::nullopt;
+  EXPECT_EQ(vote_sign_bytes(chain("c1"), vote, &digests), vote_sign_bytes(chain("c1"), vote));
+  const Proposal proposal{5, 1, long_value(4), 0, Address::from_text("alice"), {}};
+  EXPECT_EQ(proposal_sign_bytes(chain("c1"), proposal, &digests), proposal_sign_bytes(chain("c1"), proposal));
+}
+
 TEST(SignBytes, EveryProposalFieldChangesTheBytes) {
   const Proposal proposal{5, 2, Value::from_text("v"), 1, Address::from_text("p"), {}};
   std::vector<Proposal> proposals(6, proposal);

@@ -17,6 +17,15 @@ TEST(ByteString, KeepsContentAcrossTheInlineBoundary) {
   }
 }
 
+TEST(ByteString, CopiesOfALongStringShareOneBuffer) {
+  const Value value = of_size(1000, 9);
+  const Value copy = value;
+  EXPECT_EQ(copy.data(), value.data());
+  EXPECT_EQ(copy, value);
+  EXPECT_NE(of_size(1001, 9), value);
+  EXPECT_EQ(Value(Bytes(value.bytes().begin(), value.bytes().end())), value);
+}
+
 TEST(ByteString, CopiesAndMovesAreIndependentValues) {
   for (std::size_t n : {std::size_t{5}, std::size_t{64}}) {
     Value original = of_size(n, 1);

@@ -11,11 +11,13 @@
 // Integers are little-endian; the value enters only through its SHA-256.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "bft/bytes.hpp"
+#include "bft/codec/hash.hpp"
 #include "bft/codec/messages.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
@@ -39,9 +41,29 @@ class ChainId {
   std::string name_;
 };
 
-Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote);
+/// The SHA-256 of the last few distinct values, which is all of a value that a signature
+/// covers: the proposal and every vote of a round name the same value (a whole block, in
+/// a node), so a node that signs and checks them all hashes it once, not once per vote.
+/// One per thread: it is not synchronized.
+class ValueDigests {
+ public:
+  const Digest& of(const Value& value);
+
+ private:
+  struct Entry {
+    Value value;
+    Digest digest{};
+  };
+  static constexpr std::size_t capacity = 4;
+  std::array<Entry, capacity> entries_;
+  std::size_t filled_ = 0;
+  std::size_t next_ = 0;  // the slot the next new value takes: the oldest
+};
+
+/// `digests`, when given, supplies the value's hash.
+Bytes vote_sign_bytes(const ChainId& chain, const Vote& vote, ValueDigests* digests = nullptr);
 /// Lock votes are not covered: each carries its own voter's signature.
-Bytes proposal_sign_bytes(const ChainId& chain, const Proposal& proposal);
-Bytes proposal_sign_bytes(const ChainId& chain, const SignedProposal& proposal);
+Bytes proposal_sign_bytes(const ChainId& chain, const Proposal& proposal, ValueDigests* digests = nullptr);
+Bytes proposal_sign_bytes(const ChainId& chain, const SignedProposal& proposal, ValueDigests* digests = nullptr);
 
 }  // namespace bft::codec
