@@ -16,12 +16,11 @@ std::string_view view(std::span<const std::uint8_t> bytes) {
 
 TxId tx_id(std::span<const std::uint8_t> tx) noexcept { return codec::sha256(tx); }
 
-std::size_t Mempool::KeyedHash::operator()(std::string_view bytes) const noexcept {
+Mempool::PoolKey Mempool::key_of(std::span<const std::uint8_t> tx) const noexcept {
   static_assert(crypto_shorthash_BYTES == sizeof(std::uint64_t) && crypto_shorthash_KEYBYTES == 16);
-  std::uint64_t hash = 0;
-  crypto_shorthash(reinterpret_cast<unsigned char*>(&hash), reinterpret_cast<const unsigned char*>(bytes.data()),
-                   bytes.size(), key.data());
-  return static_cast<std::size_t>(hash);
+  PoolKey key{view(tx), 0};
+  crypto_shorthash(reinterpret_cast<unsigned char*>(&key.hash), tx.data(), tx.size(), hash_key_.data());
+  return key;
 }
 
 namespace {
@@ -35,7 +34,7 @@ std::array<std::uint8_t, 16> random_key() {
 
 }  // namespace
 
-Mempool::Mempool(MempoolLimits limits) : limits_(limits), by_bytes_(0, KeyedHash{random_key()}) {}
+Mempool::Mempool(MempoolLimits limits) : limits_(limits), hash_key_(random_key()) {}
 
 Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
   if (tx.empty()) return make_error(Errc::invalid_argument, "an empty transaction");
@@ -47,15 +46,16 @@ Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
 
 Result<void> Mempool::add(Tx tx) {
   if (auto sized = check_size(tx); !sized) return sized;
+  const PoolKey key = key_of(tx);
   const std::lock_guard lock(mutex_);
-  if (by_bytes_.contains(view(tx))) return make_error(Errc::duplicate, "the transaction is in the mempool already");
+  if (by_bytes_.contains(key)) return make_error(Errc::duplicate, "the transaction is in the mempool already");
   if (order_.size() >= limits_.max_txs || tx.size() > limits_.max_bytes - bytes_)
     return make_error(Errc::buffer_full, "mempool full (" + std::to_string(order_.size()) + " transactions, " +
                                              std::to_string(bytes_) + " bytes)");
   bytes_ += tx.size();
   order_.push_back(std::move(tx));
   const auto entry = std::prev(order_.end());
-  by_bytes_.emplace(view(*entry), entry);
+  by_bytes_.emplace(PoolKey{view(*entry), key.hash}, entry);
   return {};
 }
 
@@ -74,9 +74,12 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
 }
 
 void Mempool::remove_committed(std::span<const Tx> committed) {
+  std::vector<PoolKey> keys;
+  keys.reserve(committed.size());
+  for (const Tx& tx : committed) keys.push_back(key_of(tx));  // hashed before the lock is taken
   const std::lock_guard lock(mutex_);
-  for (const Tx& tx : committed) {
-    const auto found = by_bytes_.find(view(tx));
+  for (const PoolKey& key : keys) {
+    const auto found = by_bytes_.find(key);
     if (found == by_bytes_.end()) continue;
     const auto entry = found->second;
     bytes_ -= entry->size();

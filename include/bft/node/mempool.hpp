@@ -8,8 +8,9 @@
 // and removes committed transactions; each call holds the lock for one operation.
 #pragma once
 
-#include <cstddef>
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <list>
 #include <mutex>
 #include <span>
@@ -61,16 +62,26 @@ class Mempool {
   const MempoolLimits& limits() const noexcept { return limits_; }
 
  private:
-  struct KeyedHash {
-    std::array<std::uint8_t, 16> key;
-    std::size_t operator()(std::string_view bytes) const noexcept;
+  // A pooled transaction's bytes with their keyed hash, computed once: a lookup compares
+  // hashes before bytes, and the table never hashes a pooled transaction again.
+  struct PoolKey {
+    std::string_view bytes;
+    std::uint64_t hash = 0;
+    friend bool operator==(const PoolKey& a, const PoolKey& b) noexcept {
+      return a.hash == b.hash && a.bytes == b.bytes;
+    }
   };
+  struct PoolKeyHash {
+    std::size_t operator()(const PoolKey& key) const noexcept { return static_cast<std::size_t>(key.hash); }
+  };
+  PoolKey key_of(std::span<const std::uint8_t> tx) const noexcept;
 
   const MempoolLimits limits_;
   mutable std::mutex mutex_;
   std::list<Tx> order_;
+  const std::array<std::uint8_t, 16> hash_key_;  // SipHash's, drawn at start
   // Keys view the bytes of the transactions in order_ (list nodes do not move).
-  std::unordered_map<std::string_view, std::list<Tx>::iterator, KeyedHash> by_bytes_;
+  std::unordered_map<PoolKey, std::list<Tx>::iterator, PoolKeyHash> by_bytes_;
   std::size_t bytes_ = 0;
 };
 
