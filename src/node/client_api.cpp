@@ -184,11 +184,11 @@ HttpResponse ClientApi::blocks(std::string_view query) const {
       bytes_read += stored.certificate.size();
       auto commit = codec::decode_certificate(stored.certificate);
       if (!commit || !commit->value) return text_response(500, "block " + std::to_string(stored.height) + " is damaged");
-      auto block = decode_block(commit->value->bytes());
+      auto block = decode_block_summary(commit->value->bytes());
       if (!block) return text_response(500, "block " + std::to_string(stored.height) + " is damaged");
       blocks.push_back({{"height", stored.height},
                         {"hash", crypto::to_hex(block_hash(commit->value->bytes()))},
-                        {"txs", block->txs.size()},
+                        {"txs", block->tx_count},
                         {"proposer", crypto::to_hex(block->header.proposer.bytes())},
                         {"time_unix_ms", block->header.time_unix_ms},
                         {"app_hash", crypto::to_hex(stored.app_hash)},

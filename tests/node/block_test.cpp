@@ -31,6 +31,22 @@ TEST(Block, RoundTripsWithItsHeaderAndTransactions) {
   EXPECT_EQ(block_hash(encoded.bytes()), codec::sha256(encoded.bytes()));
 }
 
+TEST(Block, ASummaryReadsTheHeaderAndTheCountAlone) {
+  const std::vector<Tx> txs{tx("set a 1"), tx("set b 2"), tx("set c 3")};
+  const Value encoded = encode_block(header(), txs);
+  auto summary = decode_block_summary(encoded.bytes());
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(summary->header, header());
+  EXPECT_EQ(summary->tx_count, 3u);
+  Bytes version(encoded.bytes().begin(), encoded.bytes().end());
+  version[0] = 1;
+  EXPECT_EQ(decode_block_summary(version).error().code, Errc::unsupported_version);
+  // A count the remaining bytes cannot hold is refused, as decode_block refuses it.
+  const Bytes cut(encoded.bytes().begin(), encoded.bytes().begin() + block_overhead(header(), 0) + 4);
+  EXPECT_EQ(decode_block_summary(cut).error().code, Errc::too_large);
+  EXPECT_EQ(decode_block_summary(encoded.bytes(), BlockLimits{encoded.size() - 1}).error().code, Errc::too_large);
+}
+
 TEST(Block, AnEmptyBlockRoundTrips) {
   auto decoded = decode_block(encode_block(header(), {}).bytes());
   ASSERT_TRUE(decoded.ok());

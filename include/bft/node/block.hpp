@@ -45,6 +45,17 @@ Value encode_block(const BlockHeader& header, std::span<const Tx> txs);
 /// too_large (beyond a limit), non_canonical (bytes after the last transaction).
 Result<Block> decode_block(std::span<const std::uint8_t> bytes, const BlockLimits& limits = {});
 
+/// A block's header and how many transactions follow it.
+struct BlockSummary {
+  BlockHeader header;
+  std::uint32_t tx_count = 0;
+};
+
+/// The header and the transaction count alone, without reading the transactions: for
+/// blocks that were checked when they were decided (the block store's). Errors: those of
+/// decode_block about the header and the count.
+Result<BlockSummary> decode_block_summary(std::span<const std::uint8_t> bytes, const BlockLimits& limits = {});
+
 /// What the next header's previous_block_hash holds: sha256 of the encoding.
 codec::Digest block_hash(std::span<const std::uint8_t> encoded_block) noexcept;
 
