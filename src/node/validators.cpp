@@ -1,5 +1,11 @@
 #include "bft/node/validators.hpp"
 
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "bft/crypto/key_file.hpp"
+
 namespace bft::node {
 
 Result<Validators> make_validators(std::span<const ValidatorKey> validators) {
@@ -12,6 +18,57 @@ Result<Validators> make_validators(std::span<const ValidatorKey> validators) {
   auto set = ValidatorSet::create(std::move(members));
   if (!set) return set.error();
   return Validators{std::move(*set), std::move(keys)};
+}
+
+namespace {
+
+Error refused(const std::string& why) { return make_error(Errc::invalid_argument, "validator updates refused: " + why); }
+
+std::string named(const crypto::PublicKey& key) { return crypto::to_hex(key); }
+
+}  // namespace
+
+Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const ValidatorKey> current,
+                                                          std::span<const ValidatorUpdate> updates,
+                                                          const ValidatorChangeLimits& limits) {
+  if (limits.max_change_numerator == 0 || limits.max_change_numerator > limits.max_change_denominator)
+    return make_error(Errc::invalid_argument, "validator change limit: a fraction of more than zero and at most one");
+  std::set<crypto::PublicKey> seen;
+  for (const ValidatorUpdate& update : updates)
+    if (!seen.insert(update.public_key).second) return refused("key " + named(update.public_key) + " updated twice");
+
+  std::vector<ValidatorKey> next(current.begin(), current.end());
+  // Powers are summed in 128 bits: a Byzantine application may ask for any 64-bit power.
+  unsigned __int128 moved = 0;
+  for (const ValidatorUpdate& update : updates) {
+    const auto member = std::find_if(next.begin(), next.end(),
+                                     [&](const ValidatorKey& validator) { return validator.key == update.public_key; });
+    const std::uint64_t old_power = member == next.end() ? 0 : member->power;
+    moved += update.power > old_power ? update.power - old_power : old_power - update.power;
+    if (member == next.end()) {
+      if (update.power == 0) return refused("removes " + named(update.public_key) + ", which is not a validator");
+      next.push_back({update.public_key, update.power});
+    } else if (update.power == 0) {
+      next.erase(member);
+    } else {
+      member->power = update.power;
+    }
+  }
+  if (next.empty()) return refused("they would leave no validator");
+  unsigned __int128 total = 0;
+  for (const ValidatorKey& validator : next) total += validator.power;
+  if (total > ValidatorSet::max_total_power)
+    return refused("the total power would exceed " + std::to_string(ValidatorSet::max_total_power));
+  unsigned __int128 current_total = 0;
+  for (const ValidatorKey& validator : current) current_total += validator.power;
+  // With the fraction at most one, moving the whole current power is always too much, and
+  // below that the products stay far within 128 bits.
+  if (moved >= current_total || moved * limits.max_change_denominator >= current_total * limits.max_change_numerator)
+    return refused("they move " + std::to_string(static_cast<std::uint64_t>(moved)) + " of " +
+                   std::to_string(static_cast<std::uint64_t>(current_total)) + " power, " +
+                   std::to_string(limits.max_change_numerator) + "/" + std::to_string(limits.max_change_denominator) +
+                   " or more in one block");
+  return next;
 }
 
 }  // namespace bft::node
