@@ -178,17 +178,23 @@ std::vector<Seed> seeds() {
   // A WAL segment as the replica writes one: the height's start, a peer's proposal and
   // votes, an own vote; then the same with a torn last frame.
   {
+    const Value large_block(Bytes(wal::SegmentValues::min_indexed_size, 0xb1));
     std::vector<wal::Record> records{
         StartHeight{1, net.validators},
         ReceivedProposal{proposal(1, 1, 0, nil_round).proposal(), Validity::valid},
         vote(1, VoteType::prevote, 1, 0, block).vote,
         wal::OwnVote{vote(0, VoteType::prevote, 1, 0, block).vote, {}},
         TimeoutFired{TimeoutKind::prevote, 1, 0},
+        // A value large enough to be named by index: written out once, then named.
+        vote(1, VoteType::precommit, 1, 1, large_block).vote,
+        vote(2, VoteType::precommit, 1, 1, large_block).vote,
     };
     Bytes segment;
+    wal::SegmentValues values;  // as the log writes: a value named by index after its first record
     for (const wal::Record& record : records) {
       Bytes payload;
-      wal::encode_record(record, payload);
+      wal::encode_record(record, payload, &values);
+      values.commit();
       wal::append_frame(payload, segment);
     }
     add("wal_segment", "height_1", segment);

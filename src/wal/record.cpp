@@ -21,7 +21,7 @@ enum class Kind : std::uint8_t {
 
 class Writer {
  public:
-  explicit Writer(Bytes& out) : out_(out) {}
+  Writer(Bytes& out, SegmentValues* values) : out_(out), values_(values) {}
   void u8(std::uint8_t v) { out_.push_back(v); }
   void u32(std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -34,12 +34,24 @@ class Writer {
     u32(static_cast<std::uint32_t>(b.size()));
     out_.insert(out_.end(), b.begin(), b.end());
   }
+  void value(const Value& v) {
+    if (values_ != nullptr) {
+      if (const auto index = values_->find(v)) {
+        u8(1);
+        u32(*index);
+        return;
+      }
+    }
+    u8(0);
+    bytes(v.bytes());
+    if (values_ != nullptr) values_->stage(v);
+  }
   void vote(const Vote& v) {
     u8(static_cast<std::uint8_t>(v.type));
     u64(v.height);
     i64(v.round);
     u8(v.value ? 1 : 0);
-    if (v.value) bytes(v.value->bytes());
+    if (v.value) value(*v.value);
     bytes(v.voter.bytes());
   }
   void votes(const std::vector<Vote>& vs) {
@@ -50,7 +62,7 @@ class Writer {
     u64(p.height);
     i64(p.round);
     i64(p.valid_round);
-    bytes(p.value.bytes());
+    value(p.value);
     bytes(p.proposer.bytes());
     votes(p.lock_votes);
   }
@@ -61,11 +73,17 @@ class Writer {
 
  private:
   Bytes& out_;
+  SegmentValues* values_;
 };
+
+// The least a vote takes: a nil vote with an empty voter.
+constexpr std::size_t min_vote_bytes = 1 + 8 + 8 + 1 + 4;
 
 class Reader {
  public:
-  explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+  Reader(std::span<const std::uint8_t> in, SegmentValues* values) : in_(in), values_(values) {}
+  /// Version 1 wrote every value out, without a tag.
+  void set_version(std::uint8_t version) { version_ = version; }
   bool failed() const { return failed_; }
   bool at_end() const { return pos_ == in_.size(); }
   std::size_t pos() const { return pos_; }
@@ -99,6 +117,22 @@ class Reader {
     if (v > 1) failed_ = true;
     return v == 1;
   }
+  Value value() {
+    if (version_ == 1) return Value(bytes());
+    const std::uint8_t tag = u8();
+    if (tag == 0) {
+      Value v(bytes());
+      if (!failed_ && values_ != nullptr) values_->stage(v);
+      return v;
+    }
+    const std::uint32_t index = tag == 1 ? u32() : 0;
+    const Value* named = tag == 1 && !failed_ && values_ != nullptr ? values_->at(index) : nullptr;
+    if (named == nullptr) {
+      failed_ = true;
+      return {};
+    }
+    return *named;
+  }
   Vote vote() {
     Vote v;
     const std::uint8_t type = u8();
@@ -106,14 +140,14 @@ class Reader {
     v.type = static_cast<VoteType>(type);
     v.height = u64();
     v.round = i64();
-    if (flag()) v.value = Value(bytes());
+    if (flag()) v.value = value();
     v.voter = Address(bytes());
     return v;
   }
   std::vector<Vote> votes() {
     const std::uint32_t n = u32();
-    // every vote takes at least 31 bytes: a count beyond what is left is malformed
-    if (failed_ || n > (in_.size() - pos_) / 31) {
+    // a count beyond what the bytes left can hold is malformed
+    if (failed_ || n > (in_.size() - pos_) / min_vote_bytes) {
       failed_ = true;
       return {};
     }
@@ -127,7 +161,7 @@ class Reader {
     p.height = u64();
     p.round = i64();
     p.valid_round = i64();
-    p.value = Value(bytes());
+    p.value = value();
     p.proposer = Address(bytes());
     p.lock_votes = votes();
     return p;
@@ -148,11 +182,27 @@ class Reader {
     return true;
   }
   std::span<const std::uint8_t> in_;
+  SegmentValues* values_;
+  std::uint8_t version_ = record_version;
   std::size_t pos_ = 0;
   bool failed_ = false;
 };
 
 }  // namespace
+
+std::optional<std::uint32_t> SegmentValues::find(const Value& value) const {
+  if (value.size() < min_indexed_size) return std::nullopt;
+  // Newest first: a record names the value of the round in flight.
+  for (std::size_t i = values_.size(); i-- > 0;)
+    if (values_[i] == value) return static_cast<std::uint32_t>(i);
+  return std::nullopt;
+}
+
+const Value* SegmentValues::at(std::uint32_t index) const { return index < values_.size() ? &values_[index] : nullptr; }
+
+void SegmentValues::stage(const Value& value) {
+  if (value.size() >= min_indexed_size) values_.push_back(value);
+}
 
 Record record_of(Input input) {
   return std::visit([](auto&& in) -> Record { return Record{std::move(in)}; }, std::move(input));
@@ -175,8 +225,8 @@ bool is_own(const Record& record) noexcept {
   return std::holds_alternative<OwnProposal>(record) || std::holds_alternative<OwnVote>(record);
 }
 
-void encode_record(const Record& record, Bytes& out) {
-  Writer w(out);
+void encode_record(const Record& record, Bytes& out, SegmentValues* values) {
+  Writer w(out, values);
   w.u8(record_version);
   std::visit(
       [&](const auto& r) {
@@ -207,7 +257,7 @@ void encode_record(const Record& record, Bytes& out) {
           w.u64(r.height);
           w.u8(r.round ? 1 : 0);
           if (r.round) w.i64(*r.round);
-          w.bytes(r.value.bytes());
+          w.value(r.value);
         } else if constexpr (std::is_same_v<T, ReceivedProposal>) {
           w.u8(static_cast<std::uint8_t>(Kind::proposal));
           w.u8(static_cast<std::uint8_t>(r.validity));
@@ -227,7 +277,7 @@ void encode_record(const Record& record, Bytes& out) {
           w.u8(static_cast<std::uint8_t>(Kind::verify_result));
           w.u64(r.height);
           w.i64(r.round);
-          w.bytes(r.value.bytes());
+          w.value(r.value);
           w.u8(r.valid ? 1 : 0);
         } else if constexpr (std::is_same_v<T, OwnProposal>) {
           w.u8(static_cast<std::uint8_t>(Kind::own_proposal));
@@ -243,12 +293,13 @@ void encode_record(const Record& record, Bytes& out) {
       record);
 }
 
-Result<Record> decode_record(std::span<const std::uint8_t> payload) {
-  Reader r(payload);
+Result<Record> decode_record(std::span<const std::uint8_t> payload, SegmentValues* values) {
+  Reader r(payload, values);
   const std::uint8_t version = r.u8();
   if (r.failed()) return make_error(Errc::malformed, "wal record: empty payload");
-  if (version != record_version)
+  if (version != 1 && version != record_version)
     return make_error(Errc::unsupported_version, "wal record: version " + std::to_string(version));
+  r.set_version(version);
   const std::uint8_t kind = r.u8();
   std::optional<Record> out;
   switch (static_cast<Kind>(kind)) {
@@ -288,7 +339,7 @@ Result<Record> decode_record(std::span<const std::uint8_t> payload) {
       ProposeValue p;
       p.height = r.u64();
       if (r.flag()) p.round = r.i64();
-      p.value = Value(r.bytes());
+      p.value = r.value();
       out = std::move(p);
       break;
     }
@@ -317,7 +368,7 @@ Result<Record> decode_record(std::span<const std::uint8_t> payload) {
       VerifyResult v;
       v.height = r.u64();
       v.round = r.i64();
-      v.value = Value(r.bytes());
+      v.value = r.value();
       v.valid = r.flag();
       out = std::move(v);
       break;

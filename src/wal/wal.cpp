@@ -70,8 +70,9 @@ Result<ScannedSegment> scan_segment(std::span<const std::uint8_t> bytes, std::si
     const FrameCheck frame = check_frame(bytes, pos, max_record_size);
     std::string reason;
     if (frame.ok) {
-      auto record = decode_record(bytes.subspan(pos + frame_header_size, frame.length));
+      auto record = decode_record(bytes.subspan(pos + frame_header_size, frame.length), &out.values);
       if (record) {
+        out.values.commit();
         out.records.push_back(std::move(*record));
         pos += frame_header_size + frame.length;
         continue;
@@ -111,6 +112,7 @@ struct Wal::State {
   std::string failure;
   std::uint64_t syncs = 0;
   Bytes scratch;
+  SegmentValues values;  // of the current segment
 
   Result<void> poisoned() const {
     return make_error(Errc::io_error, "wal: an earlier write or sync failed (" + failure + "); the log is closed");
@@ -150,10 +152,13 @@ struct Wal::State {
     if (!has_segment)
       return make_error(Errc::invalid_argument, "wal: the first record of an empty log must be a StartHeight");
     scratch.clear();
-    encode_record(record, scratch);
-    if (scratch.size() > options.max_record_size)
+    encode_record(record, scratch, &values);
+    if (scratch.size() > options.max_record_size) {
+      values.discard();  // the record is not in the segment: its values are not either
       return make_error(Errc::too_large, "wal: record of " + std::to_string(scratch.size()) + " bytes");
+    }
     append_frame(scratch, pending);
+    values.commit();
     return {};
   }
 
@@ -179,6 +184,7 @@ struct Wal::State {
     height = new_height;
     has_segment = true;
     segment_bytes = 0;
+    values.clear();
     // Prune the segments whose heights all lie below new_height - keep_heights: the new
     // segment's StartHeight is not durable yet, so after a crash the height before it may
     // be the last the log holds, and its replay needs keep_heights heights before it.
@@ -255,6 +261,7 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
       state->height = segments[i].first;
       state->has_segment = true;
       state->segment_bytes = scanned->good_bytes;
+      state->values = std::move(scanned->values);  // later records may name them
     }
   }
   return Opened{Wal(std::move(state)), std::move(records), std::move(report)};

@@ -87,6 +87,8 @@ void append_frame(std::span<const std::uint8_t> payload, Bytes& out);
 /// damage is in the middle: corrupt_log, naming the offset.
 struct ScannedSegment {
   std::vector<Record> records;
+  /// The values the intact records wrote out, for records appended after them.
+  SegmentValues values;
   std::uint64_t good_bytes = 0;
   std::string tail_reason;  // empty: no damage
 };
