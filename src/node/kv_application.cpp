@@ -154,6 +154,8 @@ Result<void> KvApplication::load_bookkeeping() {
     loaded.app_hash = committed_lthash_.digest();
   }
   loaded.snapshot = take_snapshot();
+  // Opening recovered LevelDB's log into synced table files: what it found is durable.
+  synced_height_ = loaded.height;
   const std::lock_guard lock(committed_mutex_);
   committed_ = std::move(loaded);
   return {};
@@ -233,9 +235,9 @@ Result<CommitResult> KvApplication::commit() {
   batch.Put(app_hash_key, slice_of(pending_->app_hash));
   const auto lthash_state = pending_->lthash.serialize();
   batch.Put(lthash_key, slice_of(lthash_state));
-  leveldb::WriteOptions sync;
-  sync.sync = true;
-  if (const leveldb::Status status = db_->Write(sync, &batch); !status.ok())
+  leveldb::WriteOptions write;
+  write.sync = pending_->height >= synced_height_ + std::max<Height>(options_.sync_every_blocks, 1);
+  if (const leveldb::Status status = db_->Write(write, &batch); !status.ok())
     return make_error(Errc::io_error,
                       "kv: committing height " + std::to_string(pending_->height) + ": " + status.ToString());
 
@@ -246,11 +248,12 @@ Result<CommitResult> KvApplication::commit() {
   }
   committed_lthash_ = pending_->lthash;
   const Height height = pending_->height;
+  if (write.sync) synced_height_ = height;
   pending_.reset();
 
   CommitResult result;
   if (options_.keep_blocks > 0 && height + 1 > options_.keep_blocks)
-    result.retain_height = height + 1 - options_.keep_blocks;
+    result.retain_height = std::min(height + 1 - options_.keep_blocks, synced_height_ + 1);
   return result;
 }
 

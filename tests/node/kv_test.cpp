@@ -264,7 +264,8 @@ TEST_F(KvApplicationTest, ASecondFinalizeBeforeCommitStartsFromTheCommittedState
 
 TEST_F(KvApplicationTest, RetainHeightFollowsKeepBlocks) {
   auto all = open_ok(dir("all"));
-  auto last3 = open_ok(dir("last3"), KvOptions{.keep_blocks = 3});
+  // Every block synced: the retain height follows keep_blocks alone.
+  auto last3 = open_ok(dir("last3"), KvOptions{.keep_blocks = 3, .sync_every_blocks = 1});
   const std::vector<Height> expected{0, 0, 1, 2, 3};  // height + 1 - 3 when positive
   for (Height h = 1; h <= 5; ++h) {
     for (KvApplication* app : {all.get(), last3.get()})
@@ -276,6 +277,28 @@ TEST_F(KvApplicationTest, RetainHeightFollowsKeepBlocks) {
     ASSERT_TRUE(pruned.ok());
     EXPECT_EQ(pruned->retain_height, expected[h - 1]) << h;
   }
+}
+
+TEST_F(KvApplicationTest, RetainHeightNeverPassesTheLastSyncedHeight) {
+  // Synced at heights 10 and 20: after a machine crash the state may be back at either,
+  // and the blocks after it must still be there to replay.
+  auto app = open_ok(dir(), KvOptions{.keep_blocks = 3, .sync_every_blocks = 10});
+  for (Height h = 1; h <= 25; ++h) {
+    ASSERT_TRUE(finalize(*app, h, {"set h " + std::to_string(h)}).ok());
+    auto committed = app->commit();
+    ASSERT_TRUE(committed.ok());
+    const Height last_synced = h / 10 * 10;
+    const Height by_keep = h + 1 > 3 ? h + 1 - 3 : 0;
+    EXPECT_EQ(committed->retain_height, std::min(by_keep, last_synced + 1)) << h;
+  }
+  // A reopened state is synced as found: pruning follows keep_blocks again at once.
+  app.reset();
+  auto reopened = open_ok(dir(), KvOptions{.keep_blocks = 3, .sync_every_blocks = 10});
+  EXPECT_EQ(reopened->info().last_height, 25u);
+  ASSERT_TRUE(finalize(*reopened, 26, {"set h 26"}).ok());
+  auto committed = reopened->commit();
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->retain_height, 24u);
 }
 
 TEST_F(KvApplicationTest, QueryPathsAndCodes) {

@@ -153,7 +153,8 @@ struct FinalizeBlockResult {
 
 struct CommitResult {
   /// Blocks below this height may be deleted (0: keep everything). The engine prunes
-  /// its block store up to it; the application must not need them to recover.
+  /// its block store up to it; the application must not need them to recover, after a
+  /// machine crash included.
   Height retain_height = 0;
 };
 
@@ -200,7 +201,10 @@ class Application {
   virtual Result<FinalizeBlockResult> finalize_block(const FinalizeBlockRequest& request) = 0;
 
   /// Makes the state after the last finalized block durable, so info() reports it after
-  /// a restart. An error is fatal, as for finalize_block.
+  /// a restart. Against a machine crash (not a process crash) it may lag: info() may
+  /// then report an earlier height, and the engine replays the blocks after it, provided
+  /// the retain heights returned never passed one above the last height that was durable
+  /// against it. An error is fatal, as for finalize_block.
   virtual Result<CommitResult> commit() = 0;
 
   /// Reads the committed state; `path` and `data` are the application's to interpret.

@@ -9,8 +9,16 @@
 //   'm' "lthash"       -> 2048 bytes                 the LtHash16 state it is the digest of
 // User keys are stored under 'k' and bookkeeping under 'm', so no key can overwrite the
 // bookkeeping. commit() writes a block's pairs and the three bookkeeping values in one
-// synced WriteBatch: after a crash the database is at one committed height or the next,
-// never in between, and open() reads the four 'm' keys and nothing else.
+// WriteBatch: after a crash the database is at one committed height or another, never in
+// between, and open() reads the four 'm' keys and nothing else.
+//
+// Durability: every batch reaches the operating system before commit() returns (a killed
+// process loses nothing), but only every KvOptions::sync_every_blocks-th is fsynced. The
+// engine already holds every block durably before it calls commit(), so after a machine
+// crash the state may be some blocks behind and the start-up handshake replays them; the
+// retain height never lets the engine delete a block above the last synced height. A
+// sync per block would put a third fsync on every height's critical path (after the
+// log's and the block store's) for nothing the replay does not give.
 //
 // App hash: the LtHash16 digest (crypto/lthash.hpp) of the set of pairs, each element
 // being u32 LE key length, key, u32 LE value length, value. The hash is updated per write
@@ -57,8 +65,12 @@ struct KvOptions {
   /// LevelDB's memtable: writes buffered before they are sorted into a table file.
   std::size_t write_buffer_bytes = std::size_t{4} << 20;
   /// 0: the engine keeps every block. N > 0: commit() lets it delete blocks below the
-  /// last N (the application never needs them: its state is durable at each commit).
+  /// last N, and never the blocks after the last synced height (a replay after a machine
+  /// crash needs them).
   Height keep_blocks = 0;
+  /// Every this many blocks, commit() fsyncs (1 or 0: every block). Bounds the blocks a
+  /// restart after a machine crash replays.
+  Height sync_every_blocks = 100;
 };
 
 class KvApplication final : public Application {
@@ -90,8 +102,9 @@ class KvApplication final : public Application {
   /// changes nothing. A second call before commit() starts again from the committed
   /// state. Errors: invalid_argument (height is not the committed height + 1), io_error.
   Result<FinalizeBlockResult> finalize_block(const FinalizeBlockRequest& request) override;
-  /// Makes the finalized block durable (one synced write). Errors: invalid_argument (no
-  /// finalized block), io_error.
+  /// Writes the finalized block's state in one batch (fsynced every sync_every_blocks
+  /// blocks, see the top of this file). Errors: invalid_argument (no finalized block),
+  /// io_error.
   Result<CommitResult> commit() override;
   /// Path "/kv", data = a key: the value, or code_not_found. Other paths:
   /// code_unknown_path. Reads the committed state only.
@@ -136,6 +149,7 @@ class KvApplication final : public Application {
 
   // The consensus thread's alone.
   crypto::LtHash16 committed_lthash_;
+  Height synced_height_ = 0;  // the last height fsynced (opening syncs what it finds)
   std::optional<Pending> pending_;
 
   mutable std::mutex committed_mutex_;
