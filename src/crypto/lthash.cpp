@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <bit>
+#include <cstring>
 #include <string>
 
 #include "sodium.hpp"
@@ -30,18 +32,29 @@ std::uint16_t lane_at(std::span<const std::uint8_t> bytes, std::size_t lane) {
   return static_cast<std::uint16_t>(bytes[2 * lane] | (bytes[2 * lane + 1] << 8));
 }
 
+/// The expansion as little-endian lanes. On a little-endian machine that is a copy, and
+/// the lane sums below compile to vector additions; elsewhere the bytes are assembled.
+std::array<std::uint16_t, LtHash16::lane_count> lanes_of(const Expansion& expansion) {
+  std::array<std::uint16_t, LtHash16::lane_count> lanes;
+  if constexpr (std::endian::native == std::endian::little) {
+    static_assert(sizeof lanes == sizeof expansion);
+    std::memcpy(lanes.data(), expansion.data(), sizeof lanes);
+  } else {
+    for (std::size_t i = 0; i < lanes.size(); ++i) lanes[i] = lane_at(expansion, i);
+  }
+  return lanes;
+}
+
 }  // namespace
 
 void LtHash16::add(std::span<const std::uint8_t> element) {
-  const Expansion expansion = expand(element);
-  for (std::size_t i = 0; i < lane_count; ++i)
-    lanes_[i] = static_cast<std::uint16_t>(lanes_[i] + lane_at(expansion, i));
+  const auto lanes = lanes_of(expand(element));
+  for (std::size_t i = 0; i < lane_count; ++i) lanes_[i] = static_cast<std::uint16_t>(lanes_[i] + lanes[i]);
 }
 
 void LtHash16::remove(std::span<const std::uint8_t> element) {
-  const Expansion expansion = expand(element);
-  for (std::size_t i = 0; i < lane_count; ++i)
-    lanes_[i] = static_cast<std::uint16_t>(lanes_[i] - lane_at(expansion, i));
+  const auto lanes = lanes_of(expand(element));
+  for (std::size_t i = 0; i < lane_count; ++i) lanes_[i] = static_cast<std::uint16_t>(lanes_[i] - lanes[i]);
 }
 
 codec::Digest LtHash16::digest() const noexcept {

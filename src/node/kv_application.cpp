@@ -204,7 +204,7 @@ Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockReq
   if (request.header.height != committed_height + 1)
     return make_error(Errc::invalid_argument, "kv: finalize_block for height " + std::to_string(request.header.height) +
                                                   " but the committed height is " + std::to_string(committed_height));
-  Pending pending{request.header.height, {}, committed_lthash_, {}};
+  Pending pending{request.header.height, decltype(Pending::writes)(request.txs.size(), key_hash_), committed_lthash_, {}};
   FinalizeBlockResult result;
   result.tx_results.reserve(request.txs.size());
   for (const Tx& tx : request.txs) {

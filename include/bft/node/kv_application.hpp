@@ -38,13 +38,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "bft/crypto/keyed_hash.hpp"
 #include "bft/crypto/lthash.hpp"
 #include "bft/node/application.hpp"
 #include "bft/node/kv.hpp"
@@ -114,10 +115,15 @@ class KvApplication final : public Application {
   std::optional<std::string> get(std::string_view key) const;
 
  private:
+  /// The keys a block writes are a proposer's choice: hashed under a key of this node's.
+  struct KeyHash {
+    crypto::KeyedHash hash;
+    std::size_t operator()(const std::string& text) const noexcept { return static_cast<std::size_t>(hash(text)); }
+  };
   /// The state after the last finalized, not yet committed block.
   struct Pending {
     Height height = 0;
-    std::map<std::string, std::string, std::less<>> writes;
+    std::unordered_map<std::string, std::string, KeyHash> writes;
     crypto::LtHash16 lthash;
     codec::Digest app_hash{};
   };
@@ -151,6 +157,7 @@ class KvApplication final : public Application {
   crypto::LtHash16 committed_lthash_;
   Height synced_height_ = 0;  // the last height fsynced (opening syncs what it finds)
   std::optional<Pending> pending_;
+  const KeyHash key_hash_{};
 
   mutable std::mutex committed_mutex_;
   Committed committed_;
