@@ -95,6 +95,8 @@ struct PrepareProposalRequest {
 struct ProcessProposalRequest {
   BlockHeader header;
   std::span<const Tx> txs;
+  /// sha256 of the block's encoding: what the next header's previous_block_hash holds.
+  codec::Digest block_hash{};
 };
 
 /// One validator's part in the commit certificate of a block.
@@ -121,6 +123,10 @@ struct Misbehavior {
 struct FinalizeBlockRequest {
   BlockHeader header;
   std::span<const Tx> txs;
+  /// sha256 of the block's encoding, as in ProcessProposalRequest.
+  codec::Digest block_hash{};
+  /// The certificate by which this node learned of the decision: which validators'
+  /// precommits it holds may differ between nodes, so state must not depend on it.
   CommitInfo commit;
   /// Equivocation the block carries, the same on every node. Empty in this version:
   /// evidence does not travel in blocks yet, and what one node saw on its own differs
@@ -160,6 +166,9 @@ struct CommitResult {
 struct QueryRequest {
   std::string path;
   Bytes data;
+  /// The committed height to read at; 0: the latest. An application that keeps only
+  /// its latest state refuses other heights with a non-zero code.
+  Height height = 0;
 };
 
 struct QueryResult {
