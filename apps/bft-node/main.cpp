@@ -1,7 +1,10 @@
 // bft-node: one validator process (bft::node::Node) running the key-value application
-// (bft::node::KvApplication, its state in <data_dir>/app).
+// (bft::node::KvApplication, its state in <data_dir>/app), or, with --abci, an external
+// application through ABCI 2.0 (bft::abci::AbciApplication; docs/ABCI.md).
 //
 //   bft-node --config node.json
+//   bft-node --config node.json --abci unix:///run/app.sock [--abci-timeout-ms 10000]
+//            [--abci-connect-timeout-ms 10000] [--abci-app-state genesis-app-state.json]
 //   bft-node --keygen node.key      writes a new key file (mode 0600), prints its public key
 //
 // SIGTERM or SIGINT: stop cleanly (exit 0). A fatal error (disk, corrupt log): exit 1.
@@ -13,9 +16,13 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "bft/abci/application.hpp"
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_file.hpp"
 #include "bft/node/config.hpp"
@@ -45,7 +52,59 @@ sigset_t handled_signals() {
   return set;
 }
 
-int run(const std::filesystem::path& config_path) {
+struct AbciFlags {
+  std::string address;  // empty: the built-in key-value application
+  std::uint64_t timeout_ms = 10'000;
+  std::uint64_t connect_timeout_ms = 10'000;
+  std::filesystem::path app_state;
+};
+
+Result<Bytes> read_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  Bytes bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file.good() && !file.eof()) return make_error(Errc::io_error, "cannot read " + path.string());
+  if (!file.is_open()) return make_error(Errc::io_error, "cannot open " + path.string());
+  return bytes;
+}
+
+/// The application the node runs: the built-in key-value store, or an ABCI client. Exit
+/// code 2 for a bad flag, 1 for an application that cannot be opened or reached.
+Result<std::unique_ptr<node::Application>> open_application(const node::NodeConfig& config, const AbciFlags& flags,
+                                                            int& exit_code) {
+  exit_code = 1;
+  if (flags.address.empty()) {
+    auto app = node::KvApplication::open((config.data_dir / "app").string(),
+                                         node::KvOptions{.keep_blocks = config.retain_blocks});
+    if (!app) return app.error();
+    return std::unique_ptr<node::Application>(std::move(*app));
+  }
+  abci::AbciOptions options;
+  auto address = abci::parse_socket_address(flags.address);
+  if (!address) {
+    exit_code = 2;
+    return address.error();
+  }
+  options.address = std::move(*address);
+  options.connection.call_timeout = std::chrono::milliseconds(flags.timeout_ms);
+  options.connection.connect_timeout = std::chrono::milliseconds(flags.connect_timeout_ms);
+  options.chain_id = config.chain_id;
+  for (const node::ValidatorEntry& validator : config.validators)
+    options.validators.push_back({validator.public_key, validator.power});
+  if (!flags.app_state.empty()) {
+    auto state = read_file(flags.app_state);
+    if (!state) {
+      exit_code = 2;
+      return state.error();
+    }
+    options.app_state = std::move(*state);
+  }
+  options.node_version = BFT_VERSION;
+  auto app = abci::AbciApplication::connect(std::move(options));
+  if (!app) return app.error();
+  return std::unique_ptr<node::Application>(std::move(*app));
+}
+
+int run(const std::filesystem::path& config_path, const AbciFlags& abci_flags) {
   auto config = node::load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "bft-node: %s\n", config.error().message.c_str());
@@ -67,11 +126,11 @@ int run(const std::filesystem::path& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const node::Logger logger(config->log_level, config->name);
-  auto app = node::KvApplication::open((config->data_dir / "app").string(),
-                                       node::KvOptions{.keep_blocks = config->retain_blocks});
+  int exit_code = 1;
+  auto app = open_application(*config, abci_flags, exit_code);
   if (!app) {
     std::fprintf(stderr, "bft-node: %s\n", app.error().message.c_str());
-    return 1;
+    return exit_code;
   }
   auto node = node::Node::open(std::move(*config), std::move(*signer), **app, logger);
   if (!node) {
@@ -103,7 +162,17 @@ int main(int argc, char** argv) {
   auto* config = app.add_option("--config", config_path, "the node's JSON configuration (see docs/NODE.md)");
   auto* keygen_option = app.add_option("--keygen", key_path, "write a new key file (mode 0600), print its public key");
   config->excludes(keygen_option);
-  app.require_option(1);
+  AbciFlags abci;
+  app.add_option("--abci", abci.address,
+                 "run an external ABCI 2.0 application at tcp://host:port or unix:///path (docs/ABCI.md); default: the "
+                 "built-in key-value store")
+      ->needs(config);
+  app.add_option("--abci-timeout-ms", abci.timeout_ms, "the longest one ABCI call may take (default 10000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--abci-connect-timeout-ms", abci.connect_timeout_ms,
+                 "how long to keep trying to reach the ABCI application at start (default 10000)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--abci-app-state", abci.app_state, "a file whose bytes InitChain sends as app_state_bytes");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -111,6 +180,10 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? 0 : 2;
   }
   if (!key_path.empty()) return keygen(key_path);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "bft-node: give --config or --keygen (see --help)\n");
+    return 2;
+  }
   std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error code, not a signal
-  return run(config_path);
+  return run(config_path, abci);
 }

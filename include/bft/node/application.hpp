@@ -21,6 +21,12 @@
 //     same time as the consensus calls: the application synchronizes them with its state
 //     (typically check_tx and query read the last committed state under a short lock).
 //
+// Failures: finalize_block and commit return errors, and the node stops (exit 1). The other
+// methods return plain values and must answer; an implementation that cannot (the ABCI
+// client, bft/abci/application.hpp, when its application breaks the exchange) must not
+// make an answer up, since the engine votes on it: it ends the process with exit 1 at
+// once, which the write-ahead log and the block store survive like any crash.
+//
 // The start-up handshake: the engine calls info(); if the application is behind the block
 // store, the engine replays the stored blocks after info().last_height through
 // finalize_block and commit, checking each resulting app hash against the one recorded when
