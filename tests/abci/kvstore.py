@@ -6,8 +6,9 @@
     kvstore.py --listen unix:///tmp/app.sock   (or tcp://127.0.0.1:26658)
                [--misbehave METHOD:KIND[@HEIGHT]]
 
-Transactions are `key=value` (as CometBFT's kvstore); anything else is refused with code 1
-by CheckTx and ProcessProposal, and fails with code 1 in FinalizeBlock. Query: data is the
+Transactions are `key=value` (as CometBFT's kvstore), or bftcore's key-value command
+`set key value`, so that bft-cluster's load runs against it; anything else is refused with
+code 1 by CheckTx and ProcessProposal, and fails with code 1 in FinalizeBlock. Query: data is the
 key, the path is not looked at; code 0 and the value, or code 1. The app hash is 8 bytes
 (as CometBFT's kvstore's is): the start of the SHA-256 of the sorted state. State is kept
 in memory only: a restarted application reports height 0, and the node replays its blocks.
@@ -66,7 +67,10 @@ def frame(message):
 
 
 def parse_tx(tx):
-    """(key, value) of a `key=value` transaction, or None."""
+    """(key, value) of a `key=value` or `set key value` transaction, or None."""
+    if tx.startswith(b"set "):
+        key, sep, value = tx[4:].partition(b" ")
+        return (key, value) if sep and key else None
     key, sep, value = tx.partition(b"=")
     if not sep or not key:
         return None
@@ -227,7 +231,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", required=True, help="unix:///path or tcp://host:port")
     parser.add_argument("--misbehave", help="METHOD:KIND[@HEIGHT]")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="exit when the process that started it ends (bft-node-with-kvstore.sh)")
     args = parser.parse_args()
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent():
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            os._exit(0)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     misbehave = None
     if args.misbehave:
         method, _, rest = args.misbehave.partition(":")
