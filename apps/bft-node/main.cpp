@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -59,52 +60,61 @@ struct AbciFlags {
   std::filesystem::path app_state;
 };
 
+/// What --abci and its companions ask for, checked before anything starts.
+struct AbciSetup {
+  abci::SocketAddress address;
+  abci::ConnectionOptions connection;
+  Bytes app_state;
+};
+
 Result<Bytes> read_file(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
-  Bytes bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (!file.good() && !file.eof()) return make_error(Errc::io_error, "cannot read " + path.string());
   if (!file.is_open()) return make_error(Errc::io_error, "cannot open " + path.string());
+  Bytes bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) return make_error(Errc::io_error, "cannot read " + path.string());
   return bytes;
 }
 
-/// The application the node runs: the built-in key-value store, or an ABCI client. Exit
-/// code 2 for a bad flag, 1 for an application that cannot be opened or reached.
-Result<std::unique_ptr<node::Application>> open_application(const node::NodeConfig& config, const AbciFlags& flags,
-                                                            int& exit_code) {
-  exit_code = 1;
-  if (flags.address.empty()) {
+/// nullopt without --abci. Errors: a bad address, an unreadable app-state file.
+Result<std::optional<AbciSetup>> abci_setup(const AbciFlags& flags) {
+  if (flags.address.empty()) return std::optional<AbciSetup>{};
+  AbciSetup setup;
+  auto address = abci::parse_socket_address(flags.address);
+  if (!address) return address.error();
+  setup.address = std::move(*address);
+  setup.connection.call_timeout = std::chrono::milliseconds(flags.timeout_ms);
+  setup.connection.connect_timeout = std::chrono::milliseconds(flags.connect_timeout_ms);
+  if (!flags.app_state.empty()) {
+    auto state = read_file(flags.app_state);
+    if (!state) return state.error();
+    setup.app_state = std::move(*state);
+  }
+  return std::optional<AbciSetup>{std::move(setup)};
+}
+
+/// The application the node runs: the built-in key-value store, or an ABCI client.
+Result<std::unique_ptr<node::Application>> open_application(const node::NodeConfig& config,
+                                                            const std::optional<AbciSetup>& abci_setup) {
+  if (!abci_setup) {
     auto app = node::KvApplication::open((config.data_dir / "app").string(),
                                          node::KvOptions{.keep_blocks = config.retain_blocks});
     if (!app) return app.error();
     return std::unique_ptr<node::Application>(std::move(*app));
   }
   abci::AbciOptions options;
-  auto address = abci::parse_socket_address(flags.address);
-  if (!address) {
-    exit_code = 2;
-    return address.error();
-  }
-  options.address = std::move(*address);
-  options.connection.call_timeout = std::chrono::milliseconds(flags.timeout_ms);
-  options.connection.connect_timeout = std::chrono::milliseconds(flags.connect_timeout_ms);
+  options.address = abci_setup->address;
+  options.connection = abci_setup->connection;
   options.chain_id = config.chain_id;
   for (const node::ValidatorEntry& validator : config.validators)
     options.validators.push_back({validator.public_key, validator.power});
-  if (!flags.app_state.empty()) {
-    auto state = read_file(flags.app_state);
-    if (!state) {
-      exit_code = 2;
-      return state.error();
-    }
-    options.app_state = std::move(*state);
-  }
+  options.app_state = abci_setup->app_state;
   options.node_version = BFT_VERSION;
   auto app = abci::AbciApplication::connect(std::move(options));
   if (!app) return app.error();
   return std::unique_ptr<node::Application>(std::move(*app));
 }
 
-int run(const std::filesystem::path& config_path, const AbciFlags& abci_flags) {
+int run(const std::filesystem::path& config_path, const std::optional<AbciSetup>& abci) {
   auto config = node::load_config(config_path);
   if (!config) {
     std::fprintf(stderr, "bft-node: %s\n", config.error().message.c_str());
@@ -126,11 +136,10 @@ int run(const std::filesystem::path& config_path, const AbciFlags& abci_flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const node::Logger logger(config->log_level, config->name);
-  int exit_code = 1;
-  auto app = open_application(*config, abci_flags, exit_code);
+  auto app = open_application(*config, abci);
   if (!app) {
     std::fprintf(stderr, "bft-node: %s\n", app.error().message.c_str());
-    return exit_code;
+    return 1;
   }
   auto node = node::Node::open(std::move(*config), std::move(*signer), **app, logger);
   if (!node) {
@@ -184,6 +193,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bft-node: give --config or --keygen (see --help)\n");
     return 2;
   }
+  auto setup = abci_setup(abci);
+  if (!setup) {
+    std::fprintf(stderr, "bft-node: %s\n", setup.error().message.c_str());
+    return 2;
+  }
   std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up is an error code, not a signal
-  return run(config_path, abci);
+  return run(config_path, *setup);
 }
