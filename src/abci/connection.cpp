@@ -49,6 +49,8 @@ Result<int> try_connect(const SocketAddress& address, Clock::time_point deadline
   int family = AF_UNIX;
   if (address.kind == SocketAddress::Kind::unix_socket) {
     auto* local = reinterpret_cast<sockaddr_un*>(&storage);
+    if (address.path.size() >= sizeof local->sun_path)
+      return make_error(Errc::invalid_argument, "the path is longer than a Unix socket address holds");
     local->sun_family = AF_UNIX;
     std::memcpy(local->sun_path, address.path.c_str(), address.path.size() + 1);
     length = sizeof(sockaddr_un);
@@ -166,11 +168,13 @@ Result<std::unique_ptr<Connection>> Connection::open(const SocketAddress& addres
   while (true) {
     auto fd = try_connect(address, give_up);
     if (fd) return std::unique_ptr<Connection>(new Connection(*fd, std::move(name), options));
-    if (Clock::now() + pause >= give_up)
+    const auto now = Clock::now();
+    if (now >= give_up)
       return make_error(Errc::io_error, "cannot connect the ABCI " + name + " connection to " + address.text +
                                             " within " + std::to_string(options.connect_timeout.count()) +
                                             " ms: " + fd.error().message);
-    std::this_thread::sleep_for(pause);
+    // The last attempt is made at the deadline, not a whole pause before it.
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, give_up - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));
   }
 }

@@ -7,6 +7,9 @@
         application killed and restarted empty: the node replays its blocks through the
         handshake (InitChain, FinalizeBlock, Commit) and catches up; another node killed
         alone and restarted in front of its running application.
+    abci_test.py --node-bin BFT-NODE --python-path DIR unreachable
+        1 validator whose application never starts: bft-node retries for
+        --abci-connect-timeout-ms, then exits with 1 and says it cannot connect.
     abci_test.py --node-bin BFT-NODE --python-path DIR misbehave METHOD:KIND[@HEIGHT]
         1 validator whose application breaks the exchange on purpose: bft-node must exit
         with 1 and name the method.
@@ -282,6 +285,26 @@ def run_misbehave(args, fault):
         net.cleanup(args.keep or not passed)
 
 
+def run_unreachable(args):
+    net = Network(args, 1)
+    passed = False
+    try:
+        command = [args.node_bin, "--config", net.path("node-0.json"), "--abci", net.socket(0),
+                   "--abci-connect-timeout-ms", "700"]
+        started = time.monotonic()
+        node = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - started
+        expected = "cannot connect the ABCI consensus connection to %s within 700 ms" % net.socket(0)
+        if node.returncode != 1 or expected not in node.stderr:
+            raise Failure("expected exit 1 and '%s', got %d: %s" % (expected, node.returncode, node.stderr))
+        if took < 0.7:
+            raise Failure("bft-node gave up after %.2f s, before the connect timeout" % took)
+        print("abci_test: unreachable: %s (after %.1f s)" % (node.stderr.strip(), took))
+        passed = True
+    finally:
+        net.cleanup(args.keep or not passed)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node-bin", required=True)
@@ -290,12 +313,15 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the test directory")
     sub = parser.add_subparsers(dest="test", required=True)
     sub.add_parser("cluster")
+    sub.add_parser("unreachable")
     misbehave = sub.add_parser("misbehave")
     misbehave.add_argument("fault", help="METHOD:KIND[@HEIGHT] (kvstore.py --misbehave)")
     args = parser.parse_args()
     try:
         if args.test == "cluster":
             run_cluster(args)
+        elif args.test == "unreachable":
+            run_unreachable(args)
         else:
             run_misbehave(args, args.fault)
     except Failure as failure:
