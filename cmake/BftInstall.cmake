@@ -6,7 +6,8 @@ install(TARGETS bftcore EXPORT bftcoreTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY include/bft DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# include/bft/abci is bft-node's ABCI client, not part of the package (src/abci/CMakeLists.txt).
+install(DIRECTORY include/bft DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN abci EXCLUDE)
 install(EXPORT bftcoreTargets NAMESPACE bft:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bftcore)
 
 configure_package_config_file(cmake/bftcoreConfig.cmake.in

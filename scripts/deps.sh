@@ -10,6 +10,7 @@ packages=(
   libsodium-dev openssl
   libasio-dev iproute2 python3
   libcli11-dev libleveldb-dev libsnappy-dev prometheus
+  libprotobuf-dev protobuf-compiler python3-protobuf
 )
 
 missing=()

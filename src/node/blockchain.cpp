@@ -252,14 +252,15 @@ Validity Blockchain::check_proposal(Height height, Round round, const Value& val
   if (block->header.app_hash != last_app_hash_)
     return refuse("app_hash", "the block states app hash " + hex(block->header.app_hash) + ", this node has " +
                                   hex(last_app_hash_));
-  if (!options_.judge) return application_accepts(*block) ? Validity::valid : Validity::invalid;
+  const codec::Digest hash = block_hash(value.bytes());
+  if (!options_.judge) return application_accepts(*block, hash) ? Validity::valid : Validity::invalid;
   auto judged = std::make_shared<const Block>(std::move(*block));
-  options_.judge->judge(height, round, value, [this, judged] { return application_accepts(*judged); });
+  options_.judge->judge(height, round, value, [this, judged, hash] { return application_accepts(*judged, hash); });
   return Validity::unknown;
 }
 
-bool Blockchain::application_accepts(const Block& block) const {
-  if (app_.process_proposal({block.header, block.txs})) return true;
+bool Blockchain::application_accepts(const Block& block, const codec::Digest& hash) const {
+  if (app_.process_proposal({block.header, block.txs, hash})) return true;
   if (metrics_) metrics_->proposals_refused.with({"application"}).inc();
   log_.log(LogLevel::warn, "proposal_refused",
            field("height", block.header.height) + field("reason", "application") +
@@ -292,7 +293,7 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
                           " states app hash " + hex(block.header.app_hash) + " after it, this node computed " +
                           hex(last_app_hash_));
 
-  FinalizeBlockRequest request{block.header, block.txs, commit_info(commit), {}};
+  FinalizeBlockRequest request{block.header, block.txs, block_hash(commit.value->bytes()), commit_info(commit), {}};
   auto started = std::chrono::steady_clock::now();
   auto finalized = app_.finalize_block(request);
   if (!finalized)

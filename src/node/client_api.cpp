@@ -103,7 +103,7 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
     return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
   return text_response(404,
-                       "routes: POST /txs, GET /kv/<key>, /abci_query?path=&data=, /status, /metrics, /blocks?from=&to=");
+                       "routes: POST /txs, GET /kv/<key>, /abci_query?path=&data=&height=, /status, /metrics, /blocks?from=&to=");
 }
 
 HttpResponse ClientApi::submit(const HttpRequest& request) const {
@@ -143,7 +143,9 @@ HttpResponse ClientApi::query(std::string_view query) const {
   const auto path = percent_decode(query_value(query, "path").value_or(""));
   const auto data = percent_decode(query_value(query, "data").value_or(""));
   if (!path || !data) return text_response(400, "a '%' in path or data is not followed by two hex digits");
-  const QueryResult answer = chain_.application().query({*path, Bytes(data->begin(), data->end())});
+  const auto height = query_number(query, "height");
+  if (!height && query_value(query, "height")) return text_response(400, "height must be a number");
+  const QueryResult answer = chain_.application().query({*path, Bytes(data->begin(), data->end()), height.value_or(0)});
   return json_response({{"code", answer.code},
                         {"log", answer.log},
                         {"value_hex", crypto::to_hex(answer.value)},

@@ -265,6 +265,9 @@ QueryResult KvApplication::query(const QueryRequest& request) {
   // The snapshot and the height come together: the answer is the state at that height
   // even if a commit lands meanwhile.
   const Committed state = committed();
+  if (request.height != 0 && request.height != state.height)
+    return QueryResult{code_unknown_height, "only the latest height, " + std::to_string(state.height) + ", is kept",
+                       {}, state.height};
   const std::string_view key(reinterpret_cast<const char*>(request.data.data()), request.data.size());
   auto value = read_at(state, key);
   if (!value) return QueryResult{code_read_failed, value.error().message, {}, state.height};

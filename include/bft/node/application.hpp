@@ -21,6 +21,12 @@
 //     same time as the consensus calls: the application synchronizes them with its state
 //     (typically check_tx and query read the last committed state under a short lock).
 //
+// Failures: finalize_block and commit return errors, and the node stops (exit 1). The other
+// methods return plain values and must answer; an implementation that cannot (the ABCI
+// client, bft/abci/application.hpp, when its application breaks the exchange) must not
+// make an answer up, since the engine votes on it: it ends the process with exit 1 at
+// once, which the write-ahead log and the block store survive like any crash.
+//
 // The start-up handshake: the engine calls info(); if the application is behind the block
 // store, the engine replays the stored blocks after info().last_height through
 // finalize_block and commit, checking each resulting app hash against the one recorded when
@@ -95,6 +101,8 @@ struct PrepareProposalRequest {
 struct ProcessProposalRequest {
   BlockHeader header;
   std::span<const Tx> txs;
+  /// sha256 of the block's encoding: what the next header's previous_block_hash holds.
+  codec::Digest block_hash{};
 };
 
 /// One validator's part in the commit certificate of a block.
@@ -121,6 +129,10 @@ struct Misbehavior {
 struct FinalizeBlockRequest {
   BlockHeader header;
   std::span<const Tx> txs;
+  /// sha256 of the block's encoding, as in ProcessProposalRequest.
+  codec::Digest block_hash{};
+  /// The certificate by which this node learned of the decision: which validators'
+  /// precommits it holds may differ between nodes, so state must not depend on it.
   CommitInfo commit;
   /// Equivocation the block carries, the same on every node. Empty in this version:
   /// evidence does not travel in blocks yet, and what one node saw on its own differs
@@ -161,6 +173,9 @@ struct CommitResult {
 struct QueryRequest {
   std::string path;
   Bytes data;
+  /// The committed height to read at; 0: the latest. An application that keeps only
+  /// its latest state refuses other heights with a non-zero code.
+  Height height = 0;
 };
 
 struct QueryResult {

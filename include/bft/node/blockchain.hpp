@@ -150,7 +150,7 @@ class Blockchain final : public Ledger {
   std::optional<std::string> header_problem(const BlockHeader& header) const;
   CommitInfo commit_info(const codec::QuorumCertificate& commit) const;
   /// process_proposal, counted and logged when it refuses. Any thread.
-  bool application_accepts(const Block& block) const;
+  bool application_accepts(const Block& block, const codec::Digest& hash) const;
   void set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash);
 
   BlockchainOptions options_;

@@ -81,6 +81,7 @@ class KvApplication final : public Application {
   static constexpr std::uint32_t code_not_found = 2;     // query: no such key
   static constexpr std::uint32_t code_unknown_path = 3;  // query: a path other than /kv
   static constexpr std::uint32_t code_read_failed = 4;   // query: LevelDB could not read
+  static constexpr std::uint32_t code_unknown_height = 5;  // query: a height other than the latest
   static constexpr std::string_view version = "kv-leveldb/1";
   static constexpr std::string_view query_path = "/kv";
 
@@ -108,7 +109,8 @@ class KvApplication final : public Application {
   /// io_error.
   Result<CommitResult> commit() override;
   /// Path "/kv", data = a key: the value, or code_not_found. Other paths:
-  /// code_unknown_path. Reads the committed state only.
+  /// code_unknown_path. Reads the committed state only: a height other than 0 or the
+  /// latest gets code_unknown_height.
   QueryResult query(const QueryRequest& request) override;
 
   /// The committed value of `key`; nullopt if there is none or it cannot be read.
