@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 
 #include "bft/crypto/ed25519.hpp"
 #include "fake_server.hpp"
@@ -260,9 +263,30 @@ TEST(AbciApplication, ProposalsGoThroughPrepareAndProcess) {
 }
 
 // The methods that cannot return an error end the process (exit 1, naming the method).
+// Each death test's child runs the test again in a new process and ends without cleaning
+// up, so its server's directory is made under one the parent removes: TMPDIR, inherited.
 class AbciApplicationDeathTest : public ::testing::Test {
  protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+  void SetUp() override {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    if (std::getenv("BFT_ABCI_DEATH_TEST_CHILD")) return;
+    scratch_ = std::make_unique<node::testing::TempDir>("bft-abci-death");
+    saved_tmpdir_ = std::getenv("TMPDIR") ? std::optional<std::string>(std::getenv("TMPDIR")) : std::nullopt;
+    ::setenv("TMPDIR", scratch_->path().c_str(), 1);
+    ::setenv("BFT_ABCI_DEATH_TEST_CHILD", "1", 1);
+  }
+  void TearDown() override {
+    if (!scratch_) return;
+    ::unsetenv("BFT_ABCI_DEATH_TEST_CHILD");
+    if (saved_tmpdir_)
+      ::setenv("TMPDIR", saved_tmpdir_->c_str(), 1);
+    else
+      ::unsetenv("TMPDIR");
+  }
+
+ private:
+  std::unique_ptr<node::testing::TempDir> scratch_;
+  std::optional<std::string> saved_tmpdir_;
 };
 
 Reply refusing(const pb::Request& request, pb::Request::ValueCase kind, const pb::Response& answer) {

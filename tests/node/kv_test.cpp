@@ -329,6 +329,12 @@ TEST_F(KvApplicationTest, QueryPathsAndCodes) {
   // Keys the parser would refuse simply do not exist; the bookkeeping is out of reach.
   EXPECT_EQ(query(*app, "").code, KvApplication::code_not_found);
   EXPECT_EQ(query(*app, "height").code, KvApplication::code_not_found);
+
+  // Only the latest height is kept: asking for it by number works, any other is refused.
+  EXPECT_EQ(app->query(QueryRequest{"/kv", Bytes{'b'}, 2}).code, code_ok);
+  const QueryResult older = app->query(QueryRequest{"/kv", Bytes{'b'}, 1});
+  EXPECT_EQ(older.code, KvApplication::code_unknown_height);
+  EXPECT_EQ(older.log, "only the latest height, 2, is kept");
 }
 
 TEST_F(KvApplicationTest, CheckTxAndProcessProposal) {
