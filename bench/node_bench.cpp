@@ -51,10 +51,11 @@ void KvBlock(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const std::vector<Tx> txs = commands(height * block_txs, block_txs);
-    BlockHeader header;
-    header.height = ++height;
+    FinalizeBlockRequest request;
+    request.header.height = ++height;
+    request.txs = txs;
     state.ResumeTiming();
-    auto finalized = app->finalize_block({header, txs, {}, {}});
+    auto finalized = app->finalize_block(request);
     auto committed = app->commit();
     if (!finalized || !committed) state.SkipWithError("finalize or commit failed");
   }

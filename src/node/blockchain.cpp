@@ -237,7 +237,8 @@ Value Blockchain::propose(Height height) {
   return encode_block(header, txs);
 }
 
-Validity Blockchain::check_proposal(Height height, Round round, const Value& value, const Address& proposer) {
+Validity Blockchain::check_proposal(Height height, Round round, const Value& value, const Address& proposer,
+                                    Round valid_round) {
   if (height > store_.tip() + 1) return Validity::unknown;
   const auto refuse = [&](const char* reason, const std::string& detail) {
     if (metrics_) metrics_->proposals_refused.with({reason}).inc();
@@ -247,7 +248,12 @@ Validity Blockchain::check_proposal(Height height, Round round, const Value& val
   auto block = decode_block(value.bytes(), options_.block_limits);
   if (!block) return refuse("malformed", block.error().message);
   if (block->header.height != height) return refuse("header", "the block names " + at(block->header.height));
-  if (block->header.proposer != proposer) return refuse("header", "the block names another proposer");
+  // A re-proposal (a valid round) carries the block an earlier round's proposer built,
+  // naming that proposer; the core decides it only if a quorum prevoted it in that round,
+  // when its header was checked against that round's proposer. header_problem() still
+  // requires a validator.
+  if (valid_round == nil_round && block->header.proposer != proposer)
+    return refuse("header", "the block names another proposer");
   if (auto problem = header_problem(block->header)) return refuse("header", *problem);
   if (block->header.app_hash != last_app_hash_)
     return refuse("app_hash", "the block states app hash " + hex(block->header.app_hash) + ", this node has " +

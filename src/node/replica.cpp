@@ -319,7 +319,8 @@ class Replica::Impl {
     if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_, &digests_); !verified)
       return reject(from, verified.error());
     heard_at(proposal.proposer, proposal.height);
-    const Validity validity = ledger_.check_proposal(proposal.height, proposal.round, proposal.value, proposal.proposer);
+    const Validity validity = ledger_.check_proposal(proposal.height, proposal.round, proposal.value, proposal.proposer,
+                                                     proposal.valid_round);
     if (validity == Validity::unknown) await_verdict(core_view);
     // The proof of lock is a set of prevotes: kept with their signatures like any vote.
     std::vector<codec::SignedVote> lock_votes;
@@ -690,7 +691,7 @@ class Replica::Impl {
   /// A proposal of a height the ledger could not judge yet: asked again when it can.
   void await_verdict(const Proposal& proposal) {
     if (awaiting_verdict_.size() == max_awaiting_verdicts) awaiting_verdict_.pop_front();
-    awaiting_verdict_.push_back({proposal.height, proposal.round, proposal.value, proposal.proposer});
+    awaiting_verdict_.push_back({proposal.height, proposal.round, proposal.value, proposal.proposer, proposal.valid_round});
   }
 
   /// The heights before `height` are committed: the ledger judges its proposals now.
@@ -703,7 +704,8 @@ class Replica::Impl {
         continue;
       }
       if (awaited.height < height) continue;
-      const Validity validity = ledger_.check_proposal(awaited.height, awaited.round, awaited.value, awaited.proposer);
+      const Validity validity =
+          ledger_.check_proposal(awaited.height, awaited.round, awaited.value, awaited.proposer, awaited.valid_round);
       if (validity != Validity::unknown)
         inbox_.push_back({VerifyResult{awaited.height, awaited.round, std::move(awaited.value), validity == Validity::valid}});
     }
@@ -798,6 +800,7 @@ class Replica::Impl {
     Round round;
     Value value;
     Address proposer;
+    Round valid_round;
   };
   /// Proposals heard ahead of this node, waiting for the ledger to judge them. The core
   /// buffers a few heights ahead only; beyond this bound the oldest is forgotten (its

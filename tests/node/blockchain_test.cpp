@@ -113,7 +113,7 @@ class BlockchainTest : public ::testing::Test {
     clock_ms_ += 10;
     const Height height = chain_->committed_height() + 1;
     const Value block = chain_->propose(height);
-    ASSERT_EQ(chain_->check_proposal(height, 0, block, options().self), Validity::valid);
+    ASSERT_EQ(chain_->check_proposal(height, 0, block, options().self, nil_round), Validity::valid);
     auto committed = chain_->commit(certify(height, block), 3);
     ASSERT_TRUE(committed.ok()) << committed.error().message;
   }
@@ -174,27 +174,46 @@ TEST_F(BlockchainTest, ProposalsThatDoNotContinueTheChainAreRefused) {
   decide_next({"a"});
   const Address proposer = options().self;
   const std::vector<Tx> none;
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), none), proposer), Validity::valid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), none), proposer, nil_round), Validity::valid);
 
   BlockHeader header = next_header();
   header.previous_block_hash[0] ^= 1;
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer, nil_round), Validity::invalid);
   header = next_header();
   header.app_hash[0] ^= 1;
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer, nil_round), Validity::invalid);
   header = next_header();
   header.time_unix_ms = 1;  // before the previous block's
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer, nil_round), Validity::invalid);
   header = next_header();
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), validators_.address(1)),
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), validators_.address(1), nil_round),
             Validity::invalid);  // signed by one validator, naming another
   header.height = 3;
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer), Validity::invalid);
-  EXPECT_EQ(chain_->check_proposal(2, 0, Value::from_text("not a block"), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(header, none), proposer, nil_round), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, Value::from_text("not a block"), proposer, nil_round), Validity::invalid);
   const std::vector<Tx> refused{tx("bad tx")};
-  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), refused), proposer), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(2, 0, encode_block(next_header(), refused), proposer, nil_round), Validity::invalid);
   // A height after the next cannot be judged yet.
-  EXPECT_EQ(chain_->check_proposal(3, 0, encode_block(next_header(), none), proposer), Validity::unknown);
+  EXPECT_EQ(chain_->check_proposal(3, 0, encode_block(next_header(), none), proposer, nil_round), Validity::unknown);
+}
+
+// A round's proposer may re-propose the block an earlier round's proposer built (the value
+// a quorum prevoted in its valid round): the block names its builder, not the new
+// proposer, and must be accepted, or a height whose first proposer died never ends.
+TEST_F(BlockchainTest, AReProposedBlockMayNameTheProposerOfItsValidRound) {
+  DurableState durable;
+  LedgerApp app(durable);
+  open_ok(app);
+  decide_next({"a"});
+  const Value built_by_self = encode_block(next_header(), std::vector<Tx>{});
+  const Address other = validators_.address(1);
+  EXPECT_EQ(chain_->check_proposal(2, 3, built_by_self, other, 1), Validity::valid);
+  // A fresh proposal must name its proposer.
+  EXPECT_EQ(chain_->check_proposal(2, 3, built_by_self, other, nil_round), Validity::invalid);
+  // A re-proposal must still name a validator.
+  BlockHeader stranger = next_header();
+  stranger.proposer = Address::from_text("not a validator");
+  EXPECT_EQ(chain_->check_proposal(2, 3, encode_block(stranger, std::vector<Tx>{}), other, 1), Validity::invalid);
 }
 
 /// Holds what it is asked to judge until the test runs it, as another thread would.
@@ -224,12 +243,12 @@ TEST_F(BlockchainTest, AJudgeTakesProcessProposalOffTheCallingThread) {
   const std::vector<Tx> good{tx("fine")};
   const std::vector<Tx> bad{tx("bad one")};
   const Value accepted = encode_block(next_header(), good);
-  EXPECT_EQ(chain_->check_proposal(1, 2, accepted, options().self), Validity::unknown);
-  EXPECT_EQ(chain_->check_proposal(1, 3, encode_block(next_header(), bad), options().self), Validity::unknown);
+  EXPECT_EQ(chain_->check_proposal(1, 2, accepted, options().self, nil_round), Validity::unknown);
+  EXPECT_EQ(chain_->check_proposal(1, 3, encode_block(next_header(), bad), options().self, nil_round), Validity::unknown);
   // A header that does not continue the chain is refused at once, without a job.
   BlockHeader wrong = next_header();
   wrong.previous_block_hash[0] ^= 1;
-  EXPECT_EQ(chain_->check_proposal(1, 4, encode_block(wrong, good), options().self), Validity::invalid);
+  EXPECT_EQ(chain_->check_proposal(1, 4, encode_block(wrong, good), options().self, nil_round), Validity::invalid);
   ASSERT_EQ(judge.jobs.size(), 2u);
   EXPECT_EQ(judge.jobs[0].height, 1u);
   EXPECT_EQ(judge.jobs[0].round, 2);
@@ -277,7 +296,7 @@ TEST_F(BlockchainTest, AProposalIsCutToWhatABlockHolds) {
   auto block = decode_block(proposal.bytes());
   ASSERT_TRUE(block.ok());
   EXPECT_EQ(block->txs.size(), 3u);
-  EXPECT_EQ(chain_->check_proposal(1, 0, proposal, options().self), Validity::valid);
+  EXPECT_EQ(chain_->check_proposal(1, 0, proposal, options().self, nil_round), Validity::valid);
 }
 
 TEST_F(BlockchainTest, HandshakeWithAnApplicationEvenWithTheStoreReplaysNothing) {

@@ -40,7 +40,7 @@ class MemoryChain final : public Ledger {
   Value propose(Height height) override {
     return Value::from_text("h" + std::to_string(height) + " by " + std::to_string(index_));
   }
-  Validity check_proposal(Height height, Round round, const Value& value, const Address&) override {
+  Validity check_proposal(Height height, Round round, const Value& value, const Address&, Round) override {
     if (height > blocks.size() + 1) {
       unknown_values.insert(value.to_string());
       return Validity::unknown;

@@ -111,7 +111,8 @@ class Blockchain final : public Ledger {
   Value propose(Height height) override;
   /// The header is checked at once; process_proposal then runs here, or through the
   /// judge (the answer is then `unknown`, the verdict comes later).
-  Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer) override;
+  Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer,
+                          Round valid_round) override;
   Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) override;
   Height committed_height() const override { return store_.tip(); }
   Height base_height() const override { return std::max<Height>(store_.base(), 1); }

@@ -43,11 +43,14 @@ class Ledger {
   /// The value to propose at `height` (committed_height() + 1), this node proposing.
   virtual Value propose(Height height) = 0;
   /// Whether `proposer`'s proposal of `value` at (`height`, `round`) may be decided.
+  /// `valid_round` is the proposal's (nil_round for a value proposed afresh): a value
+  /// re-proposed from an earlier round was built by that round's proposer.
   /// `unknown` for a height the ledger cannot judge yet (beyond committed_height() + 1):
   /// the replica asks again once the heights before it are committed. `unknown` for the
   /// next height too when the ledger judges it asynchronously: it then hands the verdict
   /// to Replica::on_verdict later (until then the core waits, or the round times out).
-  virtual Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer) = 0;
+  virtual Validity check_proposal(Height height, Round round, const Value& value, const Address& proposer,
+                                  Round valid_round) = 0;
   /// `commit` (a quorum of precommits; it holds the value) decided the next height:
   /// make it durable and apply it. The replica starts the next height only after this
   /// returns; an error stops the replica. `commit_ms`: from the height's start to now.
