@@ -68,6 +68,33 @@ std::vector<Tx> transactions_of(const HttpRequest& request) {
   return txs;
 }
 
+/// A transaction id in hex (64 digits, either case), or nullopt.
+std::optional<TxId> parse_tx_id(std::string_view hex) {
+  TxId id{};
+  if (hex.size() != 2 * id.size()) return std::nullopt;
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const int high = digit(hex[2 * i]);
+    const int low = digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    id[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  return id;
+}
+
+void describe_committed(nlohmann::json& out, const CommittedTx& committed) {
+  out["status"] = "committed";
+  out["height"] = committed.height;
+  out["index"] = committed.index;
+  out["code"] = committed.code;
+  out["log"] = committed.log;
+}
+
 /// The HTTP status of a refused transaction.
 int refusal_status(const SubmitResult& result) {
   if (result.refused) return 400;
@@ -97,13 +124,15 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
     if (answer.code != code_ok) return text_response(404, answer.log);
     return HttpResponse{200, "text/plain; charset=utf-8", std::string(answer.value.begin(), answer.value.end())};
   }
+  if (request.path.rfind("/tx/", 0) == 0) return transaction(std::string_view(request.path).substr(4));
   if (request.path == "/abci_query") return query(request.query);
   if (request.path == "/status") return status();
   if (request.path == "/metrics" && metrics_)
     return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
   return text_response(404,
-                       "routes: POST /txs, GET /kv/<key>, /abci_query?path=&data=, /status, /metrics, /blocks?from=&to=");
+                       "routes: POST /txs, GET /tx/<id>, /kv/<key>, /abci_query?path=&data=, /status, /metrics, "
+                       "/blocks?from=&to=");
 }
 
 HttpResponse ClientApi::submit(const HttpRequest& request) const {
@@ -117,9 +146,12 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
     nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
     // Pooled already (a client's retry, or the same command sent to two nodes): as
     // good as accepted, so that retrying a request is safe.
-    if (result.accepted() || result.error->code == Errc::duplicate) {
+    if (result.accepted() || (result.error && result.error->code == Errc::duplicate)) {
       ++accepted;
       outcome["status"] = "accepted";
+    } else if (result.committed) {
+      // A retry of a committed transaction: done, and not pooled again.
+      describe_committed(outcome, *result.committed);
     } else {
       if (status == 202) status = refusal_status(result);
       outcome["status"] = "refused";
@@ -137,6 +169,25 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
   // Every transaction is hashed and checked: a large body costs as much as many requests.
   response.cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
   return response;
+}
+
+HttpResponse ClientApi::transaction(std::string_view hex) const {
+  const auto id = parse_tx_id(hex);
+  if (!id) return text_response(400, "a transaction id is 64 hex digits (the SHA-256 of its bytes)");
+  nlohmann::json answer{{"id", crypto::to_hex(*id)}};
+  // A committed transaction leaves the pool just before the index records it (both on the
+  // node's thread, microseconds apart): asked in between it is in neither, so the index
+  // is asked again before the answer is unknown.
+  if (auto committed = chain_.tx_index().find(*id)) {
+    describe_committed(answer, *committed);
+  } else if (chain_.mempool().contains(*id)) {
+    answer["status"] = "pending";
+  } else if (auto late = chain_.tx_index().find(*id)) {
+    describe_committed(answer, *late);
+  } else {
+    answer["status"] = "unknown";
+  }
+  return json_response(answer);
 }
 
 HttpResponse ClientApi::query(std::string_view query) const {

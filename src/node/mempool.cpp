@@ -35,6 +35,14 @@ std::array<std::uint8_t, 16> random_key() {
 
 }  // namespace
 
+TxIdHash::TxIdHash() : key(random_key()) {}
+
+std::size_t TxIdHash::operator()(const TxId& id) const noexcept {
+  std::uint64_t hash = 0;
+  crypto_shorthash(reinterpret_cast<unsigned char*>(&hash), id.data(), id.size(), key.data());
+  return static_cast<std::size_t>(hash);
+}
+
 Mempool::Mempool(MempoolLimits limits) : limits_(limits), by_bytes_(0, KeyedHash{random_key()}) {}
 
 Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
@@ -45,7 +53,7 @@ Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
   return {};
 }
 
-Result<void> Mempool::add(Tx tx) {
+Result<void> Mempool::add(Tx tx, const TxId& id) {
   if (auto sized = check_size(tx); !sized) return sized;
   const std::lock_guard lock(mutex_);
   if (by_bytes_.contains(view(tx))) return make_error(Errc::duplicate, "the transaction is in the mempool already");
@@ -53,9 +61,10 @@ Result<void> Mempool::add(Tx tx) {
     return make_error(Errc::buffer_full, "mempool full (" + std::to_string(order_.size()) + " transactions, " +
                                              std::to_string(bytes_) + " bytes)");
   bytes_ += tx.size();
-  order_.push_back(std::move(tx));
+  order_.push_back({std::move(tx), id});
   const auto entry = std::prev(order_.end());
-  by_bytes_.emplace(view(*entry), entry);
+  by_bytes_.emplace(view(entry->tx), entry);
+  ids_.insert(id);
   return {};
 }
 
@@ -63,7 +72,8 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
   std::vector<Tx> txs;
   std::size_t bytes = 0;
   const std::lock_guard lock(mutex_);
-  for (const Tx& tx : order_) {
+  for (const Entry& entry : order_) {
+    const Tx& tx = entry.tx;
     if (txs.size() == max_txs) break;
     const std::size_t size = tx.size() + overhead_per_tx;
     if (size > max_bytes - bytes) break;  // keep the order: a later, smaller one waits too
@@ -73,16 +83,59 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
   return txs;
 }
 
-void Mempool::remove_committed(std::span<const Tx> committed) {
+void Mempool::erase(ByBytes::iterator found) {
+  const auto entry = found->second;
+  bytes_ -= entry->tx.size();
+  ids_.erase(entry->id);
+  by_bytes_.erase(found);  // before its key's bytes go with the entry
+  order_.erase(entry);
+}
+
+std::vector<TxId> Mempool::remove_committed(std::span<const Tx> committed) {
+  std::vector<TxId> ids;
+  ids.reserve(committed.size());
   const std::lock_guard lock(mutex_);
   for (const Tx& tx : committed) {
     const auto found = by_bytes_.find(view(tx));
-    if (found == by_bytes_.end()) continue;
-    const auto entry = found->second;
-    bytes_ -= entry->size();
-    by_bytes_.erase(found);  // before its key's bytes go with the entry
-    order_.erase(entry);
+    if (found == by_bytes_.end()) {
+      ids.push_back(tx_id(tx));
+      continue;
+    }
+    ids.push_back(found->second->id);
+    erase(found);
   }
+  return ids;
+}
+
+std::size_t Mempool::recheck(const std::function<bool(const Tx&)>& keep) {
+  std::vector<Tx> pooled;
+  {
+    const std::lock_guard lock(mutex_);
+    pooled.reserve(order_.size());
+    for (const Entry& entry : order_) pooled.push_back(entry.tx);
+  }
+  std::vector<const Tx*> refused;
+  for (const Tx& tx : pooled)
+    if (!keep(tx)) refused.push_back(&tx);
+  std::size_t dropped = 0;
+  const std::lock_guard lock(mutex_);
+  for (const Tx* tx : refused) {
+    const auto found = by_bytes_.find(view(*tx));
+    if (found == by_bytes_.end()) continue;
+    erase(found);
+    ++dropped;
+  }
+  return dropped;
+}
+
+bool Mempool::contains(std::span<const std::uint8_t> tx) const {
+  const std::lock_guard lock(mutex_);
+  return by_bytes_.contains(view(tx));
+}
+
+bool Mempool::contains(const TxId& id) const {
+  const std::lock_guard lock(mutex_);
+  return ids_.contains(id);
 }
 
 std::size_t Mempool::size() const {

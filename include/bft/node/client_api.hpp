@@ -3,8 +3,13 @@
 //   POST /txs              body: one transaction per line (LF or CRLF; blank lines are
 //                          skipped), or with Content-Type application/octet-stream
 //                          the whole body as one transaction; answers each one's id
-//                          (SHA-256 hex) and, for each refused, why; costs one
+//                          (SHA-256 hex) and its status: accepted (pooled), committed
+//                          (a retry of a committed one) or refused, with why; costs one
 //                          request per 64 KiB of body against the client's budget
+//   GET  /tx/<id>          a transaction's status by id (64 hex digits): pending (in
+//                          the mempool), committed (height, index in the block, the
+//                          application's code and log), or unknown (never seen, refused,
+//                          dropped, or committed longer ago than the TxIndex remembers)
 //   GET  /kv/<key>         the application's query("/kv", key): its value (the key
 //                          percent-decoded)
 //   GET  /abci_query?path=P&data=D
@@ -81,6 +86,7 @@ class ClientApi {
 
  private:
   HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse transaction(std::string_view hex_id) const;
   HttpResponse query(std::string_view query) const;
   HttpResponse status() const;
   HttpResponse blocks(std::string_view query) const;
