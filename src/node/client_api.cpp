@@ -108,8 +108,13 @@ int refusal_status(const SubmitResult& result) {
 }  // namespace
 
 ClientApi::ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
-                     const metrics::Registry* metrics, ClientApiLimits limits)
-    : name_(std::move(node_name)), chain_(chain), status_(status), metrics_(metrics), limits_(limits) {}
+                     const metrics::Registry* metrics, ClientApiLimits limits, Broadcast broadcast)
+    : name_(std::move(node_name)),
+      chain_(chain),
+      status_(status),
+      metrics_(metrics),
+      limits_(limits),
+      broadcast_(std::move(broadcast)) {}
 
 HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path == "/txs") {
@@ -135,25 +140,87 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
                        "/blocks?from=&to=");
 }
 
-HttpResponse ClientApi::submit(const HttpRequest& request) const {
-  std::vector<Tx> txs = transactions_of(request);
-  if (txs.empty()) return text_response(400, "no transaction in the body");
+/// One POST /txs on its way: what each transaction got, and what it waits for.
+struct ClientApi::Submission {
   nlohmann::json outcomes = nlohmann::json::array();
   std::size_t accepted = 0;
   int status = 202;
+  std::uint32_t cost = 1;
+  bool wait_for_commit = false;
+  std::vector<TxId> pooled;                    // accepted (or pooled already): waited for
+  std::vector<std::size_t> pooled_at;          // their places in outcomes
+  std::mutex mutex;                            // wait is set on the node's thread
+  std::shared_ptr<TxIndex::Wait> wait;
+  bool timed_out = false;
+  std::string error;  // why a wait could not start
+
+  HttpResponse answer() const {
+    nlohmann::json body{{"accepted", accepted}, {"txs", outcomes}};
+    if (!error.empty()) body["error"] = error;
+    HttpResponse response = json_response(body, status);
+    response.cost = cost;
+    return response;
+  }
+
+  /// The answer of a wait: each waited-for transaction committed or still pending.
+  HttpResponse answer(const std::vector<TxOutcome>& results) const {
+    nlohmann::json txs = outcomes;
+    std::size_t pending = 0;
+    for (std::size_t i = 0; i < results.size() && i < pooled_at.size(); ++i) {
+      nlohmann::json& outcome = txs[pooled_at[i]];
+      if (results[i].committed) {
+        describe_committed(outcome, *results[i].committed);
+      } else {
+        outcome["status"] = "pending";
+        ++pending;
+      }
+    }
+    nlohmann::json body{{"accepted", accepted}, {"pending", pending}, {"txs", std::move(txs)}};
+    if (pending > 0) body["timed_out"] = true;
+    // 200: everything accepted committed; a refusal keeps its status.
+    HttpResponse response = json_response(body, status == 202 ? (pending > 0 ? 202 : 200) : status);
+    response.cost = cost;
+    return response;
+  }
+};
+
+HttpResponse ClientApi::submit(const HttpRequest& request) const {
+  std::vector<Tx> txs = transactions_of(request);
+  if (txs.empty()) return text_response(400, "no transaction in the body");
+  auto submission = std::make_shared<Submission>();
+  const std::optional<std::string_view> wait = query_value(request.query, "wait");
+  if (wait && *wait != "commit") return text_response(400, "wait= takes one value: commit");
+  submission->wait_for_commit = wait.has_value();
+  std::chrono::milliseconds timeout = limits_.default_wait;
+  if (query_value(request.query, "timeout_ms")) {
+    const auto ms = query_number(request.query, "timeout_ms");
+    if (!ms || *ms == 0 || *ms > static_cast<std::uint64_t>(limits_.max_wait.count()))
+      return text_response(400, "timeout_ms must be a number of milliseconds from 1 to " +
+                                    std::to_string(limits_.max_wait.count()));
+    timeout = std::chrono::milliseconds(*ms);
+  }
+  if (submission->wait_for_commit && chain_.tx_index().waiting() >= chain_.tx_index().max_waiters())
+    return text_response(503, "too many clients wait for commits; retry later or without wait=commit");
+  // Every transaction is hashed and checked: a large body costs as much as many requests.
+  submission->cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
+
+  std::vector<Tx> fresh;  // pooled by this request: gossiped before the answer
   for (Tx& tx : txs) {
-    const SubmitResult result = chain_.submit(std::move(tx));
+    const SubmitResult result = chain_.submit(tx);
     nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
     // Pooled already (a client's retry, or the same command sent to two nodes): as
     // good as accepted, so that retrying a request is safe.
     if (result.accepted() || (result.error && result.error->code == Errc::duplicate)) {
-      ++accepted;
+      ++submission->accepted;
       outcome["status"] = "accepted";
+      submission->pooled.push_back(result.id);
+      submission->pooled_at.push_back(submission->outcomes.size());
+      if (result.accepted()) fresh.push_back(std::move(tx));
     } else if (result.committed) {
       // A retry of a committed transaction: done, and not pooled again.
       describe_committed(outcome, *result.committed);
     } else {
-      if (status == 202) status = refusal_status(result);
+      if (submission->status == 202) submission->status = refusal_status(result);
       outcome["status"] = "refused";
       if (result.refused) {
         outcome["code"] = result.refused->code;
@@ -163,11 +230,51 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
         outcome["log"] = result.error->message;
       }
     }
-    outcomes.push_back(std::move(outcome));
+    submission->outcomes.push_back(std::move(outcome));
   }
-  HttpResponse response = json_response({{"accepted", accepted}, {"txs", std::move(outcomes)}}, status);
-  // Every transaction is hashed and checked: a large body costs as much as many requests.
-  response.cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
+  const bool gossip = broadcast_ && !fresh.empty();
+  if (!gossip && (!submission->wait_for_commit || submission->pooled.empty())) return submission->answer();
+
+  TxIndex& index = chain_.tx_index();
+  auto later = std::make_shared<HttpLater>(
+      submission->wait_for_commit ? timeout : limits_.gossip_wait, [submission, &index]() {
+        if (!submission->wait_for_commit) return submission->answer();
+        std::shared_ptr<TxIndex::Wait> registered;
+        {
+          const std::lock_guard lock(submission->mutex);
+          registered = submission->wait;
+          submission->timed_out = true;
+        }
+        // Cancelled, or finished just now (its answer lost the race): either way, as things stand.
+        std::optional<std::vector<TxOutcome>> results = index.cancel(registered);
+        if (!results) {
+          results.emplace();
+          for (const TxId& id : submission->pooled) results->push_back({id, index.find(id)});
+        }
+        return submission->answer(*results);
+      });
+  // Once the peers have the transactions: answer, or start waiting for their commit.
+  auto after_gossip = [submission, later, &index] {
+    if (!submission->wait_for_commit) return later->complete([submission] { return submission->answer(); });
+    auto waited = index.wait(submission->pooled, [submission, later](std::vector<TxOutcome> results) {
+      later->complete([submission, results = std::move(results)] { return submission->answer(results); });
+    });
+    if (!waited) {
+      submission->status = 503;
+      submission->error = "too many clients wait for commits; the transactions are pooled";
+      return later->complete([submission] { return submission->answer(); });
+    }
+    const std::lock_guard lock(submission->mutex);
+    // The timeout came before the gossip left: nobody will cancel this wait but us.
+    if (submission->timed_out) index.cancel(*waited);
+    submission->wait = *waited;
+  };
+  if (gossip)
+    broadcast_(std::move(fresh), std::move(after_gossip));
+  else
+    after_gossip();
+  HttpResponse response;
+  response.later = std::move(later);
   return response;
 }
 

@@ -70,6 +70,7 @@ class TxIndex {
 
   std::size_t size() const;
   std::size_t waiting() const;
+  std::size_t max_waiters() const noexcept { return max_waiters_; }
 
  private:
   std::vector<TxOutcome> outcomes_locked(const Wait& wait) const;
