@@ -24,8 +24,10 @@
 //                          JSON: code, log, value_hex, height
 //   GET  /status           height, round, app hash, mempool, peers, counters (JSON)
 //   GET  /metrics          the node's metrics, Prometheus text format 0.0.4
-//   GET  /blocks?from=F&to=T
-//                          block summaries, one page: at most max_blocks_per_page blocks
+//   GET  /blocks?from=F&to=T[&tx_ids=1]
+//                          block summaries (with tx_ids=1, also "tx_id_prefixes": the
+//                          first 8 bytes of each transaction's id, hex, concatenated in
+//                          block order), one page: at most max_blocks_per_page blocks
 //                          and max_block_bytes_per_page bytes read; "next" says where
 //                          the following page starts when the range did not fit; a
 //                          page costs one request per 64 KiB of block data read against
