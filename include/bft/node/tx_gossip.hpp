@@ -48,7 +48,7 @@ struct TxGossipOptions {
   std::size_t max_batch_bytes = std::size_t{1} << 20;
   std::size_t max_queued_txs = 100'000;
   std::size_t max_pending_txs_per_peer = 20'000;
-  TxBatchLimits limits;
+  TxBatchLimits limits = {};
 };
 
 struct TxGossipStats {
