@@ -434,7 +434,9 @@ void ClusterRun::drive_and_watch() {
   const auto start = Clock::now();
   const auto load_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.duration_s));
   load_start_unix_ms_ = unix_ms_now();
-  LoadDriver load(endpoints, options_.load_per_s, options_.batch, load_end);
+  const std::vector<Endpoint> load_targets =
+      options_.load_to ? std::vector<Endpoint>{endpoints[*options_.load_to]} : endpoints;
+  LoadDriver load(load_targets, options_.load_per_s, options_.batch, load_end);
   Monitor monitor(endpoints);
   std::optional<HttpFlood> flood;
   if (options_.flood) {
