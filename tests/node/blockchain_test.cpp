@@ -281,7 +281,7 @@ TEST_F(BlockchainTest, AfterABlockThePoolIsRecheckedAndWhatTheStateRefusesNowIsD
   // Another proposer's block without them.
   const BlockHeader header = next_header();
   clock_ms_ += 10;
-  ASSERT_TRUE(chain_->commit(certify(header.height, encode_block(header, {tx("other")})), 3).ok());
+  ASSERT_TRUE(chain_->commit(certify(header.height, encode_block(header, std::vector<Tx>{tx("other")})), 3).ok());
   EXPECT_EQ(app.rechecks, 2);
   EXPECT_TRUE(chain_->mempool().contains(tx_id(tx("keep"))));
   EXPECT_FALSE(chain_->mempool().contains(tx_id(tx("spent"))));

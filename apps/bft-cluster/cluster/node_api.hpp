@@ -52,7 +52,7 @@ struct BlockInfo {
   double commit_ms = 0;
   std::int64_t decided_unix_ms = 0;
   /// With GET /blocks?tx_ids=1: the first 8 bytes of each transaction's id, big-endian.
-  std::vector<std::uint64_t> tx_ids;
+  std::vector<std::uint64_t> tx_ids = {};
 };
 
 /// Errors: malformed (not JSON, or a field missing or of the wrong type).
