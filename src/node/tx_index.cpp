@@ -44,7 +44,15 @@ void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const T
       order_.pop_front();
     }
   }
-  for (auto& [wait, outcomes] : finished) wait->done(std::move(outcomes));
+  for (auto& [wait, outcomes] : finished) release(*wait)(std::move(outcomes));
+}
+
+TxIndex::WaitDone TxIndex::release(Wait& wait) {
+  // Taken out of the wait: a caller that holds the wait (to cancel it) and is held by the
+  // callback would otherwise keep both alive for ever.
+  WaitDone done = std::move(wait.done);
+  wait.done = nullptr;
+  return done;
 }
 
 std::optional<CommittedTx> TxIndex::find(const TxId& id) const {
@@ -87,8 +95,10 @@ Result<std::shared_ptr<TxIndex::Wait>> TxIndex::wait(std::vector<TxId> ids, Wait
 }
 
 std::optional<std::vector<TxOutcome>> TxIndex::cancel(const std::shared_ptr<Wait>& wait) {
+  WaitDone unused;  // destroyed after the lock: what it holds may be large
   const std::lock_guard lock(mutex_);
   if (!wait || wait->finished) return std::nullopt;
+  unused = release(*wait);
   wait->finished = true;
   --waits_;
   for (const TxId& id : wait->ids) {

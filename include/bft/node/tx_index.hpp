@@ -74,6 +74,7 @@ class TxIndex {
 
  private:
   std::vector<TxOutcome> outcomes_locked(const Wait& wait) const;
+  static WaitDone release(Wait& wait);
 
   const std::size_t capacity_;
   const std::size_t max_waiters_;
