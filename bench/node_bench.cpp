@@ -4,7 +4,8 @@
 //   KvBlock/N           finalize_block + commit of a block of N `set` commands with fresh
 //                       keys, on a state that grows across iterations (per tx: counters)
 //   LtHashAdd           one pair into the app hash (the expansion and the lane sums)
-//   MempoolAddRemove/N  N transactions pooled, then removed as a committed block
+//   MempoolAddRemove/N  N transactions pooled (with their ids), then removed as a committed
+//                       block
 //   DecodeBlock/N       a block of N transactions decoded
 // Figures, not assertions.
 #include <benchmark/benchmark.h>
@@ -88,7 +89,7 @@ void MempoolAddRemove(benchmark::State& state) {
     first += count;
     state.ResumeTiming();
     for (const Tx& tx : txs)
-      if (!pool.add(tx)) state.SkipWithError("add failed");
+      if (!pool.add(tx, tx_id(tx))) state.SkipWithError("add failed");
     pool.remove_committed(txs);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));

@@ -32,6 +32,7 @@ LoadDriver::~LoadDriver() {
 
 void LoadDriver::start() {
   if (rate_per_node_ <= 0) return;
+  accepted_ids_.resize(endpoints_.size());
   for (std::size_t node = 0; node < endpoints_.size(); ++node) threads_.emplace_back([this, node] { drive(node); });
 }
 
@@ -40,6 +41,12 @@ void LoadDriver::stop() { stop_ = true; }
 void LoadDriver::join() {
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+}
+
+std::vector<std::uint64_t> LoadDriver::accepted_ids() const {
+  std::vector<std::uint64_t> all;
+  for (const auto& ids : accepted_ids_) all.insert(all.end(), ids.begin(), ids.end());
+  return all;
 }
 
 void LoadDriver::drive(std::size_t node) {
@@ -60,9 +67,15 @@ void LoadDriver::drive(std::size_t node) {
     const auto now = Clock::now();
     if (stop_ || now >= end_) return;
     const auto reply = client.post("/txs", make_set_commands(key_prefix, sequence, batch_));
+    // What a node accepted counts, whatever the status (a 503 may follow some accepted).
+    if (reply) {
+      if (auto ids = parse_accepted_ids(reply->body)) {
+        accepted_ += ids->size();
+        accepted_ids_[node].insert(accepted_ids_[node].end(), ids->begin(), ids->end());
+      }
+    }
     if (reply && reply->status == 202) {
       sequence += batch_;
-      accepted_ += batch_;
       backoff = first_backoff;
       next = std::max(next + interval, Clock::now() - max_backlog);
       continue;

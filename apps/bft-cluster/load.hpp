@@ -32,6 +32,8 @@ class LoadDriver {
   void join();
 
   std::uint64_t accepted() const { return accepted_; }
+  /// After join(): the ids (first 8 bytes) of every command a node accepted.
+  std::vector<std::uint64_t> accepted_ids() const;
   std::uint64_t rejected() const { return rejected_; }
 
  private:
@@ -45,6 +47,7 @@ class LoadDriver {
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::vector<std::thread> threads_;
+  std::vector<std::vector<std::uint64_t>> accepted_ids_;  // per node's thread
 };
 
 }  // namespace bft::cluster

@@ -22,6 +22,7 @@
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_file.hpp"
 #include "cluster/agreement.hpp"
+#include "cluster/delivery.hpp"
 #include "cluster/http_client.hpp"
 #include "cluster/node_api.hpp"
 #include "cluster/options.hpp"
@@ -51,6 +52,8 @@ constexpr int exit_interrupted = 130;
 
 constexpr auto ready_timeout = std::chrono::seconds(30);
 constexpr auto settle_time = std::chrono::seconds(2);
+/// After the load, how long the accepted commands still pooled may take to commit.
+constexpr auto drain_limit = std::chrono::seconds(30);
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 constexpr std::uint16_t netns_p2p_port = 26600;
 constexpr std::size_t flood_clients = 4;  // --flood-http: hostile connections at once
@@ -143,6 +146,8 @@ class ClusterRun {
   void reap_unexpected_exits();
   void show_progress(const std::vector<NodeView>& views, double elapsed_s);
   void collect_results();
+  /// Until every running node's mempool is empty, or drain_limit (a failure then).
+  void wait_for_empty_mempools();
   void read_prometheus(PrometheusServer& prometheus);
   void shut_down();
   void kill_all();
@@ -158,6 +163,7 @@ class ClusterRun {
   std::int64_t launch_unix_ms_ = 0;
   std::int64_t load_start_unix_ms_ = 0;  // the origin of the fault schedule's times
   RunSummary summary_;
+  std::vector<std::uint64_t> accepted_ids_;  // of the commands the nodes accepted (first 8 bytes)
   std::vector<Recovery> recoveries_;
   std::vector<NodeView> last_views_;  // the monitor's latest snapshot
   bool stop_early_ = false;
@@ -428,7 +434,9 @@ void ClusterRun::drive_and_watch() {
   const auto start = Clock::now();
   const auto load_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.duration_s));
   load_start_unix_ms_ = unix_ms_now();
-  LoadDriver load(endpoints, options_.load_per_s, options_.batch, load_end);
+  const std::vector<Endpoint> load_targets =
+      options_.load_to ? std::vector<Endpoint>{endpoints[*options_.load_to]} : endpoints;
+  LoadDriver load(load_targets, options_.load_per_s, options_.batch, load_end);
   Monitor monitor(endpoints);
   std::optional<HttpFlood> flood;
   if (options_.flood) {
@@ -470,9 +478,29 @@ void ClusterRun::drive_and_watch() {
   console_.finish();
   summary_.commands_accepted = load.accepted();
   summary_.commands_rejected = load.rejected();
+  accepted_ids_ = load.accepted_ids();
+}
+
+void ClusterRun::wait_for_empty_mempools() {
+  const auto deadline = Clock::now() + drain_limit;
+  while (Clock::now() < deadline && !interrupted) {
+    bool empty = true;
+    for (const Node& node : nodes_) {
+      if (node.pid <= 0) continue;
+      HttpClient client(node.http.host, node.http.port, std::chrono::seconds(2));
+      const auto reply = client.get("/status");
+      const auto status = reply && reply->status == 200 ? parse_status(reply->body) : Result<NodeStatus>(reply.error());
+      if (!status || status->mempool > 0) empty = false;
+    }
+    if (empty) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  summary_.failures.push_back("the mempools did not drain within " + std::to_string(drain_limit.count()) + " s");
 }
 
 void ClusterRun::collect_results() {
+  // Every accepted command must commit: give what is still pooled the time to.
+  wait_for_empty_mempools();
   std::vector<std::vector<BlockInfo>> chains;
   std::optional<std::uint64_t> lowest;
   for (Node& node : nodes_) {
@@ -487,7 +515,7 @@ void ClusterRun::collect_results() {
       std::vector<BlockInfo> blocks;
       // Page by page: the node bounds each answer and the next page starts after it.
       for (std::uint64_t from = 1; from <= status->height; from = blocks.back().height + 1) {
-        reply = client.get("/blocks?from=" + std::to_string(from) + "&to=" + std::to_string(status->height));
+        reply = client.get("/blocks?tx_ids=1&from=" + std::to_string(from) + "&to=" + std::to_string(status->height));
         if (!reply) return reply.error();
         if (reply->status != 200) return make_error(Errc::io_error, "GET /blocks answered " + std::to_string(reply->status));
         auto part = parse_blocks(reply->body);
@@ -558,6 +586,11 @@ void ClusterRun::collect_results() {
     summary_.flood->heights_per_sec_during = decided_between(summary_.flood->at_s, summary_.flood->until_s) / span_s;
   }
   summary_.txs_per_sec = static_cast<double>(summary_.txs) / seconds_from_launch(last_loaded_unix_ms);
+  if (reference) {
+    std::vector<std::uint64_t> committed;
+    for (const BlockInfo& block : *reference) committed.insert(committed.end(), block.tx_ids.begin(), block.tx_ids.end());
+    summary_.delivery = check_delivery(std::move(accepted_ids_), std::move(committed));
+  }
 }
 
 void ClusterRun::read_prometheus(PrometheusServer& prometheus) {

@@ -51,7 +51,9 @@ struct Blockchain::Metrics {
             "not decode, or the application's process_proposal.",
             {"reason"})),
         blocks_pruned(registry.counter("bftcore_blockstore_pruned_total",
-                                       "Blocks deleted below the application's retain height.")) {}
+                                       "Blocks deleted below the application's retain height.")),
+        recheck_dropped(registry.counter("bftcore_mempool_recheck_dropped_total",
+                                         "Pooled transactions check_tx refused when re-checked after a block.")) {}
 
   metrics::Histogram& finalize_seconds;
   metrics::Histogram& commit_seconds;
@@ -62,6 +64,7 @@ struct Blockchain::Metrics {
   metrics::Family<metrics::Counter>& submissions_refused;
   metrics::Family<metrics::Counter>& proposals_refused;
   metrics::Counter& blocks_pruned;
+  metrics::Counter& recheck_dropped;
 };
 
 Blockchain::Blockchain(BlockchainOptions options, BlockStore store, Application& app, const Logger& logger,
@@ -69,6 +72,7 @@ Blockchain::Blockchain(BlockchainOptions options, BlockStore store, Application&
     : options_(std::move(options)),
       store_(std::move(store)),
       mempool_(options_.mempool),
+      tx_index_(options_.tx_index_capacity, options_.max_commit_waiters),
       app_(app),
       log_(logger),
       validators_(std::move(validators)),
@@ -339,7 +343,14 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
     if (!pruned) return pruned.error();
     if (metrics_) metrics_->blocks_pruned.inc(*pruned);
   }
-  mempool_.remove_committed(block.txs);
+  const std::vector<TxId> ids = mempool_.remove_committed(block.txs);
+  tx_index_.record(height, ids, finalized->tx_results);
+  // The state moved on: what check_tx accepted before may fail now (a spent balance).
+  if (app_.check_depends_on_state()) {
+    const std::size_t dropped =
+        mempool_.recheck([this](const Tx& tx) { return app_.check_tx(tx, CheckTxKind::recheck).ok(); });
+    if (metrics_) metrics_->recheck_dropped.inc(dropped);
+  }
   std::uint64_t failed = 0;
   for (const TxResult& result : finalized->tx_results) failed += result.code != code_ok;
   txs_committed_.fetch_add(block.txs.size(), std::memory_order_relaxed);
@@ -389,13 +400,24 @@ SubmitResult Blockchain::submit(Tx tx) {
     result.error = sized.error();
     return result;
   }
+  if (auto committed = tx_index_.find(result.id)) {
+    refused("committed");
+    result.committed = std::move(committed);
+    return result;
+  }
+  // A repeat needs no check_tx: the pool has it.
+  if (mempool_.contains(tx)) {
+    refused("duplicate");
+    result.error = make_error(Errc::duplicate, "the transaction is in the mempool already");
+    return result;
+  }
   CheckTxResult checked = app_.check_tx(tx, CheckTxKind::fresh);
   if (!checked.ok()) {
     result.refused = std::move(checked);
     refused("application");
     return result;
   }
-  auto added = mempool_.add(std::move(tx));
+  auto added = mempool_.add(std::move(tx), result.id);
   if (!added) {
     refused(added.error().code == Errc::duplicate ? "duplicate" : "full");
     result.error = added.error();

@@ -40,6 +40,9 @@ HttpResponse json_response(const nlohmann::json& body, int status = 200) {
   return HttpResponse{status, "application/json", body.dump() + "\n"};
 }
 
+/// GET /blocks?tx_ids=1 lists this much of each transaction's id.
+constexpr std::size_t tx_id_prefix_bytes = 8;
+
 /// A page of blocks, or a body of transactions, costs its client one request per this
 /// many bytes read and hashed, against the HTTP server's per-client budget.
 constexpr std::size_t cost_unit_bytes = 64 << 10;
@@ -68,6 +71,33 @@ std::vector<Tx> transactions_of(const HttpRequest& request) {
   return txs;
 }
 
+/// A transaction id in hex (64 digits, either case), or nullopt.
+std::optional<TxId> parse_tx_id(std::string_view hex) {
+  TxId id{};
+  if (hex.size() != 2 * id.size()) return std::nullopt;
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const int high = digit(hex[2 * i]);
+    const int low = digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    id[i] = static_cast<std::uint8_t>(high * 16 + low);
+  }
+  return id;
+}
+
+void describe_committed(nlohmann::json& out, const CommittedTx& committed) {
+  out["status"] = "committed";
+  out["height"] = committed.height;
+  out["index"] = committed.index;
+  out["code"] = committed.code;
+  out["log"] = committed.log;
+}
+
 /// The HTTP status of a refused transaction.
 int refusal_status(const SubmitResult& result) {
   if (result.refused) return 400;
@@ -81,8 +111,13 @@ int refusal_status(const SubmitResult& result) {
 }  // namespace
 
 ClientApi::ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
-                     const metrics::Registry* metrics, ClientApiLimits limits)
-    : name_(std::move(node_name)), chain_(chain), status_(status), metrics_(metrics), limits_(limits) {}
+                     const metrics::Registry* metrics, ClientApiLimits limits, Broadcast broadcast)
+    : name_(std::move(node_name)),
+      chain_(chain),
+      status_(status),
+      metrics_(metrics),
+      limits_(limits),
+      broadcast_(std::move(broadcast)) {}
 
 HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path == "/txs") {
@@ -97,31 +132,98 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
     if (answer.code != code_ok) return text_response(404, answer.log);
     return HttpResponse{200, "text/plain; charset=utf-8", std::string(answer.value.begin(), answer.value.end())};
   }
+  if (request.path.rfind("/tx/", 0) == 0) return transaction(std::string_view(request.path).substr(4));
   if (request.path == "/abci_query") return query(request.query);
   if (request.path == "/status") return status();
   if (request.path == "/metrics" && metrics_)
     return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
   return text_response(404,
-                       "routes: POST /txs, GET /kv/<key>, /abci_query?path=&data=&height=, /status, /metrics, /blocks?from=&to=");
+                       "routes: POST /txs, GET /tx/<id>, /kv/<key>, /abci_query?path=&data=&height=, /status, /metrics, "
+                       "/blocks?from=&to=");
 }
+
+/// One POST /txs on its way: what each transaction got, and what it waits for.
+struct ClientApi::Submission {
+  nlohmann::json outcomes = nlohmann::json::array();
+  std::size_t accepted = 0;
+  int status = 202;
+  std::uint32_t cost = 1;
+  bool wait_for_commit = false;
+  std::vector<TxId> pooled;                    // accepted (or pooled already): waited for
+  std::vector<std::size_t> pooled_at;          // their places in outcomes
+  std::mutex mutex;                            // wait is set on the node's thread
+  std::shared_ptr<TxIndex::Wait> wait;
+  bool timed_out = false;
+  std::string error;  // why a wait could not start
+
+  HttpResponse answer() const {
+    nlohmann::json body{{"accepted", accepted}, {"txs", outcomes}};
+    if (!error.empty()) body["error"] = error;
+    HttpResponse response = json_response(body, status);
+    response.cost = cost;
+    return response;
+  }
+
+  /// The answer of a wait: each waited-for transaction committed or still pending.
+  HttpResponse answer(const std::vector<TxOutcome>& results) const {
+    nlohmann::json txs = outcomes;
+    std::size_t pending = 0;
+    for (std::size_t i = 0; i < results.size() && i < pooled_at.size(); ++i) {
+      nlohmann::json& outcome = txs[pooled_at[i]];
+      if (results[i].committed) {
+        describe_committed(outcome, *results[i].committed);
+      } else {
+        outcome["status"] = "pending";
+        ++pending;
+      }
+    }
+    nlohmann::json body{{"accepted", accepted}, {"pending", pending}, {"txs", std::move(txs)}};
+    if (pending > 0) body["timed_out"] = true;
+    // 200: everything accepted committed; a refusal keeps its status.
+    HttpResponse response = json_response(body, status == 202 ? (pending > 0 ? 202 : 200) : status);
+    response.cost = cost;
+    return response;
+  }
+};
 
 HttpResponse ClientApi::submit(const HttpRequest& request) const {
   std::vector<Tx> txs = transactions_of(request);
   if (txs.empty()) return text_response(400, "no transaction in the body");
-  nlohmann::json outcomes = nlohmann::json::array();
-  std::size_t accepted = 0;
-  int status = 202;
+  auto submission = std::make_shared<Submission>();
+  const std::optional<std::string_view> wait = query_value(request.query, "wait");
+  if (wait && *wait != "commit") return text_response(400, "wait= takes one value: commit");
+  submission->wait_for_commit = wait.has_value();
+  std::chrono::milliseconds timeout = limits_.default_wait;
+  if (query_value(request.query, "timeout_ms")) {
+    const auto ms = query_number(request.query, "timeout_ms");
+    if (!ms || *ms == 0 || *ms > static_cast<std::uint64_t>(limits_.max_wait.count()))
+      return text_response(400, "timeout_ms must be a number of milliseconds from 1 to " +
+                                    std::to_string(limits_.max_wait.count()));
+    timeout = std::chrono::milliseconds(*ms);
+  }
+  if (submission->wait_for_commit && chain_.tx_index().waiting() >= chain_.tx_index().max_waiters())
+    return text_response(503, "too many clients wait for commits; retry later or without wait=commit");
+  // Every transaction is hashed and checked: a large body costs as much as many requests.
+  submission->cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
+
+  std::vector<Tx> fresh;  // pooled by this request: gossiped before the answer
   for (Tx& tx : txs) {
-    const SubmitResult result = chain_.submit(std::move(tx));
+    const SubmitResult result = chain_.submit(tx);
     nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
     // Pooled already (a client's retry, or the same command sent to two nodes): as
     // good as accepted, so that retrying a request is safe.
-    if (result.accepted() || result.error->code == Errc::duplicate) {
-      ++accepted;
+    if (result.accepted() || (result.error && result.error->code == Errc::duplicate)) {
+      ++submission->accepted;
       outcome["status"] = "accepted";
+      submission->pooled.push_back(result.id);
+      submission->pooled_at.push_back(submission->outcomes.size());
+      if (result.accepted()) fresh.push_back(std::move(tx));
+    } else if (result.committed) {
+      // A retry of a committed transaction: done, and not pooled again.
+      describe_committed(outcome, *result.committed);
     } else {
-      if (status == 202) status = refusal_status(result);
+      if (submission->status == 202) submission->status = refusal_status(result);
       outcome["status"] = "refused";
       if (result.refused) {
         outcome["code"] = result.refused->code;
@@ -131,12 +233,71 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
         outcome["log"] = result.error->message;
       }
     }
-    outcomes.push_back(std::move(outcome));
+    submission->outcomes.push_back(std::move(outcome));
   }
-  HttpResponse response = json_response({{"accepted", accepted}, {"txs", std::move(outcomes)}}, status);
-  // Every transaction is hashed and checked: a large body costs as much as many requests.
-  response.cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
+  const bool gossip = broadcast_ && !fresh.empty();
+  if (!gossip && (!submission->wait_for_commit || submission->pooled.empty())) return submission->answer();
+
+  TxIndex& index = chain_.tx_index();
+  auto later = std::make_shared<HttpLater>(
+      submission->wait_for_commit ? timeout : limits_.gossip_wait, [submission, &index]() {
+        if (!submission->wait_for_commit) return submission->answer();
+        std::shared_ptr<TxIndex::Wait> registered;
+        {
+          const std::lock_guard lock(submission->mutex);
+          registered = submission->wait;
+          submission->timed_out = true;
+        }
+        // Cancelled, or finished just now (its answer lost the race): either way, as things stand.
+        std::optional<std::vector<TxOutcome>> results = index.cancel(registered);
+        if (!results) {
+          results.emplace();
+          for (const TxId& id : submission->pooled) results->push_back({id, index.find(id)});
+        }
+        return submission->answer(*results);
+      });
+  // Once the peers have the transactions: answer, or start waiting for their commit.
+  auto after_gossip = [submission, later, &index] {
+    if (!submission->wait_for_commit) return later->complete([submission] { return submission->answer(); });
+    auto waited = index.wait(submission->pooled, [submission, later](std::vector<TxOutcome> results) {
+      later->complete([submission, results = std::move(results)] { return submission->answer(results); });
+    });
+    if (!waited) {
+      submission->status = 503;
+      submission->error = "too many clients wait for commits; the transactions are pooled";
+      return later->complete([submission] { return submission->answer(); });
+    }
+    const std::lock_guard lock(submission->mutex);
+    // The timeout came before the gossip left: nobody will cancel this wait but us.
+    if (submission->timed_out) index.cancel(*waited);
+    submission->wait = *waited;
+  };
+  if (gossip)
+    broadcast_(std::move(fresh), std::move(after_gossip));
+  else
+    after_gossip();
+  HttpResponse response;
+  response.later = std::move(later);
   return response;
+}
+
+HttpResponse ClientApi::transaction(std::string_view hex) const {
+  const auto id = parse_tx_id(hex);
+  if (!id) return text_response(400, "a transaction id is 64 hex digits (the SHA-256 of its bytes)");
+  nlohmann::json answer{{"id", crypto::to_hex(*id)}};
+  // A committed transaction leaves the pool just before the index records it (both on the
+  // node's thread, microseconds apart): asked in between it is in neither, so the index
+  // is asked again before the answer is unknown.
+  if (auto committed = chain_.tx_index().find(*id)) {
+    describe_committed(answer, *committed);
+  } else if (chain_.mempool().contains(*id)) {
+    answer["status"] = "pending";
+  } else if (auto late = chain_.tx_index().find(*id)) {
+    describe_committed(answer, *late);
+  } else {
+    answer["status"] = "unknown";
+  }
+  return json_response(answer);
 }
 
 HttpResponse ClientApi::query(std::string_view query) const {
@@ -175,6 +336,7 @@ HttpResponse ClientApi::blocks(std::string_view query) const {
   const Height tip = store.tip();
   const Height from = std::max<Height>(query_number(query, "from").value_or(1), std::max<Height>(store.base(), 1));
   const Height to = std::min<Height>(query_number(query, "to").value_or(tip), tip);
+  const bool with_ids = query_value(query, "tx_ids") == "1";
   nlohmann::json blocks = nlohmann::json::array();
   nlohmann::json answer;
   std::size_t bytes_read = 0;
@@ -196,6 +358,20 @@ HttpResponse ClientApi::blocks(std::string_view query) const {
                         {"app_hash", crypto::to_hex(stored.app_hash)},
                         {"commit_ms", stored.meta.commit_ms},
                         {"decided_unix_ms", stored.meta.decided_unix_ms}});
+      if (with_ids) {
+        // The first 8 bytes of each id: enough to count transactions by id (bft-cluster's
+        // exactly-once check), a quarter of the bytes of whole ids. Only then are the
+        // transactions read.
+        auto whole = decode_block(commit->value->bytes());
+        if (!whole) return text_response(500, "block " + std::to_string(stored.height) + " is damaged");
+        std::string prefixes;
+        prefixes.reserve(whole->txs.size() * 2 * tx_id_prefix_bytes);
+        for (const Tx& tx : whole->txs) {
+          const TxId id = tx_id(tx);
+          prefixes += crypto::to_hex(std::span(id).first(tx_id_prefix_bytes));
+        }
+        blocks.back()["tx_id_prefixes"] = std::move(prefixes);
+      }
     }
     const Height last = range->empty() ? from - 1 : range->back().height;
     if (last < to) answer["next"] = last + 1;

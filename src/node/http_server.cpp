@@ -226,6 +226,44 @@ std::optional<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
+HttpLater::HttpLater(std::chrono::milliseconds timeout, Answer on_timeout)
+    : timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+
+void HttpLater::complete(Answer answer) {
+  std::function<void(Answer)> deliver;
+  {
+    const std::lock_guard lock(mutex_);
+    if (done_) return;
+    done_ = true;
+    if (!deliver_) {
+      answer_ = std::move(answer);
+      return;
+    }
+    deliver = deliver_;
+  }
+  deliver(std::move(answer));
+}
+
+void HttpLater::expire() {
+  Answer on_timeout;
+  {
+    const std::lock_guard lock(mutex_);
+    if (done_) return;
+    on_timeout = std::move(on_timeout_);
+  }
+  complete(std::move(on_timeout));
+}
+
+void HttpLater::attach(std::function<void(Answer)> deliver) {
+  std::optional<Answer> ready;
+  {
+    const std::lock_guard lock(mutex_);
+    deliver_ = deliver;
+    ready = std::exchange(answer_, std::nullopt);
+  }
+  if (ready) deliver(std::move(*ready));
+}
+
 const char* reason_phrase(int status) noexcept {
   switch (status) {
     case 200: return "OK";
@@ -421,6 +459,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     timer_.cancel();
+    // A later answer's timeout releases what it waits for, even with no one to tell.
+    if (later_) std::exchange(later_, nullptr)->expire();
   }
 
  private:
@@ -508,14 +548,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
       response = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n"};
     }
     ++server_->requests;
-    const bool head = request_.method == "HEAD";
+    head_request_ = request_.method == "HEAD";
     {
       // Moving out takes the buffers, freed here; assigning an empty request would keep them.
       const HttpRequest done = std::move(request_);
       request_ = HttpRequest{};
     }
     settle();
-    respond(std::move(response), head, keep_alive_);
+    if (response.later) return await(std::move(response.later));
+    respond(std::move(response), head_request_, keep_alive_);
+  }
+
+  /// Waits for a later answer: no reading, no request or idle timeout, only its own.
+  void await(std::shared_ptr<HttpLater> later) {
+    later_ = later;
+    const std::uint64_t generation = ++timer_generation_;
+    timer_.expires_after(later->timeout());
+    timer_.async_wait([self = shared_from_this(), generation](const asio::error_code& ec) {
+      if (ec || generation != self->timer_generation_ || self->closed_ || !self->later_) return;
+      self->later_->expire();
+    });
+    later->attach([weak = weak_from_this()](HttpLater::Answer answer) {
+      const auto self = weak.lock();
+      // Gone: the answer still runs (what it holds is released), unsent.
+      if (!self) return static_cast<void>(answer());
+      asio::post(self->executor(), [self, answer = std::move(answer)] {
+        HttpResponse response = answer();
+        if (self->closed_ || !self->later_) return;
+        self->later_.reset();
+        response.later.reset();
+        self->respond(std::move(response), self->head_request_, self->keep_alive_);
+      });
+    });
   }
 
   void refuse_for_memory() {
@@ -613,6 +677,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string in_;        // received and not yet answered, up to a request's body
   HttpRequest request_;   // the request whose body is being read or that is being served
   bool keep_alive_ = false;
+  bool head_request_ = false;
+  std::shared_ptr<HttpLater> later_;  // the answer being waited for
   std::size_t charged_ = 0;  // bytes of in_ and request_.body counted in the budget
   std::string out_head_;  // the response being written
   std::string out_body_;

@@ -12,6 +12,8 @@
 #include "bft/node/http_server.hpp"
 #include "bft/node/blockchain.hpp"
 #include "bft/node/replica.hpp"
+#include "bft/node/tx_gossip.hpp"
+#include "bft/node/wire.hpp"
 #include "bft/wal/storage.hpp"
 #include "measured_storage.hpp"
 
@@ -35,6 +37,10 @@ class Wiring final : public Network, public net::Transport::Handler {
   void broadcast(std::shared_ptr<const Bytes> frame) override { transport_->broadcast(std::move(frame)); }
   void send(const Address& to, std::shared_ptr<const Bytes> frame) override { transport_->send(to, std::move(frame)); }
   void on_frame(const Address& from, std::span<const std::uint8_t> frame) override {
+    if (is_tx_batch_frame(frame)) {
+      if (on_tx_batch) on_tx_batch(from, frame);
+      return;  // nothing for consensus: no status to publish, no deadline moved
+    }
     if (replica_) replica_->on_frame(from, frame, Clock::now());
     if (after_event) after_event();
   }
@@ -44,6 +50,7 @@ class Wiring final : public Network, public net::Transport::Handler {
   }
 
   std::function<void()> after_event;
+  std::function<void(const Address&, std::span<const std::uint8_t>)> on_tx_batch;
 
  private:
   net::Transport* transport_ = nullptr;
@@ -85,8 +92,9 @@ class Node::Impl {
       : config_(std::move(config)), signer_(std::move(signer)), app_(app), log_(logger), timer_(io_) {}
 
   ~Impl() {
-    // The judge and the clients first: their threads call the application.
+    // The judge, the admission of gossip and the clients first: their threads call the application.
     judge_.stop();
+    stop_admission();
     if (http_) http_->stop();
     if (transport_) transport_->stop();
   }
@@ -157,9 +165,17 @@ class Node::Impl {
     replica_ = std::move(*replica);
     wiring_.attach(*replica_);
     wiring_.after_event = [this] { after_event(); };
+    gossip_.emplace(TxGossipOptions{}, wiring_, log_, &registry_);
+    wiring_.on_tx_batch = [this](const Address& from, std::span<const std::uint8_t> frame) { admit_gossip(from, frame); };
     publish_status(Clock::now());
 
-    api_.emplace(config_.name, *chain_, status_, &registry_);
+    api_.emplace(config_.name, *chain_, status_, &registry_, ClientApiLimits{},
+                 [this](std::vector<Tx> txs, std::function<void()> sent) {
+                   if (gossip_->enqueue(std::move(txs), std::move(sent)))
+                     asio::post(io_, [this] {
+                       if (!stopping_) gossip_->flush();
+                     });
+                 });
     auto http = HttpServer::create(config_.http.host, config_.http.port,
                                    [this](const HttpRequest& request) { return api_->handle(request); });
     if (!http) return http.error();
@@ -192,6 +208,24 @@ class Node::Impl {
   std::uint16_t http_port() const { return http_->local_port(); }
 
  private:
+  /// A peer's transactions: checked against its share here, admitted (check_tx) on the
+  /// admission thread, so a slow check_tx never holds up consensus.
+  void admit_gossip(const Address& from, std::span<const std::uint8_t> frame) {
+    if (stopping_) return;
+    auto txs = gossip_->receive(from, frame, Clock::now());
+    if (!txs) return;
+    asio::post(admission_, [this, from, txs = std::move(*txs)]() mutable {
+      const std::size_t count = txs.size();
+      for (Tx& tx : txs) chain_->submit(std::move(tx));
+      asio::post(io_, [this, from, count] { gossip_->admitted(from, count); });
+    });
+  }
+
+  void stop_admission() {
+    admission_.stop();
+    admission_.join();
+  }
+
   void after_event() {
     if (stopping_) return;
     if (replica_->fatal()) return shutdown(1);
@@ -362,6 +396,7 @@ class Node::Impl {
     if (code != 0 && replica_->fatal()) log_.log(LogLevel::error, "fatal", field("detail", replica_->fatal()->message));
     timer_.cancel();
     judge_.stop();
+    stop_admission();
     if (http_) http_->stop();
     transport_->stop();
     io_.stop();
@@ -383,7 +418,9 @@ class Node::Impl {
                        after_event();
                      }};
   std::unique_ptr<Blockchain> chain_;
+  asio::thread_pool admission_{1};  // gossiped transactions through check_tx
   Wiring wiring_;
+  std::optional<TxGossip> gossip_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Replica> replica_;
   StatusBoard status_;

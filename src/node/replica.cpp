@@ -200,8 +200,11 @@ class Replica::Impl {
       on_status(from, *status);
     } else if (const auto* request = std::get_if<SyncRequest>(&*message)) {
       serve_sync(from, request->from);
+    } else if (const auto* pruned = std::get_if<PrunedBelow>(&*message)) {
+      on_pruned(from, *pruned);
     } else {
-      on_pruned(from, std::get<PrunedBelow>(*message));
+      // Transaction gossip is the node's (TxGossip), not consensus: a host routes it there.
+      return reject(from, make_error(Errc::malformed, "a transaction batch sent to consensus"));
     }
     drain();
     maybe_sync();

@@ -5,7 +5,7 @@
 namespace bft::node {
 namespace {
 
-enum class Kind : std::uint8_t { consensus = 1, status = 2, sync_request = 3, pruned = 4 };
+enum class Kind : std::uint8_t { consensus = 1, status = 2, sync_request = 3, pruned = 4, transactions = 5 };
 
 constexpr std::size_t status_size = 1 + 8 + 8;
 constexpr std::size_t sync_request_size = 1 + 8;
@@ -21,6 +21,32 @@ Int get(std::span<const std::uint8_t> bytes, std::size_t at) {
   Int value = 0;
   for (std::size_t i = 0; i < sizeof(Int); ++i) value |= static_cast<Int>(Int{bytes[at + i]} << (8 * i));
   return value;
+}
+
+Result<WireMessage> decode_tx_batch(std::span<const std::uint8_t> frame, const TxBatchLimits& limits) {
+  const auto bad = [](const std::string& why) { return make_error(Errc::malformed, "transaction batch: " + why); };
+  if (frame.size() < 1 + 4) return bad("no count");
+  const std::uint32_t count = get<std::uint32_t>(frame, 1);
+  if (count == 0) return bad("no transaction");
+  if (count > limits.max_txs) return bad(std::to_string(count) + " transactions, above " + std::to_string(limits.max_txs));
+  // Each transaction takes at least 5 bytes: a count beyond what the frame holds is a lie.
+  if (count > (frame.size() - 5) / 5) return bad("a count beyond the frame's size");
+  TxBatch batch;
+  batch.txs.reserve(count);
+  std::size_t at = 5;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (frame.size() - at < 4) return bad("cut short");
+    const std::uint32_t size = get<std::uint32_t>(frame, at);
+    at += 4;
+    if (size == 0) return bad("an empty transaction");
+    if (size > limits.max_tx_bytes) return bad("a transaction of " + std::to_string(size) + " bytes");
+    if (frame.size() - at < size) return bad("cut short");
+    batch.txs.emplace_back(frame.begin() + static_cast<std::ptrdiff_t>(at),
+                           frame.begin() + static_cast<std::ptrdiff_t>(at + size));
+    at += size;
+  }
+  if (at != frame.size()) return bad("bytes after the last transaction");
+  return WireMessage{std::move(batch)};
 }
 
 }  // namespace
@@ -39,6 +65,16 @@ Bytes encode_frame(const WireMessage& message) {
     out.reserve(sync_request_size);
     out.push_back(static_cast<std::uint8_t>(Kind::sync_request));
     put<std::uint64_t>(out, request->from);
+  } else if (const auto* batch = std::get_if<TxBatch>(&message)) {
+    std::size_t size = 1 + 4;
+    for (const Tx& tx : batch->txs) size += 4 + tx.size();
+    out.reserve(size);
+    out.push_back(static_cast<std::uint8_t>(Kind::transactions));
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(batch->txs.size()));
+    for (const Tx& tx : batch->txs) {
+      put<std::uint32_t>(out, static_cast<std::uint32_t>(tx.size()));
+      out.insert(out.end(), tx.begin(), tx.end());
+    }
   } else {
     out.reserve(pruned_size);
     out.push_back(static_cast<std::uint8_t>(Kind::pruned));
@@ -47,7 +83,12 @@ Bytes encode_frame(const WireMessage& message) {
   return out;
 }
 
-Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits) {
+bool is_tx_batch_frame(std::span<const std::uint8_t> frame) noexcept {
+  return !frame.empty() && frame[0] == static_cast<std::uint8_t>(Kind::transactions);
+}
+
+Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits,
+                                 const TxBatchLimits& tx_limits) {
   if (frame.empty()) return make_error(Errc::malformed, "empty frame");
   switch (static_cast<Kind>(frame[0])) {
     case Kind::consensus: {
@@ -67,6 +108,8 @@ Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const code
     case Kind::pruned:
       if (frame.size() != pruned_size) return make_error(Errc::malformed, "pruned answer of the wrong size");
       return WireMessage{PrunedBelow{get<std::uint64_t>(frame, 1)}};
+    case Kind::transactions:
+      return decode_tx_batch(frame, tx_limits);
   }
   return make_error(Errc::malformed, "unknown frame kind " + std::to_string(frame[0]));
 }

@@ -85,6 +85,48 @@ RunSummary passing() {
   return s;
 }
 
+TEST(Delivery, CountsLostAndTwiceCommittedIds) {
+  // 1 and 2 committed once, 3 never, 4 twice; 5 committed without being counted accepted
+  // (its answer never arrived), 2 accepted twice (a retry).
+  const DeliveryReport report = check_delivery({1, 2, 2, 3, 4}, {4, 1, 5, 4, 2});
+  EXPECT_EQ(report.accepted, 4u);
+  EXPECT_EQ(report.committed, 5u);
+  EXPECT_EQ(report.lost, 1u);
+  EXPECT_EQ(report.committed_twice, 1u);
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(check_delivery({1, 2}, {2, 1, 3}).ok());
+}
+
+TEST(Delivery, ReadsIdsFromAnswersAndBlocks) {
+  const std::string a(64, 'a');
+  const std::string b = "00000000000000ff" + std::string(48, '0');
+  const auto ids = parse_accepted_ids(R"({"accepted":1,"txs":[{"id":")" + a + R"(","status":"accepted"},)" +
+                                      R"({"id":")" + b + R"(","status":"committed","height":3},)" +
+                                      R"({"id":")" + a + R"(","status":"refused","code":1}]})");
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  EXPECT_EQ(*ids, (std::vector<std::uint64_t>{0xaaaaaaaaaaaaaaaaull, 0xffull}));
+  EXPECT_FALSE(parse_accepted_ids(R"({"txs":[{"status":"accepted"}]})").ok());
+  EXPECT_FALSE(parse_id_prefixes("abc").ok());
+  EXPECT_FALSE(parse_id_prefixes("zzzzzzzzzzzzzzzz").ok());
+  const auto blocks = parse_blocks(
+      R"({"blocks":[{"height":1,"hash":"h","txs":2,"commit_ms":1,"decided_unix_ms":1,"tx_id_prefixes":"00000000000000010000000000000002"}]})");
+  ASSERT_TRUE(blocks.ok()) << blocks.error().message;
+  EXPECT_EQ(blocks->at(0).tx_ids, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_FALSE(parse_blocks(R"({"blocks":[{"height":1,"hash":"h","txs":3,"commit_ms":1,"decided_unix_ms":1,"tx_id_prefixes":"0000000000000001"}]})").ok());
+}
+
+TEST(Summary, FailsWhenAnAcceptedCommandIsLostOrCommittedTwice) {
+  auto s = passing();
+  s.delivery = DeliveryReport{10, 10, 0, 0};
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ(json::parse(s.to_json())["lost"], 0);
+  s.delivery = DeliveryReport{10, 9, 1, 0};
+  EXPECT_FALSE(s.ok());
+  s.delivery = DeliveryReport{10, 11, 0, 1};
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(json::parse(s.to_json())["committed_twice"], 1);
+}
+
 TEST(Summary, PassesOnlyWhenEveryCheckHolds) {
   EXPECT_TRUE(passing().ok());
   auto s = passing();

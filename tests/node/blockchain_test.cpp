@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <set>
 
 #include "bft/codec/codec.hpp"
 #include "temp_dir.hpp"
@@ -33,10 +34,19 @@ class LedgerApp final : public Application {
   explicit LedgerApp(DurableState& durable) : durable_(durable), height_(durable.height), hash_(durable.app_hash) {}
 
   AppInfo info() override { return {durable_.height, durable_.app_hash, "test"}; }
-  CheckTxResult check_tx(std::span<const std::uint8_t> t, CheckTxKind) override {
-    if (std::string(t.begin(), t.end()).rfind("bad", 0) == 0) return {7, "bad prefix"};
+  CheckTxResult check_tx(std::span<const std::uint8_t> t, CheckTxKind kind) override {
+    const std::string text(t.begin(), t.end());
+    if (text.rfind("bad", 0) == 0) return {7, "bad prefix"};
+    if (kind == CheckTxKind::recheck) {
+      ++rechecks;
+      if (refused_on_recheck.count(text)) return {8, "spent"};
+    }
     return {};
   }
+  /// Transactions whose check fails once re-checked (what a block spent).
+  std::set<std::string> refused_on_recheck;
+  int rechecks = 0;
+
   std::vector<Tx> prepare_proposal(const PrepareProposalRequest& request) override {
     std::vector<Tx> txs(request.txs.begin(), request.txs.end());
     for (const Tx& extra : extra_proposed) txs.push_back(extra);
@@ -278,6 +288,38 @@ TEST_F(BlockchainTest, SubmissionsAreCheckedHeldOnceAndBounded) {
   EXPECT_TRUE(chain_->submit(tx("two")).accepted());
   EXPECT_EQ(chain_->submit(tx("three")).error->code, Errc::buffer_full);
   EXPECT_EQ(chain_->mempool().size(), 2u);
+}
+
+TEST_F(BlockchainTest, AfterABlockThePoolIsRecheckedAndWhatTheStateRefusesNowIsDropped) {
+  DurableState durable;
+  LedgerApp app(durable);
+  open_ok(app);
+  ASSERT_TRUE(chain_->submit(tx("keep")).accepted());
+  ASSERT_TRUE(chain_->submit(tx("spent")).accepted());
+  app.refused_on_recheck = {"spent"};
+  // Another proposer's block without them.
+  const BlockHeader header = next_header();
+  clock_ms_ += 10;
+  ASSERT_TRUE(chain_->commit(certify(header.height, encode_block(header, std::vector<Tx>{tx("other")})), 3).ok());
+  EXPECT_EQ(app.rechecks, 2);
+  EXPECT_TRUE(chain_->mempool().contains(tx_id(tx("keep"))));
+  EXPECT_FALSE(chain_->mempool().contains(tx_id(tx("spent"))));
+}
+
+TEST_F(BlockchainTest, ACommittedTransactionIsIndexedAndNotPooledAgain) {
+  DurableState durable;
+  LedgerApp app(durable);
+  open_ok(app);
+  decide_next({"a", "b"});
+  const auto where = chain_->tx_index().find(tx_id(tx("b")));
+  ASSERT_TRUE(where);
+  EXPECT_EQ(where->height, 1u);
+  EXPECT_EQ(where->index, 1u);
+  const SubmitResult again = chain_->submit(tx("b"));
+  EXPECT_FALSE(again.accepted());
+  ASSERT_TRUE(again.committed);
+  EXPECT_EQ(again.committed->height, 1u);
+  EXPECT_EQ(chain_->mempool().size(), 0u);
 }
 
 TEST_F(BlockchainTest, AProposalIsCutToWhatABlockHolds) {

@@ -55,8 +55,20 @@ class ClientApiTest : public ::testing::Test {
   HttpResponse get(const ClientApi& api, std::string path, std::string query = "") const {
     return api.handle(HttpRequest{"GET", std::move(path), std::move(query), "", ""});
   }
-  HttpResponse post(const ClientApi& api, std::string body, std::string content_type = "") const {
-    return api.handle(HttpRequest{"POST", "/txs", "", std::move(body), std::move(content_type)});
+  HttpResponse post(const ClientApi& api, std::string body, std::string content_type = "",
+                    std::string query = "") const {
+    return api.handle(HttpRequest{"POST", "/txs", std::move(query), std::move(body), std::move(content_type)});
+  }
+
+  /// The answer of a response given later, once it is given (on this thread).
+  static std::shared_ptr<std::optional<HttpResponse>> catch_later(const HttpResponse& response) {
+    auto caught = std::make_shared<std::optional<HttpResponse>>();
+    response.later->attach([caught](HttpLater::Answer answer) { *caught = answer(); });
+    return caught;
+  }
+
+  static std::string id_hex(const std::string& command) {
+    return crypto::to_hex(tx_id(Tx(command.begin(), command.end())));
   }
 
   testing::TestValidators validators_;
@@ -68,6 +80,104 @@ class ClientApiTest : public ::testing::Test {
   std::unique_ptr<Blockchain> chain_;
   StatusBoard board_;
 };
+
+TEST_F(ClientApiTest, TellsATransactionsStatusById) {
+  const ClientApi api("n0", *chain_, board_);
+  ASSERT_EQ(post(api, "set a 1\n").status, 202);
+  json body = json::parse(get(api, "/tx/" + id_hex("set a 1")).body);
+  EXPECT_EQ(body["status"], "pending");
+  commit({"set z 9", "set a 1"});
+  HttpResponse answer = get(api, "/tx/" + id_hex("set a 1"));
+  EXPECT_EQ(answer.status, 200);
+  body = json::parse(answer.body);
+  EXPECT_EQ(body["status"], "committed");
+  EXPECT_EQ(body["height"], 1);
+  EXPECT_EQ(body["index"], 1);
+  EXPECT_EQ(body["code"], 0);
+  EXPECT_EQ(json::parse(get(api, "/tx/" + id_hex("set never 0")).body)["status"], "unknown");
+  EXPECT_EQ(get(api, "/tx/abc").status, 400);
+  EXPECT_EQ(get(api, "/tx/" + std::string(64, 'g')).status, 400);
+}
+
+TEST_F(ClientApiTest, ACommittedTransactionSentAgainIsAnsweredCommittedAndNotPooled) {
+  const ClientApi api("n0", *chain_, board_);
+  commit({"set a 1"});
+  const HttpResponse answer = post(api, "set a 1\n");
+  EXPECT_EQ(answer.status, 202);
+  const json body = json::parse(answer.body);
+  EXPECT_EQ(body["txs"][0]["status"], "committed");
+  EXPECT_EQ(body["txs"][0]["height"], 1);
+  EXPECT_EQ(chain_->mempool().size(), 0u);
+}
+
+TEST_F(ClientApiTest, WaitForCommitAnswersOnceEveryAcceptedTransactionCommitted) {
+  const ClientApi api("n0", *chain_, board_);
+  const HttpResponse response = post(api, "set a 1\nset b 2\n", "", "wait=commit&timeout_ms=5000");
+  ASSERT_TRUE(response.later);
+  const auto caught = catch_later(response);
+  commit({"set a 1"});
+  EXPECT_FALSE(*caught) << "one of two committed";
+  commit({"set b 2"});
+  ASSERT_TRUE(*caught);
+  EXPECT_EQ((*caught)->status, 200);
+  const json body = json::parse((*caught)->body);
+  EXPECT_EQ(body["pending"], 0);
+  EXPECT_EQ(body["txs"][0]["status"], "committed");
+  EXPECT_EQ(body["txs"][0]["height"], 1);
+  EXPECT_EQ(body["txs"][1]["height"], 2);
+  EXPECT_EQ(chain_->tx_index().waiting(), 0u);
+}
+
+TEST_F(ClientApiTest, WaitForCommitAtItsTimeoutTellsWhatIsStillPending) {
+  const ClientApi api("n0", *chain_, board_);
+  const HttpResponse response = post(api, "set a 1\nset b 2\n", "", "wait=commit&timeout_ms=50");
+  ASSERT_TRUE(response.later);
+  EXPECT_EQ(response.later->timeout(), std::chrono::milliseconds(50));
+  const auto caught = catch_later(response);
+  commit({"set a 1"});
+  response.later->expire();  // what the server does at the timeout
+  ASSERT_TRUE(*caught);
+  EXPECT_EQ((*caught)->status, 202);
+  const json body = json::parse((*caught)->body);
+  EXPECT_EQ(body["pending"], 1);
+  EXPECT_EQ(body["timed_out"], true);
+  EXPECT_EQ(body["txs"][0]["status"], "committed");
+  EXPECT_EQ(body["txs"][1]["status"], "pending");
+  EXPECT_EQ(chain_->tx_index().waiting(), 0u) << "the timeout releases the wait";
+  commit({"set b 2"});  // nothing left to answer
+}
+
+TEST_F(ClientApiTest, WaitForCommitIsBoundedAndChecksItsParameters) {
+  const ClientApi api("n0", *chain_, board_);
+  const auto ignore = [](std::vector<TxOutcome>) {};
+  for (std::size_t i = 0; i < chain_->tx_index().max_waiters(); ++i)
+    ASSERT_TRUE(chain_->tx_index().wait({tx_id(Tx{static_cast<std::uint8_t>(i), 1})}, ignore).ok());
+  EXPECT_EQ(post(api, "set a 1\n", "", "wait=commit").status, 503);
+  EXPECT_EQ(post(api, "set a 1\n", "", "wait=soon").status, 400);
+  EXPECT_EQ(post(api, "set a 1\n", "", "timeout_ms=0").status, 400);
+  EXPECT_EQ(post(api, "set a 1\n", "", "timeout_ms=600000").status, 400);
+}
+
+TEST_F(ClientApiTest, AnswersOnlyOnceTheTransactionsLeftForThePeers) {
+  std::vector<Tx> broadcast;
+  std::function<void()> sent;
+  const ClientApi api("n0", *chain_, board_, nullptr, ClientApiLimits{},
+                      [&](std::vector<Tx> txs, std::function<void()> when_sent) {
+                        broadcast = std::move(txs);
+                        sent = std::move(when_sent);
+                      });
+  const HttpResponse response = post(api, "set a 1\nset b 2\n");
+  ASSERT_TRUE(response.later);
+  const auto caught = catch_later(response);
+  EXPECT_EQ(broadcast.size(), 2u);
+  EXPECT_FALSE(*caught);
+  sent();
+  ASSERT_TRUE(*caught);
+  EXPECT_EQ((*caught)->status, 202);
+  EXPECT_EQ(json::parse((*caught)->body)["accepted"], 2);
+  // Nothing new pooled (a retry): nothing to gossip, answered at once.
+  EXPECT_FALSE(post(api, "set a 1\n").later);
+}
 
 TEST_F(ClientApiTest, SubmitsTransactionsAndAnswersEachOnesIdOrWhyItWasRefused) {
   const ClientApi api("n0", *chain_, board_);

@@ -194,6 +194,15 @@ class HttpServerTest : public ::testing::Test {
       response.cost = 10;
       return response;
     }
+    if (r.path == "/later") {
+      // Answered later: by the test (complete_later()), or at the timeout the query names.
+      const auto timeout = r.query.empty() ? std::chrono::milliseconds(60'000) : std::chrono::milliseconds(std::stoi(r.query));
+      HttpResponse response;
+      response.later = std::make_shared<HttpLater>(timeout, [] { return HttpResponse{202, "text/plain", "timed out"}; });
+      std::lock_guard lock(mutex_);
+      later_ = response.later;
+      return response;
+    }
     if (r.path == "/big") return {200, "text/plain", std::string(std::size_t{32} << 20, 'b')};
     if (r.path == "/slow") {
       ++entered_;
@@ -255,7 +264,13 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_TRUE(run_until(io_, [&] { return std::chrono::steady_clock::now() >= until; }));
   }
 
+  std::shared_ptr<HttpLater> waiting_later() {
+    std::lock_guard lock(mutex_);
+    return later_;
+  }
+
   std::mutex mutex_;
+  std::shared_ptr<HttpLater> later_;
   std::vector<HttpRequest> requests_;
   std::vector<std::thread::id> handler_threads_;
   std::atomic<int> entered_{0};
@@ -297,6 +312,42 @@ TEST_F(HttpServerTest, GetAndPostRoundTrip) {
   EXPECT_EQ(seen[1].path, "/tx");
   EXPECT_EQ(seen[1].query, "");
   EXPECT_EQ(seen[1].body, "set a hello");
+}
+
+TEST_F(HttpServerTest, ALaterAnswerIsWrittenWhenAnotherThreadCompletesIt) {
+  start();
+  Client c = client();
+  c.send("GET /later HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(run_until(io_, [&] { return waiting_later() != nullptr; }));
+  std::thread([later = waiting_later()] {
+    later->complete([] { return HttpResponse{200, "text/plain", "done"}; });
+  }).join();
+  auto answer = c.response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "done");
+  // The connection goes on; a second completion (the timeout, say) changes nothing.
+  waiting_later()->expire();
+  c.send("GET /echo HTTP/1.1\r\n\r\n");
+  answer = c.response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+}
+
+TEST_F(HttpServerTest, ALaterAnswerNotGivenInTimeIsTheTimeoutsAnswer) {
+  start();
+  Client c = client();
+  c.send("GET /later?20 HTTP/1.1\r\n\r\n");
+  auto answer = c.response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 202);
+  EXPECT_EQ(answer->body, "timed out");
+  // Too late now: ignored.
+  waiting_later()->complete([] { return HttpResponse{200, "text/plain", "done"}; });
+  c.send("GET /echo HTTP/1.1\r\n\r\n");
+  answer = c.response();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body, "GET /echo ? ");
 }
 
 TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {

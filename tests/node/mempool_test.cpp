@@ -12,6 +12,11 @@ namespace {
 
 Tx tx(const std::string& text) { return Tx(text.begin(), text.end()); }
 
+Result<void> add(Mempool& pool, Tx t) {
+  const TxId id = tx_id(t);
+  return pool.add(std::move(t), id);
+}
+
 std::vector<std::string> texts(const std::vector<Tx>& txs) {
   std::vector<std::string> out;
   for (const Tx& t : txs) out.emplace_back(t.begin(), t.end());
@@ -20,7 +25,7 @@ std::vector<std::string> texts(const std::vector<Tx>& txs) {
 
 TEST(Mempool, ReapsTheOldestFirstAndKeepsThemPooled) {
   Mempool pool;
-  for (const char* t : {"a", "b", "c"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  for (const char* t : {"a", "b", "c"}) ASSERT_TRUE(add(pool, tx(t)).ok());
   EXPECT_EQ(texts(pool.reap(2, 1000, 0)), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(pool.size(), 3u);
   EXPECT_EQ(pool.bytes(), 3u);
@@ -30,7 +35,7 @@ TEST(Mempool, AnIdIsTheSha256OfTheBytes) { EXPECT_EQ(tx_id(tx("abc")), codec::sh
 
 TEST(Mempool, ReapStopsAtTheByteBudgetCountingTheOverhead) {
   Mempool pool;
-  for (const char* t : {"aaaa", "bb", "c"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  for (const char* t : {"aaaa", "bb", "c"}) ASSERT_TRUE(add(pool, tx(t)).ok());
   // 4+4 fits in 10, 2+4 more does not: the order is kept, the smaller "c" waits too.
   EXPECT_EQ(texts(pool.reap(10, 10, 4)), (std::vector<std::string>{"aaaa"}));
   EXPECT_EQ(texts(pool.reap(10, 14, 4)), (std::vector<std::string>{"aaaa", "bb"}));
@@ -39,8 +44,8 @@ TEST(Mempool, ReapStopsAtTheByteBudgetCountingTheOverhead) {
 
 TEST(Mempool, ATransactionIsHeldOnce) {
   Mempool pool;
-  ASSERT_TRUE(pool.add(tx("same")).ok());
-  auto again = pool.add(tx("same"));
+  ASSERT_TRUE(add(pool, tx("same")).ok());
+  auto again = add(pool, tx("same"));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, Errc::duplicate);
   EXPECT_EQ(pool.size(), 1u);
@@ -48,28 +53,28 @@ TEST(Mempool, ATransactionIsHeldOnce) {
 
 TEST(Mempool, BoundsInCountBytesAndSize) {
   Mempool counted(MempoolLimits{.max_txs = 2, .max_bytes = 100, .max_tx_bytes = 10});
-  ASSERT_TRUE(counted.add(tx("1")).ok());
-  ASSERT_TRUE(counted.add(tx("2")).ok());
-  EXPECT_EQ(counted.add(tx("3")).error().code, Errc::buffer_full);
+  ASSERT_TRUE(add(counted, tx("1")).ok());
+  ASSERT_TRUE(add(counted, tx("2")).ok());
+  EXPECT_EQ(add(counted, tx("3")).error().code, Errc::buffer_full);
 
   Mempool sized(MempoolLimits{.max_txs = 100, .max_bytes = 12, .max_tx_bytes = 10});
-  ASSERT_TRUE(sized.add(tx("0123456789")).ok());
-  EXPECT_EQ(sized.add(tx("abc")).error().code, Errc::buffer_full);
-  EXPECT_EQ(sized.add(tx("01234567890")).error().code, Errc::too_large);
-  EXPECT_EQ(sized.add(Tx{}).error().code, Errc::invalid_argument);
+  ASSERT_TRUE(add(sized, tx("0123456789")).ok());
+  EXPECT_EQ(add(sized, tx("abc")).error().code, Errc::buffer_full);
+  EXPECT_EQ(add(sized, tx("01234567890")).error().code, Errc::too_large);
+  EXPECT_EQ(add(sized, Tx{}).error().code, Errc::invalid_argument);
   EXPECT_EQ(sized.bytes(), 10u);
 }
 
 TEST(Mempool, RemovesCommittedTransactionsWhereverTheyAre) {
   Mempool pool;
-  for (const char* t : {"a", "b", "c", "d"}) ASSERT_TRUE(pool.add(tx(t)).ok());
+  for (const char* t : {"a", "b", "c", "d"}) ASSERT_TRUE(add(pool, tx(t)).ok());
   // Another proposer's block: another order, one transaction this pool never held.
   const std::vector<Tx> block{tx("c"), tx("x"), tx("a")};
   pool.remove_committed(block);
   EXPECT_EQ(texts(pool.reap(10, 1000, 0)), (std::vector<std::string>{"b", "d"}));
   EXPECT_EQ(pool.bytes(), 2u);
   // Once removed, the same bytes may be pooled again (the engine decides whether to).
-  EXPECT_TRUE(pool.add(tx("a")).ok());
+  EXPECT_TRUE(add(pool, tx("a")).ok());
 }
 
 TEST(Mempool, ClientsAddWhileTheNodeReapsAndRemoves) {
@@ -78,7 +83,7 @@ TEST(Mempool, ClientsAddWhileTheNodeReapsAndRemoves) {
   std::vector<std::thread> clients;
   for (int c = 0; c < 2; ++c)
     clients.emplace_back([&pool, c] {
-      for (int i = 0; i < per_client; ++i) ASSERT_TRUE(pool.add(tx(std::to_string(c) + "-" + std::to_string(i))).ok());
+      for (int i = 0; i < per_client; ++i) ASSERT_TRUE(add(pool, tx(std::to_string(c) + "-" + std::to_string(i))).ok());
     });
   std::size_t removed = 0;
   while (removed < 2 * per_client) {
@@ -89,6 +94,46 @@ TEST(Mempool, ClientsAddWhileTheNodeReapsAndRemoves) {
   for (std::thread& client : clients) client.join();
   EXPECT_EQ(pool.size(), 0u);
   EXPECT_EQ(pool.bytes(), 0u);
+}
+
+TEST(Mempool, RemovingCommittedTransactionsGivesTheirIdsInBlockOrder) {
+  Mempool pool;
+  ASSERT_TRUE(add(pool, tx("a")).ok());
+  const std::vector<Tx> block{tx("x"), tx("a")};
+  EXPECT_EQ(pool.remove_committed(block), (std::vector<TxId>{tx_id(tx("x")), tx_id(tx("a"))}));
+  EXPECT_FALSE(pool.contains(tx_id(tx("a"))));
+}
+
+TEST(Mempool, KnowsItsTransactionsByIdAndByBytes) {
+  Mempool pool;
+  ASSERT_TRUE(add(pool, tx("a")).ok());
+  EXPECT_TRUE(pool.contains(tx_id(tx("a"))));
+  EXPECT_TRUE(pool.contains(tx("a")));
+  EXPECT_FALSE(pool.contains(tx_id(tx("b"))));
+  EXPECT_FALSE(pool.contains(tx("b")));
+}
+
+TEST(Mempool, RecheckDropsWhatIsRefusedNowAndKeepsTheOrder) {
+  Mempool pool;
+  for (const char* t : {"keep1", "drop1", "keep2", "drop2"}) ASSERT_TRUE(add(pool, tx(t)).ok());
+  const std::size_t dropped = pool.recheck([](const Tx& t) { return t[0] == 'k'; });
+  EXPECT_EQ(dropped, 2u);
+  EXPECT_EQ(texts(pool.reap(10, 1000, 0)), (std::vector<std::string>{"keep1", "keep2"}));
+  EXPECT_EQ(pool.bytes(), 10u);
+  EXPECT_FALSE(pool.contains(tx_id(tx("drop1"))));
+}
+
+TEST(Mempool, RecheckLeavesATransactionRemovedMeanwhileRemoved) {
+  Mempool pool;
+  ASSERT_TRUE(add(pool, tx("a")).ok());
+  ASSERT_TRUE(add(pool, tx("b")).ok());
+  // A block commits "a" while the (slow) check runs without the lock.
+  const std::size_t dropped = pool.recheck([&](const Tx& t) {
+    if (t == tx("a")) pool.remove_committed(std::vector<Tx>{tx("a")});
+    return false;
+  });
+  EXPECT_EQ(dropped, 1u);
+  EXPECT_EQ(pool.size(), 0u);
 }
 
 }  // namespace

@@ -96,8 +96,51 @@ Result<std::vector<BlockInfo>> parse_blocks(std::string_view text) {
     reader.read(blocks[i].commit_ms, "commit_ms");
     reader.read(blocks[i].decided_unix_ms, "decided_unix_ms");
     if (!reader.problem().empty()) return make_error(Errc::malformed, "/blocks: " + reader.problem());
+    if (const auto ids = list[i].find("tx_id_prefixes"); ids != list[i].end()) {
+      if (!ids->is_string()) return make_error(Errc::malformed, "/blocks: tx_id_prefixes is not a string");
+      auto parsed = parse_id_prefixes(ids->get_ref<const std::string&>());
+      if (!parsed) return parsed.error();
+      if (parsed->size() != blocks[i].txs) return make_error(Errc::malformed, "/blocks: tx_id_prefixes does not match txs");
+      blocks[i].tx_ids = std::move(*parsed);
+    }
   }
   return blocks;
+}
+
+Result<std::vector<std::uint64_t>> parse_id_prefixes(std::string_view hex) {
+  constexpr std::size_t digits = 16;
+  if (hex.size() % digits != 0) return make_error(Errc::malformed, "id prefixes: not 16 hex digits each");
+  std::vector<std::uint64_t> ids;
+  ids.reserve(hex.size() / digits);
+  for (std::size_t at = 0; at < hex.size(); at += digits) {
+    std::uint64_t id = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      const char c = hex[i];
+      const int value = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (value < 0) return make_error(Errc::malformed, "id prefixes: not lowercase hex");
+      id = id << 4 | static_cast<std::uint64_t>(value);
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<std::vector<std::uint64_t>> parse_accepted_ids(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return object.error();
+  const auto txs = object->find("txs");
+  if (txs == object->end() || !txs->is_array()) return make_error(Errc::malformed, "POST /txs: no txs list");
+  std::string prefixes;
+  for (const json& tx : *txs) {
+    const auto id = tx.find("id");
+    const auto status = tx.find("status");
+    if (id == tx.end() || status == tx.end() || !id->is_string() || !status->is_string() ||
+        id->get_ref<const std::string&>().size() != 64)
+      return make_error(Errc::malformed, "POST /txs: an entry without an id and a status");
+    const std::string& state = status->get_ref<const std::string&>();
+    if (state == "accepted" || state == "committed") prefixes += id->get_ref<const std::string&>().substr(0, 16);
+  }
+  return parse_id_prefixes(prefixes);
 }
 
 std::string make_set_commands(std::string_view key_prefix, std::uint64_t first, std::size_t count) {

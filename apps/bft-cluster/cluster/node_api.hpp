@@ -51,11 +51,18 @@ struct BlockInfo {
   std::uint64_t txs = 0;
   double commit_ms = 0;
   std::int64_t decided_unix_ms = 0;
+  /// With GET /blocks?tx_ids=1: the first 8 bytes of each transaction's id, big-endian.
+  std::vector<std::uint64_t> tx_ids = {};
 };
 
 /// Errors: malformed (not JSON, or a field missing or of the wrong type).
 Result<NodeStatus> parse_status(std::string_view json);
 Result<std::vector<BlockInfo>> parse_blocks(std::string_view json);
+/// The ids (their first 8 bytes) of the transactions a POST /txs answer says are
+/// accepted or committed. Errors: malformed.
+Result<std::vector<std::uint64_t>> parse_accepted_ids(std::string_view json);
+/// Hex digits, 16 per id, to ids' first 8 bytes. Errors: malformed.
+Result<std::vector<std::uint64_t>> parse_id_prefixes(std::string_view hex);
 
 /// The body of one POST /txs: `count` lines `set <prefix><n> v<n>` for n = first, first+1, ...
 std::string make_set_commands(std::string_view key_prefix, std::uint64_t first, std::size_t count);

@@ -28,6 +28,8 @@ load
   --duration S           seconds of load (default 20)
   --load R               commands per second over the whole cluster (default 2000; 0: none)
   --batch B              commands per POST /txs (default 50)
+  --load-to I            send every command to node I (default: spread over all); with
+                         --kill I@..., what node I accepted must commit on the others
 
 faults
   --delay-ms D           every node delays its outgoing frames by D ms
@@ -163,6 +165,8 @@ Result<void> validate(const Options& o) {
   if (!(o.duration_s > 0)) return usage_error("--duration must be above 0");
   if (!(o.load_per_s >= 0) || !std::isfinite(o.load_per_s)) return usage_error("--load must be 0 or more");
   if (o.batch < 1) return usage_error("--batch must be at least 1");
+  if (o.load_to && *o.load_to >= o.nodes)
+    return usage_error("--load-to names node " + std::to_string(*o.load_to) + " of " + std::to_string(o.nodes));
   if (!(o.loss >= 0 && o.loss < 1)) return usage_error("--loss expects a probability in [0, 1)");
   if (o.base_port != 0 && std::size_t{o.base_port} + http_port_offset + o.nodes > 65536)
     return usage_error("--base-port leaves no room for " + std::to_string(o.nodes) + " nodes");
@@ -206,6 +210,7 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
   app.add_option("--duration", o.duration_s);
   app.add_option("--load", o.load_per_s);
   app.add_option("--batch", o.batch);
+  app.add_option("--load-to", o.load_to);
   app.add_option("--base-port", o.base_port);
   app.add_option("--delay-ms", o.delay_ms);
   app.add_option("--loss", o.loss);

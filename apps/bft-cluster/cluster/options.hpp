@@ -40,6 +40,7 @@ struct Options {
   double duration_s = 20;
   double load_per_s = 2000;     // commands per second over the whole cluster; 0: no load
   std::size_t batch = 50;       // commands per POST /txs
+  std::optional<std::size_t> load_to;  // the one node all commands go to (default: spread over all)
   std::uint16_t base_port = 26600;  // p2p ports base.., HTTP ports base+100..; 0: free ports
   std::string dir;              // empty: a fresh temporary directory
   bool keep_dir = false;

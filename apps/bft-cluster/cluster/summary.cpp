@@ -31,6 +31,7 @@ double round_to(double value, int decimals) {
 
 bool RunSummary::ok() const {
   if (!agreement || heights < 1 || !clean_shutdown || !failures.empty()) return false;
+  if (delivery && !delivery->ok()) return false;
   for (const KillReport& kill : kills)
     if (!kill.caught_up) return false;
   for (const PartitionReport& partition : partitions)
@@ -54,6 +55,11 @@ std::string RunSummary::to_text() const {
   text += format("txs:        %llu committed, %.0f txs/s (%llu accepted, %llu refused with 503)\n",
                  static_cast<unsigned long long>(txs), txs_per_sec, static_cast<unsigned long long>(commands_accepted),
                  static_cast<unsigned long long>(commands_rejected));
+  if (delivery)
+    text += format("delivery:   %llu accepted, %llu committed, %llu lost, %llu committed twice\n",
+                   static_cast<unsigned long long>(delivery->accepted), static_cast<unsigned long long>(delivery->committed),
+                   static_cast<unsigned long long>(delivery->lost),
+                   static_cast<unsigned long long>(delivery->committed_twice));
   text += format("agreement:  %s (%llu heights compared across nodes)\n", agreement ? "yes" : "NO",
                  static_cast<unsigned long long>(heights_compared));
   for (const std::string& d : disagreements) text += "  " + d + "\n";
@@ -132,6 +138,10 @@ std::string RunSummary::to_json() const {
       {"txs_per_sec", round_to(txs_per_sec, 1)},
       {"commands_accepted", commands_accepted},
       {"commands_rejected", commands_rejected},
+      {"accepted", delivery ? json(delivery->accepted) : json(nullptr)},
+      {"committed", delivery ? json(delivery->committed) : json(nullptr)},
+      {"lost", delivery ? json(delivery->lost) : json(nullptr)},
+      {"committed_twice", delivery ? json(delivery->committed_twice) : json(nullptr)},
       {"agreement", agreement},
       {"heights_compared", heights_compared},
       {"disagreements", disagreements},

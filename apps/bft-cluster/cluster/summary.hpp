@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/delivery.hpp"
+
 namespace bft::cluster {
 
 struct KillReport {
@@ -70,6 +72,10 @@ struct RunSummary {
   double txs_per_sec = 0;
   std::uint64_t commands_accepted = 0;  // commands the nodes answered 202 for
   std::uint64_t commands_rejected = 0;  // commands in POSTs answered 503 (backed off)
+
+  /// Every accepted command committed exactly once (checked after the mempools drained);
+  /// none if the committed ids could not be read (a failure then says why).
+  std::optional<DeliveryReport> delivery;
 
   bool agreement = false;
   std::uint64_t heights_compared = 0;

@@ -198,6 +198,11 @@ class Application {
   /// submission and, after every block, for each pooled transaction (recheck).
   virtual CheckTxResult check_tx(std::span<const std::uint8_t> tx, CheckTxKind kind) = 0;
 
+  /// Whether check_tx's verdict may change as the state moves on (a balance spent). An
+  /// application whose check_tx looks at the transaction alone returns false, and the
+  /// engine skips the re-check of the whole mempool after every block.
+  virtual bool check_depends_on_state() const { return true; }
+
   /// On the proposer only: the transactions of the block to propose, at most
   /// request.max_tx_bytes in total (longer answers are cut to fit). The default proposes
   /// the mempool's transactions as they come.

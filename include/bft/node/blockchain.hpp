@@ -7,7 +7,8 @@
 //   check_proposal the header must continue this node's chain, then process_proposal
 //   commit         finalize_block, the block stored with its certificate and the app hash
 //                  it produced (durable), commit, pruning to the retain height, the
-//                  committed transactions out of the mempool
+//                  committed transactions out of the mempool and into the TxIndex (which
+//                  completes clients' waits), the rest re-checked (check_tx, recheck)
 //
 // A decided block whose header states another app hash than this node computed means
 // this node's state diverged from a quorum's: commit fails with state_diverged and the
@@ -41,6 +42,7 @@
 #include "bft/node/log.hpp"
 #include "bft/node/mempool.hpp"
 #include "bft/node/replica.hpp"
+#include "bft/node/tx_index.hpp"
 #include "bft/node/validators.hpp"
 
 namespace bft::node {
@@ -67,6 +69,10 @@ struct BlockchainOptions {
   /// Transactions per proposed block.
   std::size_t max_block_txs = 10'000;
   MempoolLimits mempool;
+  /// Committed transactions remembered by id (GET /tx/<id>; not pooled again), and
+  /// clients that may wait for commits at once (TxIndex).
+  std::size_t tx_index_capacity = 262'144;
+  std::size_t max_commit_waiters = 1024;
   /// The proposer's clock for block times (milliseconds since the Unix epoch); the system
   /// clock when empty.
   std::function<std::uint64_t()> unix_ms;
@@ -86,11 +92,13 @@ struct HandshakeReport {
 
 struct SubmitResult {
   TxId id{};
+  /// Committed already (a retry, or a peer's late gossip): not pooled again.
+  std::optional<CommittedTx> committed;
   /// The application refused the transaction: check_tx's code and log.
   std::optional<CheckTxResult> refused;
   /// The mempool refused it: invalid_argument, too_large, duplicate, buffer_full.
   std::optional<Error> error;
-  bool accepted() const noexcept { return !refused && !error; }
+  bool accepted() const noexcept { return !committed && !refused && !error; }
 };
 
 class Blockchain final : public Ledger {
@@ -118,12 +126,14 @@ class Blockchain final : public Ledger {
   Height base_height() const override { return std::max<Height>(store_.base(), 1); }
   Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
 
-  /// Any thread: check_tx, then into the mempool.
+  /// Any thread: unless committed recently (TxIndex) or pooled already, check_tx, then
+  /// into the mempool.
   SubmitResult submit(Tx tx);
 
   const HandshakeReport& handshake() const noexcept { return handshake_; }
   const BlockStore& store() const noexcept { return store_; }
   const Mempool& mempool() const noexcept { return mempool_; }
+  TxIndex& tx_index() noexcept { return tx_index_; }
   Application& application() noexcept { return app_; }
   /// Any thread: the app hash after the last committed block.
   codec::Digest app_hash() const;
@@ -157,6 +167,7 @@ class Blockchain final : public Ledger {
   BlockchainOptions options_;
   BlockStore store_;
   Mempool mempool_;
+  TxIndex tx_index_;
   Application& app_;
   const Logger& log_;
   const Validators validators_;

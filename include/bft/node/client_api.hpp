@@ -1,10 +1,22 @@
 // The routes of bft-node's client endpoint, apart from the HTTP server that carries them.
 //
-//   POST /txs              body: one transaction per line (LF or CRLF; blank lines are
+//   POST /txs[?wait=commit[&timeout_ms=T]]
+//                          body: one transaction per line (LF or CRLF; blank lines are
 //                          skipped), or with Content-Type application/octet-stream
 //                          the whole body as one transaction; answers each one's id
-//                          (SHA-256 hex) and, for each refused, why; costs one
-//                          request per 64 KiB of body against the client's budget
+//                          (SHA-256 hex) and its status: accepted (pooled), committed
+//                          (a retry of a committed one) or refused, with why; costs one
+//                          request per 64 KiB of body against the client's budget. It
+//                          answers once the transactions it pooled left for the peers
+//                          (TxGossip). With wait=commit, once every accepted one
+//                          committed (200, each with its height, index, code and log), or
+//                          at the timeout (202, "timed_out", those left "pending"); the
+//                          wait holds no thread (HttpLater), and at most the TxIndex's
+//                          max_waiters requests wait at once (503 beyond)
+//   GET  /tx/<id>          a transaction's status by id (64 hex digits): pending (in
+//                          the mempool), committed (height, index in the block, the
+//                          application's code and log), or unknown (never seen, refused,
+//                          dropped, or committed longer ago than the TxIndex remembers)
 //   GET  /kv/<key>         the application's query("/kv", key): its value (the key
 //                          percent-decoded)
 //   GET  /abci_query?path=P&data=D
@@ -12,8 +24,10 @@
 //                          JSON: code, log, value_hex, height
 //   GET  /status           height, round, app hash, mempool, peers, counters (JSON)
 //   GET  /metrics          the node's metrics, Prometheus text format 0.0.4
-//   GET  /blocks?from=F&to=T
-//                          block summaries, one page: at most max_blocks_per_page blocks
+//   GET  /blocks?from=F&to=T[&tx_ids=1]
+//                          block summaries (with tx_ids=1, also "tx_id_prefixes": the
+//                          first 8 bytes of each transaction's id, hex, concatenated in
+//                          block order), one page: at most max_blocks_per_page blocks
 //                          and max_block_bytes_per_page bytes read; "next" says where
 //                          the following page starts when the range did not fit; a
 //                          page costs one request per 64 KiB of block data read against
@@ -26,7 +40,9 @@
 // page of blocks.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -68,19 +84,33 @@ struct ClientApiLimits {
   std::size_t max_blocks_per_page = 100;
   /// Block values and certificates read for one page (the first block always counts).
   std::size_t max_block_bytes_per_page = std::size_t{1} << 20;
+  /// POST /txs?wait=commit: the wait without timeout_ms, and the longest one allowed.
+  /// (How many may wait at once is the TxIndex's bound.)
+  std::chrono::milliseconds default_wait{10'000};
+  std::chrono::milliseconds max_wait{60'000};
+  /// How long POST /txs waits for its transactions' gossip to leave before it answers
+  /// anyway (the node's thread is stalled; the transactions are pooled all the same).
+  std::chrono::milliseconds gossip_wait{5'000};
 };
 
 class ClientApi {
  public:
-  /// Without `metrics`, GET /metrics is 404.
+  /// Hands transactions this node pooled for a client to the peers (TxGossip); `sent`
+  /// runs once they left.
+  using Broadcast = std::function<void(std::vector<Tx> txs, std::function<void()> sent)>;
+
+  /// Without `metrics`, GET /metrics is 404. Without `broadcast`, POST /txs answers as
+  /// soon as the transactions are pooled.
   ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
-            const metrics::Registry* metrics = nullptr, ClientApiLimits limits = {});
+            const metrics::Registry* metrics = nullptr, ClientApiLimits limits = {}, Broadcast broadcast = {});
 
   /// Thread-safe; may run on several threads at once.
   HttpResponse handle(const HttpRequest& request) const;
 
  private:
+  struct Submission;
   HttpResponse submit(const HttpRequest& request) const;
+  HttpResponse transaction(std::string_view hex_id) const;
   HttpResponse query(std::string_view query) const;
   HttpResponse status() const;
   HttpResponse blocks(std::string_view query) const;
@@ -90,6 +120,7 @@ class ClientApi {
   const StatusBoard& status_;
   const metrics::Registry* metrics_;
   ClientApiLimits limits_;
+  Broadcast broadcast_;
 };
 
 }  // namespace bft::node

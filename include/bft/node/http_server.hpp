@@ -71,6 +71,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,8 @@ struct HttpRequest {
   std::string content_type;  // the Content-Type header as sent; empty if none
 };
 
+class HttpLater;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
@@ -94,6 +97,42 @@ struct HttpResponse {
   /// Charged to the client's and the total cost buckets (HttpLimits): raise it for answers
   /// that take more work than a cheap lookup, e.g. in proportion to the bytes read.
   std::uint32_t cost = 1;
+  /// Set by a handler that answers later (HttpLater): the server then ignores the rest of
+  /// this response and writes nothing on the connection until that answer.
+  std::shared_ptr<HttpLater> later = nullptr;
+};
+
+/// An answer given later without holding a thread, e.g. once a client's transactions
+/// commit. The handler returns an HttpResponse whose `later` is set and keeps the object
+/// where the event will find it; the connection then waits, reading nothing, until
+/// complete() or the timeout, whichever comes first.
+class HttpLater {
+ public:
+  /// Makes the answer on one of the server's threads.
+  using Answer = std::function<HttpResponse()>;
+
+  /// `on_timeout` answers if complete() was not called within `timeout`. It runs also
+  /// when the connection closes first (its answer then unsent), so whatever it releases
+  /// (a registered wait) is released in every case.
+  HttpLater(std::chrono::milliseconds timeout, Answer on_timeout);
+
+  /// Any thread. The first of complete() and the timeout answers; the other is ignored.
+  void complete(Answer answer);
+
+  // For the server.
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  /// Where the answer goes: called once, from complete()'s thread or the server's.
+  void attach(std::function<void(Answer)> deliver);
+  /// The timeout (or the connection's end) came first.
+  void expire();
+
+ private:
+  const std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  Answer on_timeout_;
+  bool done_ = false;
+  std::optional<Answer> answer_;  // given before attach()
+  std::function<void(Answer)> deliver_;
 };
 
 /// Called on one of the server's threads, once per request, in arrival order per

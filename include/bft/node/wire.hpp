@@ -7,6 +7,8 @@
 //   kind 3 sync request  body = from_height:u64
 //   kind 4 pruned        body = base_height:u64   (the answer to a sync request for
 //                        heights this node deleted: it holds blocks from base on)
+//   kind 5 transactions  body = count:u32 (length:u32 bytes){count}   (mempool gossip:
+//                        transactions a client gave the sender; see tx_gossip.hpp)
 //
 // A commit certificate carries its value, so it doubles as a block: it answers sync
 // requests and helps a peer that missed the end of a height.
@@ -15,11 +17,13 @@
 #include <cstdint>
 #include <span>
 #include <variant>
+#include <vector>
 
 #include "bft/bytes.hpp"
 #include "bft/codec/codec.hpp"
 #include "bft/codec/messages.hpp"
 #include "bft/result.hpp"
+#include "bft/node/application.hpp"
 #include "bft/types.hpp"
 
 namespace bft::node {
@@ -43,11 +47,27 @@ struct PrunedBelow {
   friend bool operator==(const PrunedBelow&, const PrunedBelow&) = default;
 };
 
-using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest, PrunedBelow>;
+/// Transactions gossiped from one validator's mempool to the others, several per frame.
+struct TxBatch {
+  std::vector<Tx> txs;
+  friend bool operator==(const TxBatch&, const TxBatch&) = default;
+};
+
+/// What a TxBatch frame may hold: a frame beyond either bound is malformed.
+struct TxBatchLimits {
+  std::size_t max_txs = 65'536;
+  std::size_t max_tx_bytes = std::size_t{1} << 20;
+};
+
+using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest, PrunedBelow, TxBatch>;
 
 Bytes encode_frame(const WireMessage& message);
-/// Errors: malformed (empty, unknown kind, wrong body size), and the codec's errors for
-/// a consensus body.
-Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits = {});
+/// Whether `frame` claims to be a TxBatch (by its kind byte only): the node hands those to
+/// its mempool gossip, everything else to the replica.
+bool is_tx_batch_frame(std::span<const std::uint8_t> frame) noexcept;
+/// Errors: malformed (empty, unknown kind, wrong body size, a transaction batch beyond
+/// `tx_limits`, empty transactions), and the codec's errors for a consensus body.
+Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits = {},
+                                 const TxBatchLimits& tx_limits = {});
 
 }  // namespace bft::node

@@ -1,0 +1,114 @@
+// The index of committed transactions: lookups by id, its bound, and the waits of clients
+// for their transactions to commit (completed by the block that commits the last one,
+// cancelled at a timeout, bounded in number).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "bft/node/tx_index.hpp"
+
+namespace bft::node {
+namespace {
+
+TxId id_of(const std::string& text) { return tx_id(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())); }
+
+std::vector<TxResult> results(std::size_t count, std::uint32_t code = code_ok) {
+  return std::vector<TxResult>(count, TxResult{code, code == code_ok ? "" : "refused", {}});
+}
+
+TEST(TxIndex, FindsCommittedTransactionsWithTheirPlaceAndResult) {
+  TxIndex index;
+  const std::vector<TxId> ids{id_of("a"), id_of("b")};
+  index.record(7, ids, std::vector<TxResult>{{code_ok, "", {}}, {3, "no funds", {}}});
+  EXPECT_EQ(index.find(id_of("a")), (CommittedTx{7, 0, code_ok, ""}));
+  EXPECT_EQ(index.find(id_of("b")), (CommittedTx{7, 1, 3, "no funds"}));
+  EXPECT_FALSE(index.find(id_of("c")));
+}
+
+TEST(TxIndex, ForgetsTheOldestBeyondItsCapacity) {
+  TxIndex index(3);
+  index.record(1, std::vector<TxId>{id_of("a"), id_of("b")}, results(2));
+  index.record(2, std::vector<TxId>{id_of("c"), id_of("d")}, results(2));
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_FALSE(index.find(id_of("a")));
+  EXPECT_TRUE(index.find(id_of("b")));
+  EXPECT_TRUE(index.find(id_of("d")));
+}
+
+TEST(TxIndex, ATransactionCommittedAgainKeepsItsFirstPlace) {
+  TxIndex index;
+  index.record(1, std::vector<TxId>{id_of("a")}, results(1));
+  index.record(2, std::vector<TxId>{id_of("a")}, results(1));
+  EXPECT_EQ(index.find(id_of("a"))->height, 1u);
+  EXPECT_EQ(index.size(), 1u);
+}
+
+TEST(TxIndex, AWaitEndsWithTheBlockThatCommitsItsLastTransaction) {
+  TxIndex index;
+  std::vector<TxOutcome> seen;
+  int calls = 0;
+  auto wait = index.wait({id_of("a"), id_of("b")}, [&](std::vector<TxOutcome> outcomes) {
+    ++calls;
+    seen = std::move(outcomes);
+  });
+  ASSERT_TRUE(wait.ok());
+  ASSERT_TRUE(*wait);
+  EXPECT_EQ(index.waiting(), 1u);
+  index.record(1, std::vector<TxId>{id_of("b")}, results(1));
+  EXPECT_EQ(calls, 0);
+  index.record(2, std::vector<TxId>{id_of("x"), id_of("a")}, results(2));
+  ASSERT_EQ(calls, 1);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].id, id_of("a"));
+  EXPECT_EQ(seen[0].committed, (CommittedTx{2, 1, code_ok, ""}));
+  EXPECT_EQ(seen[1].committed->height, 1u);
+  EXPECT_EQ(index.waiting(), 0u);
+  EXPECT_FALSE(index.cancel(*wait)) << "a finished wait cannot be cancelled";
+}
+
+TEST(TxIndex, AWaitForCommittedTransactionsEndsAtOnce) {
+  TxIndex index;
+  index.record(4, std::vector<TxId>{id_of("a")}, results(1));
+  int calls = 0;
+  auto wait = index.wait({id_of("a")}, [&](std::vector<TxOutcome> outcomes) {
+    ++calls;
+    EXPECT_EQ(outcomes.at(0).committed->height, 4u);
+  });
+  ASSERT_TRUE(wait.ok());
+  EXPECT_FALSE(*wait);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(index.waiting(), 0u);
+}
+
+TEST(TxIndex, ACancelledWaitTellsWhatIsStillPendingAndIsNeverCalled) {
+  TxIndex index;
+  int calls = 0;
+  auto wait = index.wait({id_of("a"), id_of("b")}, [&](std::vector<TxOutcome>) { ++calls; });
+  ASSERT_TRUE(wait.ok());
+  index.record(1, std::vector<TxId>{id_of("a")}, results(1));
+  const auto outcomes = index.cancel(*wait);
+  ASSERT_TRUE(outcomes);
+  EXPECT_TRUE((*outcomes)[0].committed);
+  EXPECT_FALSE((*outcomes)[1].committed);
+  EXPECT_EQ(index.waiting(), 0u);
+  index.record(2, std::vector<TxId>{id_of("b")}, results(1));
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(index.cancel(*wait));
+}
+
+TEST(TxIndex, WaitsAreBounded) {
+  TxIndex index(100, 2);
+  const auto ignore = [](std::vector<TxOutcome>) {};
+  auto first = index.wait({id_of("a")}, ignore);
+  auto second = index.wait({id_of("b")}, ignore);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto third = index.wait({id_of("c")}, ignore);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, Errc::buffer_full);
+  // Room again once one ends.
+  index.record(1, std::vector<TxId>{id_of("a")}, results(1));
+  EXPECT_TRUE(index.wait({id_of("c")}, ignore).ok());
+}
+
+}  // namespace
+}  // namespace bft::node
