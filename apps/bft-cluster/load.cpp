@@ -19,9 +19,13 @@ constexpr auto max_backlog = std::chrono::seconds(1);
 
 }  // namespace
 
-LoadDriver::LoadDriver(std::vector<Endpoint> endpoints, double rate_per_s, std::size_t batch, Clock::time_point end)
+LoadDriver::LoadDriver(std::vector<Endpoint> endpoints, double rate_per_s, std::size_t batch,
+                       std::size_t clients_per_node, Clock::time_point end)
     : endpoints_(std::move(endpoints)),
-      rate_per_node_(endpoints_.empty() ? 0 : rate_per_s / static_cast<double>(endpoints_.size())),
+      clients_per_node_(std::max<std::size_t>(clients_per_node, 1)),
+      rate_per_client_(endpoints_.empty()
+                           ? 0
+                           : rate_per_s / static_cast<double>(endpoints_.size() * clients_per_node_)),
       batch_(batch),
       end_(end) {}
 
@@ -31,9 +35,11 @@ LoadDriver::~LoadDriver() {
 }
 
 void LoadDriver::start() {
-  if (rate_per_node_ <= 0) return;
-  accepted_ids_.resize(endpoints_.size());
-  for (std::size_t node = 0; node < endpoints_.size(); ++node) threads_.emplace_back([this, node] { drive(node); });
+  if (rate_per_client_ <= 0) return;
+  accepted_ids_.resize(endpoints_.size() * clients_per_node_);
+  for (std::size_t node = 0; node < endpoints_.size(); ++node)
+    for (std::size_t client = 0; client < clients_per_node_; ++client)
+      threads_.emplace_back([this, node, client] { drive(node, client); });
 }
 
 void LoadDriver::stop() { stop_ = true; }
@@ -49,11 +55,13 @@ std::vector<std::uint64_t> LoadDriver::accepted_ids() const {
   return all;
 }
 
-void LoadDriver::drive(std::size_t node) {
+void LoadDriver::drive(std::size_t node, std::size_t client_index) {
   HttpClient client(endpoints_[node].host, endpoints_[node].port, request_timeout);
   const auto interval = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(static_cast<double>(batch_) / rate_per_node_));
-  const std::string key_prefix = "c" + std::to_string(node) + "-";
+      std::chrono::duration<double>(static_cast<double>(batch_) / rate_per_client_));
+  // Keys of their own per client: no two clients send the same command.
+  const std::string key_prefix = "c" + std::to_string(node) + "." + std::to_string(client_index) + "-";
+  std::vector<std::uint64_t>& accepted_ids = accepted_ids_[node * clients_per_node_ + client_index];
   std::uint64_t sequence = 0;
   Clock::duration backoff = first_backoff;
   auto next = Clock::now();
@@ -71,7 +79,7 @@ void LoadDriver::drive(std::size_t node) {
     if (reply) {
       if (auto ids = parse_accepted_ids(reply->body)) {
         accepted_ += ids->size();
-        accepted_ids_[node].insert(accepted_ids_[node].end(), ids->begin(), ids->end());
+        accepted_ids.insert(accepted_ids.end(), ids->begin(), ids->end());
       }
     }
     if (reply && reply->status == 202) {

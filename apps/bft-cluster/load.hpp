@@ -1,6 +1,9 @@
-// The load: one thread per node posting batches of `set` commands at a steady rate until
-// a fixed end time, backing off when the node answers 503 (mempool full) or cannot be
-// reached (killed, partitioned). The loop ends by itself at that time.
+// The load: `clients_per_node` threads per node, each a client with its own connection
+// posting batches of `set` commands at a steady rate until a fixed end time, backing off
+// when the node answers 503 (mempool full) or cannot be reached (killed, partitioned). The
+// loops end by themselves at that time. One request in flight per client: with a single
+// client per node the load could not exceed batch / (a request's round trip), so a node
+// slower to answer would look slower at consensus.
 #pragma once
 
 #include <atomic>
@@ -19,8 +22,8 @@ struct Endpoint {
 
 class LoadDriver {
  public:
-  /// `rate_per_s` commands per second in total, split evenly over the endpoints.
-  LoadDriver(std::vector<Endpoint> endpoints, double rate_per_s, std::size_t batch,
+  /// `rate_per_s` commands per second in total, split evenly over the endpoints' clients.
+  LoadDriver(std::vector<Endpoint> endpoints, double rate_per_s, std::size_t batch, std::size_t clients_per_node,
              std::chrono::steady_clock::time_point end);
   LoadDriver(const LoadDriver&) = delete;
   LoadDriver& operator=(const LoadDriver&) = delete;
@@ -37,17 +40,18 @@ class LoadDriver {
   std::uint64_t rejected() const { return rejected_; }
 
  private:
-  void drive(std::size_t node);
+  void drive(std::size_t node, std::size_t client);
 
   std::vector<Endpoint> endpoints_;
-  double rate_per_node_;
+  std::size_t clients_per_node_;
+  double rate_per_client_;
   std::size_t batch_;
   std::chrono::steady_clock::time_point end_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::vector<std::thread> threads_;
-  std::vector<std::vector<std::uint64_t>> accepted_ids_;  // per node's thread
+  std::vector<std::vector<std::uint64_t>> accepted_ids_;  // per client
 };
 
 }  // namespace bft::cluster

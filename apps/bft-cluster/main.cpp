@@ -436,7 +436,7 @@ void ClusterRun::drive_and_watch() {
   load_start_unix_ms_ = unix_ms_now();
   const std::vector<Endpoint> load_targets =
       options_.load_to ? std::vector<Endpoint>{endpoints[*options_.load_to]} : endpoints;
-  LoadDriver load(load_targets, options_.load_per_s, options_.batch, load_end);
+  LoadDriver load(load_targets, options_.load_per_s, options_.batch, options_.clients, load_end);
   Monitor monitor(endpoints);
   std::optional<HttpFlood> flood;
   if (options_.flood) {

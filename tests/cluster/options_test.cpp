@@ -23,7 +23,7 @@ TEST(ClusterOptions, DefaultsWithoutArguments) {
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
-  const auto o = parse({"--nodes", "5", "--duration", "25", "--load", "300", "--batch", "10", "--base-port", "0",
+  const auto o = parse({"--nodes", "5", "--duration", "25", "--load", "300", "--batch", "10", "--clients", "2", "--base-port", "0",
                         "--delay-ms", "10", "--loss", "0.05", "--netns", "--json", "--quiet", "--dir", "/tmp/x",
                         "--keep", "--node-bin", "/bin/true", "--log-level", "info", "--partition", "4@6:12",
                         "--kill", "1@14:17", "--kill", "2@1:2.5", "--flood-http", "3@10:18", "--p2p-plaintext"});
@@ -32,6 +32,7 @@ TEST(ClusterOptions, ReadsEveryOption) {
   EXPECT_EQ(o->duration_s, 25);
   EXPECT_EQ(o->load_per_s, 300);
   EXPECT_EQ(o->batch, 10u);
+  EXPECT_EQ(o->clients, 2u);
   EXPECT_EQ(o->base_port, 0);
   EXPECT_EQ(o->delay_ms, 10u);
   EXPECT_DOUBLE_EQ(o->loss, 0.05);
@@ -82,6 +83,8 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--nodes", "four"},
       {"--duration", "0"},
       {"--batch", "0"},
+      {"--clients", "0"},
+      {"--clients", "65"},
       {"--loss", "1"},
       {"--load", "-5"},
       {"--base-port", "65500"},

@@ -28,6 +28,8 @@ load
   --duration S           seconds of load (default 20)
   --load R               commands per second over the whole cluster (default 2000; 0: none)
   --batch B              commands per POST /txs (default 50)
+  --clients C            clients per node, each with one request in flight (default 1;
+                         more to saturate the nodes rather than wait on their answers)
   --load-to I            send every command to node I (default: spread over all); with
                          --kill I@..., what node I accepted must commit on the others
 
@@ -165,6 +167,8 @@ Result<void> validate(const Options& o) {
   if (!(o.duration_s > 0)) return usage_error("--duration must be above 0");
   if (!(o.load_per_s >= 0) || !std::isfinite(o.load_per_s)) return usage_error("--load must be 0 or more");
   if (o.batch < 1) return usage_error("--batch must be at least 1");
+  if (o.clients < 1 || o.clients > max_clients)
+    return usage_error("--clients expects 1 to " + std::to_string(max_clients));
   if (o.load_to && *o.load_to >= o.nodes)
     return usage_error("--load-to names node " + std::to_string(*o.load_to) + " of " + std::to_string(o.nodes));
   if (!(o.loss >= 0 && o.loss < 1)) return usage_error("--loss expects a probability in [0, 1)");
@@ -210,6 +214,7 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
   app.add_option("--duration", o.duration_s);
   app.add_option("--load", o.load_per_s);
   app.add_option("--batch", o.batch);
+  app.add_option("--clients", o.clients);
   app.add_option("--load-to", o.load_to);
   app.add_option("--base-port", o.base_port);
   app.add_option("--delay-ms", o.delay_ms);

@@ -40,6 +40,7 @@ struct Options {
   double duration_s = 20;
   double load_per_s = 2000;     // commands per second over the whole cluster; 0: no load
   std::size_t batch = 50;       // commands per POST /txs
+  std::size_t clients = 1;      // per node, each with one request in flight
   std::optional<std::size_t> load_to;  // the one node all commands go to (default: spread over all)
   std::uint16_t base_port = 26600;  // p2p ports base.., HTTP ports base+100..; 0: free ports
   std::string dir;              // empty: a fresh temporary directory
@@ -65,6 +66,8 @@ struct Options {
 inline constexpr std::uint16_t http_port_offset = 100;
 /// Largest cluster: netns mode numbers hosts .1 to .N in one /24 and keeps .254 for the hub.
 inline constexpr std::size_t max_nodes = 64;
+/// Load threads per node: enough to saturate a node, few enough for one machine.
+inline constexpr std::size_t max_clients = 64;
 
 extern const char* const usage_text;
 
