@@ -343,8 +343,13 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
     if (!pruned) return pruned.error();
     if (metrics_) metrics_->blocks_pruned.inc(*pruned);
   }
-  const std::vector<TxId> ids = mempool_.remove_committed(block.txs);
-  tx_index_.record(height, ids, finalized->tx_results);
+  {
+    // With submit()'s admission: a transaction is either pooled before this removes it, or
+    // found committed by submit() after this recorded it, never pooled after its commit.
+    const std::lock_guard lock(admission_mutex_);
+    const std::vector<TxId> ids = mempool_.remove_committed(block.txs);
+    tx_index_.record(height, ids, finalized->tx_results);
+  }
   // The state moved on: what check_tx accepted before may fail now (a spent balance).
   if (app_.check_depends_on_state()) {
     const std::size_t dropped =
@@ -415,6 +420,14 @@ SubmitResult Blockchain::submit(Tx tx) {
   if (!checked.ok()) {
     result.refused = std::move(checked);
     refused("application");
+    return result;
+  }
+  // check_tx ran unlocked (it may be slow): a block may have committed the transaction
+  // meanwhile. Asked again under the lock that commits take.
+  const std::lock_guard lock(admission_mutex_);
+  if (auto committed = tx_index_.find(result.id)) {
+    refused("committed");
+    result.committed = std::move(committed);
     return result;
   }
   auto added = mempool_.add(std::move(tx), result.id);

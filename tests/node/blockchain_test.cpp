@@ -4,6 +4,8 @@
 #include "bft/node/blockchain.hpp"
 
 #include <gtest/gtest.h>
+
+#include <functional>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -41,8 +43,11 @@ class LedgerApp final : public Application {
       ++rechecks;
       if (refused_on_recheck.count(text)) return {8, "spent"};
     }
+    if (while_checking) while_checking(text);
     return {};
   }
+  /// Runs inside a fresh check_tx: what another thread may do meanwhile.
+  std::function<void(const std::string&)> while_checking;
   /// Transactions whose check fails once re-checked (what a block spent).
   std::set<std::string> refused_on_recheck;
   int rechecks = 0;
@@ -319,6 +324,29 @@ TEST_F(BlockchainTest, ACommittedTransactionIsIndexedAndNotPooledAgain) {
   EXPECT_FALSE(again.accepted());
   ASSERT_TRUE(again.committed);
   EXPECT_EQ(again.committed->height, 1u);
+  EXPECT_EQ(chain_->mempool().size(), 0u);
+}
+
+// A transaction that another node's block commits while this node's check_tx of it runs
+// (a client's retry, or the same transaction by gossip) must not be pooled afterwards, or
+// this node proposes it again and it commits twice.
+TEST_F(BlockchainTest, ATransactionCommittedWhileItIsCheckedIsNotPooled) {
+  DurableState durable;
+  LedgerApp app(durable);
+  open_ok(app);
+  decide_next({"a"});
+  app.while_checking = [&](const std::string& text) {
+    if (text != "late") return;
+    app.while_checking = nullptr;
+    clock_ms_ += 10;
+    const Value block = encode_block(next_header(), std::vector<Tx>{tx("late")});
+    auto committed = chain_->commit(certify(2, block), 3);
+    ASSERT_TRUE(committed.ok()) << committed.error().message;
+  };
+  const SubmitResult result = chain_->submit(tx("late"));
+  EXPECT_FALSE(result.accepted());
+  ASSERT_TRUE(result.committed);
+  EXPECT_EQ(result.committed->height, 2u);
   EXPECT_EQ(chain_->mempool().size(), 0u);
 }
 

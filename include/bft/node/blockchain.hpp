@@ -168,6 +168,9 @@ class Blockchain final : public Ledger {
   BlockStore store_;
   Mempool mempool_;
   TxIndex tx_index_;
+  // Taken by submit() to pool a transaction it checked and by a commit to drop a block's
+  // transactions from the pool and index them: no transaction is pooled after its commit.
+  std::mutex admission_mutex_;
   Application& app_;
   const Logger& log_;
   const Validators validators_;
