@@ -202,11 +202,14 @@ std::vector<Seed> seeds() {
     add("wal_segment", "height_1_torn", segment);
   }
 
-  // bft-node's frames: a vote, a status, a sync request and its answer for pruned blocks.
+  // bft-node's frames: a vote, a status, a sync request and its answer for pruned blocks,
+  // mempool gossip and its answer.
   add("node_frame", "vote", node::encode_frame(codec::Message{vote(2, VoteType::precommit, 1, 0, block)}));
   add("node_frame", "status", node::encode_frame(node::PeerStatus{7, 2}));
   add("node_frame", "sync_request", node::encode_frame(node::SyncRequest{3}));
   add("node_frame", "pruned", node::encode_frame(node::PrunedBelow{40}));
+  add("node_frame", "tx_batch", node::encode_frame(node::TxBatch{9, {Bytes{'s', 'e', 't'}, Bytes(70, 'v')}}));
+  add("node_frame", "tx_batch_held", node::encode_frame(node::TxBatchHeld{9}));
 
   // The engine's blocks: empty, and with transactions (one of them empty).
   node::BlockHeader header;

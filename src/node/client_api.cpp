@@ -152,7 +152,8 @@ struct ClientApi::Submission {
   bool wait_for_commit = false;
   std::vector<TxId> pooled;                    // accepted (or pooled already): waited for
   std::vector<std::size_t> pooled_at;          // their places in outcomes
-  std::mutex mutex;                            // wait is set on the node's thread
+  std::mutex mutex;                            // held and wait are set on the node's thread
+  bool held = false;                           // by enough peers (or no peer asked)
   std::shared_ptr<TxIndex::Wait> wait;
   bool timed_out = false;
   std::string error;  // why a wait could not start
@@ -161,6 +162,21 @@ struct ClientApi::Submission {
     nlohmann::json body{{"accepted", accepted}, {"txs", outcomes}};
     if (!error.empty()) body["error"] = error;
     HttpResponse response = json_response(body, status);
+    response.cost = cost;
+    return response;
+  }
+
+  /// The answer when not enough peers hold the pooled transactions (in time).
+  HttpResponse answer_not_held() const {
+    nlohmann::json txs = outcomes;
+    for (const std::size_t at : pooled_at) {
+      txs[at]["status"] = "not_held";
+      txs[at]["log"] = "pooled by this node only: not enough peers hold it yet; it may still commit, and "
+                       "submitting it again is safe";
+    }
+    nlohmann::json body{{"accepted", 0}, {"txs", std::move(txs)}};
+    body["error"] = "the transactions are not held by enough peers";
+    HttpResponse response = json_response(body, 503);
     response.cost = cost;
     return response;
   }
@@ -207,7 +223,9 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
   // Every transaction is hashed and checked: a large body costs as much as many requests.
   submission->cost = static_cast<std::uint32_t>(1 + request.body.size() / cost_unit_bytes);
 
-  std::vector<Tx> fresh;  // pooled by this request: gossiped before the answer
+  // Pooled by this request or pooled already: gossiped before the answer. A retry goes to
+  // the peers again, since its first submission may not have reached enough of them.
+  std::vector<Tx> to_gossip;
   for (Tx& tx : txs) {
     const SubmitResult result = chain_.submit(tx);
     nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
@@ -218,7 +236,7 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
       outcome["status"] = "accepted";
       submission->pooled.push_back(result.id);
       submission->pooled_at.push_back(submission->outcomes.size());
-      if (result.accepted()) fresh.push_back(std::move(tx));
+      to_gossip.push_back(std::move(tx));
     } else if (result.committed) {
       // A retry of a committed transaction: done, and not pooled again.
       describe_committed(outcome, *result.committed);
@@ -235,19 +253,20 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
     }
     submission->outcomes.push_back(std::move(outcome));
   }
-  const bool gossip = broadcast_ && !fresh.empty();
+  const bool gossip = broadcast_ && !to_gossip.empty();
   if (!gossip && (!submission->wait_for_commit || submission->pooled.empty())) return submission->answer();
 
   TxIndex& index = chain_.tx_index();
   auto later = std::make_shared<HttpLater>(
       submission->wait_for_commit ? timeout : limits_.gossip_wait, [submission, &index]() {
-        if (!submission->wait_for_commit) return submission->answer();
         std::shared_ptr<TxIndex::Wait> registered;
         {
           const std::lock_guard lock(submission->mutex);
           registered = submission->wait;
           submission->timed_out = true;
+          if (!submission->held) return submission->answer_not_held();
         }
+        if (!submission->wait_for_commit) return submission->answer();
         // Cancelled, or finished just now (its answer lost the race): either way, as things stand.
         std::optional<std::vector<TxOutcome>> results = index.cancel(registered);
         if (!results) {
@@ -256,8 +275,13 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
         }
         return submission->answer(*results);
       });
-  // Once the peers have the transactions: answer, or start waiting for their commit.
-  auto after_gossip = [submission, later, &index] {
+  // Once enough peers hold the transactions: answer, or start waiting for their commit.
+  auto after_gossip = [submission, later, &index](bool held) {
+    if (!held) return later->complete([submission] { return submission->answer_not_held(); });
+    {
+      const std::lock_guard lock(submission->mutex);
+      submission->held = true;
+    }
     if (!submission->wait_for_commit) return later->complete([submission] { return submission->answer(); });
     auto waited = index.wait(submission->pooled, [submission, later](std::vector<TxOutcome> results) {
       later->complete([submission, results = std::move(results)] { return submission->answer(results); });
@@ -268,14 +292,14 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
       return later->complete([submission] { return submission->answer(); });
     }
     const std::lock_guard lock(submission->mutex);
-    // The timeout came before the gossip left: nobody will cancel this wait but us.
+    // The timeout came before the peers held them: nobody will cancel this wait but us.
     if (submission->timed_out) index.cancel(*waited);
     submission->wait = *waited;
   };
   if (gossip)
-    broadcast_(std::move(fresh), std::move(after_gossip));
+    broadcast_(std::move(to_gossip), std::move(after_gossip));
   else
-    after_gossip();
+    after_gossip(true);
   HttpResponse response;
   response.later = std::move(later);
   return response;

@@ -37,20 +37,22 @@ class Wiring final : public Network, public net::Transport::Handler {
   void broadcast(std::shared_ptr<const Bytes> frame) override { transport_->broadcast(std::move(frame)); }
   void send(const Address& to, std::shared_ptr<const Bytes> frame) override { transport_->send(to, std::move(frame)); }
   void on_frame(const Address& from, std::span<const std::uint8_t> frame) override {
-    if (is_tx_batch_frame(frame)) {
-      if (on_tx_batch) on_tx_batch(from, frame);
+    if (is_mempool_frame(frame)) {
+      if (on_mempool_frame) on_mempool_frame(from, frame);
       return;  // nothing for consensus: no status to publish, no deadline moved
     }
     if (replica_) replica_->on_frame(from, frame, Clock::now());
     if (after_event) after_event();
   }
   void on_peer_connected(const Address& peer) override {
+    if (on_peer) on_peer(peer);
     if (replica_) replica_->on_peer_connected(peer, Clock::now());
     if (after_event) after_event();
   }
 
   std::function<void()> after_event;
-  std::function<void(const Address&, std::span<const std::uint8_t>)> on_tx_batch;
+  std::function<void(const Address&, std::span<const std::uint8_t>)> on_mempool_frame;
+  std::function<void(const Address&)> on_peer;
 
  private:
   net::Transport* transport_ = nullptr;
@@ -165,15 +167,21 @@ class Node::Impl {
     replica_ = std::move(*replica);
     wiring_.attach(*replica_);
     wiring_.after_event = [this] { after_event(); };
-    gossip_.emplace(TxGossipOptions{}, wiring_, log_, &registry_);
-    wiring_.on_tx_batch = [this](const Address& from, std::span<const std::uint8_t> frame) { admit_gossip(from, frame); };
+    // Any f = (n-1)/3 validators may crash, this one included: a client's transactions
+    // are accepted once f peers hold them too.
+    gossip_.emplace(TxGossipOptions{.required_holders = (config_.validators.size() - 1) / 3}, wiring_, log_,
+                    &registry_);
+    wiring_.on_mempool_frame = [this](const Address& from, std::span<const std::uint8_t> frame) {
+      admit_gossip(from, frame);
+    };
+    wiring_.on_peer = [this](const Address& peer) { gossip_->on_peer_connected(peer); };
     publish_status(Clock::now());
 
     api_.emplace(config_.name, *chain_, status_, &registry_, ClientApiLimits{},
-                 [this](std::vector<Tx> txs, std::function<void()> sent) {
-                   if (gossip_->enqueue(std::move(txs), std::move(sent)))
+                 [this](std::vector<Tx> txs, TxGossip::Done done) {
+                   if (gossip_->enqueue(std::move(txs), std::move(done)))
                      asio::post(io_, [this] {
-                       if (!stopping_) gossip_->flush();
+                       if (!stopping_) gossip_->flush(Clock::now());
                      });
                  });
     auto http = HttpServer::create(config_.http.host, config_.http.port,
@@ -212,12 +220,20 @@ class Node::Impl {
   /// admission thread, so a slow check_tx never holds up consensus.
   void admit_gossip(const Address& from, std::span<const std::uint8_t> frame) {
     if (stopping_) return;
-    auto txs = gossip_->receive(from, frame, Clock::now());
-    if (!txs) return;
-    asio::post(admission_, [this, from, txs = std::move(*txs)]() mutable {
-      const std::size_t count = txs.size();
-      for (Tx& tx : txs) chain_->submit(std::move(tx));
-      asio::post(io_, [this, from, count] { gossip_->admitted(from, count); });
+    auto batch = gossip_->receive(from, frame, Clock::now());
+    if (!batch) return;
+    asio::post(admission_, [this, from, batch = std::move(*batch)]() mutable {
+      const std::size_t count = batch.txs.size();
+      // Held: each transaction pooled (now or before), committed, or refused by check_tx
+      // (on this node's state it is invalid: a full mempool is no such verdict).
+      bool held = true;
+      for (Tx& tx : batch.txs) {
+        const SubmitResult result = chain_->submit(std::move(tx));
+        held = held && (!result.error || result.error->code == Errc::duplicate);
+      }
+      asio::post(io_, [this, from, sequence = batch.sequence, count, held] {
+        if (!stopping_) gossip_->admitted(from, sequence, count, held);
+      });
     });
   }
 
@@ -230,6 +246,7 @@ class Node::Impl {
     if (stopping_) return;
     if (replica_->fatal()) return shutdown(1);
     const Clock::time_point now = Clock::now();
+    gossip_->tick(now);
     if (replica_->height() != published_height_ || now - published_at_ >= status_period) publish_status(now);
     arm_timer();
   }

@@ -204,7 +204,7 @@ class Replica::Impl {
       on_pruned(from, *pruned);
     } else {
       // Transaction gossip is the node's (TxGossip), not consensus: a host routes it there.
-      return reject(from, make_error(Errc::malformed, "a transaction batch sent to consensus"));
+      return reject(from, make_error(Errc::malformed, "mempool gossip sent to consensus"));
     }
     drain();
     maybe_sync();

@@ -5,11 +5,20 @@
 namespace bft::node {
 namespace {
 
-enum class Kind : std::uint8_t { consensus = 1, status = 2, sync_request = 3, pruned = 4, transactions = 5 };
+enum class Kind : std::uint8_t {
+  consensus = 1,
+  status = 2,
+  sync_request = 3,
+  pruned = 4,
+  transactions = 5,
+  transactions_held = 6
+};
 
 constexpr std::size_t status_size = 1 + 8 + 8;
 constexpr std::size_t sync_request_size = 1 + 8;
 constexpr std::size_t pruned_size = 1 + 8;
+constexpr std::size_t held_size = 1 + 8;
+constexpr std::size_t batch_header_size = 1 + 8 + 4;
 
 template <class Int>
 void put(Bytes& out, Int value) {
@@ -25,15 +34,16 @@ Int get(std::span<const std::uint8_t> bytes, std::size_t at) {
 
 Result<WireMessage> decode_tx_batch(std::span<const std::uint8_t> frame, const TxBatchLimits& limits) {
   const auto bad = [](const std::string& why) { return make_error(Errc::malformed, "transaction batch: " + why); };
-  if (frame.size() < 1 + 4) return bad("no count");
-  const std::uint32_t count = get<std::uint32_t>(frame, 1);
+  if (frame.size() < batch_header_size) return bad("no count");
+  const std::uint32_t count = get<std::uint32_t>(frame, 9);
   if (count == 0) return bad("no transaction");
   if (count > limits.max_txs) return bad(std::to_string(count) + " transactions, above " + std::to_string(limits.max_txs));
   // Each transaction takes at least 5 bytes: a count beyond what the frame holds is a lie.
-  if (count > (frame.size() - 5) / 5) return bad("a count beyond the frame's size");
+  if (count > (frame.size() - batch_header_size) / 5) return bad("a count beyond the frame's size");
   TxBatch batch;
+  batch.sequence = get<std::uint64_t>(frame, 1);
   batch.txs.reserve(count);
-  std::size_t at = 5;
+  std::size_t at = batch_header_size;
   for (std::uint32_t i = 0; i < count; ++i) {
     if (frame.size() - at < 4) return bad("cut short");
     const std::uint32_t size = get<std::uint32_t>(frame, at);
@@ -66,15 +76,20 @@ Bytes encode_frame(const WireMessage& message) {
     out.push_back(static_cast<std::uint8_t>(Kind::sync_request));
     put<std::uint64_t>(out, request->from);
   } else if (const auto* batch = std::get_if<TxBatch>(&message)) {
-    std::size_t size = 1 + 4;
+    std::size_t size = batch_header_size;
     for (const Tx& tx : batch->txs) size += 4 + tx.size();
     out.reserve(size);
     out.push_back(static_cast<std::uint8_t>(Kind::transactions));
+    put<std::uint64_t>(out, batch->sequence);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(batch->txs.size()));
     for (const Tx& tx : batch->txs) {
       put<std::uint32_t>(out, static_cast<std::uint32_t>(tx.size()));
       out.insert(out.end(), tx.begin(), tx.end());
     }
+  } else if (const auto* held = std::get_if<TxBatchHeld>(&message)) {
+    out.reserve(held_size);
+    out.push_back(static_cast<std::uint8_t>(Kind::transactions_held));
+    put<std::uint64_t>(out, held->sequence);
   } else {
     out.reserve(pruned_size);
     out.push_back(static_cast<std::uint8_t>(Kind::pruned));
@@ -83,8 +98,9 @@ Bytes encode_frame(const WireMessage& message) {
   return out;
 }
 
-bool is_tx_batch_frame(std::span<const std::uint8_t> frame) noexcept {
-  return !frame.empty() && frame[0] == static_cast<std::uint8_t>(Kind::transactions);
+bool is_mempool_frame(std::span<const std::uint8_t> frame) noexcept {
+  return !frame.empty() && (frame[0] == static_cast<std::uint8_t>(Kind::transactions) ||
+                            frame[0] == static_cast<std::uint8_t>(Kind::transactions_held));
 }
 
 Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits,
@@ -110,6 +126,9 @@ Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const code
       return WireMessage{PrunedBelow{get<std::uint64_t>(frame, 1)}};
     case Kind::transactions:
       return decode_tx_batch(frame, tx_limits);
+    case Kind::transactions_held:
+      if (frame.size() != held_size) return make_error(Errc::malformed, "transactions-held answer of the wrong size");
+      return WireMessage{TxBatchHeld{get<std::uint64_t>(frame, 1)}};
   }
   return make_error(Errc::malformed, "unknown frame kind " + std::to_string(frame[0]));
 }

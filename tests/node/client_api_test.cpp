@@ -158,25 +158,73 @@ TEST_F(ClientApiTest, WaitForCommitIsBoundedAndChecksItsParameters) {
   EXPECT_EQ(post(api, "set a 1\n", "", "timeout_ms=600000").status, 400);
 }
 
-TEST_F(ClientApiTest, AnswersOnlyOnceTheTransactionsLeftForThePeers) {
-  std::vector<Tx> broadcast;
-  std::function<void()> sent;
-  const ClientApi api("n0", *chain_, board_, nullptr, ClientApiLimits{},
-                      [&](std::vector<Tx> txs, std::function<void()> when_sent) {
-                        broadcast = std::move(txs);
-                        sent = std::move(when_sent);
-                      });
-  const HttpResponse response = post(api, "set a 1\nset b 2\n");
+/// The peers as a ClientApi sees them: what it gave them, and the verdict to give back.
+struct RecordingBroadcast {
+  ClientApi::Broadcast to_peers() {
+    return [this](std::vector<Tx> txs, std::function<void(bool)> when_done) {
+      given.push_back(std::move(txs));
+      done = std::move(when_done);
+    };
+  }
+  std::vector<std::vector<Tx>> given;
+  std::function<void(bool)> done;
+};
+
+TEST_F(ClientApiTest, AcceptsOnlyOnceEnoughPeersHoldTheTransactions) {
+  RecordingBroadcast peers;
+  const ClientApi api("n0", *chain_, board_, nullptr, ClientApiLimits{}, peers.to_peers());
+  const HttpResponse response = post(api, "set a 1\nset b 2\ndelete nothing\n");
   ASSERT_TRUE(response.later);
   const auto caught = catch_later(response);
-  EXPECT_EQ(broadcast.size(), 2u);
+  ASSERT_EQ(peers.given.size(), 1u);
+  EXPECT_EQ(peers.given[0].size(), 2u) << "the refused one stays here";
   EXPECT_FALSE(*caught);
-  sent();
+  peers.done(true);
   ASSERT_TRUE(*caught);
-  EXPECT_EQ((*caught)->status, 202);
-  EXPECT_EQ(json::parse((*caught)->body)["accepted"], 2);
-  // Nothing new pooled (a retry): nothing to gossip, answered at once.
-  EXPECT_FALSE(post(api, "set a 1\n").later);
+  EXPECT_EQ((*caught)->status, 400) << "the refusal keeps its status";
+  const json body = json::parse((*caught)->body);
+  EXPECT_EQ(body["accepted"], 2);
+  EXPECT_EQ(body["txs"][0]["status"], "accepted");
+  EXPECT_EQ(body["txs"][2]["status"], "refused");
+}
+
+TEST_F(ClientApiTest, TransactionsNotHeldByEnoughPeersAreNotAcceptedAndMaySafelyBeSentAgain) {
+  RecordingBroadcast peers;
+  const ClientApi api("n0", *chain_, board_, nullptr, ClientApiLimits{}, peers.to_peers());
+  const auto caught = catch_later(post(api, "set a 1\nset b 2\n"));
+  peers.done(false);
+  ASSERT_TRUE(*caught);
+  EXPECT_EQ((*caught)->status, 503);
+  json body = json::parse((*caught)->body);
+  EXPECT_EQ(body["accepted"], 0);
+  EXPECT_EQ(body["txs"][0]["status"], "not_held");
+  EXPECT_EQ(body["txs"][0]["id"], id_hex("set a 1"));
+  EXPECT_EQ(chain_->mempool().size(), 2u) << "pooled here all the same: they may still commit";
+
+  // The retry of a pooled transaction goes to the peers again, and is accepted once held.
+  const auto retry = catch_later(post(api, "set a 1\n"));
+  ASSERT_EQ(peers.given.size(), 2u);
+  EXPECT_EQ(peers.given[1], std::vector<Tx>{Tx({'s', 'e', 't', ' ', 'a', ' ', '1'})});
+  peers.done(true);
+  ASSERT_TRUE(*retry);
+  EXPECT_EQ((*retry)->status, 202);
+  EXPECT_EQ(json::parse((*retry)->body)["txs"][0]["status"], "accepted");
+  EXPECT_EQ(chain_->mempool().size(), 2u);
+}
+
+TEST_F(ClientApiTest, WithoutAVerdictInTimeTheAnswerIsNotHeld) {
+  RecordingBroadcast peers;
+  const ClientApi api("n0", *chain_, board_, nullptr, ClientApiLimits{}, peers.to_peers());
+  for (const char* wait : {"", "wait=commit"}) {
+    const HttpResponse response = post(api, "set a 1\n", "", wait);
+    const auto caught = catch_later(response);
+    response.later->expire();  // what the server does at the timeout
+    ASSERT_TRUE(*caught) << wait;
+    EXPECT_EQ((*caught)->status, 503) << wait;
+    EXPECT_EQ(json::parse((*caught)->body)["txs"][0]["status"], "not_held") << wait;
+    peers.done(true);  // the verdict comes late: nothing more is answered, nothing waits
+    EXPECT_EQ(chain_->tx_index().waiting(), 0u) << wait;
+  }
 }
 
 TEST_F(ClientApiTest, SubmitsTransactionsAndAnswersEachOnesIdOrWhyItWasRefused) {

@@ -88,19 +88,23 @@ struct ClientApiLimits {
   /// (How many may wait at once is the TxIndex's bound.)
   std::chrono::milliseconds default_wait{10'000};
   std::chrono::milliseconds max_wait{60'000};
-  /// How long POST /txs waits for its transactions' gossip to leave before it answers
-  /// anyway (the node's thread is stalled; the transactions are pooled all the same).
+  /// How long POST /txs waits for the gossip's verdict (held by enough peers, or not)
+  /// before it answers that its transactions are not held elsewhere: a backstop for a
+  /// stalled node thread, longer than the gossip's own hold timeout.
   std::chrono::milliseconds gossip_wait{5'000};
 };
 
 class ClientApi {
  public:
-  /// Hands transactions this node pooled for a client to the peers (TxGossip); `sent`
-  /// runs once they left.
-  using Broadcast = std::function<void(std::vector<Tx> txs, std::function<void()> sent)>;
+  /// Hands transactions this node pooled for a client to the peers (TxGossip); `done`
+  /// runs once with whether enough peers hold them.
+  using Broadcast = std::function<void(std::vector<Tx> txs, std::function<void(bool held)> done)>;
 
   /// Without `metrics`, GET /metrics is 404. Without `broadcast`, POST /txs answers as
-  /// soon as the transactions are pooled.
+  /// soon as the transactions are pooled. With it, a transaction is `accepted` (202) only
+  /// once enough peers hold it too; otherwise it is `not_held` (503): pooled by this node
+  /// only, it may still commit, and submitting it again is safe (the same bytes are the
+  /// same transaction).
   ClientApi(std::string node_name, Blockchain& chain, const StatusBoard& status,
             const metrics::Registry* metrics = nullptr, ClientApiLimits limits = {}, Broadcast broadcast = {});
 

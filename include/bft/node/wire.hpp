@@ -7,8 +7,12 @@
 //   kind 3 sync request  body = from_height:u64
 //   kind 4 pruned        body = base_height:u64   (the answer to a sync request for
 //                        heights this node deleted: it holds blocks from base on)
-//   kind 5 transactions  body = count:u32 (length:u32 bytes){count}   (mempool gossip:
-//                        transactions a client gave the sender; see tx_gossip.hpp)
+//   kind 5 transactions  body = sequence:u64 count:u32 (length:u32 bytes){count}
+//                        (mempool gossip: transactions a client gave the sender, numbered
+//                        by the sender; see tx_gossip.hpp)
+//   kind 6 holding       body = sequence:u64   (the answer to a transaction batch: the
+//                        receiver holds every transaction of that batch of the sender's
+//                        that its check_tx accepts)
 //
 // A commit certificate carries its value, so it doubles as a block: it answers sync
 // requests and helps a peer that missed the end of a height.
@@ -49,8 +53,16 @@ struct PrunedBelow {
 
 /// Transactions gossiped from one validator's mempool to the others, several per frame.
 struct TxBatch {
+  std::uint64_t sequence = 0;  // the sender's own numbering, echoed by TxBatchHeld
   std::vector<Tx> txs;
   friend bool operator==(const TxBatch&, const TxBatch&) = default;
+};
+
+/// A peer holds every transaction of the sender's batch `sequence` (pooled, or committed)
+/// but those its check_tx refuses.
+struct TxBatchHeld {
+  std::uint64_t sequence = 0;
+  friend bool operator==(const TxBatchHeld&, const TxBatchHeld&) = default;
 };
 
 /// What a TxBatch frame may hold: a frame beyond either bound is malformed.
@@ -59,12 +71,12 @@ struct TxBatchLimits {
   std::size_t max_tx_bytes = std::size_t{1} << 20;
 };
 
-using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest, PrunedBelow, TxBatch>;
+using WireMessage = std::variant<codec::Message, PeerStatus, SyncRequest, PrunedBelow, TxBatch, TxBatchHeld>;
 
 Bytes encode_frame(const WireMessage& message);
-/// Whether `frame` claims to be a TxBatch (by its kind byte only): the node hands those to
-/// its mempool gossip, everything else to the replica.
-bool is_tx_batch_frame(std::span<const std::uint8_t> frame) noexcept;
+/// Whether `frame` claims to be mempool gossip, a TxBatch or a TxBatchHeld (by its kind
+/// byte only): the node hands those to its TxGossip, everything else to the replica.
+bool is_mempool_frame(std::span<const std::uint8_t> frame) noexcept;
 /// Errors: malformed (empty, unknown kind, wrong body size, a transaction batch beyond
 /// `tx_limits`, empty transactions), and the codec's errors for a consensus body.
 Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits = {},
