@@ -18,16 +18,20 @@ namespace bft::node {
 namespace {
 
 constexpr std::uint8_t store_format = 1;
-constexpr std::uint8_t record_version = 1;
+constexpr std::uint8_t record_version = 2;
+constexpr std::uint8_t record_version_without_results = 1;
 constexpr char block_prefix = 'b';
 const std::string bookkeeping_key = "m";
 const std::string old_format_file = "blocks.log";
 
-/// version, height, decided_unix_ms, commit_ms, app_hash, certificate_length; then the CRC.
+/// version, height, decided_unix_ms, commit_ms, app_hash, certificate_length; then the
+/// certificate, the results (version 2) and the CRC.
 constexpr std::size_t record_fields_size = 1 + 8 + 8 + 4 + std::tuple_size_v<codec::Digest> + 4;
 constexpr std::size_t crc_size = 4;
 constexpr std::size_t bookkeeping_size = 1 + 8 + 8 + crc_size;
 constexpr std::size_t block_key_size = 1 + 8;
+constexpr std::size_t results_header_size = 4 + 4;
+constexpr std::size_t listed_result_size = 4 + 4 + 4 + 4;  // without its log and data
 
 /// Each open table keeps its index block in memory; this bounds how many are open.
 constexpr int max_open_tables = 256;
@@ -77,8 +81,68 @@ std::string encode_record(const StoredBlock& block) {
   out.append(reinterpret_cast<const char*>(block.app_hash.data()), block.app_hash.size());
   put_le(block.certificate.size(), 4, out);
   out.append(reinterpret_cast<const char*>(block.certificate.data()), block.certificate.size());
+  const std::vector<TxResult> none;
+  const std::vector<TxResult>& results = block.tx_results ? *block.tx_results : none;
+  put_le(results.size(), 4, out);
+  const TxResult plain;
+  const std::size_t listed_at = out.size();
+  put_le(0, 4, out);
+  std::uint32_t listed = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const TxResult& result = results[i];
+    if (result == plain) continue;
+    ++listed;
+    put_le(i, 4, out);
+    put_le(result.code, 4, out);
+    put_le(result.log.size(), 4, out);
+    out.append(result.log);
+    put_le(result.data.size(), 4, out);
+    out.append(reinterpret_cast<const char*>(result.data.data()), result.data.size());
+  }
+  for (std::size_t i = 0; i < 4; ++i) out[listed_at + i] = static_cast<char>(listed >> (8 * i));
   put_crc(out);
   return out;
+}
+
+/// The results in `bytes` (between the certificate and the CRC); else why they are damage.
+Result<std::vector<TxResult>> decode_results(std::span<const char> bytes, std::size_t certificate_size) {
+  const auto bad = [](const std::string& why) { return make_error(Errc::corrupt_log, "results: " + why); };
+  if (bytes.size() < results_header_size) return bad("shorter than their counts");
+  const std::uint64_t tx_count = load_le(bytes.data(), 4);
+  const std::uint64_t listed = load_le(bytes.data() + 4, 4);
+  // Every transaction takes bytes in the certificate's block; every listed result here.
+  if (tx_count > certificate_size) return bad("more results than the block can hold");
+  if (listed > tx_count || listed > (bytes.size() - results_header_size) / listed_result_size)
+    return bad("more listed results than the record holds");
+  std::vector<TxResult> results(tx_count);
+  std::size_t at = results_header_size;
+  std::uint64_t next_index = 0;
+  const auto take = [&](std::size_t size) -> std::optional<std::span<const char>> {
+    if (bytes.size() - at < size) return std::nullopt;
+    const auto taken = bytes.subspan(at, size);
+    at += size;
+    return taken;
+  };
+  for (std::uint64_t i = 0; i < listed; ++i) {
+    const auto fixed = take(8);
+    if (!fixed) return bad("cut short");
+    const std::uint64_t index = load_le(fixed->data(), 4);
+    if (index < next_index || index >= tx_count) return bad("a result index out of order or range");
+    next_index = index + 1;
+    TxResult& result = results[index];
+    result.code = static_cast<std::uint32_t>(load_le(fixed->data() + 4, 4));
+    const auto log_size = take(4);
+    const auto log = log_size ? take(load_le(log_size->data(), 4)) : std::nullopt;
+    if (!log) return bad("cut short");
+    result.log.assign(log->begin(), log->end());
+    const auto data_size = take(4);
+    const auto data = data_size ? take(load_le(data_size->data(), 4)) : std::nullopt;
+    if (!data) return bad("cut short");
+    result.data.assign(reinterpret_cast<const std::uint8_t*>(data->data()),
+                       reinterpret_cast<const std::uint8_t*>(data->data()) + data->size());
+  }
+  if (at != bytes.size()) return bad("bytes after the last result");
+  return results;
 }
 
 /// The block in `bytes`, which the key of `height` held; else why it is damage.
@@ -89,8 +153,9 @@ Result<StoredBlock> decode_record(const leveldb::Slice& bytes, Height height, st
   if (bytes.size() < record_fields_size + crc_size) return bad("record shorter than its fixed fields");
   if (!crc_matches(bytes)) return bad("record checksum mismatch");
   const char* p = bytes.data();
-  if (static_cast<std::uint8_t>(p[0]) != record_version)
-    return bad("unknown record version " + std::to_string(static_cast<std::uint8_t>(p[0])));
+  const std::uint8_t version = static_cast<std::uint8_t>(p[0]);
+  if (version != record_version && version != record_version_without_results)
+    return bad("unknown record version " + std::to_string(version));
   StoredBlock block;
   block.height = load_le(p + 1, 8);
   if (block.height != height) return bad("record holds height " + std::to_string(block.height));
@@ -98,10 +163,20 @@ Result<StoredBlock> decode_record(const leveldb::Slice& bytes, Height height, st
   block.meta.commit_ms = static_cast<std::uint32_t>(load_le(p + 17, 4));
   std::copy_n(reinterpret_cast<const std::uint8_t*>(p + 21), block.app_hash.size(), block.app_hash.begin());
   const std::uint64_t certificate_size = load_le(p + record_fields_size - 4, 4);
-  if (certificate_size != bytes.size() - record_fields_size - crc_size)
-    return bad("certificate length does not end the record");
+  const std::size_t after_fields = bytes.size() - record_fields_size - crc_size;
+  if (version == record_version_without_results ? certificate_size != after_fields : certificate_size > after_fields)
+    return bad("certificate length does not fit the record");
   const auto* certificate = reinterpret_cast<const std::uint8_t*>(p + record_fields_size);
   block.certificate.assign(certificate, certificate + certificate_size);
+  if (version == record_version) {
+    auto results = decode_results(
+        std::span<const char>(p + record_fields_size + certificate_size, after_fields - certificate_size),
+        certificate_size);
+    if (!results) return bad(results.error().message);
+    block.tx_results = std::move(*results);
+  } else {
+    block.tx_results.reset();
+  }
   return block;
 }
 
@@ -170,9 +245,11 @@ BlockStore& BlockStore::operator=(BlockStore&&) noexcept = default;
 BlockStore::~BlockStore() = default;
 
 Result<BlockStore> BlockStore::open(const std::string& directory, BlockStoreOptions options) {
-  if (options.max_record_size < record_fields_size + crc_size || options.max_record_size > 0xFFFFFFFFu)
+  if (options.max_record_size < record_fields_size + results_header_size + crc_size ||
+      options.max_record_size > 0xFFFFFFFFu)
     return make_error(Errc::invalid_argument, "block store: max_record_size must be in [" +
-                                                  std::to_string(record_fields_size + crc_size) + ", 2^32)");
+                                                  std::to_string(record_fields_size + results_header_size + crc_size) +
+                                                  ", 2^32)");
   if (options.max_prune_per_call == 0)
     return make_error(Errc::invalid_argument, "block store: max_prune_per_call must be at least 1");
   std::error_code ec;
@@ -221,11 +298,10 @@ Result<void> BlockStore::append(const StoredBlock& block) {
   if (block.height != old_tip + 1)
     return make_error(Errc::invalid_argument, s.directory + ": append of height " + std::to_string(block.height) +
                                                   ", expected " + std::to_string(old_tip + 1));
-  const std::size_t record_size = record_fields_size + block.certificate.size() + crc_size;
-  if (record_size > s.options.max_record_size)
-    return make_error(Errc::too_large, s.where(block.height) + ": record of " + std::to_string(record_size) +
-                                           " bytes (limit " + std::to_string(s.options.max_record_size) + ")");
   const std::string record = encode_record(block);
+  if (record.size() > s.options.max_record_size)
+    return make_error(Errc::too_large, s.where(block.height) + ": record of " + std::to_string(record.size()) +
+                                           " bytes (limit " + std::to_string(s.options.max_record_size) + ")");
   const Height new_base = old_tip == 0 ? block.height : base();
   leveldb::WriteBatch batch;
   batch.Put(block_key(block.height), record);

@@ -181,6 +181,8 @@ Result<void> Blockchain::run_handshake() {
       previous_block_hash = block_hash(commit->value->bytes());
     }
   }
+  // What the application applied; the replay below records the rest.
+  if (auto reloaded = reload_tx_index(info.last_height); !reloaded) return reloaded;
   if (info.last_height == tip) {
     if (tip == 0) last_app_hash_ = info.app_hash;
     const std::lock_guard lock(app_hash_mutex_);
@@ -207,6 +209,39 @@ Result<void> Blockchain::run_handshake() {
     ++handshake_.replayed;
   }
   log_.log(LogLevel::info, "handshake_replayed", field("blocks", handshake_.replayed));
+  return {};
+}
+
+Result<void> Blockchain::reload_tx_index(Height up_to) {
+  struct Reloaded {
+    Height height;
+    std::vector<TxId> ids;
+    std::vector<TxResult> results;
+  };
+  std::vector<Reloaded> newest_first;
+  std::size_t txs = 0;
+  const Height lowest = std::max<Height>(store_.base(), 1);
+  for (Height height = up_to; height >= lowest && newest_first.size() < options_.tx_index_reload_blocks &&
+                              txs < options_.tx_index_capacity;
+       --height) {
+    auto stored = store_.get(height);
+    if (!stored) return stored.error();
+    if (!*stored) return make_error(Errc::corrupt_log, "the block store lacks " + at(height) + " below its tip");
+    // Records written before results were stored: the index starts after them.
+    if (!(*stored)->tx_results) break;
+    auto commit = codec::decode_certificate((*stored)->certificate);
+    auto block = commit && commit->value ? decode_block(commit->value->bytes(), options_.block_limits)
+                                         : Result<Block>(make_error(Errc::malformed, "no commit"));
+    if (!block || block->txs.size() != (*stored)->tx_results->size())
+      return make_error(Errc::corrupt_log, "stored block at " + at(height) +
+                                               ": its block does not decode or does not match its results");
+    Reloaded reloaded{height, {}, std::move(*(*stored)->tx_results)};
+    reloaded.ids.reserve(block->txs.size());
+    for (const Tx& tx : block->txs) reloaded.ids.push_back(tx_id(tx));
+    txs += reloaded.ids.size();
+    newest_first.push_back(std::move(reloaded));
+  }
+  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) tx_index_.record(it->height, it->ids, it->results);
   return {};
 }
 
@@ -326,8 +361,8 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
   } else {
     // Durable before the application commits: a crash in between replays the block.
     started = std::chrono::steady_clock::now();
-    StoredBlock stored{height, codec::encode(commit), finalized->app_hash,
-                       BlockMeta{options_.unix_ms(), commit_ms}};
+    StoredBlock stored{height, codec::encode(commit), finalized->app_hash, BlockMeta{options_.unix_ms(), commit_ms},
+                       finalized->tx_results};
     if (auto appended = store_.append(stored); !appended) return appended;
     if (metrics_) metrics_->append_seconds.observe(seconds_since(started));
   }

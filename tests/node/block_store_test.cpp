@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "bft/node/block_store.hpp"
+#include "bft/wal/crc32c.hpp"
 #include "temp_dir.hpp"
 
 namespace bft::node {
@@ -22,8 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A record's fixed fields and CRC, as the header documents them.
-constexpr std::size_t record_overhead = 1 + 8 + 8 + 4 + 32 + 4 + 4;
+/// A record's fixed fields, its results' two counts (none listed) and its CRC, as the
+/// header documents them.
+constexpr std::size_t record_overhead = 1 + 8 + 8 + 4 + 32 + 4 + 4 + 4 + 4;
 
 StoredBlock block_at(Height h, std::size_t certificate_size = 16) {
   StoredBlock b;
@@ -276,6 +278,81 @@ TEST_F(BlockStoreTest, DamagedRecordIsCorruptLogNamingTheHeight) {
   auto range = store.read_range(1, 10, 1000);
   ASSERT_FALSE(range.ok());
   expect_error(range.error(), Errc::corrupt_log, "height 2");
+}
+
+TEST_F(BlockStoreTest, KeepsEachTransactionsResultListingOnlyThoseThatSaySomething) {
+  auto store = open_ok();
+  StoredBlock plain = block_at(1);
+  plain.tx_results = std::vector<TxResult>(3);
+  StoredBlock mixed = block_at(2);
+  mixed.tx_results = std::vector<TxResult>{{}, {5, "no funds", {}}, {}, {code_ok, "", {9, 9}}};
+  ASSERT_TRUE(store.append(plain).ok());
+  const std::uint64_t after_plain = store.bytes_written();
+  EXPECT_EQ(after_plain, record_overhead + plain.certificate.size()) << "results of code 0 take no room";
+  ASSERT_TRUE(store.append(mixed).ok());
+  EXPECT_EQ(store.bytes_written() - after_plain,
+            record_overhead + mixed.certificate.size() + (16 + 8) + (16 + 2));
+  for (const StoredBlock& block : {plain, mixed}) {
+    auto got = store.get(block.height);
+    ASSERT_TRUE(got.ok() && *got) << block.height;
+    EXPECT_EQ(**got, block);
+  }
+}
+
+/// `record` with its CRC32C recomputed: damage the checksum does not catch.
+std::string with_crc(std::string record) {
+  record.resize(record.size() - 4);
+  const std::uint32_t crc =
+      wal::crc32c(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(record.data()), record.size()));
+  for (int i = 0; i < 4; ++i) record.push_back(static_cast<char>(crc >> (8 * i)));
+  return record;
+}
+
+TEST_F(BlockStoreTest, ARecordOfVersionOneHasNoResults) {
+  {
+    auto store = open_ok();
+    fill(store, 2);
+  }
+  // Version 1: the same record without the results after the certificate.
+  edit_database([](leveldb::DB& db) {
+    std::string record;
+    ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, key_of(2), &record).ok());
+    record.erase(record.size() - 4 - 8, 8);
+    record[0] = 1;
+    ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, key_of(2), with_crc(record)).ok());
+  });
+  auto store = open_ok();
+  auto got = store.get(2);
+  ASSERT_TRUE(got.ok() && *got) << (got.ok() ? "missing" : got.error().message);
+  StoredBlock expected = block_at(2);
+  expected.tx_results.reset();
+  EXPECT_EQ(**got, expected);
+}
+
+TEST_F(BlockStoreTest, ResultsThatDoNotAddUpAreCorruptLog) {
+  {
+    auto store = open_ok();
+    StoredBlock block = block_at(1);
+    block.tx_results = std::vector<TxResult>{{}, {5, "no", {}}};
+    ASSERT_TRUE(store.append(block).ok());
+  }
+  std::string intact;
+  edit_database([&](leveldb::DB& db) { ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, key_of(1), &intact).ok()); });
+  // The results start after the fixed fields and the certificate of 16 bytes.
+  const std::size_t results_at = record_overhead - 4 - 8 + 16;
+  const auto damaged_with = [&](std::size_t at, std::uint8_t byte, const std::string& why) {
+    std::string record = intact;
+    record[at] = static_cast<char>(byte);
+    edit_database([&](leveldb::DB& db) { ASSERT_TRUE(db.Put(leveldb::WriteOptions{}, key_of(1), with_crc(record)).ok()); });
+    auto store = open_ok();
+    auto got = store.get(1);
+    ASSERT_FALSE(got.ok()) << why;
+    expect_error(got.error(), Errc::corrupt_log, "height 1");
+  };
+  damaged_with(results_at, 0xff, "more results than the block can hold");
+  damaged_with(results_at + 4, 2, "more listed results than there are");
+  damaged_with(results_at + 8, 7, "a listed index beyond the block");
+  damaged_with(results_at + 16, 60, "a log longer than the record");
 }
 
 TEST_F(BlockStoreTest, IntactRecordUnderTheWrongHeightIsCorruptLog) {

@@ -29,7 +29,8 @@ struct DurableState {
 };
 
 /// Appends every transaction to a running hash. Transactions starting with "bad" are
-/// refused by check_tx and process_proposal; finalize_block can be made to fail or to
+/// refused by check_tx and process_proposal, those starting with "fail" fail in their
+/// block (code 3); finalize_block can be made to fail or to
 /// compute a different hash (a non-deterministic application).
 class LedgerApp final : public Application {
  public:
@@ -69,7 +70,10 @@ class LedgerApp final : public Application {
     Bytes chained(hash_.begin(), hash_.end());
     for (const Tx& t : request.txs) {
       chained.insert(chained.end(), t.begin(), t.end());
-      result.tx_results.push_back({});
+      if (std::string(t.begin(), t.end()).rfind("fail", 0) == 0)
+        result.tx_results.push_back({3, "failed in its block", {1, 2}});
+      else
+        result.tx_results.push_back({});
     }
     if (nondeterministic) chained.push_back(0x42);
     result.app_hash = codec::sha256(chained);
@@ -348,6 +352,48 @@ TEST_F(BlockchainTest, ATransactionCommittedWhileItIsCheckedIsNotPooled) {
   ASSERT_TRUE(result.committed);
   EXPECT_EQ(result.committed->height, 2u);
   EXPECT_EQ(chain_->mempool().size(), 0u);
+}
+
+TEST_F(BlockchainTest, ARestartedNodeKnowsTheTransactionsCommittedBeforeIt) {
+  DurableState durable;
+  {
+    LedgerApp app(durable);
+    open_ok(app);
+    decide_next({"a", "fail-b"});
+    decide_next({"c"});
+  }
+  LedgerApp restarted(durable);
+  open_ok(restarted);
+  // A client's retry of a transaction committed before the restart is not pooled again,
+  // and its result is the one its block gave.
+  const SubmitResult retry = chain_->submit(tx("fail-b"));
+  EXPECT_FALSE(retry.accepted());
+  ASSERT_TRUE(retry.committed);
+  EXPECT_EQ(*retry.committed, (CommittedTx{1, 1, 3, "failed in its block"}));
+  EXPECT_EQ(chain_->mempool().size(), 0u);
+  ASSERT_TRUE(chain_->tx_index().find(tx_id(tx("c"))));
+  EXPECT_EQ(chain_->tx_index().find(tx_id(tx("c")))->height, 2u);
+  EXPECT_EQ(chain_->tx_index().size(), 3u);
+}
+
+TEST_F(BlockchainTest, ARestartReloadsTheIndexFromABoundedNumberOfBlocks) {
+  DurableState durable;
+  {
+    LedgerApp app(durable);
+    open_ok(app);
+    decide_next({"a"});
+    decide_next({"b"});
+    decide_next({"c"});
+  }
+  LedgerApp restarted(durable);
+  BlockchainOptions o = options();
+  o.tx_index_reload_blocks = 2;
+  auto chain = open(restarted, std::move(o));
+  ASSERT_TRUE(chain.ok()) << chain.error().message;
+  chain_ = std::move(*chain);
+  EXPECT_FALSE(chain_->tx_index().find(tx_id(tx("a"))));
+  EXPECT_TRUE(chain_->tx_index().find(tx_id(tx("b"))));
+  EXPECT_TRUE(chain_->tx_index().find(tx_id(tx("c"))));
 }
 
 TEST_F(BlockchainTest, AProposalIsCutToWhatABlockHolds) {

@@ -5,8 +5,13 @@
 //
 //   'b' u64 height (big-endian)   → record
 //   'm'                           → bookkeeping = u8 format (1)  u64 base  u64 tip  u32 crc32c
-//   record = u8 version (1)  u64 height  u64 decided_unix_ms  u32 commit_ms  32 app_hash
-//            u32 certificate_length  certificate  u32 crc32c            (little-endian)
+//   record = u8 version (2)  u64 height  u64 decided_unix_ms  u32 commit_ms  32 app_hash
+//            u32 certificate_length  certificate  results  u32 crc32c     (little-endian)
+//   results = u32 tx_count  u32 listed  (u32 index  u32 code  u32 log_length  log
+//             u32 data_length  data){listed}   (only the results other than code 0 with
+//             no log and no data, by increasing index: most blocks list none)
+//
+// Records of version 1 (no results) are read too.
 //
 // Each CRC32C covers the bytes before it; LevelDB checksums its own blocks and log as well.
 //
@@ -34,6 +39,7 @@
 
 #include "bft/bytes.hpp"
 #include "bft/codec/hash.hpp"
+#include "bft/node/application.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 
@@ -55,6 +61,9 @@ struct StoredBlock {
   /// The application's hash after applying this block.
   codec::Digest app_hash{};
   BlockMeta meta;
+  /// What finalize_block answered for each transaction; nullopt in a record of version 1,
+  /// written before results were stored.
+  std::optional<std::vector<TxResult>> tx_results = std::vector<TxResult>{};
   friend bool operator==(const StoredBlock&, const StoredBlock&) = default;
 };
 

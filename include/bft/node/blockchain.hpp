@@ -72,6 +72,10 @@ struct BlockchainOptions {
   /// Committed transactions remembered by id (GET /tx/<id>; not pooled again), and
   /// clients that may wait for commits at once (TxIndex).
   std::size_t tx_index_capacity = 262'144;
+  /// On open the index is refilled from the last blocks the application applied, at most
+  /// this many (and tx_index_capacity transactions): a restarted node knows what committed
+  /// just before it stopped, so a client's retry of it is not pooled again.
+  std::size_t tx_index_reload_blocks = 1024;
   std::size_t max_commit_waiters = 1024;
   /// The proposer's clock for block times (milliseconds since the Unix epoch); the system
   /// clock when empty.
@@ -148,6 +152,7 @@ class Blockchain final : public Ledger {
   /// The tip's block, checked against its certificate, becomes the chain's last block.
   Result<void> load_tip();
   Result<void> run_handshake();
+  Result<void> reload_tx_index(Height up_to);
   struct VerifiedBlock {
     codec::QuorumCertificate commit;
     Block block;

@@ -3,8 +3,8 @@
 // gossip), and the clients waiting for their transactions to commit (POST /txs?wait=commit).
 //
 // Bounded: it remembers the last `capacity` committed transactions and forgets the oldest
-// first; and at most `max_waiters` waits at once. In memory only: a restarted node knows
-// the transactions it committed (or replayed at start-up) since it started.
+// first; and at most `max_waiters` waits at once. In memory: on a restart the Blockchain
+// refills it from the last blocks of its store, which keeps each transaction's result.
 //
 // Thread-safe: the node's thread records each block; clients look up and wait from the
 // HTTP threads. One lock covers both, so a wait registered while a block is recorded
