@@ -19,6 +19,11 @@ std::uint64_t KeyedHash::operator()(std::span<const std::uint8_t> bytes) const n
   return hash;
 }
 
+KeyedDigestHash::KeyedDigestHash() {
+  detail::ensure_sodium();
+  randombytes_buf(&key_, sizeof key_);
+}
+
 std::uint64_t KeyedHash::operator()(std::string_view text) const noexcept {
   return (*this)(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }

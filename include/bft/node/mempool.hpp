@@ -33,7 +33,7 @@ TxId tx_id(std::span<const std::uint8_t> tx) noexcept;
 /// Hashes ids for hash tables under a key drawn at construction: ids are SHA-256 of
 /// transactions clients choose, so unkeyed, a client could grind ids into one bucket.
 struct TxIdHash {
-  crypto::KeyedHash hash;
+  crypto::KeyedDigestHash hash;
   std::size_t operator()(const TxId& id) const noexcept { return static_cast<std::size_t>(hash(id)); }
 };
 
