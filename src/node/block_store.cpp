@@ -31,7 +31,7 @@ constexpr std::size_t crc_size = 4;
 constexpr std::size_t bookkeeping_size = 1 + 8 + 8 + crc_size;
 constexpr std::size_t block_key_size = 1 + 8;
 constexpr std::size_t results_header_size = 4 + 4;
-constexpr std::size_t listed_result_size = 4 + 4 + 4 + 4;  // without its log and data
+constexpr std::size_t listed_result_size = 4 + 4 + 4;  // index, code, log length
 
 /// Each open table keeps its index block in memory; this bounds how many are open.
 constexpr int max_open_tables = 256;
@@ -71,9 +71,10 @@ std::optional<Height> height_of_key(const leveldb::Slice& key) {
   return height;
 }
 
-std::string encode_record(const StoredBlock& block) {
+/// `with_logs` false keeps the results' codes only: for a block whose logs would not fit.
+std::string encode_record(const StoredBlock& block, bool with_logs) {
   std::string out;
-  out.reserve(record_fields_size + block.certificate.size() + crc_size);
+  out.reserve(record_fields_size + block.certificate.size() + results_header_size + crc_size);
   out.push_back(static_cast<char>(record_version));
   put_le(block.height, 8, out);
   put_le(block.meta.decided_unix_ms, 8, out);
@@ -81,23 +82,20 @@ std::string encode_record(const StoredBlock& block) {
   out.append(reinterpret_cast<const char*>(block.app_hash.data()), block.app_hash.size());
   put_le(block.certificate.size(), 4, out);
   out.append(reinterpret_cast<const char*>(block.certificate.data()), block.certificate.size());
-  const std::vector<TxResult> none;
-  const std::vector<TxResult>& results = block.tx_results ? *block.tx_results : none;
-  put_le(results.size(), 4, out);
-  const TxResult plain;
+  const std::size_t count = block.tx_results ? block.tx_results->size() : 0;
+  put_le(count, 4, out);
   const std::size_t listed_at = out.size();
   put_le(0, 4, out);
   std::uint32_t listed = 0;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const TxResult& result = results[i];
-    if (result == plain) continue;
+  for (std::size_t i = 0; i < count; ++i) {
+    const TxResult& result = (*block.tx_results)[i];
+    const std::string_view log = with_logs ? std::string_view(result.log) : std::string_view();
+    if (result.code == code_ok && log.empty()) continue;
     ++listed;
     put_le(i, 4, out);
     put_le(result.code, 4, out);
-    put_le(result.log.size(), 4, out);
-    out.append(result.log);
-    put_le(result.data.size(), 4, out);
-    out.append(reinterpret_cast<const char*>(result.data.data()), result.data.size());
+    put_le(log.size(), 4, out);
+    out.append(log);
   }
   for (std::size_t i = 0; i < 4; ++i) out[listed_at + i] = static_cast<char>(listed >> (8 * i));
   put_crc(out);
@@ -117,29 +115,18 @@ Result<std::vector<TxResult>> decode_results(std::span<const char> bytes, std::s
   std::vector<TxResult> results(tx_count);
   std::size_t at = results_header_size;
   std::uint64_t next_index = 0;
-  const auto take = [&](std::size_t size) -> std::optional<std::span<const char>> {
-    if (bytes.size() - at < size) return std::nullopt;
-    const auto taken = bytes.subspan(at, size);
-    at += size;
-    return taken;
-  };
   for (std::uint64_t i = 0; i < listed; ++i) {
-    const auto fixed = take(8);
-    if (!fixed) return bad("cut short");
-    const std::uint64_t index = load_le(fixed->data(), 4);
+    if (bytes.size() - at < listed_result_size) return bad("cut short");
+    const std::uint64_t index = load_le(bytes.data() + at, 4);
     if (index < next_index || index >= tx_count) return bad("a result index out of order or range");
     next_index = index + 1;
     TxResult& result = results[index];
-    result.code = static_cast<std::uint32_t>(load_le(fixed->data() + 4, 4));
-    const auto log_size = take(4);
-    const auto log = log_size ? take(load_le(log_size->data(), 4)) : std::nullopt;
-    if (!log) return bad("cut short");
-    result.log.assign(log->begin(), log->end());
-    const auto data_size = take(4);
-    const auto data = data_size ? take(load_le(data_size->data(), 4)) : std::nullopt;
-    if (!data) return bad("cut short");
-    result.data.assign(reinterpret_cast<const std::uint8_t*>(data->data()),
-                       reinterpret_cast<const std::uint8_t*>(data->data()) + data->size());
+    result.code = static_cast<std::uint32_t>(load_le(bytes.data() + at + 4, 4));
+    const std::uint64_t log_size = load_le(bytes.data() + at + 8, 4);
+    at += listed_result_size;
+    if (bytes.size() - at < log_size) return bad("cut short");
+    result.log.assign(bytes.data() + at, log_size);
+    at += log_size;
   }
   if (at != bytes.size()) return bad("bytes after the last result");
   return results;
@@ -298,7 +285,9 @@ Result<void> BlockStore::append(const StoredBlock& block) {
   if (block.height != old_tip + 1)
     return make_error(Errc::invalid_argument, s.directory + ": append of height " + std::to_string(block.height) +
                                                   ", expected " + std::to_string(old_tip + 1));
-  const std::string record = encode_record(block);
+  std::string record = encode_record(block, true);
+  // The logs are the application's to size: a block never fails to store for them.
+  if (record.size() > s.options.max_record_size) record = encode_record(block, false);
   if (record.size() > s.options.max_record_size)
     return make_error(Errc::too_large, s.where(block.height) + ": record of " + std::to_string(record.size()) +
                                            " bytes (limit " + std::to_string(s.options.max_record_size) + ")");

@@ -280,23 +280,37 @@ TEST_F(BlockStoreTest, DamagedRecordIsCorruptLogNamingTheHeight) {
   expect_error(range.error(), Errc::corrupt_log, "height 2");
 }
 
-TEST_F(BlockStoreTest, KeepsEachTransactionsResultListingOnlyThoseThatSaySomething) {
+TEST_F(BlockStoreTest, KeepsEachTransactionsCodeAndLogListingOnlyThoseThatSaySomething) {
   auto store = open_ok();
   StoredBlock plain = block_at(1);
   plain.tx_results = std::vector<TxResult>(3);
   StoredBlock mixed = block_at(2);
-  mixed.tx_results = std::vector<TxResult>{{}, {5, "no funds", {}}, {}, {code_ok, "", {9, 9}}};
+  mixed.tx_results = std::vector<TxResult>{{}, {5, "no funds", {}}, {}, {code_ok, "noted", {9, 9}}, {code_ok, "", {7}}};
   ASSERT_TRUE(store.append(plain).ok());
   const std::uint64_t after_plain = store.bytes_written();
   EXPECT_EQ(after_plain, record_overhead + plain.certificate.size()) << "results of code 0 take no room";
   ASSERT_TRUE(store.append(mixed).ok());
-  EXPECT_EQ(store.bytes_written() - after_plain,
-            record_overhead + mixed.certificate.size() + (16 + 8) + (16 + 2));
-  for (const StoredBlock& block : {plain, mixed}) {
-    auto got = store.get(block.height);
-    ASSERT_TRUE(got.ok() && *got) << block.height;
-    EXPECT_EQ(**got, block);
-  }
+  EXPECT_EQ(store.bytes_written() - after_plain, record_overhead + mixed.certificate.size() + (12 + 8) + (12 + 5));
+  auto got = store.get(1);
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ(**got, plain);
+  got = store.get(2);
+  ASSERT_TRUE(got.ok() && *got);
+  // The data is not kept: GET /tx/<id> answers codes and logs.
+  EXPECT_EQ((*got)->tx_results,
+            (std::vector<TxResult>{{}, {5, "no funds", {}}, {}, {code_ok, "noted", {}}, {}}));
+}
+
+TEST_F(BlockStoreTest, LogsThatWouldNotFitAreDroppedNotTheBlock) {
+  BlockStoreOptions options;
+  options.max_record_size = record_overhead + 16 + 12 + 100;
+  auto store = open_ok(options);
+  StoredBlock block = block_at(1);
+  block.tx_results = std::vector<TxResult>{{4, std::string(200, 'x'), {}}};
+  ASSERT_TRUE(store.append(block).ok());
+  auto got = store.get(1);
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ((*got)->tx_results, (std::vector<TxResult>{{4, "", {}}})) << "the code stays";
 }
 
 /// `record` with its CRC32C recomputed: damage the checksum does not catch.
@@ -338,7 +352,8 @@ TEST_F(BlockStoreTest, ResultsThatDoNotAddUpAreCorruptLog) {
   }
   std::string intact;
   edit_database([&](leveldb::DB& db) { ASSERT_TRUE(db.Get(leveldb::ReadOptions{}, key_of(1), &intact).ok()); });
-  // The results start after the fixed fields and the certificate of 16 bytes.
+  // The results start after the fixed fields and the certificate of 16 bytes; the listed
+  // result is index, code, log length, log.
   const std::size_t results_at = record_overhead - 4 - 8 + 16;
   const auto damaged_with = [&](std::size_t at, std::uint8_t byte, const std::string& why) {
     std::string record = intact;
@@ -353,6 +368,7 @@ TEST_F(BlockStoreTest, ResultsThatDoNotAddUpAreCorruptLog) {
   damaged_with(results_at + 4, 2, "more listed results than there are");
   damaged_with(results_at + 8, 7, "a listed index beyond the block");
   damaged_with(results_at + 16, 60, "a log longer than the record");
+  damaged_with(results_at + 16, 1, "bytes after the last result");
 }
 
 TEST_F(BlockStoreTest, IntactRecordUnderTheWrongHeightIsCorruptLog) {

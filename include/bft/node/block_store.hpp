@@ -7,9 +7,9 @@
 //   'm'                           → bookkeeping = u8 format (1)  u64 base  u64 tip  u32 crc32c
 //   record = u8 version (2)  u64 height  u64 decided_unix_ms  u32 commit_ms  32 app_hash
 //            u32 certificate_length  certificate  results  u32 crc32c     (little-endian)
-//   results = u32 tx_count  u32 listed  (u32 index  u32 code  u32 log_length  log
-//             u32 data_length  data){listed}   (only the results other than code 0 with
-//             no log and no data, by increasing index: most blocks list none)
+//   results = u32 tx_count  u32 listed  (u32 index  u32 code  u32 log_length  log){listed}
+//             (only the results other than code 0 with no log, by increasing index: most
+//             blocks list none; what GET /tx/<id> answers, not the results' data)
 //
 // Records of version 1 (no results) are read too.
 //
@@ -61,8 +61,9 @@ struct StoredBlock {
   /// The application's hash after applying this block.
   codec::Digest app_hash{};
   BlockMeta meta;
-  /// What finalize_block answered for each transaction; nullopt in a record of version 1,
-  /// written before results were stored.
+  /// What finalize_block answered for each transaction: its code and log (read back
+  /// without data; without logs if they made the record exceed max_record_size). nullopt
+  /// in a record of version 1, written before results were stored.
   std::optional<std::vector<TxResult>> tx_results = std::vector<TxResult>{};
   friend bool operator==(const StoredBlock&, const StoredBlock&) = default;
 };
