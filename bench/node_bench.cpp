@@ -7,6 +7,8 @@
 //   MempoolAddRemove/N  N transactions pooled (with their ids), then removed as a committed
 //                       block
 //   DecodeBlock/N       a block of N transactions decoded
+//   TxIndexBlock/N      a full transaction index (262,144 ids) asked about N ids twice, as
+//                       admission does, then recording them as a block (the oldest go)
 // Figures, not assertions.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "benchmark_main.hpp"
 #include "bft/crypto/lthash.hpp"
 #include "bft/node/block.hpp"
+#include "bft/node/tx_index.hpp"
 #include "bft/node/kv_application.hpp"
 #include "bft/node/mempool.hpp"
 
@@ -95,6 +98,33 @@ void MempoolAddRemove(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(MempoolAddRemove)->Arg(5000)->Unit(benchmark::kMillisecond);
+
+void TxIndexBlock(benchmark::State& state) {
+  const auto count = static_cast<std::size_t>(state.range(0));
+  TxIndex index;
+  std::uint64_t next = 0;
+  const auto block_ids = [&] {
+    std::vector<TxId> ids;
+    for (const Tx& tx : commands(next, count)) ids.push_back(tx_id(tx));
+    next += count;
+    return ids;
+  };
+  const std::vector<TxResult> results(count);
+  Height height = 0;
+  while (index.size() < 262'144) index.record(++height, block_ids(), results);
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::vector<TxId> ids = block_ids();
+    state.ResumeTiming();
+    for (const TxId& id : ids) {
+      benchmark::DoNotOptimize(index.find(id));
+      benchmark::DoNotOptimize(index.find(id));
+    }
+    index.record(++height, ids, results);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(TxIndexBlock)->Arg(5000)->Unit(benchmark::kMillisecond);
 
 void DecodeBlock(benchmark::State& state) {
   BlockHeader header;

@@ -1,6 +1,7 @@
 #include "bft/node/tx_index.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace bft::node {
 
@@ -12,22 +13,67 @@ struct TxIndex::Wait {
 };
 
 TxIndex::TxIndex(std::size_t capacity, std::size_t max_waiters)
-    : capacity_(std::max<std::size_t>(capacity, 1)),
-      max_waiters_(max_waiters),
-      committed_(0, TxIdHash{}),
-      waits_by_id_(0, TxIdHash{}) {}
+    : capacity_(std::max<std::size_t>(capacity, 1)), max_waiters_(max_waiters), waits_by_id_(0, TxIdHash{}) {
+  // Half full at capacity: short probes. A block beyond it for a moment grows the table.
+  slots_.assign(std::bit_ceil(2 * capacity_), 0);
+}
+
+const TxIndex::Entry* TxIndex::find_locked(const TxId& id) const {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t at = hash_(id) & mask;; at = (at + 1) & mask) {
+    const std::uint64_t slot = slots_[at];
+    if (slot == 0) return nullptr;
+    const Entry& entry = entries_[slot - 1 - first_sequence_];
+    if (entry.id == id) return &entry;
+  }
+}
+
+void TxIndex::insert_slot(std::uint64_t sequence) {
+  // entries_ holds this one already: growing re-slots it with the others.
+  if (entries_.size() * 4 > slots_.size() * 3) return grow_slots();
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t at = hash_(entries_[sequence - first_sequence_].id) & mask;
+  while (slots_[at] != 0) at = (at + 1) & mask;
+  slots_[at] = sequence + 1;
+}
+
+void TxIndex::erase_slot(const TxId& id) {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t hole = hash_(id) & mask;
+  while (entries_[slots_[hole] - 1 - first_sequence_].id != id) hole = (hole + 1) & mask;
+  // Backward shift: a later entry of the probe run moves into the hole unless its home
+  // lies cyclically after the hole (it would no longer be found from there).
+  for (std::size_t next = (hole + 1) & mask; slots_[next] != 0; next = (next + 1) & mask) {
+    const std::size_t home = hash_(entries_[slots_[next] - 1 - first_sequence_].id) & mask;
+    const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (stays) continue;
+    slots_[hole] = slots_[next];
+    hole = next;
+  }
+  slots_[hole] = 0;
+}
+
+void TxIndex::grow_slots() {
+  slots_.assign(slots_.size() * 2, 0);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    std::size_t at = hash_(entries_[i].id) & mask;
+    while (slots_[at] != 0) at = (at + 1) & mask;
+    slots_[at] = first_sequence_ + i + 1;
+  }
+}
 
 void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const TxResult> results) {
   std::vector<std::pair<std::shared_ptr<Wait>, std::vector<TxOutcome>>> finished;
   {
     const std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const TxResult* result = i < results.size() ? &results[i] : nullptr;
-      CommittedTx where{height, static_cast<std::uint32_t>(i), result ? result->code : code_ok,
-                        result ? result->log : std::string()};
       // A transaction committed twice (only a faulty quorum decides that) keeps its first place.
-      if (!committed_.emplace(ids[i], std::move(where)).second) continue;
-      order_.push_back(ids[i]);
+      if (find_locked(ids[i])) continue;
+      const TxResult* result = i < results.size() ? &results[i] : nullptr;
+      entries_.push_back({ids[i], CommittedTx{height, static_cast<std::uint32_t>(i), result ? result->code : code_ok,
+                                             result ? result->log : std::string()}});
+      insert_slot(first_sequence_ + entries_.size() - 1);
       const auto [first, last] = waits_by_id_.equal_range(ids[i]);
       for (auto it = first; it != last; ++it)
         if (--it->second->pending == 0) finished.emplace_back(it->second, std::vector<TxOutcome>{});
@@ -39,9 +85,10 @@ void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const T
       --waits_;
       outcomes = outcomes_locked(*wait);
     }
-    while (order_.size() > capacity_) {
-      committed_.erase(order_.front());
-      order_.pop_front();
+    while (entries_.size() > capacity_) {
+      erase_slot(entries_.front().id);
+      entries_.pop_front();
+      ++first_sequence_;
     }
   }
   for (auto& [wait, outcomes] : finished) release(*wait)(std::move(outcomes));
@@ -57,17 +104,17 @@ TxIndex::WaitDone TxIndex::release(Wait& wait) {
 
 std::optional<CommittedTx> TxIndex::find(const TxId& id) const {
   const std::lock_guard lock(mutex_);
-  const auto found = committed_.find(id);
-  if (found == committed_.end()) return std::nullopt;
-  return found->second;
+  const Entry* found = find_locked(id);
+  if (!found) return std::nullopt;
+  return found->where;
 }
 
 std::vector<TxOutcome> TxIndex::outcomes_locked(const Wait& wait) const {
   std::vector<TxOutcome> outcomes;
   outcomes.reserve(wait.ids.size());
   for (const TxId& id : wait.ids) {
-    const auto found = committed_.find(id);
-    outcomes.push_back({id, found == committed_.end() ? std::nullopt : std::optional<CommittedTx>(found->second)});
+    const Entry* found = find_locked(id);
+    outcomes.push_back({id, found ? std::optional<CommittedTx>(found->where) : std::nullopt});
   }
   return outcomes;
 }
@@ -77,7 +124,7 @@ Result<std::shared_ptr<TxIndex::Wait>> TxIndex::wait(std::vector<TxId> ids, Wait
   std::vector<TxOutcome> outcomes;
   {
     const std::lock_guard lock(mutex_);
-    for (const TxId& id : wait->ids) wait->pending += !committed_.contains(id);
+    for (const TxId& id : wait->ids) wait->pending += find_locked(id) == nullptr;
     if (wait->pending == 0) {
       outcomes = outcomes_locked(*wait);
     } else {
@@ -85,7 +132,7 @@ Result<std::shared_ptr<TxIndex::Wait>> TxIndex::wait(std::vector<TxId> ids, Wait
         return make_error(Errc::buffer_full, std::to_string(waits_) + " clients wait for commits already");
       ++waits_;
       for (const TxId& id : wait->ids)
-        if (!committed_.contains(id)) waits_by_id_.emplace(id, wait);
+        if (!find_locked(id)) waits_by_id_.emplace(id, wait);
       return wait;
     }
   }
@@ -110,7 +157,7 @@ std::optional<std::vector<TxOutcome>> TxIndex::cancel(const std::shared_ptr<Wait
 
 std::size_t TxIndex::size() const {
   const std::lock_guard lock(mutex_);
-  return committed_.size();
+  return entries_.size();
 }
 
 std::size_t TxIndex::waiting() const {

@@ -3,6 +3,9 @@
 // cancelled at a timeout, bounded in number).
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <map>
+#include <random>
 #include <string>
 
 #include "bft/node/tx_index.hpp"
@@ -33,6 +36,46 @@ TEST(TxIndex, ForgetsTheOldestBeyondItsCapacity) {
   EXPECT_FALSE(index.find(id_of("a")));
   EXPECT_TRUE(index.find(id_of("b")));
   EXPECT_TRUE(index.find(id_of("d")));
+}
+
+TEST(TxIndex, AgreesWithAPlainMapThroughEvictionsRepeatsAndBlocksBeyondItsCapacity) {
+  // The index's own table (open addressing, deletion by backward shift) against a map, on
+  // blocks of 0 to 60 transactions (some larger than the capacity: the table grows for a
+  // moment), with repeats of recent ids.
+  constexpr std::size_t capacity = 37;
+  TxIndex index(capacity);
+  std::map<TxId, CommittedTx> expected;
+  std::deque<TxId> order;
+  std::vector<TxId> all;
+  std::mt19937_64 random(7);
+  std::uint64_t next = 0;
+  for (Height height = 1; height <= 300; ++height) {
+    std::vector<TxId> ids;
+    const std::size_t count = random() % 61;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!all.empty() && random() % 5 == 0)
+        ids.push_back(all[all.size() - 1 - random() % std::min<std::size_t>(all.size(), 50)]);
+      else
+        ids.push_back(id_of(std::to_string(next++)));
+    }
+    index.record(height, ids, results(ids.size()));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (expected.count(ids[i])) continue;
+      expected[ids[i]] = CommittedTx{height, static_cast<std::uint32_t>(i), code_ok, ""};
+      order.push_back(ids[i]);
+      all.push_back(ids[i]);
+    }
+    while (order.size() > capacity) {
+      expected.erase(order.front());
+      order.pop_front();
+    }
+    ASSERT_EQ(index.size(), expected.size()) << "height " << height;
+    for (std::size_t i = all.size() > 200 ? all.size() - 200 : 0; i < all.size(); ++i) {
+      const auto found = expected.find(all[i]);
+      ASSERT_EQ(index.find(all[i]), found == expected.end() ? std::nullopt : std::optional(found->second))
+          << "height " << height << ", id " << i;
+    }
+  }
 }
 
 TEST(TxIndex, ATransactionCommittedAgainKeepsItsFirstPlace) {

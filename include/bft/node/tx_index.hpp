@@ -73,14 +73,30 @@ class TxIndex {
   std::size_t max_waiters() const noexcept { return max_waiters_; }
 
  private:
+  struct Entry {
+    TxId id;
+    CommittedTx where;
+  };
+
   std::vector<TxOutcome> outcomes_locked(const Wait& wait) const;
   static WaitDone release(Wait& wait);
+  // The table: open addressing with linear probing over slots that hold an entry's
+  // sequence number + 1 (0: empty). Under the lock.
+  const Entry* find_locked(const TxId& id) const;
+  void insert_slot(std::uint64_t sequence);
+  void erase_slot(const TxId& id);
+  void grow_slots();
 
   const std::size_t capacity_;
   const std::size_t max_waiters_;
   mutable std::mutex mutex_;
-  std::deque<TxId> order_;  // oldest first
-  std::unordered_map<TxId, CommittedTx, TxIdHash> committed_;
+  // Committed transactions oldest first, entry i numbered first_sequence_ + i. No
+  // allocation per transaction, and a lookup touches a slot and an entry: the index is
+  // asked about every transaction each validator admits.
+  std::deque<Entry> entries_;
+  std::uint64_t first_sequence_ = 0;
+  std::vector<std::uint64_t> slots_;
+  TxIdHash hash_;
   // Waits by each id they still wait for.
   std::unordered_multimap<TxId, std::shared_ptr<Wait>, TxIdHash> waits_by_id_;
   std::size_t waits_ = 0;
