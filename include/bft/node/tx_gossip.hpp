@@ -20,11 +20,10 @@
 // counting this one, so they commit although any f of them crash, this one included,
 // right after the answer. (A transaction the peers' state refuses, a spent balance seen a
 // block later, is held by this node only; it would fail in its block all the same unless
-// the state turns again.) A
-// batch that not enough peers hold within hold_timeout (peers down, partitioned, or
-// refusing it) fails its clients: the transactions are pooled here only, which they are
-// told, and they may still commit. Until then it goes again every resend_interval, and
-// to each peer that connects.
+// the state turns again.) Until enough peers hold a batch it goes again every
+// resend_interval, and to each peer that connects; if they do not within hold_timeout
+// (peers down, partitioned, or refusing it), its clients are told so: the transactions
+// are pooled here only, and may still commit.
 //
 // Admission and bounds. A received batch is decoded and checked against the sending
 // peer's share on the node's thread (cheap); check_tx runs elsewhere (the host's
