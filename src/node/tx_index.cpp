@@ -12,39 +12,71 @@ struct TxIndex::Wait {
   bool finished = false;
 };
 
+namespace {
+
+// A slot: 0 when empty; else bit 63 set, the id's hash (its low 31 bits) in bits 32 to 62,
+// and the entry's sequence number (its low 32 bits) below. A probe compares hashes in the
+// table and reads an entry only when they match, and moving slots needs no entry at all.
+constexpr std::uint64_t occupied = std::uint64_t{1} << 63;
+constexpr std::uint64_t hash_bits = 0x7fff'ffff;
+
+std::uint64_t slot_of(std::uint64_t hash, std::uint64_t sequence) {
+  return occupied | (hash & hash_bits) << 32 | (sequence & 0xffff'ffff);
+}
+std::size_t hash_of(std::uint64_t slot) { return static_cast<std::size_t>(slot >> 32 & hash_bits); }
+
+}  // namespace
+
 TxIndex::TxIndex(std::size_t capacity, std::size_t max_waiters)
-    : capacity_(std::max<std::size_t>(capacity, 1)), max_waiters_(max_waiters), waits_by_id_(0, TxIdHash{}) {
+    : capacity_(std::clamp<std::size_t>(capacity, 1, std::size_t{1} << 28)),
+      max_waiters_(max_waiters),
+      waits_by_id_(0, TxIdHash{}) {
   // Half full at capacity: short probes. A block beyond it for a moment grows the table.
   slots_.assign(std::bit_ceil(2 * capacity_), 0);
 }
 
-const TxIndex::Entry* TxIndex::find_locked(const TxId& id) const {
+std::uint64_t TxIndex::sequence_of(std::uint64_t slot) const {
+  // The entries span far less than 2^32 numbers: the low 32 bits place them.
+  return first_sequence_ + static_cast<std::uint32_t>(static_cast<std::uint32_t>(slot) -
+                                                      static_cast<std::uint32_t>(first_sequence_));
+}
+
+std::size_t TxIndex::slot_index_locked(const TxId& id) const {
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t at = hash_(id) & mask;; at = (at + 1) & mask) {
+  const std::size_t hash = hash_(id) & hash_bits;
+  for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
     const std::uint64_t slot = slots_[at];
-    if (slot == 0) return nullptr;
-    const Entry& entry = entries_[slot - 1 - first_sequence_];
-    if (entry.id == id) return &entry;
+    if (slot == 0) return slots_.size();
+    if (hash_of(slot) == hash && entries_[sequence_of(slot) - first_sequence_].id == id) return at;
   }
 }
 
-void TxIndex::insert_slot(std::uint64_t sequence) {
-  // entries_ holds this one already: growing re-slots it with the others.
-  if (entries_.size() * 4 > slots_.size() * 3) return grow_slots();
+const TxIndex::Entry* TxIndex::find_locked(const TxId& id) const {
+  const std::size_t at = slot_index_locked(id);
+  if (at == slots_.size()) return nullptr;
+  return &entries_[sequence_of(slots_[at]) - first_sequence_];
+}
+
+void TxIndex::place(std::uint64_t slot) {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t at = hash_(entries_[sequence - first_sequence_].id) & mask;
+  std::size_t at = hash_of(slot) & mask;
   while (slots_[at] != 0) at = (at + 1) & mask;
-  slots_[at] = sequence + 1;
+  slots_[at] = slot;
+}
+
+void TxIndex::insert_slot(std::uint64_t sequence) {
+  // Below three quarters full, or twice the size (at most 2^31 slots: the hash bits kept).
+  if (entries_.size() * 4 > slots_.size() * 3) grow_slots();
+  place(slot_of(hash_(entries_[sequence - first_sequence_].id), sequence));
 }
 
 void TxIndex::erase_slot(const TxId& id) {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t hole = hash_(id) & mask;
-  while (entries_[slots_[hole] - 1 - first_sequence_].id != id) hole = (hole + 1) & mask;
-  // Backward shift: a later entry of the probe run moves into the hole unless its home
+  std::size_t hole = slot_index_locked(id);
+  // Backward shift: a later slot of the probe run moves into the hole unless its home
   // lies cyclically after the hole (it would no longer be found from there).
   for (std::size_t next = (hole + 1) & mask; slots_[next] != 0; next = (next + 1) & mask) {
-    const std::size_t home = hash_(entries_[slots_[next] - 1 - first_sequence_].id) & mask;
+    const std::size_t home = hash_of(slots_[next]) & mask;
     const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
     if (stays) continue;
     slots_[hole] = slots_[next];
@@ -54,13 +86,10 @@ void TxIndex::erase_slot(const TxId& id) {
 }
 
 void TxIndex::grow_slots() {
-  slots_.assign(slots_.size() * 2, 0);
-  const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    std::size_t at = hash_(entries_[i].id) & mask;
-    while (slots_[at] != 0) at = (at + 1) & mask;
-    slots_[at] = first_sequence_ + i + 1;
-  }
+  std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+  old.swap(slots_);
+  for (const std::uint64_t slot : old)
+    if (slot != 0) place(slot);
 }
 
 void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const TxResult> results) {

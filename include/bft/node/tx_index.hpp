@@ -52,6 +52,7 @@ class TxIndex {
   using WaitDone = std::function<void(std::vector<TxOutcome>)>;
   struct Wait;
 
+  /// `capacity` is taken between 1 and 2^28.
   explicit TxIndex(std::size_t capacity = 262'144, std::size_t max_waiters = 1024);
 
   /// The transactions `ids` of the block at `height`, with their results (the same
@@ -80,9 +81,12 @@ class TxIndex {
 
   std::vector<TxOutcome> outcomes_locked(const Wait& wait) const;
   static WaitDone release(Wait& wait);
-  // The table: open addressing with linear probing over slots that hold an entry's
-  // sequence number + 1 (0: empty). Under the lock.
+  // The table: open addressing with linear probing over slots that hold part of an
+  // entry's hash and its sequence number (tx_index.cpp). Under the lock.
   const Entry* find_locked(const TxId& id) const;
+  std::size_t slot_index_locked(const TxId& id) const;  // slots_.size() if absent
+  std::uint64_t sequence_of(std::uint64_t slot) const;
+  void place(std::uint64_t slot);
   void insert_slot(std::uint64_t sequence);
   void erase_slot(const TxId& id);
   void grow_slots();
