@@ -1,5 +1,5 @@
-// What validators send each other: the codec's consensus messages plus two small
-// node-level ones, each frame led by a kind byte.
+// What validators send each other: the codec's consensus messages plus the node's own
+// (status, block sync, mempool gossip), each frame led by a kind byte.
 //
 //   frame = kind:u8 body
 //   kind 1 consensus     body = codec::encode(Message) (proposal, vote, commit certificate)
