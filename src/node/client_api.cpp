@@ -161,9 +161,7 @@ struct ClientApi::Submission {
   HttpResponse answer() const {
     nlohmann::json body{{"accepted", accepted}, {"txs", outcomes}};
     if (!error.empty()) body["error"] = error;
-    HttpResponse response = json_response(body, status);
-    response.cost = cost;
-    return response;
+    return costed(body, status);
   }
 
   /// The answer when not enough peers hold the pooled transactions (in time).
@@ -176,9 +174,7 @@ struct ClientApi::Submission {
     }
     nlohmann::json body{{"accepted", 0}, {"txs", std::move(txs)}};
     body["error"] = "the transactions are not held by enough peers";
-    HttpResponse response = json_response(body, 503);
-    response.cost = cost;
-    return response;
+    return costed(body, 503);
   }
 
   /// The answer of a wait: each waited-for transaction committed or still pending.
@@ -197,7 +193,12 @@ struct ClientApi::Submission {
     nlohmann::json body{{"accepted", accepted}, {"pending", pending}, {"txs", std::move(txs)}};
     if (pending > 0) body["timed_out"] = true;
     // 200: everything accepted committed; a refusal keeps its status.
-    HttpResponse response = json_response(body, status == 202 ? (pending > 0 ? 202 : 200) : status);
+    return costed(body, status == 202 ? (pending > 0 ? 202 : 200) : status);
+  }
+
+  /// Every answer is charged what the request cost.
+  HttpResponse costed(const nlohmann::json& body, int with_status) const {
+    HttpResponse response = json_response(body, with_status);
     response.cost = cost;
     return response;
   }
