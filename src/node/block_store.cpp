@@ -21,6 +21,8 @@ constexpr std::uint8_t store_format = 1;
 constexpr std::uint8_t record_version = 2;
 constexpr std::uint8_t record_version_without_results = 1;
 constexpr char block_prefix = 'b';
+constexpr char change_prefix = 'v';
+constexpr std::uint8_t change_version = 1;
 const std::string bookkeeping_key = "m";
 const std::string old_format_file = "blocks.log";
 
@@ -58,11 +60,13 @@ bool crc_matches(const leveldb::Slice& bytes) {
 }
 
 /// Big-endian, so that LevelDB's bytewise order is height order.
-std::string block_key(Height height) {
-  std::string key(1, block_prefix);
+std::string height_key(char prefix, Height height) {
+  std::string key(1, prefix);
   for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(height >> shift));
   return key;
 }
+
+std::string block_key(Height height) { return height_key(block_prefix, height); }
 
 std::optional<Height> height_of_key(const leveldb::Slice& key) {
   if (key.size() != block_key_size || key[0] != block_prefix) return std::nullopt;
@@ -165,6 +169,45 @@ Result<StoredBlock> decode_record(const leveldb::Slice& bytes, Height height, st
     block.tx_results.reset();
   }
   return block;
+}
+
+constexpr std::size_t change_fields_size = 1 + 8 + 4;
+constexpr std::size_t change_entry_size = std::tuple_size_v<crypto::PublicKey> + 8;
+
+std::string encode_change(const ValidatorSetChange& change) {
+  std::string out;
+  out.reserve(change_fields_size + change.validators.size() * change_entry_size + crc_size);
+  out.push_back(static_cast<char>(change_version));
+  put_le(change.height, 8, out);
+  put_le(change.validators.size(), 4, out);
+  for (const ValidatorKey& validator : change.validators) {
+    out.append(reinterpret_cast<const char*>(validator.key.data()), validator.key.size());
+    put_le(validator.power, 8, out);
+  }
+  put_crc(out);
+  return out;
+}
+
+Result<ValidatorSetChange> decode_change(const leveldb::Slice& key, const leveldb::Slice& bytes) {
+  const auto bad = [](const std::string& why) { return make_error(Errc::corrupt_log, "validator set change: " + why); };
+  if (bytes.size() < change_fields_size + crc_size || !crc_matches(bytes)) return bad("damaged (length or checksum)");
+  const char* p = bytes.data();
+  if (static_cast<std::uint8_t>(p[0]) != change_version)
+    return bad("unknown version " + std::to_string(static_cast<std::uint8_t>(p[0])));
+  ValidatorSetChange change;
+  change.height = load_le(p + 1, 8);
+  if (key != leveldb::Slice(height_key(change_prefix, change.height))) return bad("its key names another height");
+  const std::uint64_t count = load_le(p + 9, 4);
+  if (count * change_entry_size != bytes.size() - change_fields_size - crc_size)
+    return bad("its count does not match its length");
+  const char* entry = p + change_fields_size;
+  for (std::uint64_t i = 0; i < count; ++i, entry += change_entry_size) {
+    ValidatorKey validator;
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(entry), validator.key.size(), validator.key.begin());
+    validator.power = load_le(entry + validator.key.size(), 8);
+    change.validators.push_back(validator);
+  }
+  return change;
 }
 
 struct Bookkeeping {
@@ -278,13 +321,17 @@ Result<BlockStore> BlockStore::open(const std::string& directory, BlockStoreOpti
   return BlockStore(std::move(state));
 }
 
-Result<void> BlockStore::append(const StoredBlock& block) {
+Result<void> BlockStore::append(const StoredBlock& block, const std::optional<ValidatorSetChange>& change) {
   State& s = *state_;
   if (auto ok = s.refuse_after_failure(); !ok) return ok;
   const Height old_tip = tip();
   if (block.height != old_tip + 1)
     return make_error(Errc::invalid_argument, s.directory + ": append of height " + std::to_string(block.height) +
                                                   ", expected " + std::to_string(old_tip + 1));
+  if (change && change->height != block.height + 2)
+    return make_error(Errc::invalid_argument, s.where(block.height) + ": a validator set change from height " +
+                                                  std::to_string(change->height) + ", expected " +
+                                                  std::to_string(block.height + 2));
   std::string record = encode_record(block, true);
   // The logs are the application's to size: a block never fails to store for them.
   if (record.size() > s.options.max_record_size) record = encode_record(block, false);
@@ -294,6 +341,7 @@ Result<void> BlockStore::append(const StoredBlock& block) {
   const Height new_base = old_tip == 0 ? block.height : base();
   leveldb::WriteBatch batch;
   batch.Put(block_key(block.height), record);
+  if (change) batch.Put(height_key(change_prefix, change->height), encode_change(*change));
   batch.Put(bookkeeping_key, encode_bookkeeping({new_base, block.height}));
   leveldb::WriteOptions write_options;
   write_options.sync = true;
@@ -383,6 +431,20 @@ Result<std::vector<StoredBlock>> BlockStore::read_range(Height from, std::size_t
     blocks.push_back(std::move(*block));
   }
   return blocks;
+}
+
+Result<std::vector<ValidatorSetChange>> BlockStore::validator_changes() const {
+  const State& s = *state_;
+  std::vector<ValidatorSetChange> changes;
+  const std::unique_ptr<leveldb::Iterator> it(s.db->NewIterator(State::read_options()));
+  for (it->Seek(std::string(1, change_prefix)); it->Valid() && it->key().starts_with(std::string(1, change_prefix));
+       it->Next()) {
+    auto change = decode_change(it->key(), it->value());
+    if (!change) return make_error(Errc::corrupt_log, s.directory + ": " + change.error().message);
+    changes.push_back(std::move(*change));
+  }
+  if (!it->status().ok()) return leveldb_error(it->status(), s.directory + ": validator set changes");
+  return changes;
 }
 
 std::uint64_t BlockStore::bytes_written() const noexcept {

@@ -53,7 +53,11 @@ struct Blockchain::Metrics {
         blocks_pruned(registry.counter("bftcore_blockstore_pruned_total",
                                        "Blocks deleted below the application's retain height.")),
         recheck_dropped(registry.counter("bftcore_mempool_recheck_dropped_total",
-                                         "Pooled transactions check_tx refused when re-checked after a block.")) {}
+                                         "Pooled transactions check_tx refused when re-checked after a block.")),
+        validator_updates(registry.counter_family(
+            "bftcore_validator_updates_total",
+            "Blocks whose validator updates the engine applied, or refused (every node refuses alike).",
+            {"outcome"})) {}
 
   metrics::Histogram& finalize_seconds;
   metrics::Histogram& commit_seconds;
@@ -65,17 +69,18 @@ struct Blockchain::Metrics {
   metrics::Family<metrics::Counter>& proposals_refused;
   metrics::Counter& blocks_pruned;
   metrics::Counter& recheck_dropped;
+  metrics::Family<metrics::Counter>& validator_updates;
 };
 
 Blockchain::Blockchain(BlockchainOptions options, BlockStore store, Application& app, const Logger& logger,
-                       Validators validators)
+                       ValidatorHistory history)
     : options_(std::move(options)),
       store_(std::move(store)),
       mempool_(options_.mempool),
       tx_index_(options_.tx_index_capacity, options_.max_commit_waiters),
       app_(app),
       log_(logger),
-      validators_(std::move(validators)),
+      history_(std::move(history)),
       metrics_(options_.metrics ? std::make_unique<Metrics>(*options_.metrics) : nullptr) {
   if (!options_.unix_ms) options_.unix_ms = system_unix_ms;
   if (!options_.metrics) return;
@@ -105,10 +110,16 @@ Result<std::unique_ptr<Blockchain>> Blockchain::open(BlockchainOptions options, 
   if (options.block_limits.max_block_bytes <= overhead)
     return make_error(Errc::invalid_argument, "max_block_bytes leaves no room for a transaction");
   options.mempool.max_tx_bytes = std::min(options.mempool.max_tx_bytes, options.block_limits.max_block_bytes - overhead);
-  auto validators = make_validators(options.validators);
-  if (!validators) return validators.error();
+  auto history = ValidatorHistory::create(options.validators);
+  if (!history) return history.error();
+  auto changes = store.validator_changes();
+  if (!changes) return changes.error();
+  for (const ValidatorSetChange& change : *changes)
+    if (auto changed = history->change(change.height, change.validators); !changed)
+      return make_error(Errc::corrupt_log, store.directory() + ": validator set change at " + at(change.height) +
+                                               ": " + changed.error().message);
   std::unique_ptr<Blockchain> chain(
-      new Blockchain(std::move(options), std::move(store), app, logger, std::move(*validators)));
+      new Blockchain(std::move(options), std::move(store), app, logger, std::move(*history)));
   if (auto loaded = chain->load_tip(); !loaded) return loaded.error();
   if (auto shaken = chain->run_handshake(); !shaken) return shaken.error();
   return chain;
@@ -122,7 +133,8 @@ Result<Blockchain::VerifiedBlock> Blockchain::verified_block(const StoredBlock& 
   if (!commit) return damaged("its certificate does not decode (" + commit.error().message + ")");
   if (commit->type != VoteType::precommit || commit->height != stored.height || !commit->value)
     return damaged("its certificate is not a commit of that height");
-  if (auto verified = crypto::verify_certificate(*commit, options_.chain, validators_.set, validators_.keys); !verified)
+  if (auto verified = crypto::verify_certificate(*commit, options_.chain, history_.at(stored.height).set, history_.keys());
+      !verified)
     return damaged("its certificate does not verify (" + verified.error().message + ")");
   auto block = decode_block(commit->value->bytes(), options_.block_limits);
   if (!block) return damaged("the certified value is not a block (" + block.error().message + ")");
@@ -249,7 +261,7 @@ std::optional<std::string> Blockchain::header_problem(const BlockHeader& header)
   if (header.height != store_.tip() + 1) return "a header of " + at(header.height) + " after " + at(store_.tip());
   if (header.previous_block_hash != last_block_hash_) return "another previous block";
   if (header.time_unix_ms <= last_time_unix_ms_) return "a time not after the previous block's";
-  if (!validators_.set.index_of(header.proposer)) return "a proposer that is not a validator";
+  if (!history_.at(header.height).set.index_of(header.proposer)) return "a proposer that is not a validator";
   return std::nullopt;
 }
 
@@ -349,22 +361,30 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
     return make_error(Errc::invalid_argument, "finalize_block at " + at(height) + " returned " +
                                                   std::to_string(finalized->tx_results.size()) + " results for " +
                                                   std::to_string(block.txs.size()) + " transactions");
-  if (!finalized->validator_updates.empty())
-    log_.log(LogLevel::warn, "validator_updates_ignored",
-             field("height", height) + field("updates", finalized->validator_updates.size()));
+  std::optional<ValidatorSetChange> change;
+  if (!finalized->validator_updates.empty()) change = validator_change(height, finalized->validator_updates);
 
   if (recorded_app_hash) {
     if (finalized->app_hash != *recorded_app_hash)
       return make_error(Errc::state_diverged, "replaying " + at(height) + " gave app hash " +
                                                   hex(finalized->app_hash) + ", recorded when it was decided: " +
                                                   hex(*recorded_app_hash) + " (is the application deterministic?)");
+    // The change was stored with the block; the replay must make the same one.
+    const ValidatorEpoch& recorded = history_.at(height + 2);
+    const bool recorded_change = recorded.height == height + 2;
+    if (recorded_change != change.has_value() || (change && change->validators != recorded.keys))
+      return make_error(Errc::state_diverged, "replaying " + at(height) +
+                                                  " gave other validator updates than when it was decided (is the "
+                                                  "application deterministic?)");
   } else {
     // Durable before the application commits: a crash in between replays the block.
     started = std::chrono::steady_clock::now();
     StoredBlock stored{height, codec::encode(commit), finalized->app_hash, BlockMeta{options_.unix_ms(), commit_ms},
                        finalized->tx_results};
-    if (auto appended = store_.append(stored); !appended) return appended;
+    if (auto appended = store_.append(stored, change); !appended) return appended;
     if (metrics_) metrics_->append_seconds.observe(seconds_since(started));
+    if (change)
+      if (auto changed = history_.change(change->height, change->validators); !changed) return changed;
   }
 
   started = std::chrono::steady_clock::now();
@@ -403,9 +423,25 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
   return {};
 }
 
+std::optional<ValidatorSetChange> Blockchain::validator_change(Height height,
+                                                              std::span<const ValidatorUpdate> updates) const {
+  const auto refuse = [&](const std::string& why) -> std::optional<ValidatorSetChange> {
+    if (metrics_) metrics_->validator_updates.with({"refused"}).inc();
+    log_.log(LogLevel::warn, "validator_updates_refused",
+             field("height", height) + field("updates", updates.size()) + field("detail", why));
+    return std::nullopt;
+  };
+  auto next = apply_validator_updates(history_.at(height + 1).keys, updates, options_.validator_change_limits);
+  if (!next) return refuse(next.error().message);
+  if (metrics_) metrics_->validator_updates.with({"applied"}).inc();
+  log_.log(LogLevel::info, "validator_set_changed",
+           field("height", height) + field("from_height", height + 2) + field("validators", next->size()));
+  return ValidatorSetChange{height + 2, std::move(*next)};
+}
+
 CommitInfo Blockchain::commit_info(const codec::QuorumCertificate& commit) const {
   CommitInfo info{commit.round, {}};
-  for (const Validator& validator : validators_.set.validators()) {
+  for (const Validator& validator : history_.at(commit.height).set.validators()) {
     const bool signed_commit =
         std::any_of(commit.signatures.begin(), commit.signatures.end(),
                     [&](const codec::VoteSignature& signature) { return signature.voter == validator.address; });

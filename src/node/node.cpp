@@ -118,11 +118,10 @@ class Node::Impl {
     ReplicaOptions options(*chain_id);
     BlockchainOptions chain_options(*chain_id);
     std::vector<net::Peer> peers;
-    for (const ValidatorEntry& validator : config_.validators) {
-      options.validators.push_back({validator.public_key, validator.power});
-      peers.push_back({validator.public_key, validator.address.host, validator.address.port});
-    }
-    chain_options.validators = options.validators;
+    for (const ValidatorEntry& validator : config_.validators)
+      chain_options.validators.push_back({validator.public_key, validator.power});
+    for (const auto* nodes : {&config_.validators, &config_.full_nodes})
+      for (const ValidatorEntry& node : *nodes) peers.push_back({node.public_key, node.address.host, node.address.port});
     chain_options.self = crypto::address_of(signer_.public_key());
     chain_options.max_block_txs = config_.block_max_txs;
     chain_options.mempool.max_txs = config_.mempool_max_txs;
@@ -278,6 +277,10 @@ class Node::Impl {
                     &ReplicaStats::duplicates_ignored);
     replica_counter("bftcore_consensus_stale_total", "Proposals and votes of decided heights, dropped unchecked.",
                     &ReplicaStats::stale_ignored);
+    replica_counter("bftcore_consensus_set_undecided_total",
+                    "Messages of heights whose validator set this node has yet to decide, signed by no validator "
+                    "it knows: dropped unjudged.",
+                    &ReplicaStats::set_undecided_ignored);
     replica_counter("bftcore_consensus_inputs_refused_total",
                     "Well-signed messages the core refused (a wrong round, a second vote, ...).",
                     &ReplicaStats::inputs_rejected);
@@ -349,9 +352,10 @@ class Node::Impl {
   /// it has none): what an operator calls it.
   void register_peer_metrics() {
     std::map<Address, std::string> names;
-    for (const ValidatorEntry& validator : config_.validators)
-      names[crypto::address_of(validator.public_key)] =
-          validator.name.empty() ? validator.address.host + ":" + std::to_string(validator.address.port) : validator.name;
+    for (const auto* nodes : {&config_.validators, &config_.full_nodes})
+      for (const ValidatorEntry& node : *nodes)
+        names[crypto::address_of(node.public_key)] =
+            node.name.empty() ? node.address.host + ":" + std::to_string(node.address.port) : node.name;
     const auto per_peer = [this, names](auto field) {
       return [this, names, field] {
         std::vector<metrics::CallbackSample> samples;

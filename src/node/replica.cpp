@@ -98,15 +98,12 @@ double seconds_between(TimePoint from, TimePoint to) { return std::chrono::durat
 class Replica::Impl {
  public:
   Impl(ReplicaOptions options, const crypto::Signer& signer, Ledger& ledger, Network& network,
-       const Logger& logger, ValidatorSet validators, crypto::KeyRing keys, wal::Wal wal, wal::SignGuard guard,
-       Core core, TimePoint now)
+       const Logger& logger, wal::Wal wal, wal::SignGuard guard, Core core, TimePoint now)
       : options_(std::move(options)),
         signer_(signer),
         ledger_(ledger),
         net_(network),
         log_(logger),
-        validators_(std::move(validators)),
-        keys_(std::move(keys)),
         wal_(std::move(wal)),
         guard_(std::move(guard)),
         core_(std::move(core)),
@@ -130,7 +127,7 @@ class Replica::Impl {
     const Height committed = ledger_.committed_height();
     if (!core_.started() || core_.height() <= committed) {
       // Nothing of the next height was logged (or the log ended before its start).
-      inbox_.push_back({StartHeight{committed + 1, validators_}});
+      inbox_.push_back({start_height(committed + 1)});
     } else if (core_.height() == committed + 1) {
       restore_own_messages(*replayed);
       for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input)});
@@ -275,6 +272,15 @@ class Replica::Impl {
       log_rejection_line(line, fields);
   }
 
+  /// The validators of a height are decided two heights before it: a message of a later
+  /// height may be signed by a validator this node does not know yet, or a certificate by
+  /// a quorum of a set it has yet to learn. Such a message is dropped unjudged (counted
+  /// apart); the sender repeats it, and sync fetches it, once this node can judge it.
+  void reject_unless_set_undecided(const Address& from, Height height, const Error& error) {
+    if (height <= ledger_.committed_height() + 2) return reject(from, error);
+    ++stats_.set_undecided_ignored;
+  }
+
   void log_rejection_line(const std::string& line, const std::string& fields) const {
     if (line == fields) return log_.log(LogLevel::warn, "frame_rejected", fields);
     log_.log(LogLevel::warn, "frames_rejected_suppressed", field("summary", line));
@@ -302,7 +308,8 @@ class Replica::Impl {
       ++stats_.stale_ignored;
       return;
     }
-    if (auto verified = crypto::verify_vote(vote, options_.chain, keys_, &digests_); !verified) return reject(from, verified.error());
+    if (auto verified = crypto::verify_vote(vote, options_.chain, ledger_.validators().keys(), &digests_); !verified)
+      return reject_unless_set_undecided(from, vote.vote.height, verified.error());
     heard_at(vote.vote.voter, vote.vote.height);
     Vote core_view = vote.vote;
     inbox_.push_back({std::move(core_view), {std::move(vote)}});
@@ -319,8 +326,9 @@ class Replica::Impl {
       ++stats_.stale_ignored;
       return;
     }
-    if (auto verified = crypto::verify_proposal(proposal, options_.chain, keys_, &digests_); !verified)
-      return reject(from, verified.error());
+    if (auto verified = crypto::verify_proposal(proposal, options_.chain, ledger_.validators().keys(), &digests_);
+        !verified)
+      return reject_unless_set_undecided(from, proposal.height, verified.error());
     heard_at(proposal.proposer, proposal.height);
     const Validity validity = ledger_.check_proposal(proposal.height, proposal.round, proposal.value, proposal.proposer,
                                                      proposal.valid_round);
@@ -341,11 +349,17 @@ class Replica::Impl {
     if (commit.height < core_.height() || (commit.height == core_.height() && core_.decided() && !awaiting_commit_))
       return;
     if (commit.height > core_.height() + max_fetched_blocks || fetched_.contains(commit.height)) return;
-    if (auto verified = crypto::verify_certificate(commit, options_.chain, validators_, keys_); !verified)
-      return reject(from, verified.error());
+    // The set of a height is decided two heights before it. A certificate beyond that is
+    // checked against the newest set, and again when its height comes if a change made
+    // the set of its height another; one the newest set does not carry is dropped
+    // unjudged (a sync crossing a change asks for it again once the change is known).
+    const ValidatorEpoch& epoch = ledger_.validators().at(commit.height);
+    if (auto verified = crypto::verify_certificate(commit, options_.chain, epoch.set, ledger_.validators().keys());
+        !verified)
+      return reject_unless_set_undecided(from, commit.height, verified.error());
     const Height height = commit.height;
     heard_at(from, height + 1);
-    fetched_.emplace(height, std::move(commit));
+    fetched_.emplace(height, Fetched{std::move(commit), from, &epoch});
     // The last block asked for came: the next request need not wait. (Not on every block
     // of an answer, or each would trigger a request for the same range.)
     if (height >= sync_asked_until_) next_sync_ = TimePoint{};
@@ -493,7 +507,18 @@ class Replica::Impl {
   void apply_fetched() {
     fetched_.erase(fetched_.begin(), fetched_.lower_bound(core_.height()));
     if (fetched_.empty() || fetched_.begin()->first != core_.height()) return;
-    const codec::QuorumCertificate& commit = fetched_.begin()->second;
+    Fetched& fetched = fetched_.begin()->second;
+    if (const ValidatorEpoch& epoch = ledger_.validators().at(core_.height()); &epoch != fetched.checked_against) {
+      auto verified = crypto::verify_certificate(fetched.commit, options_.chain, epoch.set, ledger_.validators().keys());
+      if (!verified) {
+        const Address from = fetched.from;
+        fetched_.erase(fetched_.begin());
+        next_sync_ = TimePoint{};
+        return reject(from, verified.error());
+      }
+      fetched.checked_against = &epoch;
+    }
+    const codec::QuorumCertificate& commit = fetched.commit;
     if (awaiting_commit_) {
       // Decided already (after a restart), short of signatures: the fetched certificate
       // is the proof of that same decision.
@@ -648,8 +673,9 @@ class Replica::Impl {
   void on_decide(const Decide& decide) {
     // Decided through a fetched block: its certificate is the proof at hand.
     if (const auto fetched = fetched_.find(decide.height);
-        fetched != fetched_.end() && fetched->second.round == decide.round && fetched->second.value == decide.value) {
-      const codec::QuorumCertificate commit = std::move(fetched->second);
+        fetched != fetched_.end() && fetched->second.commit.round == decide.round &&
+        fetched->second.commit.value == decide.value) {
+      const codec::QuorumCertificate commit = std::move(fetched->second.commit);
       fetched_.erase(fetched);
       return finish_height(commit);
     }
@@ -685,7 +711,7 @@ class Replica::Impl {
       ahead_since_ = TimePoint{};
     else
       ahead_since_ = now_;
-    inbox_.push_back({StartHeight{next, validators_}});
+    inbox_.push_back({start_height(next)});
     height_finished_ = true;
     start_pending_ = true;
     ask_awaited_verdicts(next);
@@ -787,6 +813,17 @@ class Replica::Impl {
     TimePoint refilled;
   };
 
+  /// A height starts with its validators: the ledger knows them two heights ahead.
+  StartHeight start_height(Height height) const { return StartHeight{height, ledger_.validators().at(height).set}; }
+
+  /// A commit certificate a peer sent for a height this node has yet to reach.
+  struct Fetched {
+    codec::QuorumCertificate commit;
+    Address from;
+    /// The set whose quorum it holds; of its height once the node is there.
+    const ValidatorEpoch* checked_against;
+  };
+
   /// A frame posted during a call, sent at its end: to one peer, or to all.
   struct Outgoing {
     std::optional<Address> to;
@@ -815,8 +852,6 @@ class Replica::Impl {
   Ledger& ledger_;
   Network& net_;
   const Logger& log_;
-  const ValidatorSet validators_;
-  const crypto::KeyRing keys_;
   wal::Wal wal_;
   wal::SignGuard guard_;
   Core core_;
@@ -846,7 +881,7 @@ class Replica::Impl {
   std::unordered_map<Address, Height> helped_at_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
   std::unordered_map<Address, Height> pruned_bases_;      // the last base each peer reported
-  std::map<Height, codec::QuorumCertificate> fetched_;
+  std::map<Height, Fetched> fetched_;
   Height fed_fetched_ = 0;  // the height whose fetched block went to the core
   std::optional<AwaitedCommit> awaiting_commit_;
   std::deque<AwaitedVerdict> awaiting_verdict_;
@@ -868,15 +903,12 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
                                                wal::Storage& wal_storage, wal::Storage& guard_storage,
                                                Ledger& ledger, Network& network, const Logger& logger,
                                                TimePoint now) {
-  if (options.validators.empty()) return make_error(Errc::invalid_argument, "no validators");
   if (options.gossip_interval.count() <= 0 || options.sync_patience.count() <= 0 || options.sync_batch == 0 ||
       options.sync_blocks_per_second == 0)
     return make_error(Errc::invalid_argument,
                       "gossip_interval, sync_patience, sync_batch and sync_blocks_per_second must be positive");
-  auto validators = make_validators(options.validators);
-  if (!validators) return validators.error();
+  // A node whose key is in no set of its heights follows the chain without signing.
   const Address self = crypto::address_of(signer.public_key());
-  if (!validators->set.index_of(self)) return make_error(Errc::invalid_argument, "this node's key is not a validator's");
   auto core = Core::create(self, options.consensus, make_weighted_round_robin_selector());
   if (!core) return core.error();
   auto guard = wal::SignGuard::open(guard_storage, wal::SignGuard::default_keep_heights, options.guard_preallocate_bytes);
@@ -887,8 +919,8 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
   auto opened = wal::Wal::open(wal_storage, options.wal);
   if (!opened) return opened.error();
 
-  auto impl = std::make_unique<Impl>(std::move(options), signer, ledger, network, logger, std::move(validators->set),
-                                     std::move(validators->keys), std::move(opened->wal), std::move(*guard), std::move(*core), now);
+  auto impl = std::make_unique<Impl>(std::move(options), signer, ledger, network, logger, std::move(opened->wal),
+                                     std::move(*guard), std::move(*core), now);
   if (auto recovered = impl->recover(std::move(opened->records), opened->report); !recovered) return recovered.error();
   if (impl->fatal()) return *impl->fatal();
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));

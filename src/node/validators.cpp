@@ -1,6 +1,7 @@
 #include "bft/node/validators.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -34,8 +35,12 @@ Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const Valida
   if (limits.max_change_numerator == 0 || limits.max_change_numerator > limits.max_change_denominator)
     return make_error(Errc::invalid_argument, "validator change limit: a fraction of more than zero and at most one");
   std::set<crypto::PublicKey> seen;
-  for (const ValidatorUpdate& update : updates)
+  for (const ValidatorUpdate& update : updates) {
     if (!seen.insert(update.public_key).second) return refused("key " + named(update.public_key) + " updated twice");
+    // A key no signature verifies under would hold power that can never vote.
+    if (update.power > 0 && !crypto::is_valid_public_key(update.public_key))
+      return refused("key " + named(update.public_key) + " is not a valid ed25519 public key");
+  }
 
   std::vector<ValidatorKey> next(current.begin(), current.end());
   // Powers are summed in 128 bits: a Byzantine application may ask for any 64-bit power.
@@ -69,6 +74,31 @@ Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const Valida
                    std::to_string(limits.max_change_numerator) + "/" + std::to_string(limits.max_change_denominator) +
                    " or more in one block");
   return next;
+}
+
+Result<ValidatorHistory> ValidatorHistory::create(std::span<const ValidatorKey> genesis) {
+  ValidatorHistory history;
+  if (auto added = history.change(1, genesis); !added) return added.error();
+  return history;
+}
+
+Result<void> ValidatorHistory::change(Height height, std::span<const ValidatorKey> validators) {
+  if (!epochs_.empty() && height <= epochs_.back().height)
+    return make_error(Errc::invalid_argument, "a validator set change at height " + std::to_string(height) +
+                                                  ", not above the last one's, " + std::to_string(epochs_.back().height));
+  auto made = make_validators(validators);
+  if (!made) return made.error();
+  for (const ValidatorKey& validator : validators)
+    if (!keys_.find(crypto::address_of(validator.key)))
+      if (auto added = keys_.add(validator.key); !added) return added;
+  epochs_.push_back({height, {validators.begin(), validators.end()}, std::move(made->set)});
+  return {};
+}
+
+const ValidatorEpoch& ValidatorHistory::at(Height height) const {
+  const auto after = std::upper_bound(epochs_.begin(), epochs_.end(), std::max<Height>(height, 1),
+                                      [](Height h, const ValidatorEpoch& epoch) { return h < epoch.height; });
+  return *std::prev(after);
 }
 
 }  // namespace bft::node

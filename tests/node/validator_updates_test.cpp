@@ -54,6 +54,29 @@ TEST(ValidatorUpdates, BadUpdatesAreRefusedWhole) {
   expect_refused(one, {{key(1), 0}}, "no validator", {1, 1});
   expect_refused(four(), {{key(5), ValidatorSet::max_total_power}}, "exceed", {1, 1});
   expect_refused(four(), {{key(5), ~std::uint64_t{0}}, {key(6), ~std::uint64_t{0}}}, "exceed");
+  crypto::PublicKey not_a_point{};
+  not_a_point.fill(0xff);
+  expect_refused(four(), {{not_a_point, 1}}, "not a valid ed25519 public key");
+}
+
+TEST(ValidatorHistory, EachHeightHasTheSetInForceThenAndTheRingKnowsEveryKey) {
+  auto history = ValidatorHistory::create(four());
+  ASSERT_TRUE(history.ok());
+  const std::vector<ValidatorKey> second{{key(2), 10}, {key(3), 10}, {key(4), 10}, {key(5), 10}};
+  ASSERT_TRUE(history->change(6, second).ok());
+  const ValidatorEpoch& genesis = history->at(1);
+  EXPECT_EQ(&history->at(0), &genesis);
+  EXPECT_EQ(&history->at(5), &genesis);
+  EXPECT_EQ(history->at(6).keys, second);
+  EXPECT_EQ(history->at(1'000'000).height, 6u);  // the newest set, until a change says otherwise
+  // References stay valid as the history grows.
+  for (Height height = 7; height < 100; ++height) ASSERT_TRUE(history->change(height, four()).ok());
+  EXPECT_EQ(genesis.keys, four());
+  // Key 1 left the set and key 5 joined it: signatures of both still check.
+  for (std::uint8_t id = 1; id <= 5; ++id) EXPECT_NE(history->keys().find(crypto::address_of(key(id))), nullptr);
+  // Changes only go forward, and each must make a set.
+  EXPECT_FALSE(history->change(99, four()).ok());
+  EXPECT_FALSE(history->change(200, {}).ok());
 }
 
 TEST(ValidatorUpdates, AChangeOfAThirdOfThePowerOrMoreWaitsForLaterBlocks) {

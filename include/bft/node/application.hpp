@@ -148,8 +148,11 @@ struct TxResult {
   friend bool operator==(const TxResult&, const TxResult&) = default;
 };
 
-/// power 0 removes the validator. Reserved for validator-set changes: the engine does not
-/// apply them yet and logs any it receives.
+/// A change to the validator set (ABCI's): a key with a power adds the validator or sets
+/// its power; power 0 removes it. The updates of height h are in force from h + 2. The
+/// engine refuses a block's updates whole, and alike on every node, when they are invalid
+/// or move too much power at once (apply_validator_updates in validators.hpp): the block
+/// still commits, and the node logs the refusal.
 struct ValidatorUpdate {
   crypto::PublicKey public_key;
   std::uint64_t power = 0;
@@ -160,6 +163,7 @@ struct FinalizeBlockResult {
   std::vector<TxResult> tx_results;
   /// The state's hash after the block; the next block's header carries it.
   codec::Digest app_hash{};
+  /// Changes to the validator set, in force from this block's height + 2.
   std::vector<ValidatorUpdate> validator_updates;
 };
 

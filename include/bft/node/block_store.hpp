@@ -5,6 +5,8 @@
 //
 //   'b' u64 height (big-endian)   → record
 //   'm'                           → bookkeeping = u8 format (1)  u64 base  u64 tip  u32 crc32c
+//   'v' u64 height (big-endian)   → validator set change = u8 version (1)  u64 height
+//                                   u32 count  (32 public_key  u64 power){count}  u32 crc32c
 //   record = u8 version (2)  u64 height  u64 decided_unix_ms  u32 commit_ms  32 app_hash
 //            u32 certificate_length  certificate  results  u32 crc32c     (little-endian)
 //   results = u32 tx_count  u32 listed  (u32 index  u32 code  u32 log_length  log){listed}
@@ -28,6 +30,9 @@
 //   encoding) is corrupt_log naming the height, never skipped.
 // - LevelDB's LOCK file keeps a second opener out, in this process or another one.
 // - A directory holding the older format's blocks.log is refused and left untouched.
+// - A validator set change is written in the batch of the block whose updates made it,
+//   and never pruned: a peer's certificates are checked against the set of their height
+//   from the base on, and changes are few (one per block at most).
 #pragma once
 
 #include <cstddef>
@@ -40,6 +45,7 @@
 #include "bft/bytes.hpp"
 #include "bft/codec/hash.hpp"
 #include "bft/node/application.hpp"
+#include "bft/node/validators.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 
@@ -68,6 +74,13 @@ struct StoredBlock {
   friend bool operator==(const StoredBlock&, const StoredBlock&) = default;
 };
 
+/// The validators in force from `height` on, as a block's validator updates made them.
+struct ValidatorSetChange {
+  Height height = 0;
+  std::vector<ValidatorKey> validators;
+  friend bool operator==(const ValidatorSetChange&, const ValidatorSetChange&) = default;
+};
+
 struct BlockStoreOptions {
   /// Encoded records above this are refused on append (too_large) and damage on read.
   std::size_t max_record_size = std::size_t{64} << 20;
@@ -94,9 +107,14 @@ class BlockStore {
   ~BlockStore();
 
   /// Appends the block of height tip() + 1 (height 1 in a store never written; else
-  /// invalid_argument) durably. too_large above max_record_size. After an io_error every
-  /// later append and prune is refused: what reached the disk is known after a reopen.
-  Result<void> append(const StoredBlock& block);
+  /// invalid_argument) durably, with the validator set change its updates made (in force
+  /// from height + 2; else invalid_argument) if any. too_large above max_record_size.
+  /// After an io_error every later append and prune is refused: what reached the disk is
+  /// known after a reopen.
+  Result<void> append(const StoredBlock& block, const std::optional<ValidatorSetChange>& change = std::nullopt);
+
+  /// Every validator set change appended, by height. corrupt_log if one is damaged.
+  Result<std::vector<ValidatorSetChange>> validator_changes() const;
 
   /// Deletes the heights [base(), min(retain_height, tip())), never the tip, at most
   /// max_prune_per_call of them, in one batch with the new base; returns how many it

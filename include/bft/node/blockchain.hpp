@@ -8,7 +8,10 @@
 //   commit         finalize_block, the block stored with its certificate and the app hash
 //                  it produced (durable), commit, pruning to the retain height, the
 //                  committed transactions out of the mempool and into the TxIndex (which
-//                  completes clients' waits), the rest re-checked (check_tx, recheck)
+//                  completes clients' waits), the rest re-checked (check_tx, recheck);
+//                  finalize_block's validator updates change the set from height + 2,
+//                  stored with the block (refused updates are logged and ignored, alike on
+//                  every node: see apply_validator_updates)
 //
 // A decided block whose header states another app hash than this node computed means
 // this node's state diverged from a quorum's: commit fails with state_diverged and the
@@ -62,7 +65,9 @@ struct BlockchainOptions {
   explicit BlockchainOptions(codec::ChainId chain_id) : chain(std::move(chain_id)) {}
 
   codec::ChainId chain;
+  /// The validators of height 1 (the genesis set); validator updates change it later.
   std::vector<ValidatorKey> validators;
+  ValidatorChangeLimits validator_change_limits;
   /// This node's address: the proposer its own blocks name.
   Address self;
   BlockLimits block_limits;
@@ -129,6 +134,7 @@ class Blockchain final : public Ledger {
   Height committed_height() const override { return store_.tip(); }
   Height base_height() const override { return std::max<Height>(store_.base(), 1); }
   Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override;
+  const ValidatorHistory& validators() const override { return history_; }
 
   /// Any thread: unless committed recently (TxIndex) or pooled already, check_tx, then
   /// into the mempool.
@@ -147,7 +153,7 @@ class Blockchain final : public Ledger {
  private:
   struct Metrics;
   Blockchain(BlockchainOptions options, BlockStore store, Application& app, const Logger& logger,
-             Validators validators);
+             ValidatorHistory history);
 
   /// The tip's block, checked against its certificate, becomes the chain's last block.
   Result<void> load_tip();
@@ -165,6 +171,9 @@ class Blockchain final : public Ledger {
   /// Why `header` cannot follow the last block, or nullopt.
   std::optional<std::string> header_problem(const BlockHeader& header) const;
   CommitInfo commit_info(const codec::QuorumCertificate& commit) const;
+  /// The set `updates` (finalize_block's at `height`) make from height + 2; nullopt, logged
+  /// and counted, when they are refused.
+  std::optional<ValidatorSetChange> validator_change(Height height, std::span<const ValidatorUpdate> updates) const;
   /// process_proposal, counted and logged when it refuses. Any thread.
   bool application_accepts(const Block& block, const codec::Digest& hash) const;
   void set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash);
@@ -178,7 +187,7 @@ class Blockchain final : public Ledger {
   std::mutex admission_mutex_;
   Application& app_;
   const Logger& log_;
-  const Validators validators_;
+  ValidatorHistory history_;
   std::unique_ptr<Metrics> metrics_;
   HandshakeReport handshake_;
 

@@ -63,6 +63,9 @@ class Ledger {
   /// The commit certificate of a committed height, to serve peers that sync; nullopt if
   /// the height is not (or no longer) stored. An error: it is, but cannot be read.
   virtual Result<std::optional<codec::QuorumCertificate>> committed(Height height) const = 0;
+  /// The validator sets by height, decided up to committed_height() + 2 (a block's
+  /// updates are in force two heights later).
+  virtual const ValidatorHistory& validators() const = 0;
 };
 
 /// The transport, as the replica sees it: authenticated peers, frames in and out.
@@ -77,8 +80,6 @@ struct ReplicaOptions {
   explicit ReplicaOptions(codec::ChainId chain_id) : chain(std::move(chain_id)) {}
 
   codec::ChainId chain;
-  /// The same list, in any order, on every node; addresses are derived from the keys.
-  std::vector<ValidatorKey> validators;
   Config consensus;
   /// Own messages of the current height are re-sent this often (messages lost while a
   /// connection was down), together with a status that tells peers where this node is.
@@ -116,6 +117,9 @@ struct ReplicaStats {
   std::uint64_t inputs_rejected = 0;  // well-signed, but refused by the core (stale, duplicate, ...)
   std::uint64_t duplicates_ignored = 0;  // proposals and votes held already (gossip repeats)
   std::uint64_t stale_ignored = 0;  // proposals and votes of decided heights, dropped unchecked
+  /// Messages of heights whose validator set this node has yet to decide (more than two
+  /// heights ahead) that no set it knows of carries: dropped, not judged.
+  std::uint64_t set_undecided_ignored = 0;
   std::uint64_t evidence = 0;
   std::uint64_t sync_requests = 0;
   std::uint64_t blocks_synced = 0;
@@ -142,8 +146,10 @@ struct RecoveryInfo {
 class Replica {
  public:
   /// Opens the guard and the WAL, replays the log into a fresh core, reconciles it with
-  /// the ledger's committed height and starts. Errors: invalid_argument (bad
-  /// options, the signer is not a validator), the WAL's (corrupt_log, replay_diverged,
+  /// the ledger's committed height and starts. Each height runs with the ledger's
+  /// validators of that height; while the signer is not one of them, the replica follows
+  /// the chain (gossip, block sync) and signs nothing. Errors: invalid_argument (bad
+  /// options), the WAL's (corrupt_log, replay_diverged,
   /// io_error), and invalid_argument when the log is ahead of the ledger's blocks
   /// (the data directory is inconsistent).
   static Result<std::unique_ptr<Replica>> open(ReplicaOptions options, const crypto::Signer& signer,

@@ -3,14 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
-
 #include <vector>
 
 #include "bft/crypto/key_ring.hpp"
 #include "bft/crypto/signer.hpp"
 #include "bft/node/application.hpp"
 #include "bft/result.hpp"
+#include "bft/types.hpp"
 #include "bft/validator_set.hpp"
 
 namespace bft::node {
@@ -18,6 +19,7 @@ namespace bft::node {
 struct ValidatorKey {
   crypto::PublicKey key;
   std::uint64_t power = 1;
+  friend bool operator==(const ValidatorKey&, const ValidatorKey&) = default;
 };
 
 struct Validators {
@@ -48,11 +50,46 @@ struct ValidatorChangeLimits {
 /// in the order of the updates, so every node derives the same set, proposer order
 /// included. The updates apply all or not at all. Errors, all invalid_argument and all
 /// decided by the inputs alone, so every node refuses the same updates: a key updated
-/// twice, the removal of a key that is not a validator, a total power above
+/// twice, a key that is no ed25519 public key, the removal of a key that is not a validator, a total power above
 /// ValidatorSet::max_total_power, a set left empty, a change beyond `limits` (and limits
 /// that are no fraction in (0, 1]).
 Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const ValidatorKey> current,
                                                           std::span<const ValidatorUpdate> updates,
                                                           const ValidatorChangeLimits& limits = {});
+
+/// The validators in force from `height` on (until the next change).
+struct ValidatorEpoch {
+  Height height = 1;
+  std::vector<ValidatorKey> keys;
+  ValidatorSet set;
+};
+
+/// The validator sets of a chain by height: the genesis set from height 1, then every
+/// change validator updates made (the updates of height h are in force from h + 2). Only
+/// grows. Not thread-safe: the node's thread owns it.
+class ValidatorHistory {
+ public:
+  /// Errors: make_validators'.
+  static Result<ValidatorHistory> create(std::span<const ValidatorKey> genesis);
+
+  /// The set from `height` on. Errors: invalid_argument (a height not above the last
+  /// change's), make_validators'.
+  Result<void> change(Height height, std::span<const ValidatorKey> validators);
+
+  /// The set in force at `height` (height 0 reads as 1). References stay valid as the
+  /// history grows. A height beyond the ones a node has decided the set for is answered
+  /// with the newest set: what it will be unless a later block changes it.
+  const ValidatorEpoch& at(Height height) const;
+  const ValidatorEpoch& newest() const { return epochs_.back(); }
+  /// The keys of every validator of every set. A signature names its signer's address,
+  /// which is derived from the key, so any set's key checks it; whether the signer
+  /// counts, and how much, is for the set of the message's height.
+  const crypto::KeyRing& keys() const noexcept { return keys_; }
+
+ private:
+  ValidatorHistory() = default;
+  std::deque<ValidatorEpoch> epochs_;  // by height; a deque keeps references stable
+  crypto::KeyRing keys_;
+};
 
 }  // namespace bft::node
