@@ -96,8 +96,9 @@ Result<std::optional<AbciSetup>> abci_setup(const AbciFlags& flags) {
 Result<std::unique_ptr<node::Application>> open_application(const node::NodeConfig& config,
                                                             const std::optional<AbciSetup>& abci_setup) {
   if (!abci_setup) {
-    auto app = node::KvApplication::open((config.data_dir / "app").string(),
-                                         node::KvOptions{.keep_blocks = config.retain_blocks});
+    auto app = node::KvApplication::open(
+        (config.data_dir / "app").string(),
+        node::KvOptions{.keep_blocks = config.retain_blocks, .operator_key = config.operator_key, .chain_id = config.chain_id});
     if (!app) return app.error();
     return std::unique_ptr<node::Application>(std::move(*app));
   }
@@ -126,10 +127,11 @@ int run(const std::filesystem::path& config_path, const std::optional<AbciSetup>
     return 2;
   }
   bool listed = false;
-  for (const node::ValidatorEntry& validator : config->validators)
-    listed = listed || validator.public_key == signer->public_key();
+  for (const auto* nodes : {&config->validators, &config->full_nodes})
+    for (const node::ValidatorEntry& node : *nodes) listed = listed || node.public_key == signer->public_key();
   if (!listed) {
-    std::fprintf(stderr, "bft-node: the key in %s is not one of the validators\n", config->key_file.string().c_str());
+    std::fprintf(stderr, "bft-node: the key in %s is neither a validator's nor a full node's\n",
+                 config->key_file.string().c_str());
     return 2;
   }
   const sigset_t signals = handled_signals();

@@ -84,6 +84,12 @@ Result<PublicKey> parse_public_key(std::string_view hex) {
   return *key;
 }
 
+Result<Signature> parse_signature(std::string_view hex) {
+  auto signature = parse_hex<std::tuple_size_v<Signature>>(hex);
+  if (!signature) return make_error(Errc::malformed, "a signature is 128 hex digits");
+  return *signature;
+}
+
 Result<void> write_key_file(const std::filesystem::path& path, const Ed25519Signer& signer) {
   std::string text = std::string(header) + "\ntype: ed25519\npublic: " +
                      to_hex(signer.public_key()) + "\nsecret: " + to_hex(signer.seed()) + "\n";

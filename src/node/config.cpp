@@ -77,6 +77,52 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
+/// The nodes of the network, validators and full nodes: no key, validator address or
+/// endpoint twice.
+class NodeEntries {
+ public:
+  Result<ValidatorEntry> parse(const json& entry, const std::string& where, bool with_power) {
+    if (!entry.is_object()) return bad(where, "must be an object");
+    // A full node's entry has no power: it votes only once a validator update says so.
+    const auto known = with_power ? only_known_fields(entry, where, {"name", "public_key", "address", "power"})
+                                  : only_known_fields(entry, where, {"name", "public_key", "address"});
+    if (!known) return known.error();
+    ValidatorEntry node;
+    auto key_hex = text(entry, "public_key");
+    if (!key_hex) return bad(where, key_hex.error().message);
+    auto key = crypto::parse_public_key(*key_hex);
+    if (!key) return bad(where + ".public_key", key.error().message);
+    if (!crypto::is_valid_public_key(*key))
+      return bad(where + ".public_key", "is not a valid ed25519 public key (not a point that can sign)");
+    if (!keys_.insert(*key).second) return bad(where + ".public_key", "appears twice");
+    if (!addresses_.insert(crypto::address_of(*key)).second)
+      return bad(where + ".public_key", "has the same validator address as another node's key");
+    node.public_key = *key;
+    auto address = text(entry, "address");
+    if (!address) return bad(where, address.error().message);
+    auto endpoint = parse_endpoint(*address);
+    if (!endpoint) return bad(where + ".address", endpoint.error().message);
+    if (endpoint->port == 0) return bad(where + ".address", "port 0: peers must know where to dial");
+    if (!endpoints_.emplace(endpoint->host, endpoint->port).second)
+      return bad(where + ".address", "'" + *address + "' is another node's address too");
+    node.address = *endpoint;
+    auto node_name = text(entry, "name", *address);
+    if (!node_name) return bad(where, node_name.error().message);
+    node.name = *node_name;
+    node.power = 0;
+    if (!with_power) return node;
+    auto power = number(entry, "power", 1, 1, std::uint64_t{1} << 40);
+    if (!power) return bad(where, power.error().message);
+    node.power = *power;
+    return node;
+  }
+
+ private:
+  std::set<crypto::PublicKey> keys_;
+  std::set<Address> addresses_;
+  std::set<std::pair<std::string, std::uint16_t>> endpoints_;
+};
+
 Result<NodeConfig> parse_config(std::string_view json_text, const std::filesystem::path& base_dir) {
   json root;
   try {
@@ -88,7 +134,8 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   if (auto known = only_known_fields(root, "",
                                      {"chain_id", "name", "listen", "http", "key_file", "data_dir", "log_level",
                                       "timeouts_ms", "gossip_interval_ms", "block_max_txs", "mempool_max_txs",
-                                      "retain_blocks", "validators", "faults", "p2p_plaintext"});
+                                      "retain_blocks", "validators", "full_nodes", "operator_public_key", "faults",
+                                      "p2p_plaintext"});
       !known)
     return known.error();
 
@@ -150,41 +197,28 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   const auto validators = root.find("validators");
   if (validators == root.end() || !validators->is_array() || validators->empty())
     return bad("validators", "must be a non-empty array");
-  std::set<crypto::PublicKey> keys;
-  std::set<Address> addresses;
-  std::set<std::pair<std::string, std::uint16_t>> endpoints;
+  NodeEntries entries;
   for (std::size_t i = 0; i < validators->size(); ++i) {
-    const json& entry = (*validators)[i];
-    const std::string where = "validators[" + std::to_string(i) + "]";
-    if (!entry.is_object()) return bad(where, "must be an object");
-    if (auto known = only_known_fields(entry, where, {"name", "public_key", "address", "power"}); !known)
-      return known.error();
-    ValidatorEntry validator;
-    auto key_hex = text(entry, "public_key");
-    if (!key_hex) return bad(where, key_hex.error().message);
-    auto key = crypto::parse_public_key(*key_hex);
-    if (!key) return bad(where + ".public_key", key.error().message);
+    auto validator = entries.parse((*validators)[i], "validators[" + std::to_string(i) + "]", true);
+    if (!validator) return validator.error();
+    config.validators.push_back(std::move(*validator));
+  }
+  if (const auto full_nodes = root.find("full_nodes"); full_nodes != root.end()) {
+    if (!full_nodes->is_array()) return bad("full_nodes", "must be an array");
+    for (std::size_t i = 0; i < full_nodes->size(); ++i) {
+      auto full_node = entries.parse((*full_nodes)[i], "full_nodes[" + std::to_string(i) + "]", false);
+      if (!full_node) return full_node.error();
+      config.full_nodes.push_back(std::move(*full_node));
+    }
+  }
+
+  if (const auto it = root.find("operator_public_key"); it != root.end()) {
+    if (!it->is_string()) return bad("operator_public_key", "must be a string of 64 hex digits");
+    auto key = crypto::parse_public_key(it->get<std::string>());
+    if (!key) return bad("operator_public_key", key.error().message);
     if (!crypto::is_valid_public_key(*key))
-      return bad(where + ".public_key", "is not a valid ed25519 public key (not a point that can sign)");
-    if (!keys.insert(*key).second) return bad(where + ".public_key", "appears twice");
-    if (!addresses.insert(crypto::address_of(*key)).second)
-      return bad(where + ".public_key", "has the same validator address as another validator's key");
-    validator.public_key = *key;
-    auto address = text(entry, "address");
-    if (!address) return bad(where, address.error().message);
-    auto endpoint = parse_endpoint(*address);
-    if (!endpoint) return bad(where + ".address", endpoint.error().message);
-    if (endpoint->port == 0) return bad(where + ".address", "port 0: peers must know where to dial");
-    if (!endpoints.emplace(endpoint->host, endpoint->port).second)
-      return bad(where + ".address", "'" + *address + "' is another validator's address too");
-    validator.address = *endpoint;
-    auto validator_name = text(entry, "name", *address);
-    if (!validator_name) return bad(where, validator_name.error().message);
-    validator.name = *validator_name;
-    auto power = number(entry, "power", 1, 1, std::uint64_t{1} << 40);
-    if (!power) return bad(where, power.error().message);
-    validator.power = *power;
-    config.validators.push_back(std::move(validator));
+      return bad("operator_public_key", "is not a valid ed25519 public key (not a point that can sign)");
+    config.operator_key = *key;
   }
 
   if (const auto it = root.find("faults"); it != root.end()) {

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "bft/crypto/ed25519.hpp"
+
 namespace bft::node {
 namespace {
 
@@ -16,6 +18,7 @@ const std::string format_key = "mformat";
 const std::string height_key = "mheight";
 const std::string app_hash_key = "mapp_hash";
 const std::string lthash_key = "mlthash";
+const std::string operator_sequence_key = "moperator_sequence";
 const std::string current_format = std::string(1, '\x01');
 constexpr char user_prefix = 'k';
 // LevelDB's default (1000) is sized for large servers; a node opens other files too.
@@ -42,6 +45,14 @@ Bytes pair_element(std::string_view key, std::string_view value) {
   out.insert(out.end(), key.begin(), key.end());
   put_u32(value.size(), out);
   out.insert(out.end(), value.begin(), value.end());
+  return out;
+}
+
+/// The LtHash element of the operator sequence: a key length no pair has.
+Bytes sequence_element(std::uint64_t sequence) {
+  Bytes out;
+  put_u32(0xffffffffu, out);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(sequence >> (8 * i)));
   return out;
 }
 
@@ -150,6 +161,12 @@ Result<void> KvApplication::load_bookkeeping() {
     std::copy((*app_hash)->begin(), (*app_hash)->end(), loaded.app_hash.begin());
     if (lthash->digest() != loaded.app_hash) return corrupt("the app hash is not the digest of the LtHash state");
     committed_lthash_ = *lthash;
+    auto sequence = get(operator_sequence_key);
+    if (!sequence) return sequence.error();
+    if (*sequence) {
+      if ((*sequence)->size() != 8) return corrupt("an operator sequence of " + std::to_string((*sequence)->size()) + " bytes");
+      loaded.operator_sequence = decode_height(**sequence);
+    }
   } else {
     loaded.app_hash = committed_lthash_.digest();
   }
@@ -188,7 +205,26 @@ AppInfo KvApplication::info() {
   return AppInfo{state.height, state.app_hash, std::string(version)};
 }
 
+CheckTxResult KvApplication::judge(const ValidatorCommand& command, std::uint64_t sequence) const {
+  if (!options_.operator_key) return {code_unauthorized, "this chain has no operator: validator commands are refused"};
+  const crypto::Ed25519Verifier verifier(*options_.operator_key);
+  if (!verifier.verify(validator_command_sign_bytes(options_.chain_id, command), command.signature))
+    return {code_unauthorized, "not signed by the operator key (for this chain)"};
+  if (command.sequence != sequence + 1)
+    return {code_stale_sequence, "operator sequence " + std::to_string(command.sequence) + ", expected " +
+                                     std::to_string(sequence + 1)};
+  return {};
+}
+
 CheckTxResult KvApplication::check_tx(std::span<const std::uint8_t> tx, CheckTxKind) {
+  if (is_validator_tx(tx)) {
+    auto command = parse_validator_tx(tx);
+    if (!command) return CheckTxResult{code_malformed_tx, command.error().message};
+    // Commands ahead of the next sequence may wait in the pool for those before them.
+    const std::uint64_t sequence = committed().operator_sequence;
+    if (command->sequence <= sequence) return judge(*command, sequence);
+    return judge(*command, command->sequence - 1);
+  }
   // Any well-formed set is valid in every state, so a recheck has nothing new to find.
   auto command = parse_tx(tx);
   if (!command) return CheckTxResult{code_malformed_tx, command.error().message};
@@ -196,7 +232,9 @@ CheckTxResult KvApplication::check_tx(std::span<const std::uint8_t> tx, CheckTxK
 }
 
 bool KvApplication::process_proposal(const ProcessProposalRequest& request) {
-  return std::all_of(request.txs.begin(), request.txs.end(), [](const Tx& tx) { return parse_tx(tx).ok(); });
+  return std::all_of(request.txs.begin(), request.txs.end(), [](const Tx& tx) {
+    return is_validator_tx(tx) ? parse_validator_tx(tx).ok() : parse_tx(tx).ok();
+  });
 }
 
 Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockRequest& request) {
@@ -204,10 +242,15 @@ Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockReq
   if (request.header.height != committed_height + 1)
     return make_error(Errc::invalid_argument, "kv: finalize_block for height " + std::to_string(request.header.height) +
                                                   " but the committed height is " + std::to_string(committed_height));
-  Pending pending{request.header.height, decltype(Pending::writes)(request.txs.size(), key_hash_), committed_lthash_, {}};
+  Pending pending{request.header.height, decltype(Pending::writes)(request.txs.size(), key_hash_), committed_lthash_,
+                  {}, committed().operator_sequence};
   FinalizeBlockResult result;
   result.tx_results.reserve(request.txs.size());
   for (const Tx& tx : request.txs) {
+    if (is_validator_tx(tx)) {
+      result.tx_results.push_back(apply_validator_command(tx, pending, result.validator_updates));
+      continue;
+    }
     auto command = parse_tx(tx);
     if (!command) {
       // A Byzantine proposer can put it in a block; every node refuses it alike.
@@ -227,6 +270,26 @@ Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockReq
   return result;
 }
 
+TxResult KvApplication::apply_validator_command(const Tx& tx, Pending& pending,
+                                               std::vector<ValidatorUpdate>& updates) const {
+  auto command = parse_validator_tx(tx);
+  // A Byzantine proposer can put anything in a block; every node judges it alike.
+  if (!command) return TxResult{code_malformed_tx, command.error().message, {}};
+  if (const CheckTxResult judged = judge(*command, pending.operator_sequence); !judged.ok())
+    return TxResult{judged.code, judged.log, {}};
+  if (pending.operator_sequence > 0) pending.lthash.remove(sequence_element(pending.operator_sequence));
+  pending.operator_sequence = command->sequence;
+  pending.lthash.add(sequence_element(pending.operator_sequence));
+  const auto same_key = std::find_if(updates.begin(), updates.end(), [&](const ValidatorUpdate& update) {
+    return update.public_key == command->public_key;
+  });
+  if (same_key != updates.end())
+    same_key->power = command->power;
+  else
+    updates.push_back({command->public_key, command->power});
+  return TxResult{code_ok, "validator update: in force two heights after this block unless the engine refuses it", {}};
+}
+
 Result<CommitResult> KvApplication::commit() {
   if (!pending_) return make_error(Errc::invalid_argument, "kv: commit without a finalized block");
   leveldb::WriteBatch batch;
@@ -235,13 +298,14 @@ Result<CommitResult> KvApplication::commit() {
   batch.Put(app_hash_key, slice_of(pending_->app_hash));
   const auto lthash_state = pending_->lthash.serialize();
   batch.Put(lthash_key, slice_of(lthash_state));
+  batch.Put(operator_sequence_key, encode_height(pending_->operator_sequence));
   leveldb::WriteOptions write;
   write.sync = pending_->height >= synced_height_ + std::max<Height>(options_.sync_every_blocks, 1);
   if (const leveldb::Status status = db_->Write(write, &batch); !status.ok())
     return make_error(Errc::io_error,
                       "kv: committing height " + std::to_string(pending_->height) + ": " + status.ToString());
 
-  Committed next{pending_->height, pending_->app_hash, take_snapshot()};
+  Committed next{pending_->height, pending_->app_hash, pending_->operator_sequence, take_snapshot()};
   {
     const std::lock_guard lock(committed_mutex_);
     std::swap(committed_, next);
@@ -258,8 +322,14 @@ Result<CommitResult> KvApplication::commit() {
 }
 
 QueryResult KvApplication::query(const QueryRequest& request) {
+  if (request.path == operator_sequence_path) {
+    const Committed state = committed();
+    const std::string sequence = std::to_string(state.operator_sequence);
+    return QueryResult{code_ok, {}, Bytes(sequence.begin(), sequence.end()), state.height};
+  }
   if (request.path != query_path) {
-    const std::string log = "unknown path '" + request.path + "' (known: " + std::string(query_path) + ")";
+    const std::string log = "unknown path '" + request.path + "' (known: " + std::string(query_path) + ", " +
+                            std::string(operator_sequence_path) + ")";
     return QueryResult{code_unknown_path, log, {}, committed().height};
   }
   // The snapshot and the height come together: the answer is the state at that height

@@ -16,6 +16,7 @@ std::string public_key_hex(std::uint8_t seed_byte) {
 
 const std::string key_a = public_key_hex(0xa);
 const std::string key_b = public_key_hex(0xb);
+const std::string key_c = public_key_hex(0xc);
 
 std::string config_with(const std::string& extra, const std::string& validators = "") {
   const std::string list = validators.empty()
@@ -31,7 +32,9 @@ TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
   auto config = parse_config(config_with(R"(, "name": "node-a", "log_level": "debug",
       "timeouts_ms": {"propose": 900, "prevote": 200, "precommit": 250, "per_round": 50},
       "gossip_interval_ms": 150, "block_max_txs": 10, "mempool_max_txs": 20,
-      "faults": {"delay_ms": 10, "loss": 0.25}, "p2p_plaintext": true)"),
+      "faults": {"delay_ms": 10, "loss": 0.25}, "p2p_plaintext": true,
+      "full_nodes": [{"name": "f", "public_key": ")" + key_c + R"(", "address": "10.0.0.3:26600"}],
+      "operator_public_key": ")" + key_b + R"(")"),
                              "/etc/bft");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->chain_id, "test");
@@ -56,6 +59,12 @@ TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
   EXPECT_EQ(config->validators[1].name, "10.0.0.2:26600");
   EXPECT_EQ(config->validators[1].power, 3u);
   EXPECT_EQ(config->validators[1].address, (Endpoint{"10.0.0.2", 26600}));
+  ASSERT_EQ(config->full_nodes.size(), 1u);
+  EXPECT_EQ(config->full_nodes[0].name, "f");
+  EXPECT_EQ(config->full_nodes[0].power, 0u);
+  EXPECT_EQ(crypto::to_hex(config->full_nodes[0].public_key), key_c);
+  ASSERT_TRUE(config->operator_key);
+  EXPECT_EQ(crypto::to_hex(*config->operator_key), key_b);
 }
 
 TEST(Config, DefaultsAndAbsolutePaths) {
@@ -68,6 +77,8 @@ TEST(Config, DefaultsAndAbsolutePaths) {
   EXPECT_EQ(config->log_level, LogLevel::warn);
   EXPECT_EQ(config->fault_delay.count(), 0);
   EXPECT_FALSE(config->p2p_plaintext);
+  EXPECT_TRUE(config->full_nodes.empty());
+  EXPECT_FALSE(config->operator_key);
 }
 
 TEST(Config, ErrorsNameTheField) {
@@ -103,6 +114,16 @@ TEST(Config, ErrorsNameTheField) {
       {config_with("", R"([{"public_key": ")" + key_a + R"(", "address": "h:1"}, {"public_key": ")" + key_b +
                            R"(", "address": "h:1"}])"),
        "validators[1].address"},
+      // A full node has no power, and shares no key or endpoint with another node.
+      {config_with(R"(, "full_nodes": [{"public_key": ")" + key_c + R"(", "address": "h:9", "power": 1}])"),
+       "full_nodes[0].power: unknown field"},
+      {config_with(R"(, "full_nodes": [{"public_key": ")" + key_a + R"(", "address": "h:9"}])"),
+       "full_nodes[0].public_key"},
+      {config_with(R"(, "full_nodes": [{"public_key": ")" + key_c + R"(", "address": "127.0.0.1:26600"}])"),
+       "full_nodes[0].address"},
+      {config_with(R"(, "full_nodes": {})"), "full_nodes"},
+      {config_with(R"(, "operator_public_key": "12")"), "operator_public_key"},
+      {config_with(R"(, "operator_public_key": ")" + std::string(64, 'a') + R"(")"), "operator_public_key"},
   };
   for (const auto& c : cases) {
     auto config = parse_config(c.json, "/");

@@ -22,6 +22,8 @@ namespace bft::crypto {
 std::string to_hex(std::span<const std::uint8_t> bytes);
 /// An ed25519 public key as 64 hex digits (either case). Errors: malformed_key.
 Result<PublicKey> parse_public_key(std::string_view hex);
+/// An ed25519 signature as 128 hex digits (either case). Errors: malformed.
+Result<Signature> parse_signature(std::string_view hex);
 
 /// Creates `path` with mode 0600 and writes `signer`'s key to it, then syncs it to disk.
 /// Never overwrites. Errors: io_error (the file exists or cannot be written).

@@ -15,19 +15,29 @@
 //     "mempool_max_txs": 100000,
 //     "retain_blocks": 0,                       blocks kept below the tip (0: all)
 //     "validators": [{"name": "node-0", "public_key": "<64 hex>",
-//                     "address": "127.0.0.1:26600", "power": 1}, ...],   required
+//                     "address": "127.0.0.1:26600", "power": 1}, ...],   required: the
+//                                               validators of height 1 (validator updates
+//                                               change the set later)
+//     "full_nodes": [{"name": "full-0", "public_key": "<64 hex>",
+//                     "address": "127.0.0.1:26610"}, ...],   the network's other nodes:
+//                                               they follow the chain; a validator update
+//                                               may make one a validator
+//     "operator_public_key": "<64 hex>",       the key whose signed commands change the
+//                                               validators (KV application); none: no one
 //     "faults": {"delay_ms": 0, "loss": 0.0},   tests only: outgoing frames delayed/lost
 //     "p2p_plaintext": false                    benchmarks only: links not encrypted
 //   }
 //
 // Unknown fields are errors (a misspelled option must not be silently ignored), as are a
-// public key that is not a valid ed25519 point and two validators sharing a key, a
-// validator address or a host:port.
+// public key that is not a valid ed25519 point and two nodes (validators or full nodes)
+// sharing a key, a validator address or a host:port. A node whose key is in neither list
+// cannot start: its peers would not accept it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +58,7 @@ struct Endpoint {
 /// invalid_argument.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
+/// A node of the network: a validator of height 1, or a full node (power 0).
 struct ValidatorEntry {
   std::string name;
   crypto::PublicKey public_key{};
@@ -74,6 +85,8 @@ struct NodeConfig {
   /// its height, for peers that sync; 0 keeps every block.
   std::uint64_t retain_blocks = 0;
   std::vector<ValidatorEntry> validators;
+  std::vector<ValidatorEntry> full_nodes;
+  std::optional<crypto::PublicKey> operator_key;
   std::chrono::milliseconds fault_delay{0};
   double fault_loss = 0;
   /// Every validator of a network must agree: a node that encrypts refuses one that does

@@ -8,6 +8,14 @@
 // command): `set`, one space, the key, then one space and the value only if the value is
 // not empty. parse_tx() accepts that form and nothing else; in particular `set k ` (a
 // separator with nothing after it) is refused, since `set k` is the empty value's form.
+//
+// The operator's order to change a validator is the line
+//   `validator <public key: 64 hex> <power> <sequence> <signature: 128 hex>`
+// (lowercase hex, decimal numbers without leading zeros; power 0 removes the validator).
+// The signature is the operator key's, over validator_command_sign_bytes(): the chain id
+// is in it, so an order for one chain is void on another, and the sequence number, which
+// must be the state's operator sequence + 1, so an order applies once and in order
+// (a copy replayed later has a used number).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +23,7 @@
 #include <span>
 #include <string>
 
+#include "bft/crypto/signer.hpp"
 #include "bft/node/application.hpp"
 #include "bft/result.hpp"
 
@@ -44,5 +53,25 @@ Result<Command> parse_tx(std::span<const std::uint8_t> tx);
 /// The canonical transaction of `command`. Precondition: validate(command) succeeds;
 /// otherwise the result does not parse.
 Tx encode_tx(const Command& command);
+
+struct ValidatorCommand {
+  crypto::PublicKey public_key{};
+  std::uint64_t power = 0;
+  std::uint64_t sequence = 0;
+  codec::Signature signature{};
+  friend bool operator==(const ValidatorCommand&, const ValidatorCommand&) = default;
+};
+
+/// Whether `tx` is meant as a validator command (it starts with `validator `).
+bool is_validator_tx(std::span<const std::uint8_t> tx);
+/// What the operator signs: a domain tag, the chain id, the key, the power, the sequence.
+Bytes validator_command_sign_bytes(std::string_view chain_id, const ValidatorCommand& command);
+/// The command, signed by `operator_key`.
+ValidatorCommand sign_validator_command(const crypto::Signer& operator_key, std::string_view chain_id,
+                                        const crypto::PublicKey& public_key, std::uint64_t power,
+                                        std::uint64_t sequence);
+Tx encode_validator_tx(const ValidatorCommand& command);
+/// Errors (invalid_argument): not the canonical form above. The signature is not checked.
+Result<ValidatorCommand> parse_validator_tx(std::span<const std::uint8_t> tx);
 
 }  // namespace bft::node
