@@ -135,12 +135,13 @@ HttpResponse ClientApi::handle(const HttpRequest& request) const {
   if (request.path.rfind("/tx/", 0) == 0) return transaction(std::string_view(request.path).substr(4));
   if (request.path == "/abci_query") return query(request.query);
   if (request.path == "/status") return status();
+  if (request.path == "/validators") return validators();
   if (request.path == "/metrics" && metrics_)
     return HttpResponse{200, std::string(metrics::exposition_content_type), metrics_->expose()};
   if (request.path == "/blocks") return blocks(request.query);
   return text_response(404,
-                       "routes: POST /txs, GET /tx/<id>, /kv/<key>, /abci_query?path=&data=&height=, /status, /metrics, "
-                       "/blocks?from=&to=");
+                       "routes: POST /txs, GET /tx/<id>, /kv/<key>, /abci_query?path=&data=&height=, /status, /validators, "
+                       "/metrics, /blocks?from=&to=");
 }
 
 /// One POST /txs on its way: what each transaction got, and what it waits for.
@@ -353,7 +354,23 @@ HttpResponse ClientApi::status() const {
                         {"blocks_synced", stats.blocks_synced},
                         {"sync_requests_throttled", stats.sync_requests_throttled},
                         {"blocks_unreadable", stats.blocks_unreadable},
-                        {"evidence", stats.evidence}});
+                        {"evidence", stats.evidence},
+                        {"validators", status.validators ? status.validators->keys.size() : 0},
+                        {"validator_set_height", status.validators ? status.validators->height : 0},
+                        {"voting", status.voting}});
+}
+
+HttpResponse ClientApi::validators() const {
+  const NodeStatus status = status_.read();
+  nlohmann::json validators = nlohmann::json::array();
+  if (status.validators)
+    for (const ValidatorKey& validator : status.validators->keys)
+      validators.push_back({{"public_key", crypto::to_hex(validator.key)},
+                            {"address", crypto::to_hex(crypto::address_of(validator.key).bytes())},
+                            {"power", validator.power}});
+  return json_response({{"height", status.height},
+                        {"from_height", status.validators ? status.validators->height : 0},
+                        {"validators", std::move(validators)}});
 }
 
 HttpResponse ClientApi::blocks(std::string_view query) const {

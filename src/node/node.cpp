@@ -298,7 +298,11 @@ class Node::Impl {
     replica_counter("bftcore_sync_blocks_unreadable_total", "Committed blocks that could not be read to serve a peer.",
                     &ReplicaStats::blocks_unreadable);
 
-    registry_.callback_gauge("bftcore_p2p_peers", "Validators connected.",
+    registry_.callback_gauge("bftcore_consensus_voting", "1 while this node is a validator of its current height.",
+                             published([](const NodeStatus& s) { return s.voting ? 1 : 0; }));
+    registry_.callback_gauge("bftcore_consensus_validators", "Validators of the current height.",
+                             published([](const NodeStatus& s) { return s.validators ? s.validators->keys.size() : 0; }));
+    registry_.callback_gauge("bftcore_p2p_peers", "Peers connected (validators and full nodes).",
                              published([](const NodeStatus& s) { return s.peers; }));
     const auto transport_counter = [&](const char* name, const char* help, std::uint64_t net::Transport::Stats::*field) {
       registry_.callback_counter(name, help, [this, field] { return static_cast<double>(transport_->stats().*field); });
@@ -390,6 +394,8 @@ class Node::Impl {
     status.step = replica_->step();
     status.peers = transport_->connected_peers().size();
     status.replica = replica_->stats();
+    status.validators = &chain_->validators().at(status.height);
+    status.voting = status.validators->set.index_of(crypto::address_of(signer_.public_key())).has_value();
     status_.publish(status);
     published_height_ = status.height;
     published_at_ = now;

@@ -99,6 +99,28 @@ TEST_F(ClientApiTest, TellsATransactionsStatusById) {
   EXPECT_EQ(get(api, "/tx/" + std::string(64, 'g')).status, 400);
 }
 
+TEST_F(ClientApiTest, ListsTheValidatorsOfTheCurrentHeightAndWhetherThisNodeVotes) {
+  const ClientApi api("n0", *chain_, board_);
+  json body = json::parse(get(api, "/validators").body);
+  EXPECT_EQ(body["validators"].size(), 0u);  // before the node published its first status
+  NodeStatus status;
+  status.height = 1;
+  status.validators = &chain_->validators().at(1);
+  status.voting = true;
+  board_.publish(status);
+  body = json::parse(get(api, "/validators").body);
+  EXPECT_EQ(body["height"], 1);
+  EXPECT_EQ(body["from_height"], 1);
+  ASSERT_EQ(body["validators"].size(), 4u);
+  EXPECT_EQ(body["validators"][2]["public_key"], crypto::to_hex(validators_.key(2)));
+  EXPECT_EQ(body["validators"][2]["address"], crypto::to_hex(validators_.address(2).bytes()));
+  EXPECT_EQ(body["validators"][2]["power"], 1);
+  const json node = json::parse(get(api, "/status").body);
+  EXPECT_EQ(node["validators"], 4);
+  EXPECT_EQ(node["validator_set_height"], 1);
+  EXPECT_EQ(node["voting"], true);
+}
+
 TEST_F(ClientApiTest, ACommittedTransactionSentAgainIsAnsweredCommittedAndNotPooled) {
   const ClientApi api("n0", *chain_, board_);
   commit({"set a 1"});

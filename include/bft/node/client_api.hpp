@@ -61,6 +61,11 @@ struct NodeStatus {
   Step step = Step::propose;
   std::size_t peers = 0;
   ReplicaStats replica;
+  /// The validators of `height` (an element of the chain's ValidatorHistory, which only
+  /// grows and outlives the API); null before the node started.
+  const ValidatorEpoch* validators = nullptr;
+  /// Whether this node is one of them.
+  bool voting = false;
 };
 
 /// One writer (the node's thread), any number of readers; a copy under a mutex.
@@ -116,6 +121,8 @@ class ClientApi {
   HttpResponse submit(const HttpRequest& request) const;
   HttpResponse transaction(std::string_view hex_id) const;
   HttpResponse query(std::string_view query) const;
+  /// The validators of the node's current height, and the height they are in force from.
+  HttpResponse validators() const;
   HttpResponse status() const;
   HttpResponse blocks(std::string_view query) const;
 
