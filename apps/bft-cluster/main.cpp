@@ -34,6 +34,7 @@
 #include "monitor.hpp"
 #include "netns.hpp"
 #include "process.hpp"
+#include "rotation.hpp"
 
 namespace {
 
@@ -101,17 +102,19 @@ class Console {
 
 struct Node {
   std::string name;
+  bft::crypto::PublicKey key{};
   std::vector<std::string> argv;  // how to start it (again)
   fs::path log;
   Endpoint http;
   pid_t pid = -1;        // -1 while not running
   bool killed = false;   // stopped on purpose by --kill, to be restarted
   bool isolated = false; // cut off by --partition
+  bool joins_late = false;  // --rotate: started only after the validator changes
 };
 
 /// One scheduled fault step.
 struct Action {
-  enum Kind { kill, restart, isolate, heal };
+  enum Kind { kill, restart, isolate, heal, join };
   double at_s;
   Kind kind;
   std::size_t index;  // into Options::kills or Options::partitions
@@ -165,6 +168,7 @@ class ClusterRun {
   RunSummary summary_;
   std::vector<std::uint64_t> accepted_ids_;  // of the commands the nodes accepted (first 8 bytes)
   std::vector<Recovery> recoveries_;
+  std::optional<bft::crypto::Ed25519Signer> operator_key_;  // --rotate: signs the validator changes
   std::vector<NodeView> last_views_;  // the monitor's latest snapshot
   bool stop_early_ = false;
   std::uint64_t last_progress_height_ = 0;
@@ -202,7 +206,7 @@ Result<std::vector<std::uint16_t>> free_loopback_ports(std::size_t count) {
 }
 
 Result<void> ClusterRun::write_node_files() {
-  const std::size_t n = options_.nodes;
+  const std::size_t n = options_.nodes + options_.full_nodes;
   std::vector<std::string> p2p(n);
   std::vector<std::string> http(n);
   std::vector<Endpoint> endpoints(n);
@@ -227,20 +231,35 @@ Result<void> ClusterRun::write_node_files() {
       p2p[i] = "127.0.0.1:" + std::to_string(ports[i]);
     }
   }
-  std::vector<ValidatorEntry> validators;
+  // Validators node-0.., then full nodes full-0..: one list of entries, split below.
+  std::vector<ValidatorEntry> entries;
+  std::vector<bft::crypto::PublicKey> keys;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string name = "node-" + std::to_string(i);
+    const bool full = i >= options_.nodes;
+    const std::string name = (full ? "full-" : "node-") + std::to_string(full ? i - options_.nodes : i);
     const auto signer = bft::crypto::Ed25519Signer::generate();
     if (auto written = bft::crypto::write_key_file(dir_ / (name + ".key"), signer); !written) return written.error();
-    validators.push_back({name, bft::crypto::to_hex(signer.public_key()), p2p[i]});
+    entries.push_back({name, bft::crypto::to_hex(signer.public_key()), p2p[i]});
+    keys.push_back(signer.public_key());
+  }
+  const std::vector<ValidatorEntry> validators(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes));
+  const std::vector<ValidatorEntry> full_nodes(entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes), entries.end());
+  std::string operator_hex;
+  if (options_.rotate) {
+    operator_key_ = bft::crypto::Ed25519Signer::generate();
+    if (auto written = bft::crypto::write_key_file(dir_ / "operator.key", *operator_key_); !written) return written.error();
+    operator_hex = bft::crypto::to_hex(operator_key_->public_key());
   }
   for (std::size_t i = 0; i < n; ++i) {
     Node node;
-    node.name = validators[i].name;
+    node.name = entries[i].name;
+    node.key = keys[i];
     node.http = endpoints[i];
     node.log = dir_ / (node.name + ".log");
+    // The last of two or more full nodes joins after the changes, syncing across them.
+    node.joins_late = options_.rotate && options_.full_nodes >= 2 && i + 1 == n;
     const NodeConfig config{"bft-cluster",  node.name,         p2p[i],     node.http.host + ":" + std::to_string(node.http.port),
-                            node.name + ".key", node.name, options_.log_level, validators,
+                            node.name + ".key", node.name, options_.log_level, validators, full_nodes, operator_hex,
                             options_.delay_ms, options_.loss, options_.p2p_plaintext};
     const fs::path config_path = dir_ / (node.name + ".json");
     std::ofstream file(config_path);
@@ -264,6 +283,7 @@ Result<void> ClusterRun::start_node(std::size_t i) {
 Result<void> ClusterRun::wait_until_ready() {
   const auto deadline = Clock::now() + ready_timeout;
   for (Node& node : nodes_) {
+    if (node.joins_late) continue;
     HttpClient client(node.http.host, node.http.port, std::chrono::milliseconds(500));
     while (true) {
       if (interrupted) return make_error(Errc::io_error, "interrupted");
@@ -345,6 +365,18 @@ void ClusterRun::apply(const Action& action, Clock::time_point start) {
       console_.event(line);
       break;
     }
+    case Action::join: {
+      Node& node = nodes_[action.index];
+      if (auto started = start_node(action.index); !started) return report_failure("starting " + node.name, started.error());
+      std::uint64_t highest = 0;
+      for (const NodeView& view : last_views_) highest = std::max(highest, view.height);
+      summary_.rotation->late_joiner = node.name;
+      summary_.rotation->joined_at_height = highest;
+      std::snprintf(line, sizeof line, "[%5.1f s] started %s, which must sync from height 1 to %llu", t,
+                    node.name.c_str(), static_cast<unsigned long long>(highest));
+      console_.event(line);
+      break;
+    }
   }
 }
 
@@ -377,7 +409,8 @@ void ClusterRun::check_recoveries(const std::vector<NodeView>& views) {
       // Resumed: every node that is up passed the highest height seen at the heal.
       recovered = true;
       for (std::size_t j = 0; j < nodes_.size(); ++j)
-        if (!nodes_[j].killed && !(fresh_since(j, r.since) && views[j].height > r.baseline)) recovered = false;
+        if (!nodes_[j].killed && nodes_[j].pid > 0 && !(fresh_since(j, r.since) && views[j].height > r.baseline))
+          recovered = false;
       if (recovered) {
         summary_.partitions[r.report].resumed = true;
         summary_.partitions[r.report].resume_s = waited;
@@ -427,20 +460,37 @@ void ClusterRun::drive_and_watch() {
     summary_.partitions.push_back(
         {options_.partitions[k].nodes, options_.partitions[k].at_s, options_.partitions[k].heal_s, false, 0});
   }
+  // --rotate: changes at a fifth, two fifths and three fifths of the load; the late
+  // joiner starts at three quarters.
+  const auto start = Clock::now();
+  const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  std::optional<Rotation> rotation;
+  if (options_.rotate) {
+    summary_.rotation.emplace();
+    std::vector<RotationNode> members;
+    for (const Node& node : nodes_) members.push_back({node.name, node.http, node.key});
+    const double d = options_.duration_s;
+    rotation.emplace(std::move(members), options_.nodes, *operator_key_, "bft-cluster",
+                     std::vector<Clock::time_point>{at(0.2 * d), at(0.4 * d), at(0.6 * d)});
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].joins_late) actions.push_back({0.75 * d, Action::join, i});
+  }
   std::stable_sort(actions.begin(), actions.end(), [](const Action& a, const Action& b) { return a.at_s < b.at_s; });
 
   std::vector<Endpoint> endpoints;
-  for (const Node& node : nodes_) endpoints.push_back(node.http);
-  const auto start = Clock::now();
+  std::vector<Endpoint> load_endpoints;  // not the late joiner: it is not there at first
+  for (const Node& node : nodes_) {
+    endpoints.push_back(node.http);
+    if (!node.joins_late) load_endpoints.push_back(node.http);
+  }
   const auto load_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.duration_s));
   load_start_unix_ms_ = unix_ms_now();
   const std::vector<Endpoint> load_targets =
-      options_.load_to ? std::vector<Endpoint>{endpoints[*options_.load_to]} : endpoints;
+      options_.load_to ? std::vector<Endpoint>{endpoints[*options_.load_to]} : load_endpoints;
   LoadDriver load(load_targets, options_.load_per_s, options_.batch, options_.clients, load_end);
   Monitor monitor(endpoints);
   std::optional<HttpFlood> flood;
   if (options_.flood) {
-    const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
     const Endpoint& target = nodes_[options_.flood->node].http;
     const std::string source = target.host.rfind("127.", 0) == 0 ? "127.0.0.2" : "";
     flood.emplace(target, source, flood_clients, at(options_.flood->at_s), at(options_.flood->until_s));
@@ -448,6 +498,7 @@ void ClusterRun::drive_and_watch() {
   }
   load.start();
   monitor.start();
+  if (rotation) rotation->start();
   std::size_t next_action = 0;
   auto next_progress = start + std::chrono::seconds(1);
   while (!interrupted) {
@@ -469,6 +520,16 @@ void ClusterRun::drive_and_watch() {
   load.stop();
   load.join();
   monitor.stop();
+  if (rotation) {
+    rotation->stop();
+    rotation->join();
+    const std::string joiner = summary_.rotation->late_joiner;
+    const std::uint64_t joined_at = summary_.rotation->joined_at_height;
+    summary_.rotation = rotation->report();
+    summary_.rotation->late_joiner = joiner;
+    summary_.rotation->joined_at_height = joined_at;
+    for (const std::string& failure : rotation->failures()) summary_.failures.push_back(failure);
+  }
   if (flood) {
     flood->stop();
     flood->join();
@@ -525,6 +586,7 @@ void ClusterRun::collect_results() {
         blocks.insert(blocks.end(), part->begin(), part->end());
       }
       summary_.max_height = std::max(summary_.max_height, status->height);
+      if (node.joins_late && summary_.rotation) summary_.rotation->joiner_height = status->height;
       lowest = std::min(lowest.value_or(status->height), status->height);
       return blocks;
     };
@@ -671,7 +733,7 @@ int ClusterRun::finish(int code) {
 int ClusterRun::run() {
   const std::string mode = options_.netns ? "netns" : "loopback";
   if (options_.netns) {
-    if (auto created = netns_.create(options_.nodes); !created) {
+    if (auto created = netns_.create(options_.nodes + options_.full_nodes); !created) {
       std::fprintf(stderr,
                    "bft-cluster: --netns is not usable here (it needs root, iproute2 and permission to create "
                    "network namespaces): %s\n",
@@ -692,7 +754,8 @@ int ClusterRun::run() {
 
   launch_unix_ms_ = unix_ms_now();
   for (std::size_t i = 0; i < nodes_.size(); ++i)
-    if (auto ok = start_node(i); !ok) return fail("starting " + nodes_[i].name + ": " + ok.error().message);
+    if (!nodes_[i].joins_late)
+      if (auto ok = start_node(i); !ok) return fail("starting " + nodes_[i].name + ": " + ok.error().message);
   if (auto ok = wait_until_ready(); !ok) return fail(ok.error().message);
   console_.event("bft-cluster: " + std::to_string(nodes_.size()) + " nodes up (" + mode + "), files in " + dir_.string());
   std::unique_ptr<PrometheusServer> prometheus;
@@ -717,7 +780,7 @@ int ClusterRun::run() {
   shut_down();
 
   summary_.mode = mode;
-  summary_.nodes = options_.nodes;
+  summary_.nodes = nodes_.size();
   summary_.duration_s = options_.duration_s;
   summary_.load_per_s = options_.load_per_s;
   summary_.batch = options_.batch;

@@ -15,6 +15,7 @@ using nlohmann::json;
 TEST(NodeApi, ConfigHasEveryFieldBftNodeReads) {
   const NodeConfig config{"chain", "node-1", "10.77.0.2:26600", "10.77.0.2:26700", "node-1.key", "node-1", "warn",
                           {{"node-0", std::string(64, 'a'), "10.77.0.1:26600"}, {"node-1", std::string(64, 'b'), "10.77.0.2:26600"}},
+                          {{"full-0", std::string(64, 'c'), "10.77.0.3:26600"}}, std::string(64, 'd'),
                           10, 0.25, true};
   const json parsed = json::parse(to_json(config));
   EXPECT_EQ(parsed["chain_id"], "chain");
@@ -31,6 +32,24 @@ TEST(NodeApi, ConfigHasEveryFieldBftNodeReads) {
   EXPECT_EQ(parsed["faults"]["delay_ms"], 10);
   EXPECT_EQ(parsed["faults"]["loss"], 0.25);
   EXPECT_EQ(parsed["p2p_plaintext"], true);
+  ASSERT_EQ(parsed["full_nodes"].size(), 1u);
+  EXPECT_EQ(parsed["full_nodes"][0]["public_key"], std::string(64, 'c'));
+  EXPECT_FALSE(parsed["full_nodes"][0].contains("power"));
+  EXPECT_EQ(parsed["operator_public_key"], std::string(64, 'd'));
+}
+
+TEST(NodeApi, ParsesValidators) {
+  const auto v = parse_validators(
+      R"({"height":9,"from_height":7,"validators":[{"public_key":"aa","address":"a1","power":2},)"
+      R"({"public_key":"bb","address":"b1","power":1}]})");
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->height, 9u);
+  EXPECT_EQ(v->from_height, 7u);
+  ASSERT_EQ(v->powers.size(), 2u);
+  EXPECT_EQ(v->powers[0], (std::pair<std::string, std::uint64_t>{"aa", 2}));
+  EXPECT_EQ(v->addresses[1], "b1");
+  EXPECT_FALSE(parse_validators(R"({"height":9,"from_height":7,"validators":[{"public_key":"aa"}]})").ok());
+  EXPECT_FALSE(parse_validators(R"({"height":9,"validators":[]})").ok());
 }
 
 TEST(NodeApi, ParsesStatus) {
@@ -56,8 +75,8 @@ TEST(NodeApi, RejectsBrokenStatus) {
 
 TEST(NodeApi, ParsesBlocks) {
   const auto b = parse_blocks(
-      R"({"blocks":[{"height":1,"hash":"aa","txs":0,"commit_ms":12.5,"decided_unix_ms":1700000000000},)"
-      R"({"height":2,"hash":"bb","txs":50,"commit_ms":9,"decided_unix_ms":1700000000100}]})");
+      R"({"blocks":[{"height":1,"hash":"aa","txs":0,"commit_ms":12.5,"decided_unix_ms":1700000000000,"proposer":"p1"},)"
+      R"({"height":2,"hash":"bb","txs":50,"commit_ms":9,"decided_unix_ms":1700000000100,"proposer":"p2"}]})");
   ASSERT_TRUE(b.ok()) << b.error().message;
   ASSERT_EQ(b->size(), 2u);
   EXPECT_EQ((*b)[1].height, 2u);
@@ -65,6 +84,7 @@ TEST(NodeApi, ParsesBlocks) {
   EXPECT_EQ((*b)[1].txs, 50u);
   EXPECT_EQ((*b)[0].commit_ms, 12.5);
   EXPECT_EQ((*b)[1].decided_unix_ms, 1700000000100);
+  EXPECT_EQ((*b)[1].proposer, "p2");
   EXPECT_FALSE(parse_blocks(R"({"blocks":[{"height":1}]})").ok());
   EXPECT_FALSE(parse_blocks(R"({"blocks":[1]})").ok());
   EXPECT_FALSE(parse_blocks(R"({})").ok());
@@ -109,10 +129,10 @@ TEST(Delivery, ReadsIdsFromAnswersAndBlocks) {
   EXPECT_FALSE(parse_id_prefixes("abc").ok());
   EXPECT_FALSE(parse_id_prefixes("zzzzzzzzzzzzzzzz").ok());
   const auto blocks = parse_blocks(
-      R"({"blocks":[{"height":1,"hash":"h","txs":2,"commit_ms":1,"decided_unix_ms":1,"tx_id_prefixes":"00000000000000010000000000000002"}]})");
+      R"({"blocks":[{"height":1,"hash":"h","txs":2,"commit_ms":1,"decided_unix_ms":1,"proposer":"p","tx_id_prefixes":"00000000000000010000000000000002"}]})");
   ASSERT_TRUE(blocks.ok()) << blocks.error().message;
   EXPECT_EQ(blocks->at(0).tx_ids, (std::vector<std::uint64_t>{1, 2}));
-  EXPECT_FALSE(parse_blocks(R"({"blocks":[{"height":1,"hash":"h","txs":3,"commit_ms":1,"decided_unix_ms":1,"tx_id_prefixes":"0000000000000001"}]})").ok());
+  EXPECT_FALSE(parse_blocks(R"({"blocks":[{"height":1,"hash":"h","txs":3,"commit_ms":1,"decided_unix_ms":1,"proposer":"p","tx_id_prefixes":"0000000000000001"}]})").ok());
 }
 
 TEST(Summary, FailsWhenAnAcceptedCommandIsLostOrCommittedTwice) {

@@ -20,6 +20,15 @@ TEST(ClusterOptions, DefaultsWithoutArguments) {
   EXPECT_FALSE(o->json);
   EXPECT_FALSE(o->p2p_plaintext);
   EXPECT_FALSE(o->metrics_port.has_value());
+  EXPECT_EQ(o->full_nodes, 0u);
+  EXPECT_FALSE(o->rotate);
+}
+
+TEST(ClusterOptions, FullNodesAndRotation) {
+  const auto o = parse({"--nodes", "4", "--full-nodes", "2", "--rotate"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->full_nodes, 2u);
+  EXPECT_TRUE(o->rotate);
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
@@ -80,6 +89,9 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
   const std::vector<std::vector<std::string_view>> bad = {
       {"--nodes", "0"},
       {"--nodes", "65"},
+      {"--nodes", "60", "--full-nodes", "5"},          // 64 nodes in all
+      {"--rotate", "--full-nodes", "0"},               // someone must join
+      {"--rotate", "--nodes", "3", "--full-nodes", "1"},  // a change moves a third
       {"--nodes", "four"},
       {"--duration", "0"},
       {"--batch", "0"},

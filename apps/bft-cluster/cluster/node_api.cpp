@@ -10,7 +10,10 @@ std::string to_json(const NodeConfig& c) {
   json validators = json::array();
   for (const ValidatorEntry& v : c.validators)
     validators.push_back({{"name", v.name}, {"public_key", v.public_key_hex}, {"address", v.address}, {"power", 1}});
-  const json config = {
+  json full_nodes = json::array();
+  for (const ValidatorEntry& v : c.full_nodes)
+    full_nodes.push_back({{"name", v.name}, {"public_key", v.public_key_hex}, {"address", v.address}});
+  json config = {
       {"chain_id", c.chain_id},
       {"name", c.name},
       {"listen", c.listen},
@@ -22,6 +25,8 @@ std::string to_json(const NodeConfig& c) {
       {"faults", {{"delay_ms", c.delay_ms}, {"loss", c.loss}}},
       {"p2p_plaintext", c.p2p_plaintext},
   };
+  if (!c.full_nodes.empty()) config["full_nodes"] = full_nodes;
+  if (!c.operator_public_key_hex.empty()) config["operator_public_key"] = c.operator_public_key_hex;
   return config.dump(2) + "\n";
 }
 
@@ -95,6 +100,7 @@ Result<std::vector<BlockInfo>> parse_blocks(std::string_view text) {
     reader.read(blocks[i].txs, "txs");
     reader.read(blocks[i].commit_ms, "commit_ms");
     reader.read(blocks[i].decided_unix_ms, "decided_unix_ms");
+    reader.read(blocks[i].proposer, "proposer");
     if (!reader.problem().empty()) return make_error(Errc::malformed, "/blocks: " + reader.problem());
     if (const auto ids = list[i].find("tx_id_prefixes"); ids != list[i].end()) {
       if (!ids->is_string()) return make_error(Errc::malformed, "/blocks: tx_id_prefixes is not a string");
@@ -105,6 +111,32 @@ Result<std::vector<BlockInfo>> parse_blocks(std::string_view text) {
     }
   }
   return blocks;
+}
+
+Result<ValidatorsView> parse_validators(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return object.error();
+  ValidatorsView view;
+  std::vector<json> list;
+  FieldReader top(*object);
+  top.read(view.height, "height");
+  top.read(view.from_height, "from_height");
+  top.read(list, "validators");
+  if (!top.problem().empty()) return make_error(Errc::malformed, "/validators: " + top.problem());
+  for (const json& entry : list) {
+    if (!entry.is_object()) return make_error(Errc::malformed, "/validators: an entry is not an object");
+    std::string key;
+    std::string address;
+    std::uint64_t power = 0;
+    FieldReader reader(entry);
+    reader.read(key, "public_key");
+    reader.read(address, "address");
+    reader.read(power, "power");
+    if (!reader.problem().empty()) return make_error(Errc::malformed, "/validators: " + reader.problem());
+    view.powers.emplace_back(std::move(key), power);
+    view.addresses.push_back(std::move(address));
+  }
+  return view;
 }
 
 Result<std::vector<std::uint64_t>> parse_id_prefixes(std::string_view hex) {
@@ -141,6 +173,23 @@ Result<std::vector<std::uint64_t>> parse_accepted_ids(std::string_view text) {
     if (state == "accepted" || state == "committed") prefixes += id->get_ref<const std::string&>().substr(0, 16);
   }
   return parse_id_prefixes(prefixes);
+}
+
+Result<TxOutcome> parse_first_outcome(std::string_view text) {
+  auto object = parse_object(text);
+  if (!object) return object.error();
+  const auto txs = object->find("txs");
+  if (txs == object->end() || !txs->is_array() || txs->empty() || !txs->front().is_object())
+    return make_error(Errc::malformed, "POST /txs: no txs list");
+  const json& first = txs->front();
+  TxOutcome outcome;
+  FieldReader reader(first);
+  reader.read(outcome.status, "status");
+  if (first.contains("height")) reader.read(outcome.height, "height");
+  if (first.contains("code")) reader.read(outcome.code, "code");
+  if (first.contains("log")) reader.read(outcome.log, "log");
+  if (!reader.problem().empty()) return make_error(Errc::malformed, "POST /txs: " + reader.problem());
+  return outcome;
 }
 
 std::string make_set_commands(std::string_view key_prefix, std::uint64_t first, std::size_t count) {

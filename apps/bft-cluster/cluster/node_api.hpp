@@ -27,6 +27,8 @@ struct NodeConfig {
   std::string data_dir;  // likewise
   std::string log_level;
   std::vector<ValidatorEntry> validators;  // every validator has power 1
+  std::vector<ValidatorEntry> full_nodes;
+  std::string operator_public_key_hex;    // empty: none
   std::uint32_t delay_ms = 0;
   double loss = 0;
   bool p2p_plaintext = false;  // links not encrypted: only to measure what encryption costs
@@ -53,14 +55,33 @@ struct BlockInfo {
   std::int64_t decided_unix_ms = 0;
   /// With GET /blocks?tx_ids=1: the first 8 bytes of each transaction's id, big-endian.
   std::vector<std::uint64_t> tx_ids = {};
+  std::string proposer = {};  // the proposer's address, hex
+};
+
+/// GET /validators: the set of the node's current height.
+struct ValidatorsView {
+  std::uint64_t height = 0;
+  std::uint64_t from_height = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> powers;  // public key hex, power
+  std::vector<std::string> addresses;                        // hex, in the same order
 };
 
 /// Errors: malformed (not JSON, or a field missing or of the wrong type).
 Result<NodeStatus> parse_status(std::string_view json);
 Result<std::vector<BlockInfo>> parse_blocks(std::string_view json);
+Result<ValidatorsView> parse_validators(std::string_view json);
 /// The ids (their first 8 bytes) of the transactions a POST /txs answer says are
 /// accepted or committed. Errors: malformed.
 Result<std::vector<std::uint64_t>> parse_accepted_ids(std::string_view json);
+/// The first transaction's outcome in a POST /txs answer ("accepted", "committed",
+/// "refused", ...), with its height, code and log once committed. Errors: malformed.
+struct TxOutcome {
+  std::string status;
+  std::uint64_t height = 0;
+  std::uint32_t code = 0;
+  std::string log;
+};
+Result<TxOutcome> parse_first_outcome(std::string_view json);
 /// Hex digits, 16 per id, to ids' first 8 bytes. Errors: malformed.
 Result<std::vector<std::uint64_t>> parse_id_prefixes(std::string_view hex);
 

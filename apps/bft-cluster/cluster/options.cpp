@@ -14,7 +14,9 @@ APIs with a live progress line, injects faults, then checks that every node comm
 same blocks, shuts the nodes down and prints a summary.
 
 cluster
-  --nodes N              validators (default 4, at most 64)
+  --nodes N              validators (default 4, at most 64 nodes in all)
+  --full-nodes K         nodes without voting power (default 0): they follow the chain by
+                         gossip and block sync, and answer clients
   --node-bin PATH        the bft-node program (default: bft-node next to bft-cluster)
   --dir DIR              where keys, configs, data and node logs go (default: a fresh
                          temporary directory, removed after a passing run)
@@ -49,7 +51,15 @@ faults
                          report it, e.g. in a sanitizer build, where every node is
                          CPU-bound and any work slows it)
 
- 
+validators
+  --rotate               under load, the operator (a key bft-cluster makes) changes the
+                         validator set three times: full-0 joins the validators, the
+                         proposer of the moment leaves, a validator's power doubles. Each
+                         change must commit and be in force within 10 s. With two or more
+                         full nodes, the last one starts only after the changes and must
+                         catch up across all of them. Needs --nodes 4 or more and
+                         --full-nodes 1 or more
+
 metrics
   --metrics-port P       start a Prometheus server (Debian's prometheus) on 127.0.0.1:P
                          (0: a free port) that scrapes every node's /metrics each second;
@@ -162,8 +172,11 @@ namespace {
 
 /// The rules that involve more than one option.
 Result<void> validate(const Options& o) {
-  if (o.nodes < 1 || o.nodes > max_nodes)
-    return usage_error("--nodes expects 1 to " + std::to_string(max_nodes));
+  if (o.nodes < 1 || o.nodes + o.full_nodes > max_nodes)
+    return usage_error("--nodes and --full-nodes expect 1 to " + std::to_string(max_nodes) + " nodes in all");
+  if (o.rotate && (o.nodes < 4 || o.full_nodes < 1))
+    return usage_error("--rotate needs --nodes 4 or more (a change moves under a third of the power) and "
+                       "--full-nodes 1 or more (one joins the validators)");
   if (!(o.duration_s > 0)) return usage_error("--duration must be above 0");
   if (!(o.load_per_s >= 0) || !std::isfinite(o.load_per_s)) return usage_error("--load must be 0 or more");
   if (o.batch < 1) return usage_error("--batch must be at least 1");
@@ -172,7 +185,7 @@ Result<void> validate(const Options& o) {
   if (o.load_to && *o.load_to >= o.nodes)
     return usage_error("--load-to names node " + std::to_string(*o.load_to) + " of " + std::to_string(o.nodes));
   if (!(o.loss >= 0 && o.loss < 1)) return usage_error("--loss expects a probability in [0, 1)");
-  if (o.base_port != 0 && std::size_t{o.base_port} + http_port_offset + o.nodes > 65536)
+  if (o.base_port != 0 && std::size_t{o.base_port} + http_port_offset + o.nodes + o.full_nodes > 65536)
     return usage_error("--base-port leaves no room for " + std::to_string(o.nodes) + " nodes");
   if (!o.partitions.empty() && !o.netns) return usage_error("--partition needs --netns");
   for (const KillSpec& kill : o.kills) {
@@ -211,6 +224,8 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
   app.add_flag("-h,--help", o.help);
   app.add_flag("--version", o.version);
   app.add_option("--nodes", o.nodes);
+  app.add_option("--full-nodes", o.full_nodes);
+  app.add_flag("--rotate", o.rotate);
   app.add_option("--duration", o.duration_s);
   app.add_option("--load", o.load_per_s);
   app.add_option("--batch", o.batch);

@@ -37,6 +37,7 @@ bool RunSummary::ok() const {
   for (const PartitionReport& partition : partitions)
     if (!partition.resumed) return false;
   if (flood && flood->ratio() < flood->min_ratio) return false;
+  if (rotation && !rotation->ok()) return false;
   if (prometheus && (!prometheus->problem.empty() || prometheus->nodes_reporting != nodes ||
                      !(prometheus->p50_commit_ms > 0)))
     return false;
@@ -86,6 +87,15 @@ std::string RunSummary::to_text() const {
                    static_cast<unsigned long long>(prometheus->lowest_height), prometheus->p50_commit_ms);
     text += prometheus->problem.empty() ? "\n" : "; " + prometheus->problem + "\n";
   }
+  if (rotation) {
+    text += format("validators: %zu of %zu changes applied\n", rotation->applied, rotation->planned);
+    for (const std::string& change : rotation->changes) text += "  " + change + "\n";
+    if (!rotation->late_joiner.empty())
+      text += format("  %s started at height %llu and reached %llu: %s\n", rotation->late_joiner.c_str(),
+                     static_cast<unsigned long long>(rotation->joined_at_height),
+                     static_cast<unsigned long long>(rotation->joiner_height),
+                     rotation->joiner_height >= rotation->joined_at_height ? "caught up" : "did NOT catch up");
+  }
   text += format("shutdown:   %s\n", clean_shutdown ? "clean (every node exited 0 after SIGTERM)" : "NOT clean");
   for (const std::string& problem : shutdown_problems) text += "  " + problem + "\n";
   for (const std::string& failure : failures) text += "failure:    " + failure + "\n";
@@ -121,6 +131,14 @@ std::string RunSummary::to_json() const {
                          {"lowest_height", prometheus->lowest_height},
                          {"p50_commit_ms", round_to(prometheus->p50_commit_ms, 2)},
                          {"problem", prometheus->problem}};
+  json rotation_report = nullptr;
+  if (rotation)
+    rotation_report = {{"planned", rotation->planned},
+                       {"applied", rotation->applied},
+                       {"changes", rotation->changes},
+                       {"late_joiner", rotation->late_joiner},
+                       {"joined_at_height", rotation->joined_at_height},
+                       {"joiner_height", rotation->joiner_height}};
   const json out = {
       {"mode", mode},
       {"nodes", nodes},
@@ -151,6 +169,7 @@ std::string RunSummary::to_json() const {
       {"partitions", partition_list},
       {"http_flood", flood_report},
       {"prometheus", prometheus_report},
+      {"validator_changes", rotation_report},
       {"failures", failures},
       {"ok", ok()},
   };

@@ -51,6 +51,17 @@ struct PrometheusReport {
   std::string problem;              // why a query failed, if one did
 };
 
+/// --rotate: the operator's validator changes, and the node that joined after them.
+struct RotationReport {
+  std::size_t planned = 0;
+  std::size_t applied = 0;  // committed and reported in force by every node that answered
+  std::vector<std::string> changes;  // e.g. "from height 57: full-0 joins with power 1"
+  std::string late_joiner;           // empty: none (fewer than two full nodes)
+  std::uint64_t joined_at_height = 0;  // the highest height when it started
+  std::uint64_t joiner_height = 0;     // its height at the end
+  bool ok() const { return applied == planned && (late_joiner.empty() || joiner_height >= joined_at_height); }
+};
+
 /// A restarted node must catch up, and a healed cluster resume, within this many seconds.
 inline constexpr double recovery_bound_s = 10;
 
@@ -88,6 +99,7 @@ struct RunSummary {
   std::vector<PartitionReport> partitions;
   std::optional<FloodReport> flood;
   std::optional<PrometheusReport> prometheus;
+  std::optional<RotationReport> rotation;
   std::vector<std::string> failures;  // e.g. a node that died unexpectedly
 
   /// The run passes: agreement, at least one height, no unexpected deaths, a clean

@@ -1,0 +1,146 @@
+#include "rotation.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "bft/crypto/key_file.hpp"
+#include "bft/node/kv.hpp"
+#include "cluster/http_client.hpp"
+#include "cluster/node_api.hpp"
+
+namespace bft::cluster {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// How long a change may take to commit, and then to be in force on every node.
+constexpr auto commit_timeout = std::chrono::seconds(10);
+constexpr auto in_force_timeout = std::chrono::seconds(10);
+constexpr auto poll_interval = std::chrono::milliseconds(200);
+constexpr std::size_t planned_changes = 3;
+
+std::string address_hex(const crypto::PublicKey& key) { return crypto::to_hex(crypto::address_of(key).bytes()); }
+
+}  // namespace
+
+Rotation::Rotation(std::vector<RotationNode> nodes, std::size_t validators, const crypto::Signer& operator_key,
+                   std::string chain_id, std::vector<Clock::time_point> at)
+    : nodes_(std::move(nodes)), validators_(validators), operator_key_(operator_key), chain_id_(std::move(chain_id)), at_(std::move(at)) {
+  for (std::size_t i = 0; i < validators; ++i) powers_[i] = 1;
+  report_.planned = std::min(planned_changes, at_.size());
+}
+
+Rotation::~Rotation() {
+  stop();
+  join();
+}
+
+void Rotation::start() { thread_ = std::thread([this] { run(); }); }
+void Rotation::stop() { stop_ = true; }
+void Rotation::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Rotation::key_hex(std::size_t node) const { return crypto::to_hex(nodes_[node].key); }
+
+void Rotation::run() {
+  for (std::size_t step = 0; step < report_.planned; ++step) {
+    while (!stop_ && Clock::now() < at_[step]) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop_) return;
+    Change change;
+    if (!plan(step, change) || !apply(change, step + 1)) return;  // later changes need this one's sequence
+  }
+}
+
+bool Rotation::plan(std::size_t step, Change& change) {
+  if (step == 0) {
+    change = {validators_, 1, nodes_[validators_].name + " joins with power 1"};
+    return true;
+  }
+  if (step == 1) {
+    // The proposer of the last committed block, as any node that answers tells it.
+    for (const RotationNode& node : nodes_) {
+      HttpClient client(node.http.host, node.http.port, std::chrono::seconds(2));
+      auto reply = client.get("/status");
+      auto status = reply && reply->status == 200 ? parse_status(reply->body) : Result<NodeStatus>(make_error(Errc::io_error, "no answer"));
+      if (!status || status->height == 0) continue;
+      const std::string height = std::to_string(status->height);
+      reply = client.get("/blocks?from=" + height + "&to=" + height);
+      auto blocks = reply && reply->status == 200 ? parse_blocks(reply->body) : Result<std::vector<BlockInfo>>(make_error(Errc::io_error, "no answer"));
+      if (!blocks || blocks->empty()) continue;
+      for (const auto& [member, power] : powers_)
+        if (address_hex(nodes_[member].key) == blocks->front().proposer) {
+          change = {member, 0, nodes_[member].name + " (the proposer of height " + height + ") leaves"};
+          return true;
+        }
+    }
+    failures_.push_back("validator change 2: no node named a proposer among the validators");
+    return false;
+  }
+  const auto& [member, power] = *powers_.begin();
+  change = {member, 2 * power, nodes_[member].name + "'s power doubles to " + std::to_string(2 * power)};
+  return true;
+}
+
+bool Rotation::apply(const Change& change, std::uint64_t sequence) {
+  const std::string label = "validator change " + std::to_string(sequence) + " (" + change.what + ")";
+  const auto tx = node::encode_validator_tx(
+      node::sign_validator_command(operator_key_, chain_id_, nodes_[change.node].key, change.power, sequence));
+  const std::string body = std::string(tx.begin(), tx.end()) + "\n";
+  const std::string target = "/txs?wait=commit&timeout_ms=" +
+                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(commit_timeout).count());
+  std::optional<TxOutcome> outcome;
+  for (const RotationNode& node : nodes_) {
+    if (stop_) return false;
+    HttpClient client(node.http.host, node.http.port, commit_timeout + std::chrono::seconds(5));
+    auto reply = client.post(target, body);
+    if (!reply) continue;  // down: another node takes it
+    auto parsed = parse_first_outcome(reply->body);
+    if (!parsed) continue;
+    outcome = std::move(*parsed);
+    break;
+  }
+  if (!outcome || outcome->status != "committed" || outcome->code != 0) {
+    failures_.push_back(label + ": " +
+                        (outcome ? "answered " + outcome->status + " (code " + std::to_string(outcome->code) + ": " +
+                                       outcome->log + ")"
+                                 : std::string("no node answered")));
+    return false;
+  }
+  if (change.power == 0)
+    powers_.erase(change.node);
+  else
+    powers_[change.node] = change.power;
+  std::set<std::pair<std::string, std::uint64_t>> expected;
+  for (const auto& [member, power] : powers_) expected.emplace(key_hex(member), power);
+  const std::uint64_t from_height = outcome->height + 2;
+
+  const auto deadline = Clock::now() + in_force_timeout;
+  while (!stop_ && Clock::now() < deadline) {
+    std::size_t answered = 0;
+    std::size_t in_force = 0;
+    for (const RotationNode& node : nodes_) {
+      HttpClient client(node.http.host, node.http.port, std::chrono::seconds(1));
+      auto reply = client.get("/validators");
+      if (!reply || reply->status != 200) continue;
+      auto view = parse_validators(reply->body);
+      if (!view) continue;
+      ++answered;
+      const std::set<std::pair<std::string, std::uint64_t>> reported(view->powers.begin(), view->powers.end());
+      if (view->from_height == from_height && reported == expected) ++in_force;
+    }
+    if (answered > 0 && in_force == answered) {
+      ++report_.applied;
+      report_.changes.push_back("from height " + std::to_string(from_height) + ": " + change.what);
+      return true;
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+  if (!stop_) failures_.push_back(label + ": committed at height " + std::to_string(outcome->height) +
+                                  ", but not in force on every node within 10 s");
+  return false;
+}
+
+}  // namespace bft::cluster

@@ -1,0 +1,73 @@
+// bft-cluster --rotate: the operator's validator changes under load. One thread, at set
+// times, builds the next change (full-0 joins; the proposer of the moment leaves; a
+// validator's power doubles), signs it with the operator key as the KV application's
+// `validator` command, submits it to a node that answers and waits for it to commit, then
+// for every node that answers to report the new set in force from the commit's height + 2.
+// Every wait is bounded; the thread ends by itself after the last change.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bft/crypto/signer.hpp"
+#include "cluster/summary.hpp"
+#include "load.hpp"
+
+namespace bft::cluster {
+
+struct RotationNode {
+  std::string name;
+  Endpoint http;
+  crypto::PublicKey key{};
+};
+
+class Rotation {
+ public:
+  /// `nodes`: the validators of height 1 first (`validators` of them, power 1 each),
+  /// then the full nodes. Changes are made at `at` (from `start`), one per time.
+  Rotation(std::vector<RotationNode> nodes, std::size_t validators, const crypto::Signer& operator_key,
+           std::string chain_id, std::vector<std::chrono::steady_clock::time_point> at);
+  Rotation(const Rotation&) = delete;
+  Rotation& operator=(const Rotation&) = delete;
+  ~Rotation();
+
+  void start();
+  void stop();
+  void join();
+  /// After join().
+  const RotationReport& report() const { return report_; }
+  /// After join(): why a change failed, if one did.
+  const std::vector<std::string>& failures() const { return failures_; }
+
+ private:
+  struct Change {
+    std::size_t node;
+    std::uint64_t power;
+    std::string what;
+  };
+  void run();
+  /// The next change: by step number, against the set as it is now.
+  bool plan(std::size_t step, Change& change);
+  /// Submits the change as operator sequence `sequence`; true once every node that
+  /// answers reports it in force.
+  bool apply(const Change& change, std::uint64_t sequence);
+  std::string key_hex(std::size_t node) const;
+
+  std::vector<RotationNode> nodes_;
+  std::size_t validators_;  // of height 1; the first full node follows them
+  const crypto::Signer& operator_key_;
+  std::string chain_id_;
+  std::vector<std::chrono::steady_clock::time_point> at_;
+  std::map<std::size_t, std::uint64_t> powers_;  // the set as the changes so far made it, by node
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  RotationReport report_;
+  std::vector<std::string> failures_;
+};
+
+}  // namespace bft::cluster
