@@ -197,7 +197,7 @@ Result<codec::Digest> AbciApplication::init_chain() {
     if (ours != theirs)
       return make_error(Errc::invalid_argument,
                         "ABCI InitChain: the application returned another validator set than the configuration's; "
-                        "bftcore cannot change validators yet");
+                        "the genesis set is the configuration's (change it later through FinalizeBlock's validator updates)");
   }
   return app_hash_digest(response.app_hash());
 }

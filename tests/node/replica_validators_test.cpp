@@ -124,6 +124,23 @@ TEST(ReplicaValidators, ASyncAcrossSeveralChangesChecksEachBlockAgainstItsSet) {
   }
 }
 
+// From height 6 node 4 is a validator but never heard from: the heights it should propose
+// go to a later round, with the new set's proposer order, and the chain goes on.
+TEST(ReplicaValidators, AChangeHoldsAcrossRoundChanges) {
+  Cluster cluster(5, wal::SyncPolicy::before_send, LogLevel::error, 1);
+  cluster.change_validators(6, set_of({0, 1, 2, 4}));
+  cluster.cut().insert(4);
+  ASSERT_TRUE(cluster.all_reach(16, {4}));
+  const MemoryChain& ledger = *cluster.node(0).app;
+  bool a_later_round = false;
+  for (Height height = 6; height <= 16; ++height) a_later_round = a_later_round || ledger.blocks[height - 1].round > 0;
+  EXPECT_TRUE(a_later_round);
+  for (std::size_t i = 0; i < 4; ++i) expect_signed_by_their_sets(*cluster.node(i).app);
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+  for (Height height = 6; height <= 16; ++height) EXPECT_FALSE(cluster.signed_at(3, height)) << height;
+}
+
 // Every validator of the first set is replaced, one at a time, and the chain goes on.
 TEST(ReplicaValidators, TheWholeFirstSetIsRotatedOutOneAtATime) {
   Cluster cluster(8, wal::SyncPolicy::before_send, LogLevel::error, 4);
