@@ -245,7 +245,7 @@ Result<void> ClusterRun::write_node_files() {
   const std::vector<ValidatorEntry> validators(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes));
   const std::vector<ValidatorEntry> full_nodes(entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes), entries.end());
   std::string operator_hex;
-  if (options_.rotate) {
+  if (options_.rotate || options_.rotate_out) {
     operator_key_ = bft::crypto::Ed25519Signer::generate();
     if (auto written = bft::crypto::write_key_file(dir_ / "operator.key", *operator_key_); !written) return written.error();
     operator_hex = bft::crypto::to_hex(operator_key_->public_key());
@@ -256,8 +256,9 @@ Result<void> ClusterRun::write_node_files() {
     node.key = keys[i];
     node.http = endpoints[i];
     node.log = dir_ / (node.name + ".log");
-    // The last of two or more full nodes joins after the changes, syncing across them.
-    node.joins_late = options_.rotate && options_.full_nodes >= 2 && i + 1 == n;
+    // A full node the changes leave out (the last) joins after them, syncing across them.
+    node.joins_late = i + 1 == n && ((options_.rotate && options_.full_nodes >= 2) ||
+                                     (options_.rotate_out && options_.full_nodes > options_.nodes));
     const NodeConfig config{"bft-cluster",  node.name,         p2p[i],     node.http.host + ":" + std::to_string(node.http.port),
                             node.name + ".key", node.name, options_.log_level, validators, full_nodes, operator_hex,
                             options_.delay_ms, options_.loss, options_.p2p_plaintext};
@@ -460,18 +461,31 @@ void ClusterRun::drive_and_watch() {
     summary_.partitions.push_back(
         {options_.partitions[k].nodes, options_.partitions[k].at_s, options_.partitions[k].heal_s, false, 0});
   }
-  // --rotate: changes at a fifth, two fifths and three fifths of the load; the late
+  // --rotate and --rotate-out: the changes spread from 15% to 65% of the load; the late
   // joiner starts at three quarters.
   const auto start = Clock::now();
   const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
   std::optional<Rotation> rotation;
-  if (options_.rotate) {
+  if (options_.rotate || options_.rotate_out) {
     summary_.rotation.emplace();
     std::vector<RotationNode> members;
     for (const Node& node : nodes_) members.push_back({node.name, node.http, node.key});
+    std::vector<RotationStep> steps;
+    if (options_.rotate) {
+      steps = {{RotationStep::add, options_.nodes}, {RotationStep::remove_proposer}, {RotationStep::double_power}};
+    } else {
+      // Each original validator is replaced by a full node: one joins, then one leaves.
+      for (std::size_t i = 0; i < options_.nodes; ++i) {
+        steps.push_back({RotationStep::add, options_.nodes + i});
+        steps.push_back({RotationStep::remove, i});
+      }
+    }
     const double d = options_.duration_s;
-    rotation.emplace(std::move(members), options_.nodes, *operator_key_, "bft-cluster",
-                     std::vector<Clock::time_point>{at(0.2 * d), at(0.4 * d), at(0.6 * d)});
+    std::vector<Clock::time_point> times;
+    for (std::size_t k = 0; k < steps.size(); ++k)
+      times.push_back(at(d * (0.15 + 0.5 * static_cast<double>(k) / static_cast<double>(steps.size() - 1))));
+    rotation.emplace(std::move(members), options_.nodes, *operator_key_, "bft-cluster", std::move(steps),
+                     std::move(times));
     for (std::size_t i = 0; i < nodes_.size(); ++i)
       if (nodes_[i].joins_late) actions.push_back({0.75 * d, Action::join, i});
   }

@@ -19,17 +19,20 @@ using Clock = std::chrono::steady_clock;
 constexpr auto commit_timeout = std::chrono::seconds(10);
 constexpr auto in_force_timeout = std::chrono::seconds(10);
 constexpr auto poll_interval = std::chrono::milliseconds(200);
-constexpr std::size_t planned_changes = 3;
 
 std::string address_hex(const crypto::PublicKey& key) { return crypto::to_hex(crypto::address_of(key).bytes()); }
 
 }  // namespace
 
 Rotation::Rotation(std::vector<RotationNode> nodes, std::size_t validators, const crypto::Signer& operator_key,
-                   std::string chain_id, std::vector<Clock::time_point> at)
-    : nodes_(std::move(nodes)), validators_(validators), operator_key_(operator_key), chain_id_(std::move(chain_id)), at_(std::move(at)) {
+                   std::string chain_id, std::vector<RotationStep> steps, std::vector<Clock::time_point> at)
+    : nodes_(std::move(nodes)),
+      operator_key_(operator_key),
+      chain_id_(std::move(chain_id)),
+      steps_(std::move(steps)),
+      at_(std::move(at)) {
   for (std::size_t i = 0; i < validators; ++i) powers_[i] = 1;
-  report_.planned = std::min(planned_changes, at_.size());
+  report_.planned = std::min(steps_.size(), at_.size());
 }
 
 Rotation::~Rotation() {
@@ -50,38 +53,50 @@ void Rotation::run() {
     while (!stop_ && Clock::now() < at_[step]) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (stop_) return;
     Change change;
-    if (!plan(step, change) || !apply(change, step + 1)) return;  // later changes need this one's sequence
+    if (!plan(steps_[step], change) || !apply(change, step + 1)) return;  // later changes need this one's sequence
   }
 }
 
-bool Rotation::plan(std::size_t step, Change& change) {
-  if (step == 0) {
-    change = {validators_, 1, nodes_[validators_].name + " joins with power 1"};
-    return true;
-  }
-  if (step == 1) {
-    // The proposer of the last committed block, as any node that answers tells it.
-    for (const RotationNode& node : nodes_) {
-      HttpClient client(node.http.host, node.http.port, std::chrono::seconds(2));
-      auto reply = client.get("/status");
-      auto status = reply && reply->status == 200 ? parse_status(reply->body) : Result<NodeStatus>(make_error(Errc::io_error, "no answer"));
-      if (!status || status->height == 0) continue;
-      const std::string height = std::to_string(status->height);
-      reply = client.get("/blocks?from=" + height + "&to=" + height);
-      auto blocks = reply && reply->status == 200 ? parse_blocks(reply->body) : Result<std::vector<BlockInfo>>(make_error(Errc::io_error, "no answer"));
-      if (!blocks || blocks->empty()) continue;
-      for (const auto& [member, power] : powers_)
-        if (address_hex(nodes_[member].key) == blocks->front().proposer) {
-          change = {member, 0, nodes_[member].name + " (the proposer of height " + height + ") leaves"};
-          return true;
-        }
+bool Rotation::plan(const RotationStep& step, Change& change) {
+  switch (step.kind) {
+    case RotationStep::add:
+      change = {step.node, 1, nodes_[step.node].name + " joins with power 1"};
+      return true;
+    case RotationStep::remove:
+      change = {step.node, 0, nodes_[step.node].name + " leaves"};
+      return true;
+    case RotationStep::double_power: {
+      const auto& [member, power] = *powers_.begin();
+      change = {member, 2 * power, nodes_[member].name + "'s power doubles to " + std::to_string(2 * power)};
+      return true;
     }
-    failures_.push_back("validator change 2: no node named a proposer among the validators");
-    return false;
+    case RotationStep::remove_proposer:
+      return plan_proposer_leaves(change);
   }
-  const auto& [member, power] = *powers_.begin();
-  change = {member, 2 * power, nodes_[member].name + "'s power doubles to " + std::to_string(2 * power)};
-  return true;
+  return false;
+}
+
+bool Rotation::plan_proposer_leaves(Change& change) {
+  // The proposer of the last committed block, as any node that answers tells it.
+  for (const RotationNode& node : nodes_) {
+    HttpClient client(node.http.host, node.http.port, std::chrono::seconds(2));
+    auto reply = client.get("/status");
+    if (!reply || reply->status != 200) continue;
+    auto status = parse_status(reply->body);
+    if (!status || status->height == 0) continue;
+    const std::string height = std::to_string(status->height);
+    reply = client.get("/blocks?from=" + height + "&to=" + height);
+    if (!reply || reply->status != 200) continue;
+    auto blocks = parse_blocks(reply->body);
+    if (!blocks || blocks->empty()) continue;
+    for (const auto& [member, power] : powers_)
+      if (address_hex(nodes_[member].key) == blocks->front().proposer) {
+        change = {member, 0, nodes_[member].name + " (the proposer of height " + height + ") leaves"};
+        return true;
+      }
+  }
+  failures_.push_back("validator change: no node named a proposer among the validators");
+  return false;
 }
 
 bool Rotation::apply(const Change& change, std::uint64_t sequence) {

@@ -1,5 +1,6 @@
-// bft-cluster --rotate: the operator's validator changes under load. One thread, at set
-// times, builds the next change (full-0 joins; the proposer of the moment leaves; a
+// bft-cluster --rotate and --rotate-out: the operator's validator changes under load. One
+// thread, at set times, builds the next change against the set as the changes before it
+// made it (a node joins or leaves; the proposer of the moment leaves; the first
 // validator's power doubles), signs it with the operator key as the KV application's
 // `validator` command, submits it to a node that answers and waits for it to commit, then
 // for every node that answers to report the new set in force from the commit's height + 2.
@@ -26,12 +27,18 @@ struct RotationNode {
   crypto::PublicKey key{};
 };
 
+struct RotationStep {
+  enum Kind { add, remove, remove_proposer, double_power };
+  Kind kind;
+  std::size_t node = 0;  // add, remove: which
+};
+
 class Rotation {
  public:
   /// `nodes`: the validators of height 1 first (`validators` of them, power 1 each),
-  /// then the full nodes. Changes are made at `at` (from `start`), one per time.
+  /// then the full nodes. `steps[i]` is made at `at[i]`, each after the one before it.
   Rotation(std::vector<RotationNode> nodes, std::size_t validators, const crypto::Signer& operator_key,
-           std::string chain_id, std::vector<std::chrono::steady_clock::time_point> at);
+           std::string chain_id, std::vector<RotationStep> steps, std::vector<std::chrono::steady_clock::time_point> at);
   Rotation(const Rotation&) = delete;
   Rotation& operator=(const Rotation&) = delete;
   ~Rotation();
@@ -51,17 +58,19 @@ class Rotation {
     std::string what;
   };
   void run();
-  /// The next change: by step number, against the set as it is now.
-  bool plan(std::size_t step, Change& change);
+  /// The change `step` makes to the set as it is now.
+  bool plan(const RotationStep& step, Change& change);
+  /// The proposer of the last committed block leaves.
+  bool plan_proposer_leaves(Change& change);
   /// Submits the change as operator sequence `sequence`; true once every node that
   /// answers reports it in force.
   bool apply(const Change& change, std::uint64_t sequence);
   std::string key_hex(std::size_t node) const;
 
   std::vector<RotationNode> nodes_;
-  std::size_t validators_;  // of height 1; the first full node follows them
   const crypto::Signer& operator_key_;
   std::string chain_id_;
+  std::vector<RotationStep> steps_;
   std::vector<std::chrono::steady_clock::time_point> at_;
   std::map<std::size_t, std::uint64_t> powers_;  // the set as the changes so far made it, by node
   std::atomic<bool> stop_{false};

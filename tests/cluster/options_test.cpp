@@ -29,6 +29,9 @@ TEST(ClusterOptions, FullNodesAndRotation) {
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->full_nodes, 2u);
   EXPECT_TRUE(o->rotate);
+  const auto out = parse({"--full-nodes", "5", "--rotate-out"});
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->rotate_out);
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
@@ -92,6 +95,8 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--nodes", "60", "--full-nodes", "5"},          // 64 nodes in all
       {"--rotate", "--full-nodes", "0"},               // someone must join
       {"--rotate", "--nodes", "3", "--full-nodes", "1"},  // a change moves a third
+      {"--rotate-out", "--nodes", "4", "--full-nodes", "3"},  // one replaces each
+      {"--rotate", "--rotate-out", "--full-nodes", "4"},
       {"--nodes", "four"},
       {"--duration", "0"},
       {"--batch", "0"},

@@ -725,6 +725,30 @@ TEST(LaggardHelp, TheCommitIsTheDecidedOneAfterTheValidatorsChange) {
   EXPECT_EQ(decide->commit.size(), 3u);
 }
 
+// Height 2 is run with its own set, given at its start: v0 left, w and x joined.
+TEST(ValidatorChange, EachHeightCountsTheVotesOfItsOwnSetAndALeaverSignsNothing) {
+  Node node("v0");
+  node.start(1);
+  node.proposal("v1", 0, "a");
+  for (const char* v : {"v1", "v2", "v3"}) node.precommit(v, 0, "a");
+  std::vector<Validator> next{{addr("v1"), 1, 1}, {addr("v2"), 1, 1}, {addr("w"), 1, 1}, {addr("x"), 1, 1}};
+  node.feed(StartHeight{2, ValidatorSet::create(std::move(next)).value()});
+  // v0 follows: it neither proposes nor votes, not even when a step times out.
+  EXPECT_TRUE(all_of<BroadcastProposal>(node.last()).empty());
+  EXPECT_TRUE(all_of<GetValue>(node.last()).empty());
+  EXPECT_TRUE(votes_of(node.timeout(TimeoutKind::propose, 0, 2)).empty());
+  // v3 left with it: its vote does not count. The newcomers' do.
+  node.prevote("v3", 0, "b", 2);
+  EXPECT_EQ(node.error(), Errc::unknown_validator);
+  node.proposal("v1", 0, "b", nil_round, Validity::valid, 2);  // round 0: the new set's first
+  for (const char* v : {"v1", "w", "x"}) node.prevote(v, 0, "b", 2);
+  for (const char* v : {"v1", "w"}) EXPECT_TRUE(all_of<Decide>(node.precommit(v, 0, "b", 2)).empty());
+  const auto decide = only<Decide>(node.precommit("x", 0, "b", 2));
+  ASSERT_TRUE(decide);
+  EXPECT_EQ(decide->height, 2u);
+  EXPECT_TRUE(votes_of(node.last()).empty());
+}
+
 TEST(LaggardHelp, ACertificateNamesNoSenderSoGetsNoHelp) {
   Node node("v1");
   node.start(1);

@@ -59,6 +59,12 @@ validators
                          full nodes, the last one starts only after the changes and must
                          catch up across all of them. Needs --nodes 4 or more and
                          --full-nodes 1 or more
+  --rotate-out           under load, every validator of the first set is replaced by a
+                         full node, one change at a time (full-I joins, then node-I
+                         leaves), each in force within 10 s; the chain must go on under
+                         the new set. With more full nodes than validators, the last one
+                         starts after the changes. Needs --nodes 4 or more and
+                         --full-nodes N or more
 
 metrics
   --metrics-port P       start a Prometheus server (Debian's prometheus) on 127.0.0.1:P
@@ -174,6 +180,9 @@ namespace {
 Result<void> validate(const Options& o) {
   if (o.nodes < 1 || o.nodes + o.full_nodes > max_nodes)
     return usage_error("--nodes and --full-nodes expect 1 to " + std::to_string(max_nodes) + " nodes in all");
+  if (o.rotate && o.rotate_out) return usage_error("--rotate and --rotate-out are two scenarios: choose one");
+  if (o.rotate_out && (o.nodes < 4 || o.full_nodes < o.nodes))
+    return usage_error("--rotate-out needs --nodes 4 or more and at least as many --full-nodes (one replaces each)");
   if (o.rotate && (o.nodes < 4 || o.full_nodes < 1))
     return usage_error("--rotate needs --nodes 4 or more (a change moves under a third of the power) and "
                        "--full-nodes 1 or more (one joins the validators)");
@@ -226,6 +235,7 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
   app.add_option("--nodes", o.nodes);
   app.add_option("--full-nodes", o.full_nodes);
   app.add_flag("--rotate", o.rotate);
+  app.add_flag("--rotate-out", o.rotate_out);
   app.add_option("--duration", o.duration_s);
   app.add_option("--load", o.load_per_s);
   app.add_option("--batch", o.batch);

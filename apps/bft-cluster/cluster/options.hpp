@@ -39,6 +39,7 @@ struct Options {
   std::size_t nodes = 4;        // validators of height 1: node-0 .. node-(N-1)
   std::size_t full_nodes = 0;   // nodes without voting power: full-0 .. full-(K-1)
   bool rotate = false;          // change the validator set under load (see usage_text)
+  bool rotate_out = false;      // replace every original validator, one at a time
   double duration_s = 20;
   double load_per_s = 2000;     // commands per second over the whole cluster; 0: no load
   std::size_t batch = 50;       // commands per POST /txs
