@@ -166,10 +166,8 @@ class Node::Impl {
     replica_ = std::move(*replica);
     wiring_.attach(*replica_);
     wiring_.after_event = [this] { after_event(); };
-    // Any f = (n-1)/3 validators may crash, this one included: a client's transactions
-    // are accepted once f peers hold them too.
-    gossip_.emplace(TxGossipOptions{.required_holders = (config_.validators.size() - 1) / 3}, wiring_, log_,
-                    &registry_);
+    gossip_.emplace(TxGossipOptions{}, wiring_, log_, &registry_);
+    follow_validators();
     wiring_.on_mempool_frame = [this](const Address& from, std::span<const std::uint8_t> frame) {
       admit_gossip(from, frame);
     };
@@ -247,6 +245,7 @@ class Node::Impl {
     const Clock::time_point now = Clock::now();
     gossip_->tick(now);
     if (replica_->height() != published_height_ || now - published_at_ >= status_period) publish_status(now);
+    follow_validators();
     arm_timer();
   }
 
@@ -387,6 +386,22 @@ class Node::Impl {
                                       per_peer([](const Peer& p) { return p.frames_dropped_queue_full; }));
   }
 
+  /// Any f = (n-1)/3 validators of the current height may crash, this node included: a
+  /// client's transactions are accepted once f other validators hold them too (f + 1 on a
+  /// full node, which proposes nothing). Full nodes' holding does not count.
+  void follow_validators() {
+    const ValidatorEpoch& epoch = chain_->validators().at(replica_->height());
+    if (&epoch == holders_epoch_) return;
+    holders_epoch_ = &epoch;
+    const Address self = crypto::address_of(signer_.public_key());
+    std::vector<Address> others;
+    for (const Validator& validator : epoch.set.validators())
+      if (validator.address != self) others.push_back(validator.address);
+    const std::size_t faulty = (epoch.set.size() - 1) / 3;
+    const bool voting = others.size() < epoch.set.size();
+    gossip_->set_holders(std::move(others), voting ? faulty : faulty + 1);
+  }
+
   void publish_status(Clock::time_point now) {
     NodeStatus status;
     status.height = replica_->height();
@@ -452,6 +467,7 @@ class Node::Impl {
   std::unique_ptr<Replica> replica_;
   StatusBoard status_;
   Height published_height_ = 0;
+  const ValidatorEpoch* holders_epoch_ = nullptr;  // the set TxGossip's holders follow
   Clock::time_point published_at_{};
   std::optional<ClientApi> api_;
   std::optional<HttpServer> http_;

@@ -79,7 +79,7 @@ void TxGossip::flush(std::chrono::steady_clock::time_point now) {
     batch.sequence = next_sequence_++;
     const std::uint64_t sequence = batch.sequence;
     auto frame = std::make_shared<const Bytes>(encode_frame(WireMessage{std::move(batch)}));
-    if (options_.required_holders > 0) {
+    if (required_holders_ > 0) {
       unheld_.emplace(sequence, SentBatch{frame, now, now, {}, std::move(clients)});
       next_resend_ = std::min(next_resend_, now + options_.resend_interval);
     }
@@ -93,7 +93,7 @@ void TxGossip::flush(std::chrono::steady_clock::time_point now) {
   std::vector<std::pair<Done, bool>> answer_now;
   for (Queued& request : queued) {
     std::shared_ptr<Client> client;
-    if (request.txs.empty() || options_.required_holders == 0)
+    if (request.txs.empty() || required_holders_ == 0)
       answer_now.emplace_back(std::move(request.done), !request.txs.empty());
     else
       client = std::make_shared<Client>(Client{0, std::move(request.done)});
@@ -167,9 +167,10 @@ void TxGossip::on_held(const Address& from, std::uint64_t sequence) {
   const auto found = unheld_.find(sequence);
   if (found == unheld_.end()) return;
   SentBatch& batch = found->second;
+  if (counted_ && std::find(counted_->begin(), counted_->end(), from) == counted_->end()) return;
   if (std::find(batch.holders.begin(), batch.holders.end(), from) != batch.holders.end()) return;
   batch.holders.push_back(from);
-  if (batch.holders.size() < options_.required_holders) return;
+  if (batch.holders.size() < required_holders_) return;
   const std::vector<std::shared_ptr<Client>> clients = std::move(batch.clients);
   unheld_.erase(found);
   {
@@ -178,6 +179,11 @@ void TxGossip::on_held(const Address& from, std::uint64_t sequence) {
   }
   for (const std::shared_ptr<Client>& client : clients)
     if (--client->batches_to_hold == 0 && client->done) std::exchange(client->done, nullptr)(true);
+}
+
+void TxGossip::set_holders(std::vector<Address> counted, std::size_t required) {
+  counted_ = std::move(counted);
+  required_holders_ = required;
 }
 
 void TxGossip::on_peer_connected(const Address& peer) {

@@ -127,6 +127,27 @@ TEST(TxGossip, AClientIsAnsweredOnceEnoughPeersHoldEveryBatchOfIts) {
   EXPECT_EQ(gossip.stats().batches_malformed, 0u);
 }
 
+// Only the holders set_holders() names count (a full node does not propose what it holds),
+// and their number follows the set.
+TEST(TxGossip, OnlyTheNamedPeersHoldingABatchCount) {
+  RecordingNetwork network;
+  const Logger logger(LogLevel::error, "test");
+  TxGossip gossip(TxGossipOptions{.required_holders = 1}, network, logger);
+  gossip.set_holders({other_peer}, 1);
+  std::vector<bool> answers;
+  gossip.enqueue({tx("aa")}, [&](bool held) { answers.push_back(held); });
+  gossip.flush(now);
+  gossip.receive(peer, held_frame(1), now);  // not a validator: does not count
+  EXPECT_TRUE(answers.empty());
+  gossip.receive(other_peer, held_frame(1), now);
+  EXPECT_EQ(answers, std::vector<bool>{true});
+  // No holder required: answered once sent.
+  gossip.set_holders({}, 0);
+  gossip.enqueue({tx("bb")}, [&](bool held) { answers.push_back(held); });
+  gossip.flush(now);
+  EXPECT_EQ(answers, (std::vector<bool>{true, true}));
+}
+
 TEST(TxGossip, ABatchNotHeldInTimeFailsItsClients) {
   RecordingNetwork network;
   const Logger logger(LogLevel::error, "test");

@@ -62,7 +62,8 @@ struct TxGossipOptions {
   std::size_t max_batch_bytes = std::size_t{1} << 20;
   std::size_t max_queued_txs = 100'000;
   std::size_t max_pending_txs_per_peer = 20'000;
-  /// Peers that must hold a batch before its clients are answered (0: answered once sent).
+  /// Peers that must hold a batch before its clients are answered (0: answered once sent),
+  /// until set_holders() says otherwise.
   std::size_t required_holders = 0;
   std::chrono::milliseconds hold_timeout{2'000};
   /// A peer may have refused a batch for a while (check_tx on a state a block behind or
@@ -110,6 +111,12 @@ class TxGossip {
   /// check_tx) `from` is told so.
   void admitted(const Address& from, std::uint64_t sequence, std::size_t count, bool held);
 
+  /// From now on only the TxBatchHeld of `counted` peers count, and a batch needs
+  /// `required` of them: a node sets the validators of its current height (a full node
+  /// holding a transaction does not propose it). Batches sent already keep the holders
+  /// they have.
+  void set_holders(std::vector<Address> counted, std::size_t required);
+
   /// A peer (re)connected: it gets the batches not yet held by enough peers, which it
   /// missed if it was down when they left (a node that has just started, a healed link).
   void on_peer_connected(const Address& peer);
@@ -142,6 +149,8 @@ class TxGossip {
             std::chrono::steady_clock::time_point now);
 
   const TxGossipOptions options_;
+  std::size_t required_holders_ = options_.required_holders;
+  std::optional<std::vector<Address>> counted_;  // whose holding counts; every peer's if none
   Network& network_;
   const Logger& log_;
   metrics::Family<metrics::Counter>* dropped_ = nullptr;
