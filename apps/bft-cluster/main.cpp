@@ -528,7 +528,10 @@ void ClusterRun::drive_and_watch() {
       next_progress += std::chrono::seconds(1);
     }
     // After the load: settle briefly, and longer while a recovery is still being timed.
-    if (now >= load_end + settle_time && next_action == actions.size() && recoveries_.empty()) break;
+    // And until the validator changes are all made (each one's waits are bounded).
+    if (now >= load_end + settle_time && next_action == actions.size() && recoveries_.empty() &&
+        (!rotation || rotation->finished()))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   load.stop();

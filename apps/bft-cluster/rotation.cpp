@@ -51,10 +51,14 @@ std::string Rotation::key_hex(std::size_t node) const { return crypto::to_hex(no
 void Rotation::run() {
   for (std::size_t step = 0; step < report_.planned; ++step) {
     while (!stop_ && Clock::now() < at_[step]) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (stop_) return;
+    if (stop_) break;
     Change change;
-    if (!plan(steps_[step], change) || !apply(change, step + 1)) return;  // later changes need this one's sequence
+    if (!plan(steps_[step], change) || !apply(change, step + 1)) break;  // later changes need this one's sequence
   }
+  if (report_.applied < report_.planned && failures_.empty())
+    failures_.push_back("the run ended before validator change " + std::to_string(report_.applied + 1) + " of " +
+                        std::to_string(report_.planned) + " was in force");
+  finished_ = true;
 }
 
 bool Rotation::plan(const RotationStep& step, Change& change) {
@@ -132,21 +136,23 @@ bool Rotation::apply(const Change& change, std::uint64_t sequence) {
   for (const auto& [member, power] : powers_) expected.emplace(key_hex(member), power);
   const std::uint64_t from_height = outcome->height + 2;
 
+  // In force: every node that answers and has reached from_height runs it. A node still
+  // below it (a late joiner syncing) is not asked: it reaches the change by the same path.
   const auto deadline = Clock::now() + in_force_timeout;
   while (!stop_ && Clock::now() < deadline) {
-    std::size_t answered = 0;
+    std::size_t reached = 0;
     std::size_t in_force = 0;
     for (const RotationNode& node : nodes_) {
       HttpClient client(node.http.host, node.http.port, std::chrono::seconds(1));
       auto reply = client.get("/validators");
       if (!reply || reply->status != 200) continue;
       auto view = parse_validators(reply->body);
-      if (!view) continue;
-      ++answered;
+      if (!view || view->height < from_height) continue;
+      ++reached;
       const std::set<std::pair<std::string, std::uint64_t>> reported(view->powers.begin(), view->powers.end());
       if (view->from_height == from_height && reported == expected) ++in_force;
     }
-    if (answered > 0 && in_force == answered) {
+    if (reached > 0 && in_force == reached) {
       ++report_.applied;
       report_.changes.push_back("from height " + std::to_string(from_height) + ": " + change.what);
       return true;
@@ -154,7 +160,8 @@ bool Rotation::apply(const Change& change, std::uint64_t sequence) {
     std::this_thread::sleep_for(poll_interval);
   }
   if (!stop_) failures_.push_back(label + ": committed at height " + std::to_string(outcome->height) +
-                                  ", but not in force on every node within 10 s");
+                                  ", but not in force on every node past height " + std::to_string(from_height) +
+                                  " within 10 s");
   return false;
 }
 

@@ -3,7 +3,8 @@
 // made it (a node joins or leaves; the proposer of the moment leaves; the first
 // validator's power doubles), signs it with the operator key as the KV application's
 // `validator` command, submits it to a node that answers and waits for it to commit, then
-// for every node that answers to report the new set in force from the commit's height + 2.
+// for every node that answers and has reached the commit's height + 2 to report the new set
+// in force from there.
 // Every wait is bounded; the thread ends by itself after the last change.
 #pragma once
 
@@ -44,8 +45,12 @@ class Rotation {
   ~Rotation();
 
   void start();
+  /// Ends the changes early (interrupt, a node died); the report then says which did not
+  /// come. A no-op once the thread is done.
   void stop();
   void join();
+  /// Every change made or failed: the thread has ended by itself.
+  bool finished() const { return finished_; }
   /// After join().
   const RotationReport& report() const { return report_; }
   /// After join(): why a change failed, if one did.
@@ -74,6 +79,7 @@ class Rotation {
   std::vector<std::chrono::steady_clock::time_point> at_;
   std::map<std::size_t, std::uint64_t> powers_;  // the set as the changes so far made it, by node
   std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
   std::thread thread_;
   RotationReport report_;
   std::vector<std::string> failures_;
