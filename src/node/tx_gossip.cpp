@@ -167,12 +167,21 @@ void TxGossip::on_held(const Address& from, std::uint64_t sequence) {
   const auto found = unheld_.find(sequence);
   if (found == unheld_.end()) return;
   SentBatch& batch = found->second;
-  if (counted_ && std::find(counted_->begin(), counted_->end(), from) == counted_->end()) return;
   if (std::find(batch.holders.begin(), batch.holders.end(), from) != batch.holders.end()) return;
   batch.holders.push_back(from);
-  if (batch.holders.size() < required_holders_) return;
-  const std::vector<std::shared_ptr<Client>> clients = std::move(batch.clients);
-  unheld_.erase(found);
+  if (counted_holders(batch) >= required_holders_) answer_held(found);
+}
+
+std::size_t TxGossip::counted_holders(const SentBatch& batch) const {
+  if (!counted_) return batch.holders.size();
+  return static_cast<std::size_t>(std::count_if(batch.holders.begin(), batch.holders.end(), [&](const Address& holder) {
+    return std::find(counted_->begin(), counted_->end(), holder) != counted_->end();
+  }));
+}
+
+void TxGossip::answer_held(std::map<std::uint64_t, SentBatch>::iterator held) {
+  const std::vector<std::shared_ptr<Client>> clients = std::move(held->second.clients);
+  unheld_.erase(held);
   {
     const std::lock_guard lock(mutex_);
     ++stats_.batches_held;
@@ -184,6 +193,12 @@ void TxGossip::on_held(const Address& from, std::uint64_t sequence) {
 void TxGossip::set_holders(std::vector<Address> counted, std::size_t required) {
   counted_ = std::move(counted);
   required_holders_ = required;
+  // Batches on their way are judged by the new set too: a newcomer may hold them already.
+  for (auto batch = unheld_.begin(); batch != unheld_.end();) {
+    const auto next = std::next(batch);
+    if (counted_holders(batch->second) >= required_holders_) answer_held(batch);
+    batch = next;
+  }
 }
 
 void TxGossip::on_peer_connected(const Address& peer) {

@@ -141,11 +141,18 @@ TEST(TxGossip, OnlyTheNamedPeersHoldingABatchCount) {
   EXPECT_TRUE(answers.empty());
   gossip.receive(other_peer, held_frame(1), now);
   EXPECT_EQ(answers, std::vector<bool>{true});
+  // The set changes while a batch is on its way: the holders it has are judged again.
+  gossip.enqueue({tx("cc")}, [&](bool held) { answers.push_back(held); });
+  gossip.flush(now);
+  gossip.receive(peer, held_frame(2), now);
+  EXPECT_EQ(answers.size(), 1u);
+  gossip.set_holders({peer, other_peer}, 1);  // peer became a validator
+  EXPECT_EQ(answers, (std::vector<bool>{true, true}));
   // No holder required: answered once sent.
   gossip.set_holders({}, 0);
   gossip.enqueue({tx("bb")}, [&](bool held) { answers.push_back(held); });
   gossip.flush(now);
-  EXPECT_EQ(answers, (std::vector<bool>{true, true}));
+  EXPECT_EQ(answers, (std::vector<bool>{true, true, true}));
 }
 
 TEST(TxGossip, ABatchNotHeldInTimeFailsItsClients) {

@@ -113,8 +113,8 @@ class TxGossip {
 
   /// From now on only the TxBatchHeld of `counted` peers count, and a batch needs
   /// `required` of them: a node sets the validators of its current height (a full node
-  /// holding a transaction does not propose it). Batches sent already keep the holders
-  /// they have.
+  /// holding a transaction does not propose it). Batches on their way are judged again
+  /// at once by the holders they have (every peer's answer is kept).
   void set_holders(std::vector<Address> counted, std::size_t required);
 
   /// A peer (re)connected: it gets the batches not yet held by enough peers, which it
@@ -145,6 +145,10 @@ class TxGossip {
     std::vector<std::shared_ptr<Client>> clients;
   };
   void on_held(const Address& from, std::uint64_t sequence);
+  /// The batch's holders that count now.
+  std::size_t counted_holders(const SentBatch& batch) const;
+  /// Enough hold it: its clients whose last batch it was are answered.
+  void answer_held(std::map<std::uint64_t, SentBatch>::iterator held);
   void drop(const Address& from, const char* reason, const std::string& detail,
             std::chrono::steady_clock::time_point now);
 
