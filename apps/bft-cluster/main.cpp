@@ -540,11 +540,7 @@ void ClusterRun::drive_and_watch() {
   if (rotation) {
     rotation->stop();
     rotation->join();
-    const std::string joiner = summary_.rotation->late_joiner;
-    const std::uint64_t joined_at = summary_.rotation->joined_at_height;
-    summary_.rotation = rotation->report();
-    summary_.rotation->late_joiner = joiner;
-    summary_.rotation->joined_at_height = joined_at;
+    rotation->report_into(*summary_.rotation);
     for (const std::string& failure : rotation->failures()) summary_.failures.push_back(failure);
   }
   if (flood) {

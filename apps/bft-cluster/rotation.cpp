@@ -32,7 +32,7 @@ Rotation::Rotation(std::vector<RotationNode> nodes, std::size_t validators, cons
       steps_(std::move(steps)),
       at_(std::move(at)) {
   for (std::size_t i = 0; i < validators; ++i) powers_[i] = 1;
-  report_.planned = std::min(steps_.size(), at_.size());
+  planned_ = std::min(steps_.size(), at_.size());
 }
 
 Rotation::~Rotation() {
@@ -49,15 +49,15 @@ void Rotation::join() {
 std::string Rotation::key_hex(std::size_t node) const { return crypto::to_hex(nodes_[node].key); }
 
 void Rotation::run() {
-  for (std::size_t step = 0; step < report_.planned; ++step) {
+  for (std::size_t step = 0; step < planned_; ++step) {
     while (!stop_ && Clock::now() < at_[step]) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (stop_) break;
     Change change;
     if (!plan(steps_[step], change) || !apply(change, step + 1)) break;  // later changes need this one's sequence
   }
-  if (report_.applied < report_.planned && failures_.empty())
-    failures_.push_back("the run ended before validator change " + std::to_string(report_.applied + 1) + " of " +
-                        std::to_string(report_.planned) + " was in force");
+  if (changes_.size() < planned_ && failures_.empty())
+    failures_.push_back("the run ended before validator change " + std::to_string(changes_.size() + 1) + " of " +
+                        std::to_string(planned_) + " was in force");
   finished_ = true;
 }
 
@@ -153,8 +153,7 @@ bool Rotation::apply(const Change& change, std::uint64_t sequence) {
       if (view->from_height == from_height && reported == expected) ++in_force;
     }
     if (reached > 0 && in_force == reached) {
-      ++report_.applied;
-      report_.changes.push_back("from height " + std::to_string(from_height) + ": " + change.what);
+      changes_.push_back("from height " + std::to_string(from_height) + ": " + change.what);
       return true;
     }
     std::this_thread::sleep_for(poll_interval);

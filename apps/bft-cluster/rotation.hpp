@@ -51,8 +51,13 @@ class Rotation {
   void join();
   /// Every change made or failed: the thread has ended by itself.
   bool finished() const { return finished_; }
-  /// After join().
-  const RotationReport& report() const { return report_; }
+  /// After join(): the changes planned and made, into the run's report (whose late
+  /// joiner is the run's to fill).
+  void report_into(RotationReport& report) const {
+    report.planned = planned_;
+    report.applied = changes_.size();
+    report.changes = changes_;
+  }
   /// After join(): why a change failed, if one did.
   const std::vector<std::string>& failures() const { return failures_; }
 
@@ -81,7 +86,8 @@ class Rotation {
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};
   std::thread thread_;
-  RotationReport report_;
+  std::size_t planned_ = 0;
+  std::vector<std::string> changes_;  // those in force, each with the height it is from
   std::vector<std::string> failures_;
 };
 

@@ -77,6 +77,16 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
   return Endpoint{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
 }
 
+/// An ed25519 public key from 64 hex digits that can verify signatures: a key that is
+/// no such point could never sign, so naming one is a mistake worth reporting.
+Result<crypto::PublicKey> signing_key(const std::string& hex, const std::string& where) {
+  auto key = crypto::parse_public_key(hex);
+  if (!key) return bad(where, key.error().message);
+  if (!crypto::is_valid_public_key(*key))
+    return bad(where, "is not a valid ed25519 public key (not a point that can sign)");
+  return *key;
+}
+
 /// The nodes of the network, validators and full nodes: no key, validator address or
 /// endpoint twice.
 class NodeEntries {
@@ -90,10 +100,8 @@ class NodeEntries {
     ValidatorEntry node;
     auto key_hex = text(entry, "public_key");
     if (!key_hex) return bad(where, key_hex.error().message);
-    auto key = crypto::parse_public_key(*key_hex);
-    if (!key) return bad(where + ".public_key", key.error().message);
-    if (!crypto::is_valid_public_key(*key))
-      return bad(where + ".public_key", "is not a valid ed25519 public key (not a point that can sign)");
+    auto key = signing_key(*key_hex, where + ".public_key");
+    if (!key) return key.error();
     if (!keys_.insert(*key).second) return bad(where + ".public_key", "appears twice");
     if (!addresses_.insert(crypto::address_of(*key)).second)
       return bad(where + ".public_key", "has the same validator address as another node's key");
@@ -214,10 +222,8 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
 
   if (const auto it = root.find("operator_public_key"); it != root.end()) {
     if (!it->is_string()) return bad("operator_public_key", "must be a string of 64 hex digits");
-    auto key = crypto::parse_public_key(it->get<std::string>());
-    if (!key) return bad("operator_public_key", key.error().message);
-    if (!crypto::is_valid_public_key(*key))
-      return bad("operator_public_key", "is not a valid ed25519 public key (not a point that can sign)");
+    auto key = signing_key(it->get<std::string>(), "operator_public_key");
+    if (!key) return key.error();
     config.operator_key = *key;
   }
 

@@ -238,12 +238,12 @@ bool KvApplication::process_proposal(const ProcessProposalRequest& request) {
 }
 
 Result<FinalizeBlockResult> KvApplication::finalize_block(const FinalizeBlockRequest& request) {
-  const Height committed_height = committed().height;
-  if (request.header.height != committed_height + 1)
+  const Committed state = committed();
+  if (request.header.height != state.height + 1)
     return make_error(Errc::invalid_argument, "kv: finalize_block for height " + std::to_string(request.header.height) +
-                                                  " but the committed height is " + std::to_string(committed_height));
+                                                  " but the committed height is " + std::to_string(state.height));
   Pending pending{request.header.height, decltype(Pending::writes)(request.txs.size(), key_hash_), committed_lthash_,
-                  {}, committed().operator_sequence};
+                  {}, state.operator_sequence};
   FinalizeBlockResult result;
   result.tx_results.reserve(request.txs.size());
   for (const Tx& tx : request.txs) {

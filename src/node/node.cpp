@@ -122,7 +122,7 @@ class Node::Impl {
       chain_options.validators.push_back({validator.public_key, validator.power});
     for (const auto* nodes : {&config_.validators, &config_.full_nodes})
       for (const ValidatorEntry& node : *nodes) peers.push_back({node.public_key, node.address.host, node.address.port});
-    chain_options.self = crypto::address_of(signer_.public_key());
+    chain_options.self = self_;
     chain_options.max_block_txs = config_.block_max_txs;
     chain_options.mempool.max_txs = config_.mempool_max_txs;
     chain_options.metrics = &registry_;
@@ -393,10 +393,9 @@ class Node::Impl {
     const ValidatorEpoch& epoch = chain_->validators().at(replica_->height());
     if (&epoch == holders_epoch_) return;
     holders_epoch_ = &epoch;
-    const Address self = crypto::address_of(signer_.public_key());
     std::vector<Address> others;
     for (const Validator& validator : epoch.set.validators())
-      if (validator.address != self) others.push_back(validator.address);
+      if (validator.address != self_) others.push_back(validator.address);
     const std::size_t faulty = (epoch.set.size() - 1) / 3;
     const bool voting = others.size() < epoch.set.size();
     gossip_->set_holders(std::move(others), voting ? faulty : faulty + 1);
@@ -410,7 +409,7 @@ class Node::Impl {
     status.peers = transport_->connected_peers().size();
     status.replica = replica_->stats();
     status.validators = &chain_->validators().at(status.height);
-    status.voting = status.validators->set.index_of(crypto::address_of(signer_.public_key())).has_value();
+    status.voting = status.validators->set.index_of(self_).has_value();
     status_.publish(status);
     published_height_ = status.height;
     published_at_ = now;
@@ -446,6 +445,7 @@ class Node::Impl {
 
   NodeConfig config_;
   crypto::Ed25519Signer signer_;
+  const Address self_ = crypto::address_of(signer_.public_key());
   Application& app_;
   const Logger& log_;
   // First in, last out: everything below registers into it and is gone before it.
