@@ -1,6 +1,6 @@
-// bft-sim: runs seeded simulations of a cluster of bftcore nodes, with a lossy network,
-// partitions and Byzantine validators, and checks agreement, validity, double signing
-// and liveness. Every run is reproducible from its seed.
+// bft-sim: runs seeded simulations of a cluster of shipped bftcore replicas, with a lossy
+// network, partitions, crashes and Byzantine validators, and checks agreement, validity,
+// double signing and liveness. Every run is reproducible from its seed.
 #include <unistd.h>
 
 #include <charconv>
@@ -175,8 +175,11 @@ Cli parse(int argc, char** argv) {
                      *rules[k] = {bft::Duration{base}, bft::Duration{base / 2}};
                    }
                  });
-  cluster_option("--commit-delay-ms", "D", "the application's commit step after each decision (default 0)", "cluster",
-                 [&](const std::string& v) { cli.options.commit_delay = must(parse_ms_range(v)).first; });
+  cluster_flag("--wipe-disks-on-crash",
+               "a broken node for testing the checkers: crashed nodes restart with empty disks (needs --crash-restart)",
+               cli.options.wipe_disks_on_crash);
+  cluster_flag("--real-crypto", "sign with ed25519 instead of the simulation's hash signatures (slower)",
+               cli.options.real_crypto);
 
   add_value_option(app, "--seed", "S", "run seed S (default 1)", "seeds",
                    [&](const std::string& v) { cli.first_seed = parse_number<std::uint64_t>(v); });
@@ -220,7 +223,7 @@ Cli parse(int argc, char** argv) {
         for (auto spec : split(v, ';'))
           if (!spec.empty()) cli.options.network.partitions.push_back(must(parse_partition(spec)));
       });
-  cluster_option("--gossip-ms", "G", "stall check and rebroadcast interval (default 4 x max delay)", "network",
+  cluster_option("--gossip-ms", "G", "how often replicas re-send their own messages (default 4 x max delay)", "network",
                  [&](const std::string& v) { cli.options.gossip_interval = must(parse_ms_range(v)).first; });
   cluster_option("--liveness-ms", "L",
                  "time after the last heal within which every correct node must reach the target height "

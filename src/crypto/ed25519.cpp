@@ -89,4 +89,21 @@ bool Ed25519Verifier::verify(std::span<const std::uint8_t> message,
                                      key_.data()) == 0;
 }
 
+namespace {
+
+class Ed25519Scheme final : public SignatureScheme {
+ public:
+  bool is_public_key(const PublicKey& key) const noexcept override { return is_valid_public_key(key); }
+  std::unique_ptr<Verifier> verifier(const PublicKey& key) const override {
+    return std::make_unique<Ed25519Verifier>(key);
+  }
+};
+
+}  // namespace
+
+const SignatureScheme& ed25519_scheme() noexcept {
+  static const Ed25519Scheme scheme;
+  return scheme;
+}
+
 }  // namespace bft::crypto

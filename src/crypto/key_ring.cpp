@@ -4,6 +4,10 @@
 
 namespace bft::crypto {
 
+KeyRing::KeyRing(const SignatureScheme& scheme) : scheme_(&scheme) {}
+
+KeyRing::KeyRing() : KeyRing(ed25519_scheme()) {}
+
 Result<void> KeyRing::add(Address address, std::unique_ptr<Verifier> verifier) {
   if (verifier == nullptr) {
     return make_error(Errc::invalid_argument, "no verifier for " + address.to_string());
@@ -21,7 +25,7 @@ Result<void> KeyRing::add(Address address, std::unique_ptr<Verifier> verifier) {
 }
 
 Result<void> KeyRing::add(const PublicKey& key) {
-  return add(address_of(key), std::make_unique<Ed25519Verifier>(key));
+  return add(address_of(key), scheme_->verifier(key));
 }
 
 const Verifier* KeyRing::find(const Address& address) const noexcept {

@@ -16,7 +16,8 @@ Result<LogLevel> parse_log_level(std::string_view text) {
   return make_error(Errc::invalid_argument, "log level must be error, warn, info or debug, not '" + std::string(text) + "'");
 }
 
-Logger::Logger(LogLevel level, std::string node) : level_(level), node_(std::move(node)) {}
+Logger::Logger(LogLevel level, std::string node, Sink sink)
+    : level_(level), node_(std::move(node)), sink_(std::move(sink)) {}
 
 void Logger::log(LogLevel level, std::string_view event, std::string_view fields) const {
   if (!enabled(level)) return;
@@ -28,6 +29,7 @@ void Logger::log(LogLevel level, std::string_view event, std::string_view fields
   line += field("event", event);
   line += fields;
   line += '\n';
+  if (sink_) return sink_(line);
   // One write per line, so lines of concurrent processes sharing a terminal stay whole.
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -636,6 +636,7 @@ class Replica::Impl {
   void dispatch(Evidence& out) {
     ++stats_.evidence;
     log_.log(LogLevel::warn, "equivocation", field("offender", short_hex(out.offender())) + field("height", core_.height()));
+    if (options_.on_evidence) options_.on_evidence(out);
   }
 
   void dispatch(Retransmit& out) { help(out); }
@@ -909,7 +910,8 @@ Result<std::unique_ptr<Replica>> Replica::open(ReplicaOptions options, const cry
                       "gossip_interval, sync_patience, sync_batch and sync_blocks_per_second must be positive");
   // A node whose key is in no set of its heights follows the chain without signing.
   const Address self = crypto::address_of(signer.public_key());
-  auto core = Core::create(self, options.consensus, make_weighted_round_robin_selector());
+  if (!options.make_selector) return make_error(Errc::invalid_argument, "make_selector is required");
+  auto core = Core::create(self, options.consensus, options.make_selector());
   if (!core) return core.error();
   auto guard = wal::SignGuard::open(guard_storage, wal::SignGuard::default_keep_heights, options.guard_preallocate_bytes);
   if (!guard) return guard.error();

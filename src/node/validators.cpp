@@ -9,9 +9,9 @@
 
 namespace bft::node {
 
-Result<Validators> make_validators(std::span<const ValidatorKey> validators) {
+Result<Validators> make_validators(std::span<const ValidatorKey> validators, const crypto::SignatureScheme& scheme) {
   std::vector<Validator> members;
-  crypto::KeyRing keys;
+  crypto::KeyRing keys(scheme);
   for (const ValidatorKey& validator : validators) {
     if (auto added = keys.add(validator.key); !added) return added.error();
     members.push_back(Validator{crypto::address_of(validator.key), validator.power, validator.power});
@@ -76,8 +76,9 @@ Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const Valida
   return next;
 }
 
-Result<ValidatorHistory> ValidatorHistory::create(std::span<const ValidatorKey> genesis) {
-  ValidatorHistory history;
+Result<ValidatorHistory> ValidatorHistory::create(std::span<const ValidatorKey> genesis,
+                                                  const crypto::SignatureScheme& scheme) {
+  ValidatorHistory history(scheme);
   if (auto added = history.change(1, genesis); !added) return added.error();
   return history;
 }
@@ -86,7 +87,7 @@ Result<void> ValidatorHistory::change(Height height, std::span<const ValidatorKe
   if (!epochs_.empty() && height <= epochs_.back().height)
     return make_error(Errc::invalid_argument, "a validator set change at height " + std::to_string(height) +
                                                   ", not above the last one's, " + std::to_string(epochs_.back().height));
-  auto made = make_validators(validators);
+  auto made = make_validators(validators, keys_.scheme());
   if (!made) return made.error();
   for (const ValidatorKey& validator : validators)
     if (!keys_.find(crypto::address_of(validator.key)))

@@ -21,6 +21,7 @@ std::string_view to_string(ViolationKind kind) noexcept {
     case ViolationKind::double_sign: return "double-sign";
     case ViolationKind::false_evidence: return "false-evidence";
     case ViolationKind::liveness: return "liveness";
+    case ViolationKind::stopped: return "stopped";
   }
   return "?";
 }
@@ -38,7 +39,8 @@ void SafetyChecker::report(ViolationKind kind, Time at, std::string detail) {
 
 bool SafetyChecker::safe() const noexcept {
   return count(ViolationKind::agreement) == 0 && count(ViolationKind::validity) == 0 &&
-         count(ViolationKind::double_sign) == 0 && count(ViolationKind::false_evidence) == 0;
+         count(ViolationKind::double_sign) == 0 && count(ViolationKind::false_evidence) == 0 &&
+         count(ViolationKind::stopped) == 0;
 }
 
 void SafetyChecker::on_proposal_sent(const Proposal& proposal) {
@@ -98,6 +100,8 @@ void SafetyChecker::on_evidence(std::uint32_t observer, std::uint32_t offender, 
 void SafetyChecker::on_liveness_failure(std::string detail, Time at) {
   report(ViolationKind::liveness, at, std::move(detail));
 }
+
+void SafetyChecker::on_stop(std::string detail, Time at) { report(ViolationKind::stopped, at, std::move(detail)); }
 
 void SafetyChecker::forget_below(Height height) {
   std::erase_if(decided_, [&](const auto& entry) { return entry.first < height; });

@@ -56,7 +56,7 @@ Time SimOptions::effective_liveness_bound() const {
   // on purpose: the summary reports the time actually taken.
   auto ms = [](Duration d) { return from_ms(static_cast<std::uint64_t>(d.count())); };
   const Time round = ms(consensus.propose.base) + ms(consensus.prevote.base) + ms(consensus.precommit.base) +
-                     3 * network.max_delay() + commit_delay;
+                     3 * network.max_delay();
   return from_ms(2000) + heights * 5 * round;
 }
 
@@ -85,6 +85,7 @@ Result<void> SimOptions::validate() const {
       return bad(std::to_string(byzantine) + " Byzantine validators may hold " + std::to_string(faulty) + " of " +
                  std::to_string(total) + " power, not less than a third (n >= 3f + 1); pass --allow-unsafe to run it");
   }
+  if (wipe_disks_on_crash && !crash_restart) return bad("--wipe-disks-on-crash needs --crash-restart");
   if (auto ok = consensus.validate(); !ok) return ok;
   if (auto ok = network.validate(validators); !ok) return ok;
   return {};

@@ -1,178 +1,62 @@
-// The cluster: nodes (a core plus the harness a real node would put around it: network,
-// timers, application, block store, block sync), the simulated network, the adversary and
-// the checkers, all advanced by one event queue in virtual time.
+// The cluster: N shipped replicas (bft::node::Replica, unmodified) on simulated time,
+// each with in-memory disks that lose what was not synced, an in-memory ledger, and an
+// endpoint of the simulated network. Nothing of a node's logic lives here: only the
+// network model, the faults (crashes, Byzantine hooks around a replica's signer and
+// network), the checkers and the trace, all advanced by one seeded event queue.
 #include "bft/sim/simulation.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cassert>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <limits>
 #include <map>
 #include <memory>
-#include <tuple>
+#include <unordered_map>
 #include <variant>
 
-#include "bft/core.hpp"
+#include "bft/crypto/ed25519.hpp"
+#include "bft/crypto/signing.hpp"
+#include "bft/node/replica.hpp"
+#include "bft/node/wire.hpp"
 #include "bft/sim/application.hpp"
 #include "bft/sim/event_queue.hpp"
 #include "bft/sim/rng.hpp"
-#include "bft/wal/replay.hpp"
-#include "bft/wal/sign_guard.hpp"
-#include "bft/wal/wal.hpp"
+#include "bft/sim/signing.hpp"
+#include "bft/wal/storage.hpp"
 
 namespace bft::sim {
 
 namespace {
 
-// ---- what travels on the simulated wire ---------------------------------------------
+using node::TimePoint;
+using Frame = std::shared_ptr<const Bytes>;
 
-/// A decided height as the application stores it: what another node's core needs to
-/// decide it too (rule L49: the proposal and a quorum of precommits for its value).
-struct Block {
-  Proposal proposal;
-  std::vector<Vote> commit;
-};
-/// Immutable once stored; shared between a node's store and sync replies in flight.
-using BlockRef = std::shared_ptr<const Block>;
-
-/// A core Retransmit: a decided height's proposal and commit, or a round's own votes.
-struct Help {
-  std::optional<Proposal> proposal;
-  std::vector<Vote> votes;
-};
-/// Application-level block sync, for a node more than one height behind (the core keeps
-/// only its last decision, so core retransmission cannot bring it back).
-struct SyncRequest {
-  Height from;
-};
-struct SyncResponse {
-  std::vector<BlockRef> blocks;
-};
-/// What a stalled node relays: the proposals and votes it has of its current round, its
-/// own and everyone else's (both of an equivocator's votes if it saw both).
-struct Gossip {
-  std::vector<Proposal> proposals;
-  std::vector<Vote> votes;
-};
-using Wire = std::variant<Proposal, Vote, Help, Gossip, SyncRequest, SyncResponse>;
-
-/// The consensus height a message is about (0 for sync traffic).
-Height height_of(const Help& help) {
-  if (help.proposal) return help.proposal->height;
-  return help.votes.empty() ? 0 : help.votes.front().height;
+/// Simulated time 0. The replica reads TimePoint{} as "never", so the run starts later.
+const TimePoint epoch = TimePoint{} + std::chrono::hours(1);
+TimePoint time_point(Time t) { return epoch + std::chrono::microseconds(t); }
+Time sim_time(TimePoint t) {
+  return t <= epoch ? 0 : static_cast<Time>(std::chrono::duration_cast<std::chrono::microseconds>(t - epoch).count());
+}
+std::chrono::milliseconds whole_ms(Time t) {
+  return std::chrono::milliseconds(std::max<Time>(1, (t + micros_per_ms - 1) / micros_per_ms));
 }
 
-Height height_of(const Wire& wire) {
-  if (const auto* p = std::get_if<Proposal>(&wire)) return p->height;
-  if (const auto* v = std::get_if<Vote>(&wire)) return v->height;
-  if (const auto* h = std::get_if<Help>(&wire)) return height_of(*h);
-  if (const auto* g = std::get_if<Gossip>(&wire)) {
-    if (!g->proposals.empty()) return g->proposals.front().height;
-    if (!g->votes.empty()) return g->votes.front().height;
-  }
-  return 0;
+const codec::ChainId& sim_chain() {
+  static const codec::ChainId id = codec::ChainId::create("bft-sim").value();
+  return id;
 }
 
-struct Delivery {
-  Time at;
-  std::uint64_t key;  // seeded tie-break among deliveries due at the same time
-  std::uint32_t to;
-};
-
-/// One message and its deliveries sorted by time. The queue holds one event per parcel,
-/// for its next delivery, so a broadcast to n peers costs one queued event, not n.
-struct Parcel {
-  Wire wire;
-  std::uint32_t from = 0;
-  std::uint32_t next = 0;
-  std::vector<Delivery> deliveries;
-};
-
-// ---- tuning of the harness ----------------------------------------------------------
-
-/// Blocks per sync reply.
-constexpr Height sync_batch = 64;
-/// Node-decisions between two prunings of block stores and checker records.
+/// Node-decisions between two prunings of ledgers and checker records.
 constexpr std::uint64_t prune_every_decisions_per_node = 32;
-/// Marks a heard-vote slot whose sender's conflicting second vote is kept too.
-constexpr std::uint32_t conflict_kept = std::uint32_t{1} << 31;
+/// Time between two chances of a crash (--crash-restart).
+constexpr Time crash_interval = from_ms(300);
 
-[[noreturn]] void invariant_failed(const char* what) {
-  std::fprintf(stderr, "bft-sim: internal error: %s\n", what);
+[[noreturn]] void invariant_failed(const std::string& what) {
+  std::fprintf(stderr, "bft-sim: internal error: %s\n", what.c_str());
   std::abort();
 }
-
-// ---- a node -------------------------------------------------------------------------
-
-/// A vote a node heard, as the node keeps it for relaying. Every node hears every vote,
-/// but relays only when it stalls, so hearing must be cheap: the voter is its validator
-/// index and the value an index into the node's table of values heard at the height,
-/// and the Vote is rebuilt only to relay it.
-struct HeardVote {
-  Height height;
-  Round round;
-  std::uint32_t sender;
-  std::uint32_t value;  // index into Node::heard_values
-  VoteType type;
-};
-
-struct Node {
-  std::uint32_t index = 0;
-  Address address;
-  std::optional<Fault> fault;  // nullopt: correct
-  std::optional<Core> core;    // none for a silent node: it never reads nor sends
-
-  /// Inputs the node gives itself (its own proposal and votes, the application's
-  /// answers), handled before the next event: they never wait behind network traffic.
-  std::vector<Input> inbox;  // a queue: handled from inbox_head, emptied when drained
-  std::size_t inbox_head = 0;
-  bool handling = false;
-
-  /// Proposals fed to the core at or above its height, to store the decided one.
-  std::vector<Proposal> proposals;
-
-  /// Votes heard at the core's current height, its own included, relayed when it stalls:
-  /// a sender's first vote per (round, type) and, if it equivocates, its second one.
-  std::vector<HeardVote> heard;
-  /// The distinct values of `heard` (nil included), which HeardVote::value indexes.
-  std::vector<std::optional<Value>> heard_values;
-  /// Per round, per vote type, per sender: 1 + the index of its first vote in `heard`
-  /// (0: none), with conflict_kept set once its second, different vote is kept too.
-  std::vector<std::array<std::vector<std::uint32_t>, 2>> heard_slots;
-  std::tuple<Height, Round, Step, bool> state_at_last_tick{0, nil_round, Step::propose, false};
-
-  /// Last observed core state (round-change counting and the trace).
-  Height seen_height = 0;
-  Round seen_round = nil_round;
-  Step seen_step = Step::propose;
-
-  // The application: its block store and block sync.
-  Height decided = 0;
-  Time height_started = 0;
-  Height chain_base = 1;  // chain[i] holds height chain_base + i
-  std::deque<BlockRef> chain;
-  std::map<Height, BlockRef> fetched;  // synced blocks not applied yet
-  Time sync_busy_until = 0;
-
-  /// The highest height heard from each peer: help for heights below it is not needed.
-  std::vector<Height> peer_heights;
-
-  // --crash-restart: the node's disk (WAL) and its double-sign guard's disk survive a
-  // crash; everything else of the harness but the application's block store is lost.
-  std::unique_ptr<wal::MemoryStorage> disk;
-  std::unique_ptr<wal::MemoryStorage> guard_disk;
-  std::optional<wal::Wal> wal;
-  std::optional<wal::SignGuard> guard;
-  bool down = false;
-  bool crash_armed = false;  // the disk will fail at a coming write
-
-  bool correct() const { return !fault.has_value(); }
-  /// The lowest height this node still needs.
-  Height frontier() const { return decided + 1; }
-};
 
 std::unique_ptr<ProposerSelector> make_selector(ProposerRule rule) {
   switch (rule) {
@@ -180,18 +64,135 @@ std::unique_ptr<ProposerSelector> make_selector(ProposerRule rule) {
     case ProposerRule::weighted_round_robin: return make_weighted_round_robin_selector();
     case ProposerRule::seed_pcg: return make_seed_pcg_selector();
   }
-  return make_round_robin_selector();
+  return make_weighted_round_robin_selector();
 }
 
-MessageKind kind_of(const Wire& wire) {
-  if (const auto* vote = std::get_if<Vote>(&wire))
-    return vote->type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit;
-  if (std::holds_alternative<Proposal>(wire)) return MessageKind::proposal;
-  if (std::holds_alternative<Help>(wire)) return MessageKind::help;
-  if (std::holds_alternative<Gossip>(wire)) return MessageKind::gossip;
-  if (std::holds_alternative<SyncRequest>(wire)) return MessageKind::sync_request;
-  return MessageKind::sync_response;
+/// What the trace shows of a frame.
+struct Label {
+  MessageKind kind = MessageKind::status;
+  Height height = 0;
+  Round round = 0;
+  bool nil = false;
+};
+
+Label label_of(const node::WireMessage& message) {
+  if (const auto* consensus = std::get_if<codec::Message>(&message)) {
+    if (const auto* p = std::get_if<codec::SignedProposal>(consensus)) return {MessageKind::proposal, p->height, p->round};
+    if (const auto* v = std::get_if<codec::SignedVote>(consensus))
+      return {v->vote.type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit, v->vote.height,
+              v->vote.round, !v->vote.value};
+    const auto& c = std::get<codec::QuorumCertificate>(*consensus);
+    return {MessageKind::certificate, c.height, c.round};
+  }
+  if (const auto* s = std::get_if<node::PeerStatus>(&message)) return {MessageKind::status, s->height};
+  if (const auto* r = std::get_if<node::SyncRequest>(&message)) return {MessageKind::sync_request, r->from};
+  if (const auto* p = std::get_if<node::PrunedBelow>(&message)) return {MessageKind::pruned, p->base};
+  return {};
 }
+
+Proposal unsigned_proposal(const codec::SignedProposal& p) {
+  return Proposal{p.height, p.round, p.value, p.valid_round, p.proposer, {}};
+}
+
+class Cluster;
+
+/// A node's application and block store, in memory (the blocks a node committed survive
+/// its crashes, as a synced block store does): commit certificates by height, values
+/// "ok:<height>.<proposer>", anything else invalid.
+class SimLedger final : public node::Ledger {
+ public:
+  /// `validators`: shared by every node's ledger (the set never changes here).
+  SimLedger(Cluster& cluster, std::uint32_t index, const node::ValidatorHistory& validators)
+      : cluster_(cluster), index_(index), history_(validators) {}
+
+  Value propose(Height height) override { return proposed_value(height, index_); }
+  Validity check_proposal(Height height, Round, const Value& value, const Address&, Round) override {
+    if (height > committed_height() + 1) return Validity::unknown;  // asked again when its turn comes
+    return validity_of(value);
+  }
+  Result<void> commit(const codec::QuorumCertificate& commit, std::uint32_t) override;
+  Height committed_height() const override { return base_ + blocks_.size() - 1; }
+  Height base_height() const override { return base_; }
+  Result<std::optional<codec::QuorumCertificate>> committed(Height height) const override {
+    if (height < base_ || height > committed_height()) return std::optional<codec::QuorumCertificate>{};
+    return std::optional<codec::QuorumCertificate>{blocks_[height - base_]};
+  }
+  const node::ValidatorHistory& validators() const override { return history_; }
+
+  /// Forgets the blocks below `height` (no node needs them any more); peers asking for
+  /// them are told they are pruned.
+  void prune_below(Height height) {
+    while (base_ < height && !blocks_.empty()) {
+      blocks_.pop_front();
+      ++base_;
+    }
+  }
+
+ private:
+  Cluster& cluster_;
+  std::uint32_t index_;
+  const node::ValidatorHistory& history_;
+  Height base_ = 1;
+  std::deque<codec::QuorumCertificate> blocks_;  // height base_ + i
+};
+
+/// A node's end of the simulated network.
+class SimLink final : public node::Network {
+ public:
+  SimLink(Cluster& cluster, std::uint32_t index) : cluster_(cluster), index_(index) {}
+  void broadcast(Frame frame) override;
+  void send(const Address& to, Frame frame) override;
+
+ private:
+  Cluster& cluster_;
+  std::uint32_t index_;
+};
+
+struct Node {
+  std::uint32_t index = 0;
+  Address address;
+  std::optional<Fault> fault;  // nullopt: correct
+  std::unique_ptr<crypto::Signer> signer;
+  wal::MemoryStorage wal_disk;
+  wal::MemoryStorage guard_disk;
+  std::unique_ptr<SimLedger> ledger;
+  std::unique_ptr<SimLink> link;
+  node::ReplicaOptions options{sim_chain()};
+  std::unique_ptr<node::Replica> replica;  // null while down (and for a silent node)
+
+  /// The pending wake-up event's token (0: none) and time: a replica's deadline can only
+  /// be brought forward by another call, so a later event is superseded, not removed.
+  std::uint64_t wake_token = 0;
+  Time wake_at = 0;
+  bool crash_armed = false;  // a coming disk write will fail (--crash-restart)
+  Time height_started = 0;
+
+  Height seen_height = 0;
+  Round seen_round = nil_round;
+  Step seen_step = Step::propose;
+
+  /// A Byzantine node's proposals heard and sent, for its strategies.
+  std::vector<Proposal> proposals;
+
+  bool correct() const { return !fault.has_value(); }
+  Height decided() const { return ledger->committed_height(); }
+};
+
+/// One frame on its way: a parcel holds its deliveries sorted by time, and the queue one
+/// event for the next, so a broadcast to n peers costs one queued event, not n.
+struct Delivery {
+  Time at;
+  std::uint64_t key;  // seeded tie-break among deliveries due at the same time
+  std::uint32_t to;
+};
+
+struct Parcel {
+  Frame frame;
+  Label label;
+  std::uint32_t from = 0;
+  std::uint32_t next = 0;
+  std::vector<Delivery> deliveries;
+};
 
 // ---- the cluster --------------------------------------------------------------------
 
@@ -205,10 +206,9 @@ class Cluster {
         queue_(root_rng_.fork(1).next()),
         net_rng_(root_rng_.fork(2)),
         adversary_rng_(root_rng_.fork(3)),
+        crash_rng_(root_rng_.fork(4)),
         checker_(std::vector<bool>(options.validators, true)),
-        gossip_interval_(options.effective_gossip_interval()),
-        max_delay_(options.network.max_delay()),
-        sync_timeout_(4 * max_delay_ + gossip_interval_) {
+        logger_(node::LogLevel::error, {}, [](std::string_view) {}) {
     result_.seed = seed;
     result_.heal_time = options.network.heal_time();
     result_.liveness_bound = options.effective_liveness_bound();
@@ -217,16 +217,52 @@ class Cluster {
 
   Result<RunResult> run() {
     if (auto ok = build(); !ok) return ok.error();
-    for (Node& node : nodes_) {
-      if (!node.core) continue;
-      feed(node, StartHeight{1, validators_});
-      if (node.correct() || node.fault == Fault::random)
-        queue_.push(adversary_rng_.below(gossip_interval_) + 1, EventKind::gossip_tick, node.index, 0);
-    }
+    for (auto& node : nodes_)
+      if (node->fault != Fault::silent) open_replica(*node);
+    for (auto& node : nodes_)
+      if (node->replica) connect(*node);
     if (options_.crash_restart) queue_.push(crash_interval + crash_rng_.below(crash_interval), EventKind::crash_tick, 0, 0);
     loop();
     finish();
     return std::move(result_);
+  }
+
+  // ---- what the nodes' ledgers and links report ----
+
+  void on_commit(std::uint32_t index, const codec::QuorumCertificate& commit) {
+    Node& node = *nodes_[index];
+    const Value& value = *commit.value;  // a commit certificate always holds its value
+    checker_.on_decide(index, commit.height, commit.round, value, now_);
+    if (trace_) trace_->decisions.push_back({now_, index, commit.height, commit.round, value.to_string()});
+    if (node.correct()) {
+      result_.commit_latencies_us.push_back(static_cast<std::uint32_t>(
+          std::min<Time>(now_ - node.height_started, std::numeric_limits<std::uint32_t>::max())));
+      if (commit.height == options_.heights) ++reached_target_;
+    }
+    node.height_started = now_;
+    if (++decisions_since_prune_ >= prune_every_decisions_per_node * nodes_.size()) prune();
+  }
+
+  void on_evidence(std::uint32_t observer, const Evidence& evidence) {
+    const auto offender = index_.find(evidence.offender());
+    if (offender == index_.end()) return;
+    checker_.on_evidence(observer, offender->second, now_);
+    if (trace_ && nodes_[observer]->correct()) trace_->evidence.push_back({now_, observer, offender->second});
+  }
+
+  void post(std::uint32_t from, std::optional<Address> to, Frame frame) {
+    std::optional<std::uint32_t> recipient;
+    if (to) {
+      const auto found = index_.find(*to);
+      if (found == index_.end()) return;
+      recipient = found->second;
+    }
+    Node& node = *nodes_[from];
+    auto decoded = node::decode_frame(*frame, node.options.limits);
+    if (!decoded) invariant_failed("v" + std::to_string(from) + " sent a frame it cannot decode: " + decoded.error().message);
+    observe_sent(node, *decoded);
+    const Label label = label_of(*decoded);
+    if (node.correct() || !adversary(node, recipient, frame, *decoded)) send(from, recipient, std::move(frame), label);
   }
 
  private:
@@ -234,59 +270,70 @@ class Cluster {
 
   Result<void> build() {
     const std::size_t n = options_.validators;
-    std::vector<Validator> validators;
-    for (std::size_t i = 0; i < n; ++i)
-      validators.push_back(Validator{Address::from_text("v" + std::to_string(i)), options_.weight(i), options_.weight(i)});
-    auto set = ValidatorSet::create(std::move(validators));
-    if (!set) return set.error();
-    validators_ = std::move(*set);
+    std::vector<node::ValidatorKey> genesis;
+    nodes_.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      auto node = std::make_unique<Node>();
+      node->index = i;
+      if (options_.real_crypto) {
+        crypto::Seed seed{};
+        for (std::size_t b = 0; b < 4; ++b) seed[b] = static_cast<std::uint8_t>(i >> (8 * b));
+        seed[4] = 0x5e;
+        node->signer = std::make_unique<crypto::Ed25519Signer>(crypto::Ed25519Signer::from_seed(seed));
+      } else {
+        node->signer = std::make_unique<SimulatedSigner>(i);
+      }
+      node->address = crypto::address_of(node->signer->public_key());
+      index_.emplace(node->address, i);
+      genesis.push_back({node->signer->public_key(), options_.weight(i)});
+      nodes_.push_back(std::move(node));
+    }
+    const crypto::SignatureScheme& scheme = options_.real_crypto ? crypto::ed25519_scheme() : simulated_scheme();
+    auto history = node::ValidatorHistory::create(genesis, scheme);
+    if (!history) return history.error();
+    validators_.emplace(std::move(*history));
 
     // The Byzantine validators and the two halves an equivocator splits the network into
     // are drawn per seed: every seed attacks from different positions.
     std::vector<std::uint32_t> order(n);
     for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
     shuffle(order);
-    std::vector<bool> byzantine(n, false);
-    for (std::size_t i = 0; i < options_.byzantine; ++i) byzantine[order[i]] = true;
+    std::vector<bool> correct(n, true);
+    for (std::size_t i = 0; i < options_.byzantine; ++i) correct[order[i]] = false;
     side_.assign(n, 0);
     std::size_t correct_seen = 0;
-    const std::size_t correct_count = n - options_.byzantine;
+    correct_count_ = n - options_.byzantine;
     for (std::size_t i = options_.byzantine; i < n; ++i)  // Byzantine nodes stay on side 0
-      side_[order[i]] = correct_seen++ < (correct_count + 1) / 2 ? 0 : 1;
+      side_[order[i]] = correct_seen++ < (correct_count_ + 1) / 2 ? 0 : 1;
+    checker_ = SafetyChecker(correct);
 
-    std::vector<bool> correct(n);
-    nodes_.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-      Node& node = nodes_[i];
-      node.index = i;
-      node.address = validators_[i].address;
-      node.peer_heights.assign(n, 0);
-      if (byzantine[i]) {
-        node.fault = options_.fault;
+    const Time gossip = options_.effective_gossip_interval();
+    for (auto& node : nodes_) {
+      const std::uint32_t i = node->index;
+      if (!correct[i]) {
+        node->fault = options_.fault;
         result_.byzantine_nodes.push_back(i);
       }
-      correct[i] = node.correct();
-      if (node.fault != Fault::silent) {
-        auto core = Core::create(node.address, options_.consensus, make_selector(options_.proposer));
-        if (!core) return core.error();
-        node.core.emplace(std::move(*core));
-      }
-      if (options_.crash_restart && node.correct()) {
-        node.disk = std::make_unique<wal::MemoryStorage>();
-        node.guard_disk = std::make_unique<wal::MemoryStorage>();
-        open_disks(node);
-      }
+      node->ledger = std::make_unique<SimLedger>(*this, i, *validators_);
+      node->link = std::make_unique<SimLink>(*this, i);
+      node::ReplicaOptions& o = node->options;
+      o.consensus = options_.consensus;
+      o.make_selector = [rule = options_.proposer] { return make_selector(rule); };
+      o.on_evidence = [this, i](const Evidence& evidence) { on_evidence(i, evidence); };
+      o.gossip_interval = whole_ms(gossip);
+      o.sync_patience = whole_ms(4 * options_.network.max_delay() + gossip);
+      // In-memory disks: preallocation would only hold memory.
+      o.wal.preallocate_bytes = 0;
+      o.guard_preallocate_bytes = 0;
     }
-    correct_count_ = correct_count;
-    checker_ = SafetyChecker(correct);
 
     if (trace_) {
       trace_->seed = result_.seed;
       trace_->fault = std::string(to_string(options_.fault));
       trace_->partitions = options_.network.partitions;
-      for (const Node& node : nodes_) {
-        trace_->node_names.push_back(node.address.to_string());
-        trace_->byzantine.push_back(!node.correct());
+      for (const auto& node : nodes_) {
+        trace_->node_names.push_back("v" + std::to_string(node->index));
+        trace_->byzantine.push_back(!node->correct());
       }
     }
     return {};
@@ -307,12 +354,9 @@ class Cluster {
       ++result_.events;
       switch (event.kind) {
         case EventKind::deliver: deliver_next(static_cast<std::uint32_t>(event.arg)); break;
-        case EventKind::timeout: fire_timer(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
-        case EventKind::app_commit: commit_height(nodes_[event.node], event.arg); break;
-        case EventKind::gossip_tick: gossip_tick(nodes_[event.node]); break;
-        case EventKind::late_vote_due: late_vote_due(nodes_[event.node], static_cast<std::uint32_t>(event.arg)); break;
+        case EventKind::wake: wake(*nodes_[event.node], event.arg); break;
         case EventKind::crash_tick: crash_tick(); break;
-        case EventKind::restart: restart(nodes_[event.node]); break;
+        case EventKind::restart: restart(*nodes_[event.node]); break;
       }
       if (!checker_.safe()) {
         result_.stopped_on_violation = true;
@@ -331,10 +375,10 @@ class Cluster {
 
   Progress progress() const {
     Progress p{result_.seed, now_, std::numeric_limits<Height>::max(), 0, options_.heights, result_.round_changes};
-    for (const Node& node : nodes_) {
-      if (!node.correct()) continue;
-      p.lowest_height = std::min(p.lowest_height, node.decided);
-      p.highest_height = std::max(p.highest_height, node.decided);
+    for (const auto& node : nodes_) {
+      if (!node->correct()) continue;
+      p.lowest_height = std::min(p.lowest_height, node->decided());
+      p.highest_height = std::max(p.highest_height, node->decided());
     }
     if (correct_count_ == 0) p.lowest_height = 0;
     return p;
@@ -345,10 +389,10 @@ class Cluster {
     if (result_.complete) {
       result_.time_to_target_after_heal = now_ > result_.heal_time ? now_ - result_.heal_time : 0;
     } else if (!result_.stopped_on_violation) {
-      for (const Node& node : nodes_) {
-        if (!node.correct() || node.decided >= options_.heights) continue;
-        checker_.on_liveness_failure("correct v" + std::to_string(node.index) + " decided only " +
-                                         std::to_string(node.decided) + " of " + std::to_string(options_.heights) +
+      for (const auto& node : nodes_) {
+        if (!node->correct() || node->decided() >= options_.heights) continue;
+        checker_.on_liveness_failure("correct v" + std::to_string(node->index) + " decided only " +
+                                         std::to_string(node->decided()) + " of " + std::to_string(options_.heights) +
                                          " heights within the liveness bound (" +
                                          std::to_string(to_ms(result_.liveness_bound)) + " ms after the heal at " +
                                          std::to_string(to_ms(result_.heal_time)) + " ms)",
@@ -356,16 +400,19 @@ class Cluster {
       }
     }
     Height committed = options_.heights;
-    for (const Node& node : nodes_)
-      if (node.correct()) committed = std::min(committed, node.decided);
+    for (const auto& node : nodes_)
+      if (node->correct()) committed = std::min(committed, node->decided());
     result_.heights_committed = correct_count_ == 0 ? 0 : committed;
     for (const auto& [height, round] : checker_.decision_rounds())
       if (height <= result_.heights_committed) result_.rounds_sum += static_cast<std::uint64_t>(round) + 1;
+    for (auto& node : nodes_)
+      if (node->replica) count_stats(*node);
     result_.violations = checker_.violations();
     result_.agreement_violations = checker_.count(ViolationKind::agreement);
     result_.validity_violations = checker_.count(ViolationKind::validity);
     result_.double_signs = checker_.count(ViolationKind::double_sign);
     result_.false_evidence = checker_.count(ViolationKind::false_evidence);
+    result_.stops = checker_.count(ViolationKind::stopped);
     result_.evidence_against = checker_.evidence_against();
     if (hooks_.progress) hooks_.progress(progress());
     if (trace_) {
@@ -375,234 +422,144 @@ class Cluster {
     }
   }
 
-  // ---- feeding a core ----
+  // ---- driving a replica ----
 
-  /// Hands `input` to the node's core and acts on its outputs; inputs the node gives
-  /// itself meanwhile (own messages fed back, application answers) are handled next.
-  void feed(Node& node, Input&& input) {
-    if (node.down) return;
-    if (node.handling) {
-      node.inbox.push_back(std::move(input));
+  void open_replica(Node& node) {
+    auto opened = node::Replica::open(node.options, *node.signer, node.wal_disk, node.guard_disk, *node.ledger, *node.link,
+                                      logger_, time_point(now_));
+    if (!opened) {
+      checker_.on_stop("v" + std::to_string(node.index) + " cannot open its disks: " + opened.error().message, now_);
       return;
     }
-    // Idle, so the inbox is empty: handle the input at once, then what it queued.
-    node.handling = true;
-    handle(node, std::move(input));
-    drain(node);
-  }
-
-  void drain(Node& node) {
-    node.handling = true;
-    while (!node.down && node.inbox_head < node.inbox.size()) handle(node, std::move(node.inbox[node.inbox_head++]));
-    node.inbox.clear();
-    node.inbox_head = 0;
-    node.handling = false;
-  }
-
-  void handle(Node& node, Input&& input) {
-    if (node.wal && !node.wal->append(wal::record_of(input))) {
-      crash_now(node);
-      return;
-    }
-    const bool starts_height = std::holds_alternative<StartHeight>(input);
-    if (starts_height) begin_height(node, std::get<StartHeight>(input).height);
-    outputs_.clear();
-    (void)node.core->handle(std::move(input), outputs_);  // rejected input is routine here
-    if (act(node) && starts_height) apply_fetched_block(node);
-  }
-
-  /// Acts on the core's outputs_; false if the node crashed meanwhile.
-  bool act(Node& node) {
-    for (Output& output : outputs_) {
-      if (node.down) return false;  // crashed while acting on an earlier output
-      dispatch(node, output);
-    }
-    if (node.down) return false;
-    observe_state(node);
-    return true;
-  }
-
-  void forget_heard(Node& node) {
-    node.heard.clear();
-    node.heard_values.clear();
-    for (auto& round : node.heard_slots)
-      for (auto& senders : round) std::fill(senders.begin(), senders.end(), 0);
-  }
-
-  void begin_height(Node& node, Height height) {
+    node.replica = std::move(*opened);
     node.height_started = now_;
-    forget_heard(node);
-    std::erase_if(node.proposals, [&](const Proposal& p) { return p.height < height; });
+  }
+
+  /// The transport's connection to every peer up: both ends are told.
+  void connect(Node& node) {
+    for (auto& peer : nodes_) {
+      if (peer.get() == &node || !peer->replica) continue;
+      node.replica->on_peer_connected(peer->address, time_point(now_));
+      peer->replica->on_peer_connected(node.address, time_point(now_));
+      after(*peer);
+    }
+    after(node);
+  }
+
+  /// After every call into a replica: a stop, a changed step, the next wake-up.
+  void after(Node& node) {
+    if (!node.replica) return;
+    if (const auto& fatal = node.replica->fatal()) {
+      if (!node.correct() || node.crash_armed || node.wal_disk.crashed() || node.guard_disk.crashed()) {
+        crash_now(node);  // the injected disk failure: the node stops, and is restarted
+      } else {
+        checker_.on_stop("v" + std::to_string(node.index) + " stopped with no fault injected: " + fatal->message, now_);
+        count_stats(node);
+        node.replica.reset();
+      }
+      return;
+    }
+    observe_state(node);
+    const Time due = std::max(now_, sim_time(node.replica->next_deadline()));
+    if (node.wake_token != 0 && node.wake_at <= due) return;
+    node.wake_token = ++wake_tokens_;
+    node.wake_at = due;
+    queue_.push(due, EventKind::wake, node.index, node.wake_token);
+  }
+
+  void wake(Node& node, std::uint64_t token) {
+    if (token != node.wake_token) return;  // superseded by an earlier one
+    node.wake_token = 0;
+    if (!node.replica) return;
+    node.replica->on_time(time_point(now_));
+    after(node);
   }
 
   void observe_state(Node& node) {
-    const Core& core = *node.core;
-    if (core.height() == node.seen_height && core.round() == node.seen_round && core.step() == node.seen_step) return;
-    if (node.correct() && core.round() > 0 && (core.round() != node.seen_round || core.height() != node.seen_height))
+    const node::Replica& r = *node.replica;
+    if (r.height() == node.seen_height && r.round() == node.seen_round && r.step() == node.seen_step) return;
+    if (node.correct() && r.round() > 0 && (r.round() != node.seen_round || r.height() != node.seen_height))
       ++result_.round_changes;
-    node.seen_height = core.height();
-    node.seen_round = core.round();
-    node.seen_step = core.step();
-    if (trace_) trace_->steps.push_back({now_, node.index, core.height(), core.round(), core.step()});
+    node.seen_height = r.height();
+    node.seen_round = r.round();
+    node.seen_step = r.step();
+    if (trace_) trace_->steps.push_back({now_, node.index, r.height(), r.round(), r.step()});
   }
 
-  void dispatch(Node& node, Output& output) {
-    std::visit(
-        [&](auto& out) {
-          using T = std::decay_t<decltype(out)>;
-          if constexpr (std::is_same_v<T, BroadcastProposal>) {
-            sign_proposal(node, std::move(out.proposal));
-          } else if constexpr (std::is_same_v<T, BroadcastVote>) {
-            sign_vote(node, std::move(out.vote));
-          } else if constexpr (std::is_same_v<T, Decide>) {
-            on_decide(node, out);
-          } else if constexpr (std::is_same_v<T, GetValue>) {
-            node.inbox.push_back(ProposeValue{out.height, out.round, proposed_value(out.height, out.round, node.index)});
-          } else if constexpr (std::is_same_v<T, ScheduleTimeout>) {
-            schedule_timer(node, out);
-          } else if constexpr (std::is_same_v<T, Evidence>) {
-            const auto offender = validators_.index_of(out.offender());
-            if (offender) {
-              checker_.on_evidence(node.index, static_cast<std::uint32_t>(*offender), now_);
-              if (trace_ && node.correct())
-                trace_->evidence.push_back({now_, node.index, static_cast<std::uint32_t>(*offender)});
-            }
-          } else if constexpr (std::is_same_v<T, Retransmit>) {
-            send_help(node, out);
-          }
-        },
-        output);
+  void count_stats(const Node& node) {
+    const node::ReplicaStats& s = node.replica->stats();
+    if (!node.correct()) return;
+    result_.help_sent += s.help_sent;
+    result_.blocks_synced += s.blocks_synced;
+    result_.frames_rejected += s.frames_rejected;
+    result_.guard_refusals += s.guard_refusals;
   }
 
-  // ---- signing: where correct and Byzantine nodes differ ----
+  // ---- what left a node ----
 
-  /// A correct node with a WAL: the guard must allow the message and the log must hold it
-  /// durably before it may leave the node. False: not sent (refused, or crashed).
-  template <class M, class Own>
-  bool make_durable(Node& node, const M& message, Own own) {
-    if (!node.wal) return true;
-    if (!node.guard->authorize(message)) {
-      ++result_.guard_refusals;
-      return false;
-    }
-    if (!node.wal->append(std::move(own))) {
-      crash_now(node);
-      return false;
-    }
-    return true;
-  }
-
-  void sign_proposal(Node& node, Proposal proposal) {
-    if (!make_durable(node, proposal, wal::OwnProposal{proposal, {}})) return;
-    checker_.on_signed_proposal(node.index, proposal, now_);
-    if (node.fault == Fault::equivocate) {
-      equivocate_proposal(node, proposal);
-    } else if (node.fault == Fault::random) {
-      send_random_messages(node);
-    } else {  // correct, or amnesia (whose fault is in its prevotes)
+  /// The checkers see every proposal on the wire and every message a correct node signed.
+  void observe_sent(const Node& node, const node::WireMessage& message) {
+    const auto* consensus = std::get_if<codec::Message>(&message);
+    if (!consensus) return;
+    if (const auto* p = std::get_if<codec::SignedProposal>(consensus)) {
+      const Proposal proposal = unsigned_proposal(*p);
       checker_.on_proposal_sent(proposal);
-      broadcast(node, Wire{proposal});
-    }
-    // The proposer hears its own proposal as an input, like everyone else's.
-    remember_proposal(node, proposal);
-    node.inbox.push_back(ReceivedProposal{std::move(proposal), Validity::valid});
-  }
-
-  void sign_vote(Node& node, Vote vote) {
-    if (!make_durable(node, vote, wal::OwnVote{vote, {}})) return;
-    checker_.on_signed_vote(node.index, vote, now_);
-    if (node.fault == Fault::equivocate) {
-      vote = equivocate_vote(node, std::move(vote));
-    } else if (node.fault == Fault::random) {
-      send_random_messages(node);  // its own core still hears the vote it meant to cast
+      if (p->proposer == node.address) checker_.on_signed_proposal(node.index, proposal, now_);
+    } else if (const auto* v = std::get_if<codec::SignedVote>(consensus)) {
+      if (v->vote.voter == node.address) checker_.on_signed_vote(node.index, v->vote, now_);
     } else {
-      if (node.fault == Fault::amnesia) vote = forget_lock(node, std::move(vote));
-      broadcast(node, Wire{vote});
+      const auto& certificate = std::get<codec::QuorumCertificate>(*consensus);
+      for (const codec::VoteSignature& signature : certificate.signatures)
+        if (signature.voter == node.address) checker_.on_signed_vote(node.index, certificate.vote_of(signature), now_);
     }
-    hear(node, vote, node.index);
-    node.inbox.push_back(std::move(vote));
   }
 
-  /// Records a vote a correct node hears at its current height, for relaying. Rounds far
-  /// ahead are not kept: the core would not count them yet either. `voter`: the voter's
-  /// index if the caller knows it (a vote sent on its own comes from its voter: nobody
-  /// here forges a signature), else it is looked up.
-  void hear(Node& node, const Vote& vote, std::optional<std::uint32_t> voter = std::nullopt) {
-    const Core& core = *node.core;
-    if (!node.correct() || vote.height != core.height() || vote.round < 0 ||
-        vote.round > core.round() + static_cast<Round>(options_.consensus.max_future_rounds_per_sender))
-      return;
-    std::uint32_t sender;
-    if (voter) {
-      assert(nodes_[*voter].address == vote.voter);
-      sender = *voter;
-    } else if (const auto index = validators_.index_of(vote.voter)) {
-      sender = static_cast<std::uint32_t>(*index);
-    } else {
-      return;
+  // ---- Byzantine nodes: a hook on what their (honest) replica sends ----
+
+  /// Sends what the node's fault makes of `message`; false: the frame goes out as it is.
+  bool adversary(Node& node, std::optional<std::uint32_t> to, const Frame& frame, const node::WireMessage& message) {
+    const auto* consensus = std::get_if<codec::Message>(&message);
+    if (!consensus) return false;
+    if (const auto* p = std::get_if<codec::SignedProposal>(consensus); p && p->proposer == node.address) {
+      remember_proposal(node, unsigned_proposal(*p));
+      if (node.fault == Fault::equivocate) return equivocate_proposal(node, to, frame, unsigned_proposal(*p)), true;
+      if (node.fault == Fault::random) return send_random_messages(node, to), true;
+      return false;
     }
-    const auto round = static_cast<std::size_t>(vote.round);
-    if (node.heard_slots.size() <= round) node.heard_slots.resize(round + 1);
-    auto& senders = node.heard_slots[round][vote.type == VoteType::prevote ? 0 : 1];
-    if (senders.empty()) senders.assign(nodes_.size(), 0);
-    std::uint32_t& slot = senders[sender];
-    if (slot != 0) {
-      // A second, conflicting vote is kept once, so that relaying spreads the evidence.
-      if ((slot & conflict_kept) != 0 ||
-          node.heard_values[node.heard[(slot & ~conflict_kept) - 1].value] == vote.value)
-        return;
-      slot |= conflict_kept;
-    } else {
-      slot = static_cast<std::uint32_t>(node.heard.size()) + 1;
+    if (const auto* v = std::get_if<codec::SignedVote>(consensus); v && v->vote.voter == node.address) {
+      if (node.fault == Fault::equivocate) return equivocate_vote(node, to, v->vote), true;
+      if (node.fault == Fault::random) return send_random_messages(node, to), true;
+      if (node.fault == Fault::amnesia) return forget_lock(node, to, v->vote), true;
     }
-    node.heard.push_back(HeardVote{vote.height, vote.round, sender, heard_value_index(node, vote.value), vote.type});
+    return false;
   }
 
-  /// A height sees few distinct values (the proposal's and nil, a few more under attack),
-  /// so a linear search, newest first, beats hashing.
-  static std::uint32_t heard_value_index(Node& node, const std::optional<Value>& value) {
-    for (std::size_t i = node.heard_values.size(); i-- > 0;)
-      if (node.heard_values[i] == value) return static_cast<std::uint32_t>(i);
-    node.heard_values.push_back(value);
-    return static_cast<std::uint32_t>(node.heard_values.size() - 1);
+  Frame signed_frame(const Node& node, const Proposal& proposal) {
+    const crypto::VoteBook no_lock_votes;
+    auto signed_proposal = crypto::sign_proposal(*node.signer, sim_chain(), proposal, no_lock_votes);
+    if (!signed_proposal) invariant_failed("a Byzantine proposal that cannot be signed: " + signed_proposal.error().message);
+    checker_.on_proposal_sent(proposal);
+    return std::make_shared<const Bytes>(node::encode_frame(codec::Message{*signed_proposal}));
   }
 
-  Vote heard_vote(const Node& node, const HeardVote& heard) const {
-    return Vote{heard.type, heard.height, heard.round, node.heard_values[heard.value], nodes_[heard.sender].address};
-  }
-
-  /// feed() for a vote, which is shared by all its parcel's deliveries: an idle node
-  /// without a WAL (the common case) has its core read it in place; otherwise it is
-  /// copied into an Input.
-  void feed_vote(Node& node, const Vote& vote, std::optional<std::uint32_t> voter = std::nullopt) {
-    hear(node, vote, voter);
-    if (node.handling || node.wal) {
-      feed(node, Input{std::in_place_type<Vote>, vote});
-      return;
-    }
-    if (node.down) return;
-    node.handling = true;
-    outputs_.clear();
-    (void)node.core->handle(vote, outputs_);
-    act(node);
-    drain(node);
+  Frame signed_frame(const Node& node, const Vote& vote) {
+    return std::make_shared<const Bytes>(node::encode_frame(codec::Message{crypto::sign_vote(*node.signer, sim_chain(), vote)}));
   }
 
   // equivocate: one proposal / vote to each side. The Byzantine nodes act as one
   // coalition: when one of them splits a round's proposal, all of them vote for the first
-  // value towards side 0 and the second towards side 1, whatever their cores chose.
-  void equivocate_proposal(Node& node, const Proposal& proposal) {
+  // value towards side 0 and the second towards side 1, whatever their replicas chose.
+  void equivocate_proposal(Node& node, std::optional<std::uint32_t> to, const Frame& signed_by_replica,
+                           const Proposal& proposal) {
     Proposal other = proposal;
     other.value = Value::from_text(std::string(proposal.value.view()) + "~");
     other.valid_round = nil_round;  // a lock proof cannot be forged for the second value
-    other.lock_votes.clear();
     split_proposals_[{proposal.height, proposal.round}] = {proposal.value, other.value};
-    checker_.on_proposal_sent(proposal);
-    checker_.on_proposal_sent(other);
-    send_split(node, Wire{proposal}, Wire{std::move(other)});
+    send_split(node, to, signed_by_replica, signed_frame(node, other), MessageKind::proposal, proposal.height,
+               proposal.round);
   }
 
-  Vote equivocate_vote(Node& node, Vote vote) {
+  void equivocate_vote(Node& node, std::optional<std::uint32_t> to, Vote vote) {
     std::optional<Value> first = vote.value;
     std::optional<Value> second;
     if (auto split = split_proposals_.find({vote.height, vote.round}); split != split_proposals_.end()) {
@@ -611,64 +568,72 @@ class Cluster {
     } else if (!vote.value) {
       if (const Proposal* p = proposal_of(node, vote.height, vote.round)) second = p->value;
     }
+    const MessageKind kind = vote.type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit;
     vote.value = first;
-    if (first == second) {
-      broadcast(node, Wire{vote});
-    } else {
-      Vote other = vote;
-      other.value = std::move(second);
-      send_split(node, Wire{vote}, Wire{std::move(other)});
-    }
-    return vote;
+    if (first == second) return send(node.index, to, signed_frame(node, vote), Label{kind, vote.height, vote.round, !first});
+    Vote other = vote;
+    other.value = std::move(second);
+    send_split(node, to, signed_frame(node, vote), signed_frame(node, other), kind, vote.height, vote.round);
   }
 
   // amnesia: prevote for the round's valid proposal even when locked on something else.
-  Vote forget_lock(Node& node, Vote vote) {
-    if (vote.type != VoteType::prevote) return vote;
-    if (const Proposal* p = proposal_of(node, vote.height, vote.round); p && is_valid_value(p->value))
-      vote.value = p->value;
-    return vote;
+  void forget_lock(Node& node, std::optional<std::uint32_t> to, Vote vote) {
+    if (vote.type == VoteType::prevote)
+      if (const Proposal* p = proposal_of(node, vote.height, vote.round); p && is_valid_value(p->value)) vote.value = p->value;
+    const MessageKind kind = vote.type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit;
+    send(node.index, to, signed_frame(node, vote), Label{kind, vote.height, vote.round, !vote.value});
   }
 
-  // random: instead of each message its core signs, every peer gets its own well-formed
-  // but arbitrary proposal or vote (its own signature, any height near its own, any round
-  // up to two ahead, nil, a known, a fresh or an invalid value).
-  void send_random_messages(Node& node) {
+  // random: instead of each message its replica signs, every peer gets its own
+  // well-formed but arbitrary proposal or vote (its own signature, any height near its
+  // own, any round up to two ahead, nil, a known, a fresh or an invalid value).
+  void send_random_messages(Node& node, std::optional<std::uint32_t> to) {
     for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer) {
-      if (peer == node.index) continue;
-      const std::uint32_t parcel = open_parcel(node.index, random_message(node));
+      if (peer == node.index || (to && peer != *to)) continue;
+      Label label;
+      Frame frame = random_message(node, label);
+      const std::uint32_t parcel = open_parcel(node.index, std::move(frame), label);
       address(parcel, peer);
       close_parcel(parcel);
     }
   }
 
-  Wire random_message(Node& node) {
+  Frame random_message(Node& node, Label& label) {
     Rng& rng = adversary_rng_;
-    const Core& core = *node.core;
+    // What the node last showed (its replica sends while it opens, before it is set).
+    const Height own_height = std::max<Height>(node.seen_height, 1);
+    const Round own_round = std::max<Round>(node.seen_round, 0);
     static constexpr int offsets[] = {-1, 0, 0, 0, 1, 2};
     const int offset = offsets[rng.below(std::size(offsets))];
-    const Height height = offset < 0 && core.height() <= 1 ? core.height() : core.height() + offset;
-    const auto round = static_cast<Round>(rng.below(static_cast<std::uint64_t>(core.round()) + 3));
+    const Height height = offset < 0 && own_height <= 1 ? own_height : own_height + offset;
+    const auto round = static_cast<Round>(rng.below(static_cast<std::uint64_t>(own_round) + 3));
     auto value = [&]() -> std::optional<Value> {
       switch (rng.below(4)) {
         case 0: return std::nullopt;
         case 1:
           if (const Proposal* p = proposal_of(node, height, round)) return p->value;
-          return proposed_value(height, round, node.index);
+          return proposed_value(height, node.index);
         case 2: return Value::from_text("ok:random." + std::to_string(rng.below(1000)));
         default: return Value::from_text("bad:" + std::to_string(rng.below(1000)));
       }
     };
     switch (rng.below(5)) {
       case 0: {
-        Proposal p{height, round, value().value_or(Value::from_text("bad:empty")),
-                   static_cast<Round>(rng.below(static_cast<std::uint64_t>(round) + 1)) - 1, node.address, {}};
-        checker_.on_proposal_sent(p);
-        return p;
+        label = {MessageKind::proposal, height, round};
+        return signed_frame(node, Proposal{height, round, value().value_or(Value::from_text("bad:empty")), nil_round,
+                                           node.address, {}});
       }
       case 1:
-      case 2: return Vote{VoteType::prevote, height, round, value(), node.address};
-      default: return Vote{VoteType::precommit, height, round, value(), node.address};
+      case 2: {
+        const Vote vote{VoteType::prevote, height, round, value(), node.address};
+        label = {MessageKind::prevote, height, round, !vote.value};
+        return signed_frame(node, vote);
+      }
+      default: {
+        const Vote vote{VoteType::precommit, height, round, value(), node.address};
+        label = {MessageKind::precommit, height, round, !vote.value};
+        return signed_frame(node, vote);
+      }
     }
   }
 
@@ -678,42 +643,13 @@ class Cluster {
     return nullptr;
   }
 
-  void remember_proposal(Node& node, const Proposal& proposal) {
-    if (proposal.height < node.core->height()) return;
-    for (const Proposal& known : node.proposals)
-      if (known == proposal) return;
-    node.proposals.push_back(proposal);
+  void remember_proposal(Node& node, Proposal proposal) {
+    const Height current = node.seen_height;
+    std::erase_if(node.proposals, [&](const Proposal& p) { return p.height + 1 < current; });
+    if (proposal.height + 1 < current || proposal_of(node, proposal.height, proposal.round)) return;
+    proposal.lock_votes.clear();
+    node.proposals.push_back(std::move(proposal));
   }
-
-  // ---- decisions and the application ----
-
-  void on_decide(Node& node, Decide& decide) {
-    checker_.on_decide(node.index, decide.height, decide.round, decide.value, now_);
-    if (trace_) trace_->decisions.push_back({now_, node.index, decide.height, decide.round, decide.value.to_string()});
-
-    const Proposal* decided = nullptr;
-    for (const Proposal& p : node.proposals)
-      if (p.height == decide.height && p.round == decide.round && p.value == decide.value) decided = &p;
-    // The core decides only on a proposal it was given, and every one passes through here.
-    if (!decided) invariant_failed("a core decided on a proposal the harness never fed it");
-    node.chain.push_back(std::make_shared<const Block>(Block{*decided, std::move(decide.commit)}));
-    node.decided = decide.height;
-
-    if (node.correct()) {
-      const Time latency = now_ - node.height_started;
-      result_.commit_latencies_us.push_back(
-          static_cast<std::uint32_t>(std::min<Time>(latency, std::numeric_limits<std::uint32_t>::max())));
-      if (decide.height == options_.heights) ++reached_target_;
-    }
-    if (++decisions_since_prune_ >= prune_every_decisions_per_node * nodes_.size()) prune();
-
-    if (options_.commit_delay == 0)
-      node.inbox.push_back(StartHeight{decide.height + 1, validators_});
-    else
-      queue_.push(now_ + options_.commit_delay, EventKind::app_commit, node.index, decide.height);
-  }
-
-  void commit_height(Node& node, Height height) { feed(node, StartHeight{height + 1, validators_}); }
 
   // ---- crashes and restarts (--crash-restart) ----
 
@@ -723,345 +659,94 @@ class Cluster {
   /// reaches the disk only in part — between a write and its fsync.
   void crash_tick() {
     queue_.push(now_ + crash_interval, EventKind::crash_tick, 0, 0);
-    for (const Node& node : nodes_)
-      if (node.down || node.crash_armed) return;
+    for (const auto& node : nodes_)
+      if ((node->correct() && !node->replica) || node->crash_armed) return;
     std::vector<std::uint32_t> candidates;
-    for (const Node& node : nodes_)
-      if (node.disk && node.decided < options_.heights) candidates.push_back(node.index);
+    for (const auto& node : nodes_)
+      if (node->correct() && node->replica && node->decided() < options_.heights) candidates.push_back(node->index);
     if (candidates.empty() || !crash_rng_.chance(0.5)) return;
-    Node& node = nodes_[candidates[crash_rng_.below(candidates.size())]];
+    Node& node = *nodes_[candidates[crash_rng_.below(candidates.size())]];
     if (crash_rng_.chance(0.5)) {
-      node.disk->crash(crash_rng_.below(24));
+      node.wal_disk.crash(crash_rng_.below(24));
       crash_now(node);
     } else {
       node.crash_armed = true;
-      node.disk->fail_after_writes(1 + crash_rng_.below(6), crash_rng_.below(48));
+      node.wal_disk.fail_after_writes(1 + crash_rng_.below(6), crash_rng_.below(48));
     }
   }
 
+  /// Power loss: the replica is gone; its disks keep what they synced.
   void crash_now(Node& node) {
-    if (node.down) return;
-    node.down = true;
+    count_stats(node);
+    node.replica.reset();
+    node.guard_disk.crash();
     node.crash_armed = false;
+    node.wake_token = 0;
     ++result_.crashes;
-    node.inbox.clear();
-    node.inbox_head = 0;
     queue_.push(now_ + from_ms(50) + crash_rng_.below(from_ms(450)), EventKind::restart, node.index, 0);
   }
 
-  void open_disks(Node& node) {
-    auto opened = wal::Wal::open(*node.disk);
-    if (!opened) {
-      std::fprintf(stderr, "bft-sim: v%u cannot open its WAL: %s\n", node.index, opened.error().message.c_str());
-      invariant_failed("a WAL that does not open");
-    }
-    if (opened->report.repaired) ++result_.torn_tails_repaired;
-    node.wal.emplace(std::move(opened->wal));
-    recovered_records_ = std::move(opened->records);
-    auto guard = wal::SignGuard::open(*node.guard_disk);
-    if (!guard) invariant_failed("a sign guard that does not open");
-    node.guard.emplace(std::move(*guard));
-  }
-
-  /// The node comes back: its WAL is opened (a torn tail cut) and replayed into a fresh
-  /// core; the harness state it lost is rebuilt from the replayed inputs; timeouts are
-  /// re-armed, a lost value request answered, a decision the application missed applied.
+  /// The node comes back: the shipped recovery (WAL replay, torn tail cut) runs in
+  /// Replica::open, then the transport reconnects to every peer.
   void restart(Node& node) {
-    if (node.disk->crashed()) node.disk->restart();
-    node.wal.reset();
-    node.guard.reset();
-    open_disks(node);
-    auto core = Core::create(node.address, options_.consensus, make_selector(options_.proposer));
-    if (!core) invariant_failed("a core that cannot be created");
-    node.core.emplace(std::move(*core));
-    node.down = false;
-    forget_heard(node);
-    node.proposals.clear();
-    node.state_at_last_tick = {0, nil_round, Step::propose, false};
-    auto replayed = wal::replay(*node.core, recovered_records_, [&](const Input& input) {
-      if (const auto* s = std::get_if<StartHeight>(&input)) {
-        begin_height(node, s->height);
-      } else if (const auto* p = std::get_if<ReceivedProposal>(&input)) {
-        remember_proposal(node, p->proposal);
-      } else if (const auto* v = std::get_if<Vote>(&input)) {
-        hear(node, *v);
-      }
-    });
-    recovered_records_.clear();
-    if (!replayed) {
-      std::fprintf(stderr, "bft-sim: v%u: %s\n", node.index, replayed.error().message.c_str());
-      invariant_failed("a WAL replay that diverged");
+    if (node.wal_disk.crashed()) node.wal_disk.restart();
+    node.wal_disk.fail_after_writes(std::nullopt);
+    if (options_.wipe_disks_on_crash) {
+      node.wal_disk.files().clear();
+      node.guard_disk.files().clear();
     }
+    open_replica(node);
+    if (!node.replica) return;
+    const node::RecoveryInfo& recovery = node.replica->recovery();
     ++result_.recoveries;
-    result_.unsent_after_recovery += replayed->unsent.size();
-    node.handling = true;
-    for (Input& input : replayed->not_fed_back) {
-      // An own proposal the log holds but had not fed back yet: the core hears it now.
-      if (const auto* own = std::get_if<ReceivedProposal>(&input)) remember_proposal(node, own->proposal);
-      node.inbox.push_back(std::move(input));
-    }
-    for (Output& out : replayed->local) {
-      const Core& c = *node.core;
-      if (auto* t = std::get_if<ScheduleTimeout>(&out); t && t->height == c.height()) {
-        schedule_timer(node, *t);
-      } else if (auto* d = std::get_if<Decide>(&out); d && d->height > node.decided) {
-        on_decide(node, *d);
-      } else if (auto* g = std::get_if<GetValue>(&out);
-                 g && g->height == c.height() && g->round == c.round() && c.step() == Step::propose) {
-        node.inbox.push_back(ProposeValue{g->height, g->round, proposed_value(g->height, g->round, node.index)});
-      }
-    }
-    if (node.core->height() <= node.decided && (!node.core->started() || node.core->height() < node.decided + 1))
-      node.inbox.push_back(StartHeight{node.decided + 1, validators_});
-    drain(node);
-    if (!node.down) {
-      observe_state(node);
-      apply_fetched_block(node);
-    }
+    if (recovery.wal.repaired) ++result_.torn_tails_repaired;
+    result_.unsent_after_recovery += recovery.unsent_own_messages;
+    node.seen_height = 0;
+    connect(node);
   }
 
-  /// Forgets what no node can need any more: blocks below every node's frontier (sync
-  /// requests start at the requester's frontier) and checker records of heights every
-  /// correct node has decided. Changes memory only, never behaviour.
+  /// Forgets what no node can need any more: blocks below every node's next height
+  /// (sync starts there) and checker records of heights every correct node has decided.
+  /// Changes memory only, never behaviour.
   void prune() {
     decisions_since_prune_ = 0;
-    Height lowest_frontier = std::numeric_limits<Height>::max();
+    Height lowest_next = std::numeric_limits<Height>::max();
     Height lowest_correct = std::numeric_limits<Height>::max();
-    for (const Node& node : nodes_) {
-      if (!node.core) continue;
-      lowest_frontier = std::min(lowest_frontier, node.frontier());
-      if (node.correct()) lowest_correct = std::min(lowest_correct, node.decided);
+    for (const auto& node : nodes_) {
+      if (node->fault == Fault::silent) continue;
+      lowest_next = std::min(lowest_next, node->decided() + 1);
+      if (node->correct()) lowest_correct = std::min(lowest_correct, node->decided());
     }
-    for (Node& node : nodes_) {
-      while (!node.chain.empty() && node.chain_base < lowest_frontier) {
-        node.chain.pop_front();
-        ++node.chain_base;
-      }
-    }
+    for (auto& node : nodes_) node->ledger->prune_below(lowest_next);
     if (lowest_correct != std::numeric_limits<Height>::max()) checker_.forget_below(lowest_correct + 1);
-    for (auto it = split_proposals_.begin(); it != split_proposals_.end() && it->first.first < lowest_frontier;)
+    for (auto it = split_proposals_.begin(); it != split_proposals_.end() && it->first.first < lowest_next;)
       it = split_proposals_.erase(it);
-  }
-
-  // ---- block sync ----
-
-  /// A node that hears of a height two or more above the one it needs cannot catch up
-  /// through the core (peers keep only their last decision): it fetches the decided
-  /// heights from the sender, one request in flight at a time. A stalled node fetches
-  /// from a peer only one height ahead too (the commit that peer sent as help was lost).
-  void maybe_fetch(Node& node, std::uint32_t peer, Height heard, bool stalled = false) {
-    if (heard < node.frontier() + (stalled ? 1 : 2) || now_ < node.sync_busy_until) return;
-    node.sync_busy_until = now_ + sync_timeout_;
-    const std::uint32_t parcel = open_parcel(node.index, SyncRequest{node.frontier()});
-    address(parcel, peer);
-    close_parcel(parcel);
-  }
-
-  void serve_fetch(Node& node, std::uint32_t peer, Height from) {
-    const Height first = std::max(from, node.chain_base);
-    if (node.decided < first) return;
-    const Height last = std::min(node.decided, first + sync_batch - 1);
-    SyncResponse reply;
-    for (Height h = first; h <= last; ++h) reply.blocks.push_back(node.chain[h - node.chain_base]);
-    const std::uint32_t parcel = open_parcel(node.index, std::move(reply));
-    address(parcel, peer);
-    close_parcel(parcel);
-  }
-
-  void accept_blocks(Node& node, SyncResponse& reply) {
-    node.sync_busy_until = 0;
-    for (BlockRef& block : reply.blocks)
-      if (block->proposal.height >= node.frontier()) node.fetched.emplace(block->proposal.height, std::move(block));
-    apply_fetched_block(node);
-  }
-
-  /// Gives the core the fetched block of its current height, if it has one: proposal and
-  /// commit make it decide through L49, and the application then starts the next height.
-  void apply_fetched_block(Node& node) {
-    const Core& core = *node.core;
-    node.fetched.erase(node.fetched.begin(), node.fetched.lower_bound(node.frontier()));
-    if (!core.started() || core.decided() || node.fetched.empty() || node.fetched.begin()->first != core.height())
-      return;
-    const BlockRef block = node.fetched.begin()->second;
-    node.fetched.erase(node.fetched.begin());
-    ++result_.blocks_synced;
-    feed_proposal(node, block->proposal);
-    feed(node, Certificate{block->commit});
-  }
-
-  // ---- receiving ----
-
-  /// Hands a delivered message to the node; `take`: this is the message's last delivery,
-  /// so its payload may be moved instead of copied.
-  void receive(Node& node, std::uint32_t from, Wire& wire, bool take) {
-    if (!node.core || node.down) return;
-    if (const Height heard = height_of(wire); heard != 0) {
-      node.peer_heights[from] = std::max(node.peer_heights[from], heard);
-      maybe_fetch(node, from, heard);
-    }
-    std::visit(
-        [&](auto& message) {
-          using T = std::decay_t<decltype(message)>;
-          auto own = [&](auto& part) { return take ? std::move(part) : std::decay_t<decltype(part)>(part); };
-          if constexpr (std::is_same_v<T, Proposal>) {
-            feed_proposal(node, own(message));
-          } else if constexpr (std::is_same_v<T, Vote>) {
-            if (!hold_late_vote(node, from, message)) feed_vote(node, message, from);
-          } else if constexpr (std::is_same_v<T, Help>) {
-            Help help = own(message);
-            receive_help(node, help);
-          } else if constexpr (std::is_same_v<T, Gossip>) {
-            for (Proposal& p : message.proposals) feed_proposal(node, own(p));
-            for (const Vote& vote : message.votes) feed_vote(node, vote);
-          } else if constexpr (std::is_same_v<T, SyncRequest>) {
-            serve_fetch(node, from, message.from);
-          } else {
-            SyncResponse reply = own(message);
-            accept_blocks(node, reply);
-          }
-        },
-        wire);
-  }
-
-  /// A proposal from the network goes to the core with the application's verdict.
-  void feed_proposal(Node& node, Proposal proposal) {
-    remember_proposal(node, proposal);
-    const Validity validity = validity_of(proposal.value);
-    feed(node, ReceivedProposal{std::move(proposal), validity});
-  }
-
-  /// A decided height's proposal and commit go in as a proposal plus a certificate (the
-  /// commit counts even where the laggard saw a conflicting vote from a Byzantine voter);
-  /// a round's own votes go in as votes.
-  void receive_help(Node& node, Help& help) {
-    if (help.proposal) {
-      const Height decided_before = node.decided;
-      feed_proposal(node, std::move(*help.proposal));
-      if (!help.votes.empty()) feed(node, Certificate{std::move(help.votes)});
-      if (node.correct() && node.decided > decided_before) ++result_.heights_decided_from_help;
-      return;
-    }
-    for (const Vote& vote : help.votes) feed_vote(node, vote);
-  }
-
-  void send_help(Node& node, Retransmit& retransmit) {
-    const auto to = validators_.index_of(retransmit.to);
-    if (!to) return;
-    Help help{std::move(retransmit.proposal), std::move(retransmit.votes)};
-    if (node.peer_heights[*to] > height_of(help)) return;  // it has moved on meanwhile
-    if (node.correct()) ++result_.help_sent;
-    const std::uint32_t parcel = open_parcel(node.index, std::move(help));
-    address(parcel, static_cast<std::uint32_t>(*to));
-    close_parcel(parcel);
-  }
-
-  /// The core answers any vote of the height it last decided with that height's commit,
-  /// the late precommits of peers that decided in the same instant included: n^2
-  /// commits of n votes per height, for nothing. Like a gossip layer that knows its
-  /// peers' heights, the node holds such a vote back for two message delays and gives
-  /// it to the core (which then helps) only if it has not heard the peer at a later
-  /// height meanwhile.
-  bool hold_late_vote(Node& node, std::uint32_t from, const Vote& vote) {
-    if (vote.height != node.decided || from == node.index) return false;
-    std::uint32_t id;
-    if (free_late_votes_.empty()) {
-      id = static_cast<std::uint32_t>(late_votes_.size());
-      late_votes_.push_back(LateVote{vote, from});
-    } else {
-      id = free_late_votes_.back();
-      free_late_votes_.pop_back();
-      late_votes_[id] = LateVote{vote, from};
-    }
-    queue_.push(now_ + 2 * max_delay_, EventKind::late_vote_due, node.index, id);
-    return true;
-  }
-
-  void late_vote_due(Node& node, std::uint32_t id) {
-    const LateVote& late = late_votes_[id];
-    if (node.peer_heights[late.from] <= late.vote.height && !node.down) feed_vote(node, late.vote, late.from);
-    free_late_votes_.push_back(id);
-  }
-
-  // ---- timers ----
-
-  void schedule_timer(Node& node, const ScheduleTimeout& timeout) {
-    std::uint32_t id;
-    if (free_timers_.empty()) {
-      id = static_cast<std::uint32_t>(timers_.size());
-      timers_.emplace_back();
-    } else {
-      id = free_timers_.back();
-      free_timers_.pop_back();
-    }
-    timers_[id] = TimeoutFired{timeout.kind, timeout.height, timeout.round};
-    const auto ms = static_cast<Time>(std::max<Duration::rep>(timeout.duration.count(), 0));
-    const Time delay = ms > (std::numeric_limits<Time>::max() - now_) / micros_per_ms ? std::numeric_limits<Time>::max() - now_
-                                                                                      : ms * micros_per_ms;
-    queue_.push(now_ + delay, EventKind::timeout, node.index, id);
-  }
-
-  void fire_timer(Node& node, std::uint32_t id) {
-    const TimeoutFired timeout = timers_[id];
-    free_timers_.push_back(id);
-    if (node.down) return;
-    // A timeout of a height the core has left can do nothing: skip the call.
-    if (timeout.height < node.core->height()) return;
-    if (trace_) trace_->timeouts.push_back({now_, node.index, timeout.kind, timeout.height, timeout.round});
-    feed(node, timeout);
-  }
-
-  /// A correct node whose height, round and step have not moved since the last tick
-  /// relays what it has of its round: the proposal and every vote it heard in this round
-  /// and the previous one, its own included. This is the simulated gossip layer, and what the protocol's liveness rests
-  /// on: whatever one correct node received, every correct node eventually receives (else
-  /// an equivocator could show each half of the network different votes for ever). Peers
-  /// in a later round answer with their own votes, peers past the height with its commit
-  /// (core laggard help).
-  void gossip_tick(Node& node) {
-    queue_.push(now_ + gossip_interval_, EventKind::gossip_tick, node.index, 0);
-    if (node.down) return;
-    if (node.fault == Fault::random) {
-      const std::uint32_t peer = static_cast<std::uint32_t>(adversary_rng_.below(nodes_.size()));
-      if (peer != node.index) {
-        const std::uint32_t parcel = open_parcel(node.index, random_message(node));
-        address(parcel, peer);
-        close_parcel(parcel);
-      }
-      return;
-    }
-    if (!node.correct()) return;
-    const Core& core = *node.core;
-    const auto state = std::tuple{core.height(), core.round(), core.step(), core.decided()};
-    const bool stalled = state == node.state_at_last_tick;
-    node.state_at_last_tick = state;
-    if (!stalled) return;
-    // A peer a height ahead helps once with the commit; if that help was lost (this node
-    // was down, say), nothing else would move this node: fetch the block.
-    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
-      if (peer != node.index) maybe_fetch(node, peer, node.peer_heights[peer], true);
-    Gossip gossip;
-    for (const Proposal& p : node.proposals)
-      if (p.height == core.height() && p.round == core.round()) gossip.proposals.push_back(p);
-    // The previous round's votes too: they carry a straggler to this round (its precommit
-    // quorum, or the round-skip power of this round's votes).
-    for (const HeardVote& heard : node.heard)
-      if (heard.round + 1 >= core.round()) gossip.votes.push_back(heard_vote(node, heard));
-    if (gossip.proposals.empty() && gossip.votes.empty()) return;
-    ++result_.relays;
-    broadcast(node, Wire{std::move(gossip)});
   }
 
   // ---- the network ----
 
-  void broadcast(const Node& node, Wire wire) {
-    const std::uint32_t parcel = open_parcel(node.index, std::move(wire));
-    if (plain_network()) {
+  void send(std::uint32_t from, std::optional<std::uint32_t> to, Frame frame, const Label& label) {
+    const std::uint32_t parcel = open_parcel(from, std::move(frame), label);
+    if (to) {
+      address(parcel, *to);
+    } else if (plain_network()) {
       address_all_plain(parcel);
     } else {
       for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
-        if (peer != node.index) address(parcel, peer);
+        if (peer != from) address(parcel, peer);
     }
     close_parcel(parcel);
+  }
+
+  /// The first frame to side 0 (the Byzantine nodes included), the second to side 1.
+  void send_split(const Node& node, std::optional<std::uint32_t> to, Frame first, Frame second, MessageKind kind,
+                  Height height, Round round) {
+    const std::uint32_t to_first = open_parcel(node.index, std::move(first), Label{kind, height, round});
+    const std::uint32_t to_second = open_parcel(node.index, std::move(second), Label{kind, height, round});
+    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
+      if (peer != node.index && (!to || peer == *to)) address(side_[peer] == 0 ? to_first : to_second, peer);
+    close_parcel(to_first);
+    close_parcel(to_second);
   }
 
   /// No per-link models, partitions, loss, duplication or reordering, and no trace: every
@@ -1070,38 +755,25 @@ class Cluster {
   bool plain_network() const {
     const NetworkModel& net = options_.network;
     const LinkModel& link = net.default_link;
-    return !trace_ && net.partitions.empty() && !net.has_link_overrides() && link.drop <= 0 &&
-           link.duplicate <= 0 && link.reorder <= 0;
+    return !trace_ && net.partitions.empty() && !net.has_link_overrides() && link.drop <= 0 && link.duplicate <= 0 &&
+           link.reorder <= 0;
   }
 
-  /// address(id, peer) for every peer but the sender, on a plain_network().
   void address_all_plain(std::uint32_t id) {
     Parcel& parcel = *parcels_[id];
     const LinkModel& link = options_.network.default_link;
-    const Time min_delay = link.min_delay;
-    const Time max_delay = link.max_delay;
     const auto n = static_cast<std::uint32_t>(nodes_.size());
     parcel.deliveries.reserve(n);
     for (std::uint32_t to = 0; to < n; ++to) {
       if (to == parcel.from) continue;
       ++result_.messages_sent;
-      if (!nodes_[to].core) continue;  // a silent node reads nothing: spare the events
-      const Time delay = min_delay == max_delay ? min_delay : net_rng_.between(min_delay, max_delay);
+      if (nodes_[to]->fault == Fault::silent) continue;  // a silent node reads nothing: spare the events
+      const Time delay = link.min_delay == link.max_delay ? link.min_delay : net_rng_.between(link.min_delay, link.max_delay);
       parcel.deliveries.push_back(Delivery{now_ + delay, net_rng_.next(), to});
     }
   }
 
-  /// The first message to side 0 (the Byzantine nodes included), the second to side 1.
-  void send_split(const Node& node, Wire first, Wire second) {
-    const std::uint32_t to_first = open_parcel(node.index, std::move(first));
-    const std::uint32_t to_second = open_parcel(node.index, std::move(second));
-    for (std::uint32_t peer = 0; peer < nodes_.size(); ++peer)
-      if (peer != node.index) address(side_[peer] == 0 ? to_first : to_second, peer);
-    close_parcel(to_first);
-    close_parcel(to_second);
-  }
-
-  std::uint32_t open_parcel(std::uint32_t from, Wire wire) {
+  std::uint32_t open_parcel(std::uint32_t from, Frame frame, const Label& label) {
     std::uint32_t id;
     if (free_parcels_.empty()) {
       id = static_cast<std::uint32_t>(parcels_.size());
@@ -1111,7 +783,8 @@ class Cluster {
       free_parcels_.pop_back();
     }
     Parcel& parcel = *parcels_[id];
-    parcel.wire = std::move(wire);
+    parcel.frame = std::move(frame);
+    parcel.label = label;
     parcel.from = from;
     parcel.next = 0;
     parcel.deliveries.clear();
@@ -1123,7 +796,7 @@ class Cluster {
   void address(std::uint32_t id, std::uint32_t to) {
     Parcel& parcel = *parcels_[id];
     ++result_.messages_sent;
-    if (!nodes_[to].core) return;  // a silent node reads nothing: spare the events
+    if (nodes_[to]->fault == Fault::silent) return;
     const LinkModel& link = options_.network.link(parcel.from, to);
     if (!options_.network.connected(parcel.from, to, now_) || net_rng_.chance(link.drop)) {
       ++result_.messages_dropped;
@@ -1146,10 +819,7 @@ class Cluster {
 
   void close_parcel(std::uint32_t id) {
     Parcel& parcel = *parcels_[id];
-    if (parcel.deliveries.empty()) {
-      release_parcel(id);
-      return;
-    }
+    if (parcel.deliveries.empty()) return release_parcel(id);
     std::sort(parcel.deliveries.begin(), parcel.deliveries.end(), [](const Delivery& a, const Delivery& b) {
       __extension__ using u128 = unsigned __int128;
       return ((u128{a.at} << 64) | a.key) < ((u128{b.at} << 64) | b.key);  // (at, key), branch-free
@@ -1158,26 +828,36 @@ class Cluster {
   }
 
   void release_parcel(std::uint32_t id) {
-    parcels_[id]->wire = Wire{};  // frees the payload now, not when the slot is reused
+    parcels_[id]->frame.reset();  // frees the frame now, not when the slot is reused
     free_parcels_.push_back(id);
   }
 
   void deliver_next(std::uint32_t id) {
-    Parcel& parcel = *parcels_[id];  // stays put while the receiver sends
+    Parcel& parcel = *parcels_[id];  // stays put (boxed) while the receiver sends
     const Delivery delivery = parcel.deliveries[parcel.next++];
     const bool last = parcel.next == parcel.deliveries.size();
     if (!last) queue_.push(parcel.deliveries[parcel.next].at, EventKind::deliver, parcel.from, id);
-    receive(nodes_[delivery.to], parcel.from, parcel.wire, last);
+    const Frame frame = parcel.frame;
+    const std::uint32_t from = parcel.from;
     if (last) release_parcel(id);
+    receive(*nodes_[delivery.to], from, *frame);
+  }
+
+  void receive(Node& node, std::uint32_t from, const Bytes& frame) {
+    if (!node.replica) return;
+    if (!node.correct()) {
+      // A Byzantine node's strategies need the proposals it hears.
+      if (auto decoded = node::decode_frame(frame, node.options.limits))
+        if (const auto* consensus = std::get_if<codec::Message>(&*decoded))
+          if (const auto* p = std::get_if<codec::SignedProposal>(consensus)) remember_proposal(node, unsigned_proposal(*p));
+    }
+    node.replica->on_frame(nodes_[from]->address, frame, time_point(now_));
+    after(node);
   }
 
   void trace_message(const Parcel& parcel, std::uint32_t to, Time delivered, bool dropped) {
-    const auto* vote = std::get_if<Vote>(&parcel.wire);
-    Round round = 0;
-    if (vote) round = vote->round;
-    if (const auto* p = std::get_if<Proposal>(&parcel.wire)) round = p->round;
-    trace_->messages.push_back({now_, delivered, parcel.from, to, kind_of(parcel.wire), height_of(parcel.wire), round,
-                                vote && !vote->value, dropped});
+    trace_->messages.push_back({now_, delivered, parcel.from, to, parcel.label.kind, parcel.label.height,
+                                parcel.label.round, parcel.label.nil, dropped});
   }
 
   // ---- state ----
@@ -1190,40 +870,35 @@ class Cluster {
   EventQueue queue_;
   Rng net_rng_;
   Rng adversary_rng_;
-  Rng crash_rng_{root_rng_.fork(4)};
-  static constexpr Time crash_interval = from_ms(300);
-  std::vector<wal::Record> recovered_records_;
+  Rng crash_rng_;
   SafetyChecker checker_;
-  const Time gossip_interval_;
-  const Time max_delay_;
-  const Time sync_timeout_;
+  node::Logger logger_;
   Time deadline_ = 0;
   Time now_ = 0;
 
-  ValidatorSet validators_;
-  std::vector<Node> nodes_;
+  std::optional<node::ValidatorHistory> validators_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // boxed: ledgers and links point at the cluster, replicas at disks
+  std::unordered_map<Address, std::uint32_t> index_;
   std::size_t correct_count_ = 0;
   std::size_t reached_target_ = 0;
   std::uint64_t decisions_since_prune_ = 0;
+  std::uint64_t wake_tokens_ = 0;
   std::vector<std::uint8_t> side_;  // the half of the network each node belongs to
   std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
 
-  std::vector<Output> outputs_;  // scratch: one node handles one input at a time
-  /// Boxed: a parcel stays put while its receiver sends (opening parcels), and indexing
-  /// a vector is cheaper than indexing a deque.
+  /// Boxed: a parcel stays put while its receiver sends (opening parcels).
   std::vector<std::unique_ptr<Parcel>> parcels_;
   std::vector<std::uint32_t> free_parcels_;
-  /// Late votes held back (hold_late_vote): a quarter of all deliveries at 100
-  /// validators, so a plain pool rather than parcels.
-  struct LateVote {
-    Vote vote;
-    std::uint32_t from;
-  };
-  std::vector<LateVote> late_votes_;
-  std::vector<std::uint32_t> free_late_votes_;
-  std::vector<TimeoutFired> timers_;
-  std::vector<std::uint32_t> free_timers_;
 };
+
+Result<void> SimLedger::commit(const codec::QuorumCertificate& commit, std::uint32_t) {
+  blocks_.push_back(commit);
+  cluster_.on_commit(index_, commit);
+  return {};
+}
+
+void SimLink::broadcast(Frame frame) { cluster_.post(index_, std::nullopt, std::move(frame)); }
+void SimLink::send(const Address& to, Frame frame) { cluster_.post(index_, to, std::move(frame)); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@ void Summary::add(const RunResult& run) {
   validity_ += run.validity_violations;
   double_signs_ += run.double_signs;
   false_evidence_ += run.false_evidence;
+  stops_ += run.stops;
   for (std::uint64_t reports : run.evidence_against) evidence_ += reports;
   for (std::uint32_t node : run.byzantine_nodes) {
     const std::uint64_t reports = run.evidence_against[node];
@@ -33,9 +34,8 @@ void Summary::add(const RunResult& run) {
   messages_sent_ += run.messages_sent;
   messages_dropped_ += run.messages_dropped;
   messages_duplicated_ += run.messages_duplicated;
-  relays_ += run.relays;
   help_sent_ += run.help_sent;
-  heights_decided_from_help_ += run.heights_decided_from_help;
+  frames_rejected_ += run.frames_rejected;
   blocks_synced_ += run.blocks_synced;
   round_changes_ += run.round_changes;
   crashes_ += run.crashes;
@@ -76,6 +76,7 @@ std::string Summary::to_json() const {
   j["validity_violations"] = validity_;
   j["double_signs"] = double_signs_;
   j["false_evidence"] = false_evidence_;
+  j["stops"] = stops_;
   j["evidence"] = evidence_;
   j["evidence_per_byzantine"] = evidence_per_node_;
   j["byzantine_without_evidence"] = byzantine_without_evidence_;
@@ -92,9 +93,8 @@ std::string Summary::to_json() const {
   j["messages_sent"] = messages_sent_;
   j["messages_dropped"] = messages_dropped_;
   j["messages_duplicated"] = messages_duplicated_;
-  j["relays"] = relays_;
   j["help_sent"] = help_sent_;
-  j["heights_decided_from_help"] = heights_decided_from_help_;
+  j["frames_rejected"] = frames_rejected_;
   j["blocks_synced"] = blocks_synced_;
   j["round_changes"] = round_changes_;
   j["crashes"] = crashes_;
@@ -117,9 +117,10 @@ std::string Summary::to_text() const {
                 static_cast<unsigned long long>(heights_committed_), rounds_per_height_mean());
   text += buffer;
   std::snprintf(buffer, sizeof buffer,
-                "safety: agreement %llu, validity %llu, double signs %llu, false evidence %llu\n",
+                "safety: agreement %llu, validity %llu, double signs %llu, false evidence %llu, stops %llu\n",
                 static_cast<unsigned long long>(agreement_), static_cast<unsigned long long>(validity_),
-                static_cast<unsigned long long>(double_signs_), static_cast<unsigned long long>(false_evidence_));
+                static_cast<unsigned long long>(double_signs_), static_cast<unsigned long long>(false_evidence_),
+                static_cast<unsigned long long>(stops_));
   text += buffer;
   std::snprintf(buffer, sizeof buffer,
                 "liveness: every correct node at the target within %.0f ms of the heal (bound %.0f ms)\n",
@@ -140,12 +141,10 @@ std::string Summary::to_text() const {
   }
   text += "\n";
   std::snprintf(buffer, sizeof buffer,
-                "network: %llu messages, %llu dropped, %llu duplicated; %llu relays, %llu help (%llu heights decided "
-                "from it), %llu blocks synced\n",
+                "network: %llu frames, %llu dropped, %llu duplicated, %llu rejected; %llu help, %llu blocks synced\n",
                 static_cast<unsigned long long>(messages_sent_), static_cast<unsigned long long>(messages_dropped_),
-                static_cast<unsigned long long>(messages_duplicated_), static_cast<unsigned long long>(relays_),
-                static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(heights_decided_from_help_),
-                static_cast<unsigned long long>(blocks_synced_));
+                static_cast<unsigned long long>(messages_duplicated_), static_cast<unsigned long long>(frames_rejected_),
+                static_cast<unsigned long long>(help_sent_), static_cast<unsigned long long>(blocks_synced_));
   text += buffer;
   std::snprintf(buffer, sizeof buffer,
                 "crashes: %llu, recoveries: %llu (%llu torn tails cut, %llu own messages never sent, %llu guard "

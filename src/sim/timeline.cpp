@@ -1,7 +1,6 @@
 // The SVG timeline: one row per node, simulated time left to right. Row bands show the
-// step (colour) and height.round (label); lines are messages from send to delivery; ticks
-// are timeouts; diamonds are decisions; red crosses are lost messages; shaded columns
-// are partitions. Hovering shows details (SVG <title>).
+// step (colour) and height.round (label); lines are frames from send to delivery;
+// diamonds are decisions; red crosses are lost frames; shaded columns are partitions. Hovering shows details (SVG <title>).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -36,10 +35,10 @@ const char* message_colour(MessageKind kind) {
     case MessageKind::proposal: return "#1f5fbf";
     case MessageKind::prevote: return "#2ca02c";
     case MessageKind::precommit: return "#e6780a";
-    case MessageKind::help: return "#8e44ad";
-    case MessageKind::gossip: return "#17becf";
+    case MessageKind::certificate: return "#8e44ad";
+    case MessageKind::status: return "#17becf";
     case MessageKind::sync_request:
-    case MessageKind::sync_response: return "#7f7f7f";
+    case MessageKind::pruned: return "#7f7f7f";
   }
   return "#000000";
 }
@@ -49,10 +48,10 @@ const char* message_name(MessageKind kind) {
     case MessageKind::proposal: return "proposal";
     case MessageKind::prevote: return "prevote";
     case MessageKind::precommit: return "precommit";
-    case MessageKind::help: return "help";
-    case MessageKind::gossip: return "gossip";
+    case MessageKind::certificate: return "certificate";
+    case MessageKind::status: return "status";
     case MessageKind::sync_request: return "sync request";
-    case MessageKind::sync_response: return "sync reply";
+    case MessageKind::pruned: return "pruned";
   }
   return "?";
 }
@@ -113,7 +112,6 @@ class Painter {
     axis();
     rows();
     messages();
-    timeouts();
     decisions();
     evidence();
     legend();
@@ -213,16 +211,6 @@ class Painter {
            << " more messages not drawn (narrow the window with --timeline-window)</text>\n";
   }
 
-  void timeouts() {
-    for (const auto& t : trace_.timeouts) {
-      if (!visible(t.at) || t.node >= rows_) continue;
-      const double px = x(t.at);
-      out_ << "<line x1=\"" << fixed(px) << "\" y1=\"" << fixed(row_y(t.node) + 4) << "\" x2=\"" << fixed(px)
-           << "\" y2=\"" << fixed(row_y(t.node) + band_top + band_height + 4) << "\" stroke=\"#444\"><title>timeout "
-           << to_string(t.kind) << " h=" << t.height << " r=" << t.round << "</title></line>\n";
-    }
-  }
-
   void decisions() {
     for (const auto& d : trace_.decisions) {
       if (!visible(d.at) || d.node >= rows_) continue;
@@ -254,15 +242,15 @@ class Painter {
            << to_string(s) << "</text>\n";
       lx += 100;
     }
-    for (MessageKind k : {MessageKind::proposal, MessageKind::prevote, MessageKind::precommit, MessageKind::help,
-                          MessageKind::gossip, MessageKind::sync_response}) {
+    for (MessageKind k : {MessageKind::proposal, MessageKind::prevote, MessageKind::precommit, MessageKind::certificate,
+                          MessageKind::status, MessageKind::sync_request}) {
       out_ << "<line x1=\"" << fixed(lx) << "\" y1=\"" << fixed(ly - 4) << "\" x2=\"" << fixed(lx + 16) << "\" y2=\""
            << fixed(ly - 4) << "\" stroke=\"" << message_colour(k) << "\" stroke-width=\"2\"/><text x=\""
            << fixed(lx + 20) << "\" y=\"" << fixed(ly) << "\">" << message_name(k) << "</text>\n";
       lx += 110;
     }
     out_ << "<text x=\"" << fixed(left_margin) << "\" y=\"" << fixed(ly + 18)
-         << "\" fill=\"#444\">h.r = height.round (red: round &gt; 0)   dashed = nil vote   | = timeout   "
+         << "\" fill=\"#444\">h.r = height.round (red: round &gt; 0)   dashed = nil vote   "
             "&#9670; = decision   x = lost   ! = evidence   shaded = partition</text>\n";
     double vy = ly + 36;
     std::size_t shown = 0;

@@ -103,8 +103,8 @@ TEST(SafetyChecker, ForgettingOldHeightsKeepsNewerVerdicts) {
 }
 
 TEST(Application, ValidValuesCarryTheirPrefix) {
-  EXPECT_TRUE(is_valid_value(proposed_value(3, 1, 2)));
-  EXPECT_EQ(proposed_value(3, 1, 2), v("ok:3.1.2"));
+  EXPECT_TRUE(is_valid_value(proposed_value(3, 2)));
+  EXPECT_EQ(proposed_value(3, 2), v("ok:3.2"));
   EXPECT_EQ(validity_of(v("bad:1")), Validity::invalid);
 }
 

@@ -55,4 +55,7 @@ class Ed25519Verifier final : public Verifier {
   PublicKey key_;
 };
 
+/// The scheme of Ed25519Verifier and is_valid_public_key: what nodes use.
+const SignatureScheme& ed25519_scheme() noexcept;
+
 }  // namespace bft::crypto

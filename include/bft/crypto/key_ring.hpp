@@ -15,18 +15,24 @@ namespace bft::crypto {
 
 class KeyRing {
  public:
+  /// Keys added by key alone get `scheme`'s verifiers; the scheme must outlive the ring.
+  explicit KeyRing(const SignatureScheme& scheme);
+  KeyRing();  // ed25519
+
   /// Errors: invalid_argument (no verifier), duplicate_validator (the address is taken,
   /// or its key already signs for another address: then one signature could count as
   /// two validators' votes).
   Result<void> add(Address address, std::unique_ptr<Verifier> verifier);
-  /// An ed25519 key under its derived address, address_of(key).
+  /// A key of the ring's scheme under its derived address, address_of(key).
   Result<void> add(const PublicKey& key);
+  const SignatureScheme& scheme() const noexcept { return *scheme_; }
 
   /// nullptr if `address` has no key here.
   const Verifier* find(const Address& address) const noexcept;
   std::size_t size() const noexcept { return verifiers_.size(); }
 
  private:
+  const SignatureScheme* scheme_;
   std::unordered_map<Address, std::unique_ptr<Verifier>> verifiers_;
   std::set<PublicKey> keys_;
 };

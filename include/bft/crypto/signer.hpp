@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "bft/bytes.hpp"
@@ -27,6 +28,17 @@ class Verifier {
   virtual bool verify(std::span<const std::uint8_t> message,
                       const Signature& signature) const noexcept = 0;
   virtual const PublicKey& public_key() const noexcept = 0;
+};
+
+/// A signature scheme: which public keys it has and how a key checks signatures. Key
+/// rings build their verifiers through one, so that a deterministic simulation can swap
+/// ed25519 for a cheap scheme without touching anything that verifies.
+class SignatureScheme {
+ public:
+  virtual ~SignatureScheme() = default;
+  /// Whether `key` is a public key of this scheme that can verify a signature.
+  virtual bool is_public_key(const PublicKey& key) const noexcept = 0;
+  virtual std::unique_ptr<Verifier> verifier(const PublicKey& key) const = 0;
 };
 
 /// A validator address derived from its public key: the first 20 bytes of its SHA-256

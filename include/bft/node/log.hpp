@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,10 @@ Result<LogLevel> parse_log_level(std::string_view text);
 
 class Logger {
  public:
-  explicit Logger(LogLevel level = LogLevel::warn, std::string node = {});
+  /// Where finished lines go (each ends in a newline); standard error if empty.
+  using Sink = std::function<void(std::string_view line)>;
+
+  explicit Logger(LogLevel level = LogLevel::warn, std::string node = {}, Sink sink = {});
 
   bool enabled(LogLevel level) const noexcept { return level <= level_; }
   /// `fields`: further key=value pairs, already formatted (see field()).
@@ -26,6 +30,7 @@ class Logger {
  private:
   LogLevel level_;
   std::string node_;
+  Sink sink_;
 };
 
 /// ` key=value`, the value quoted if it holds spaces, quotes or `=`.

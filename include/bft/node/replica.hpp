@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,10 +22,12 @@
 #include "bft/codec/messages.hpp"
 #include "bft/codec/sign_bytes.hpp"
 #include "bft/config.hpp"
+#include "bft/core.hpp"
 #include "bft/crypto/signer.hpp"
 #include "bft/metrics/registry.hpp"
 #include "bft/node/log.hpp"
 #include "bft/node/validators.hpp"
+#include "bft/proposer.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 #include "bft/wal/storage.hpp"
@@ -81,6 +84,11 @@ struct ReplicaOptions {
 
   codec::ChainId chain;
   Config consensus;
+  /// Who proposes each round; every node of a chain must use the same rule.
+  std::function<std::unique_ptr<ProposerSelector>()> make_selector = make_weighted_round_robin_selector;
+  /// Told of every equivocation the core proves, after the replica has logged and counted
+  /// it (a simulation checks that only faulty validators are reported). May be empty.
+  std::function<void(const Evidence&)> on_evidence;
   /// Own messages of the current height are re-sent this often (messages lost while a
   /// connection was down), together with a status that tells peers where this node is.
   std::chrono::milliseconds gossip_interval{200};

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/key_ring.hpp"
 #include "bft/crypto/signer.hpp"
 #include "bft/node/application.hpp"
@@ -28,8 +29,10 @@ struct Validators {
 };
 
 /// Addresses are derived from the keys; each validator proposes in proportion to its power.
+/// The keys are `scheme`'s (ed25519 unless a simulation says otherwise).
 /// Errors: ValidatorSet::create's and KeyRing::add's (empty, duplicate, zero power, ...).
-Result<Validators> make_validators(std::span<const ValidatorKey> validators);
+Result<Validators> make_validators(std::span<const ValidatorKey> validators,
+                                   const crypto::SignatureScheme& scheme = crypto::ed25519_scheme());
 
 /// How far one block's validator updates may move the set.
 struct ValidatorChangeLimits {
@@ -70,7 +73,8 @@ struct ValidatorEpoch {
 class ValidatorHistory {
  public:
   /// Errors: make_validators'.
-  static Result<ValidatorHistory> create(std::span<const ValidatorKey> genesis);
+  static Result<ValidatorHistory> create(std::span<const ValidatorKey> genesis,
+                                         const crypto::SignatureScheme& scheme = crypto::ed25519_scheme());
 
   /// The set from `height` on. Errors: invalid_argument (a height not above the last
   /// change's), make_validators'.
@@ -87,7 +91,7 @@ class ValidatorHistory {
   const crypto::KeyRing& keys() const noexcept { return keys_; }
 
  private:
-  ValidatorHistory() = default;
+  explicit ValidatorHistory(const crypto::SignatureScheme& scheme) : keys_(scheme) {}
   std::deque<ValidatorEpoch> epochs_;  // by height; a deque keeps references stable
   crypto::KeyRing keys_;
 };

@@ -9,9 +9,8 @@
 
 namespace bft::sim {
 
-inline Value proposed_value(Height height, Round round, std::size_t proposer) {
-  return Value::from_text("ok:" + std::to_string(height) + "." + std::to_string(round) + "." +
-                          std::to_string(proposer));
+inline Value proposed_value(Height height, std::size_t proposer) {
+  return Value::from_text("ok:" + std::to_string(height) + "." + std::to_string(proposer));
 }
 
 inline bool is_valid_value(const Value& value) { return value.view().starts_with("ok:"); }

@@ -16,7 +16,9 @@
 
 namespace bft::sim {
 
-enum class ViolationKind : std::uint8_t { agreement, validity, double_sign, false_evidence, liveness };
+/// `stopped`: a correct replica stopped (or could not open its disks) although no fault
+/// was injected into it.
+enum class ViolationKind : std::uint8_t { agreement, validity, double_sign, false_evidence, liveness, stopped };
 
 std::string_view to_string(ViolationKind kind) noexcept;
 
@@ -43,6 +45,7 @@ class SafetyChecker {
   /// `observer`'s core reported `offender` for equivocation.
   void on_evidence(std::uint32_t observer, std::uint32_t offender, Time at);
   void on_liveness_failure(std::string detail, Time at);
+  void on_stop(std::string detail, Time at);
 
   /// Drops what only matters for heights below `height` (every correct node has decided
   /// them; their records can no longer change a verdict).
@@ -73,7 +76,7 @@ class SafetyChecker {
   std::vector<std::uint64_t> evidence_against_;
   std::map<Height, Round> decision_rounds_;
   std::vector<Violation> violations_;
-  std::uint64_t counts_[5] = {};
+  std::uint64_t counts_[6] = {};
 };
 
 }  // namespace bft::sim

@@ -27,13 +27,9 @@ constexpr double to_ms(Time t) noexcept { return static_cast<double>(t) / micros
 
 enum class EventKind : std::uint8_t {
   deliver,     // arg: parcel id; the parcel's next delivery is due
-  timeout,     // arg: timer id; a core timeout fires
-  app_commit,  // arg: height; the application has committed it: start the next height
-  gossip_tick, // periodic: a stalled node relays its current round's messages
-  late_vote_due,  // arg: late vote id; a held-back vote of a decided height goes to the core
-                  // unless its sender has moved on
+  wake,        // arg: wake token; a replica's deadline (timeouts, gossip, sync) is due
   crash_tick,  // periodic (--crash-restart): maybe crash a correct node
-  restart,     // a crashed node restarts from its WAL
+  restart,     // a crashed node restarts from its disks
 };
 
 struct Event {

@@ -45,11 +45,9 @@ struct SimOptions {
   NetworkModel network;
   /// Timeouts sized for the default network (10..50 ms links).
   Config consensus = default_consensus();
-  /// The application's commit step between Decide(h) and StartHeight(h + 1).
-  Time commit_delay = 0;
-  /// How often a node checks whether it is stalled (same height, round and step as at the
-  /// last check) and, if so, re-sends its current round's proposal and votes. 0: derive
-  /// from the network (4 * max delay, at least 20 ms).
+  /// How often each replica re-sends its own messages of its height, with its status
+  /// (node::ReplicaOptions::gossip_interval). 0: derive from the network (4 * max delay,
+  /// at least 20 ms).
   Time gossip_interval = 0;
   /// Every correct node must reach `heights` within this long after the network heals.
   /// 0: derive from the timeouts and the number of heights (see liveness_bound()).
@@ -57,6 +55,13 @@ struct SimOptions {
   /// Crash correct nodes at random points (at once, or in the middle of a disk write) and
   /// restart them from their write-ahead log (in-memory disks; see docs/WAL.md).
   bool crash_restart = false;
+  /// A broken node, to show that the checkers catch one: a crashed node comes back with
+  /// empty disks (its write-ahead log and double-sign guard lost), as if its disks had
+  /// acknowledged syncs they never did. Needs crash_restart.
+  bool wipe_disks_on_crash = false;
+  /// Sign with ed25519 instead of the simulation's hash signatures (slower; the same
+  /// runs otherwise, but for the bytes of signatures).
+  bool real_crypto = false;
 
   static Config default_consensus();
 

@@ -1,6 +1,6 @@
-// One seeded run of a simulated cluster: N nodes of the pure core in one process, driven
-// by a discrete-event scheduler in virtual time. The same options and seed give the same
-// run, event for event.
+// One seeded run of a simulated cluster: N shipped replicas (bft::node::Replica) in one
+// process on in-memory disks and a simulated network, driven by a discrete-event
+// scheduler in virtual time. The same options and seed give the same run, event for event.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +43,7 @@ struct RunResult {
   std::uint64_t validity_violations = 0;
   std::uint64_t double_signs = 0;
   std::uint64_t false_evidence = 0;
+  std::uint64_t stops = 0;  // correct replicas that stopped with no fault injected
 
   std::vector<std::uint32_t> byzantine_nodes;
   /// Evidence reports by correct nodes against each node (index = node).
@@ -66,14 +67,13 @@ struct RunResult {
   std::uint64_t messages_sent = 0;  // one per recipient
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_duplicated = 0;
-  std::uint64_t relays = 0;            // stalled nodes relaying their round's proposal and votes
-  std::uint64_t help_sent = 0;          // core Retransmit outputs delivered to a laggard
-  std::uint64_t heights_decided_from_help = 0;  // by a correct laggard, from a core Retransmit
-  std::uint64_t blocks_synced = 0;      // heights decided from block sync
+  std::uint64_t help_sent = 0;        // commits correct replicas sent peers a height behind
+  std::uint64_t blocks_synced = 0;    // heights correct replicas decided from block sync
+  std::uint64_t frames_rejected = 0;  // frames correct replicas refused (bad signature, ...)
   std::uint64_t round_changes = 0;
   std::uint64_t crashes = 0;
   /// --crash-restart: restarts from the WAL, torn tails cut on restart, own messages the
-  /// replay produced that the log did not hold (never sent, not sent), and messages the
+  /// replay produced that were never durable (so never sent: dropped), and messages the
   /// double-sign guard refused (0 unless the WAL discipline failed).
   std::uint64_t recoveries = 0;
   std::uint64_t torn_tails_repaired = 0;

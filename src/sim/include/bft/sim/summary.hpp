@@ -54,6 +54,7 @@ class Summary {
   std::uint64_t validity_ = 0;
   std::uint64_t double_signs_ = 0;
   std::uint64_t false_evidence_ = 0;
+  std::uint64_t stops_ = 0;
   std::uint64_t evidence_ = 0;
   std::map<std::string, std::uint64_t> evidence_per_node_;
   std::uint64_t byzantine_without_evidence_ = 0;
@@ -67,9 +68,8 @@ class Summary {
   std::uint64_t messages_sent_ = 0;
   std::uint64_t messages_dropped_ = 0;
   std::uint64_t messages_duplicated_ = 0;
-  std::uint64_t relays_ = 0;
   std::uint64_t help_sent_ = 0;
-  std::uint64_t heights_decided_from_help_ = 0;
+  std::uint64_t frames_rejected_ = 0;
   std::uint64_t blocks_synced_ = 0;
   std::uint64_t round_changes_ = 0;
   std::uint64_t crashes_ = 0;

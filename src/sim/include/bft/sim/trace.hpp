@@ -1,5 +1,5 @@
 // What happened in one run, recorded for a person to look at: every node's height, round
-// and step over simulated time, every message, timeout and decision. Rendered as an SVG
+// and step over simulated time, every frame, decision and evidence report. Rendered as an SVG
 // timeline (nodes as rows, time left to right).
 #pragma once
 
@@ -14,7 +14,10 @@
 
 namespace bft::sim {
 
-enum class MessageKind : std::uint8_t { proposal, prevote, precommit, help, gossip, sync_request, sync_response };
+/// What a frame carried: a signed proposal or vote, a commit certificate (help for a
+/// laggard, or a block sync answer), a node's status, a block sync request, or the
+/// answer that the blocks asked for are pruned.
+enum class MessageKind : std::uint8_t { proposal, prevote, precommit, certificate, status, sync_request, pruned };
 
 struct Trace {
   struct StepChange {
@@ -42,13 +45,6 @@ struct Trace {
     Round round;
     std::string value;
   };
-  struct TimeoutFired {
-    Time at;
-    std::uint32_t node;
-    TimeoutKind kind;
-    Height height;
-    Round round;
-  };
   struct Evidence {
     Time at;
     std::uint32_t observer;
@@ -63,7 +59,6 @@ struct Trace {
   std::vector<StepChange> steps;
   std::vector<Message> messages;
   std::vector<Decision> decisions;
-  std::vector<TimeoutFired> timeouts;
   std::vector<Evidence> evidence;
   std::vector<std::string> violations;
   Time end = 0;
