@@ -129,6 +129,7 @@ class Replica::Impl {
       // Nothing of the next height was logged (or the log ended before its start).
       inbox_.push_back({start_height(committed + 1)});
     } else if (core_.height() == committed + 1) {
+      restore_peer_signatures(records);
       restore_own_messages(*replayed);
       for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input)});
       for (Output& output : replayed->local) resume(output);
@@ -147,6 +148,24 @@ class Replica::Impl {
              field("height", core_.height()) + field("round", static_cast<std::uint64_t>(std::max<Round>(core_.round(), 0))) +
                  field("replayed", replayed->inputs) + field("unsent_dropped", replayed->unsent.size()));
     return {};
+  }
+
+  /// Peers' signatures of the current height's votes the core accepted before the crash:
+  /// what lets this node build its commit certificate, prove its lock and help peers as
+  /// if it had not restarted. The log holds only signatures verified when they came.
+  void restore_peer_signatures(const std::vector<wal::Record>& records) {
+    for (const wal::Record& record : records) {
+      const auto* logged = std::get_if<wal::PeerSignatures>(&record);
+      if (!logged) continue;
+      for (std::size_t i = 0; i < logged->votes.size(); ++i) {
+        const Vote& vote = logged->votes[i];
+        const Bytes& bytes = logged->signatures[i];
+        codec::SignedVote signed_vote{vote, {}};
+        if (vote.height != core_.height() || bytes.size() != signed_vote.signature.size()) continue;
+        std::copy(bytes.begin(), bytes.end(), signed_vote.signature.begin());
+        book_.add(signed_vote);
+      }
+    }
   }
 
   /// Own messages the log holds may have been sent before the crash: sign them again
@@ -584,6 +603,7 @@ class Replica::Impl {
     } else {
       for (const codec::SignedVote& vote : pending.proven) book_.add(vote);
       if (pending.signed_proposal) keep_proposal(*pending.signed_proposal);
+      if (!pending.proven.empty()) log_peer_signatures(pending.proven);
     }
     for (Output& output : outputs_) {
       if (fatal_) return;
@@ -653,6 +673,19 @@ class Replica::Impl {
     }
     stop(allowed.error());
     return false;
+  }
+
+  /// Peers' signatures the core just accepted votes with, so that they survive a restart
+  /// (wal::PeerSignatures). Durable like the inputs they came with, under the sync policy.
+  void log_peer_signatures(const std::vector<codec::SignedVote>& proven) {
+    wal::PeerSignatures record;
+    record.votes.reserve(proven.size());
+    record.signatures.reserve(proven.size());
+    for (const codec::SignedVote& vote : proven) {
+      record.votes.push_back(vote.vote);
+      record.signatures.emplace_back(vote.signature.begin(), vote.signature.end());
+    }
+    if (auto logged = wal_.append(record); !logged) stop(logged.error());
   }
 
   /// Logs an own message; it leaves with the next flush(), once durable.

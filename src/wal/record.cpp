@@ -17,6 +17,7 @@ enum class Kind : std::uint8_t {
   verify_result = 7,
   own_proposal = 8,
   own_vote = 9,
+  peer_signatures = 10,
 };
 
 class Writer {
@@ -212,7 +213,8 @@ std::optional<Input> input_of(const Record& record) {
   return std::visit(
       [](const auto& r) -> std::optional<Input> {
         using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, OwnProposal> || std::is_same_v<T, OwnVote>) {
+        if constexpr (std::is_same_v<T, OwnProposal> || std::is_same_v<T, OwnVote> ||
+                      std::is_same_v<T, PeerSignatures>) {
           return std::nullopt;
         } else {
           return Input{r};
@@ -283,11 +285,18 @@ void encode_record(const Record& record, Bytes& out, SegmentValues* values) {
           w.u8(static_cast<std::uint8_t>(Kind::own_proposal));
           w.proposal(r.proposal);
           w.bytes(r.signature);
-        } else {
-          static_assert(std::is_same_v<T, OwnVote>);
+        } else if constexpr (std::is_same_v<T, OwnVote>) {
           w.u8(static_cast<std::uint8_t>(Kind::own_vote));
           w.vote(r.vote);
           w.bytes(r.signature);
+        } else {
+          static_assert(std::is_same_v<T, PeerSignatures>);
+          w.u8(static_cast<std::uint8_t>(Kind::peer_signatures));
+          w.u32(static_cast<std::uint32_t>(r.votes.size()));
+          for (std::size_t i = 0; i < r.votes.size(); ++i) {
+            w.vote(r.votes[i]);
+            w.bytes(r.signatures[i]);
+          }
         }
       },
       record);
@@ -387,6 +396,17 @@ Result<Record> decode_record(std::span<const std::uint8_t> payload, SegmentValue
       auto sig = r.bytes();
       v.signature.assign(sig.begin(), sig.end());
       out = std::move(v);
+      break;
+    }
+    case Kind::peer_signatures: {
+      PeerSignatures p;
+      const std::uint32_t count = r.u32();
+      for (std::uint32_t i = 0; i < count && !r.failed(); ++i) {
+        p.votes.push_back(r.vote());
+        auto sig = r.bytes();
+        p.signatures.emplace_back(sig.begin(), sig.end());
+      }
+      out = std::move(p);
       break;
     }
     default: return make_error(Errc::malformed, "wal record: unknown kind " + std::to_string(kind));

@@ -41,6 +41,7 @@ Result<ReplayResult> replay(Core& core, std::span<const Record> records,
   std::vector<std::pair<Own, bool>> logged;  // own messages of the log, fed back yet?
   std::vector<Output> outputs;
   for (const Record& record : records) {
+    if (std::holds_alternative<PeerSignatures>(record)) continue;  // for the host, not the core
     if (const auto* ov = std::get_if<OwnVote>(&record); ov || std::holds_alternative<OwnProposal>(record)) {
       const Own own = ov ? Own{ov->vote} : Own{std::get<OwnProposal>(record).proposal};
       if (ov)

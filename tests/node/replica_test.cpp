@@ -172,6 +172,22 @@ TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   cluster.expect_agreement();
 }
 
+/// Rewrites a node's log without the peers' signatures, as if they had been lost with
+/// their record (or an older version had written the log).
+void drop_peer_signatures(wal::MemoryStorage& disk) {
+  auto opened = wal::Wal::open(disk);
+  ASSERT_TRUE(opened.ok());
+  wal::MemoryStorage rewritten;
+  auto fresh = wal::Wal::open(rewritten);
+  ASSERT_TRUE(fresh.ok());
+  for (const wal::Record& record : opened->records) {
+    if (std::holds_alternative<wal::PeerSignatures>(record)) continue;
+    ASSERT_TRUE(fresh->wal.append(record).ok());
+  }
+  ASSERT_TRUE(fresh->wal.sync().ok());
+  disk.files() = rewritten.files();
+}
+
 // The application failed to store a decided block: the replica stops; after a restart
 // its log (every record durable here) holds the decision but not the peers' signatures,
 // so it fetches the proof.
@@ -183,12 +199,32 @@ TEST(Replica, ADecisionTheApplicationLostIsFetchedAfterRestart) {
   EXPECT_EQ(cluster.node(2).replica->fatal()->code, Errc::io_error);
   const Height stored = cluster.node(2).app->committed_height();
   cluster.crash(2);
+  drop_peer_signatures(cluster.node(2).wal_disk);
   ASSERT_TRUE(cluster.open(2).ok());
   EXPECT_EQ(cluster.node(2).replica->recovery().resumed_height, stored + 1);
   ASSERT_TRUE(cluster.all_reach(stored + 4));
   EXPECT_GT(cluster.node(2).replica->stats().certificates_fetched_after_decision, 0u);
   cluster.expect_agreement();
   cluster.expect_no_double_signing();
+}
+
+// The same, but with the node cut off after its restart: its log holds the peers'
+// signatures of the votes that decided, so it proves and commits the height alone.
+TEST(Replica, ADecisionTheApplicationLostIsProvenFromTheLogAfterRestart) {
+  Cluster cluster(4, wal::SyncPolicy::every_record);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.node(2).app->fail_next_commit = true;
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(2).replica->fatal().has_value(); }));
+  const Height stored = cluster.node(2).app->committed_height();
+  cluster.crash(2);
+  cluster.cut().insert(2);
+  ASSERT_TRUE(cluster.open(2).ok());
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(2).app->committed_height() == stored + 1; },
+                                std::chrono::milliseconds{5'000}));
+  EXPECT_EQ(cluster.node(2).replica->stats().certificates_fetched_after_decision, 0u);
+  cluster.cut().clear();
+  ASSERT_TRUE(cluster.all_reach(stored + 4));
+  cluster.expect_agreement();
 }
 
 TEST(Replica, ALogAheadOfTheApplicationIsRefused) {

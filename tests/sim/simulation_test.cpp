@@ -361,6 +361,24 @@ TEST(CrashRestart, ANodeThatLosesItsDisksIsCaughtDoubleSigning) {
   EXPECT_FALSE(options.validate());
 }
 
+// Found by this simulator on the shipped replica: a node restarted after deciding a
+// height that only it had decided (an equivocator's precommit completed its quorum)
+// held the deciding votes without their signatures, could build no certificate, and
+// waited for one nobody had while the others could not decide without it. Its log now
+// keeps peers' signatures (wal::PeerSignatures).
+TEST(CrashRestart, ANodeThatAloneDecidedProvesItAfterARestart) {
+  SimOptions options = cluster(5, 15);
+  options.byzantine = 1;
+  options.fault = Fault::equivocate;
+  options.crash_restart = true;
+  options.network.default_link.drop = 0.05;
+  expect_safe_and_live(run(options, 189), 15);
+  options.network.default_link.drop = 0;
+  options.network.partitions.push_back(*parse_partition("0,1|2,3,4@200..1500"));
+  options.network.partitions.push_back(*parse_partition("4@2000..2600"));
+  for (std::uint64_t seed : {92, 206}) expect_safe_and_live(run(options, seed), 15);
+}
+
 TEST(CrashRestart, OffMeansNoCrashes) {
   SimOptions options;
   options.heights = 3;

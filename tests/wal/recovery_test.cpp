@@ -5,6 +5,8 @@
 // sign a second message for a slot. Plus the double-sign guard on its own.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 #include <tuple>
 
@@ -241,6 +243,32 @@ TEST_P(Recovery, PowerLossAfterEveryStepDropsOnlyUnsyncedRecords) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, Recovery, ::testing::Values(SyncPolicy::before_send, SyncPolicy::every_record));
+
+// Peers' signatures are for the host: the replay feeds the core the same inputs with or
+// without them.
+TEST(Replay, PassesOverPeerSignatures) {
+  const Script script = make_script();
+  MemoryStorage disk, guard_disk;
+  {
+    Driver d(disk, guard_disk, script.self, WalOptions{});
+    d.feed(script.steps[0]);
+    d.feed(script.steps[1]);
+    ASSERT_TRUE(d.wal->append(PeerSignatures{{std::get<Vote>(script.steps[2])}, {Bytes(64, 1)}}));
+    d.feed(script.steps[2]);
+    ASSERT_TRUE(d.wal->sync());
+  }
+  auto opened = Wal::open(disk);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(std::count_if(opened->records.begin(), opened->records.end(),
+                          [](const Record& r) { return std::holds_alternative<PeerSignatures>(r); }),
+            1);
+  Core core = new_core(script.self);
+  auto r = replay(core, opened->records);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rejected, 0u);
+  EXPECT_GE(r->inputs, 3u);
+  EXPECT_EQ(core.height(), 1u);
+}
 
 TEST(Replay, RejectsALogWhoseOwnMessagesTheCoreDoesNotProduce) {
   const Script script = make_script();

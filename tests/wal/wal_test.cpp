@@ -67,6 +67,8 @@ std::vector<Record> sample_records(Height h) {
       VerifyResult{h, 1, Value::from_text("block"), true},
       OwnProposal{p, Bytes(64, 7)},
       OwnVote{vote(VoteType::prevote, h, 1, "block", 0), {}},
+      PeerSignatures{{vote(VoteType::prevote, h, 0, "block", 2), vote(VoteType::precommit, h, 0, std::nullopt, 3)},
+                     {Bytes(64, 9), Bytes(64, 10)}},
   };
 }
 

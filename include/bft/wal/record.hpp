@@ -12,6 +12,9 @@
 //   kind 7 verify_result  u64 height  i64 round  value  u8 valid
 //   kind 8 own_proposal   proposal  bytes signature        (signed by this node)
 //   kind 9 own_vote       vote  bytes signature            (signed by this node)
+//   kind 10 peer_signatures  u32 count, count x (vote  bytes signature)
+//                                                           (peers' signatures of votes
+//                                                            the core accepted)
 //   vote         = u8 type  u64 height  i64 round  u8 has_value [value]  bytes voter
 //   proposal     = u64 height  i64 round  i64 valid_round  value  bytes proposer
 //                  u32 count, count x vote (lock votes)
@@ -93,12 +96,24 @@ struct OwnVote {
   friend bool operator==(const OwnVote&, const OwnVote&) = default;
 };
 
+/// Peers' signatures of votes the core accepted (a vote, a proposal's proof of lock, a
+/// certificate's votes), logged after the input that brought them. The core's inputs
+/// carry no signatures, so without these a restarted node would hold the votes that
+/// decided a height or locked it on a value, but could not show them to anyone: it could
+/// not build its commit certificate nor prove its lock, and a height only it decided
+/// would wait for a certificate nobody has.
+struct PeerSignatures {
+  std::vector<Vote> votes;
+  std::vector<Bytes> signatures;  // signatures[i] signs votes[i]
+  friend bool operator==(const PeerSignatures&, const PeerSignatures&) = default;
+};
+
 using Record = std::variant<StartHeight, ProposeValue, ReceivedProposal, Vote, Certificate, TimeoutFired,
-                            VerifyResult, OwnProposal, OwnVote>;
+                            VerifyResult, OwnProposal, OwnVote, PeerSignatures>;
 
 /// The record of a core input (every Input alternative has one).
 Record record_of(Input input);
-/// The input a record replays, or nullopt for an own-message marker.
+/// The input a record replays, or nullopt for an own-message marker or signatures.
 std::optional<Input> input_of(const Record& record);
 /// Whether the record marks a message this node signed (durable before it is sent).
 bool is_own(const Record& record) noexcept;
