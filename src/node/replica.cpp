@@ -309,6 +309,10 @@ class Replica::Impl {
     Height& known = peer_heights_[peer];
     if (height <= known) return;
     known = height;
+    if (height > furthest_peer_height_) {
+      furthest_peer_height_ = height;
+      furthest_peer_ = peer;
+    }
     if (height > core_.height() && ahead_since_ == TimePoint{}) ahead_since_ = now_;
   }
 
@@ -482,10 +486,7 @@ class Replica::Impl {
   // ---- fetching ----
 
   bool sync_wanted() const {
-    if (awaiting_commit_) return true;
-    for (const auto& [peer, height] : peer_heights_)
-      if (height > core_.height()) return true;
-    return false;
+    return awaiting_commit_ || furthest_peer_height_ > core_.height();
   }
 
   /// Asks the peer furthest ahead for blocks when this node is two or more heights
@@ -493,14 +494,8 @@ class Replica::Impl {
   /// signatures a certificate needs (after a restart).
   void maybe_sync() {
     if (fatal_ || now_ < next_sync_) return;
-    const Address* best = nullptr;
-    Height best_height = core_.height();
-    for (const auto& [peer, height] : peer_heights_) {
-      if (height > best_height) {
-        best = &peer;
-        best_height = height;
-      }
-    }
+    const Address* best = furthest_peer_height_ > core_.height() ? &furthest_peer_ : nullptr;
+    const Height best_height = std::max(furthest_peer_height_, core_.height());
     if (!best) {
       ahead_since_ = TimePoint{};
       if (!awaiting_commit_) return;
@@ -740,8 +735,7 @@ class Replica::Impl {
     std::erase_if(proposals_, [&](const codec::SignedProposal& p) { return p.height < commit.height; });
     own_votes_.clear();
     height_started_ = now_;
-    if (peer_heights_.empty() || std::none_of(peer_heights_.begin(), peer_heights_.end(),
-                                              [&](const auto& entry) { return entry.second > next; }))
+    if (furthest_peer_height_ <= next)
       ahead_since_ = TimePoint{};
     else
       ahead_since_ = now_;
@@ -912,6 +906,10 @@ class Replica::Impl {
   std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
   std::vector<codec::SignedVote> own_votes_;      // of the current height
   std::unordered_map<Address, Height> peer_heights_;
+  /// The peer heard at the highest height, kept as heights are heard: sync looks at it
+  /// after every frame, and a scan of every peer's height would cost O(peers) there.
+  Address furthest_peer_;
+  Height furthest_peer_height_ = 0;
   std::unordered_map<Address, Height> helped_at_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
   std::unordered_map<Address, Height> pruned_bases_;      // the last base each peer reported
