@@ -175,6 +175,9 @@ Cli parse(int argc, char** argv) {
                      *rules[k] = {bft::Duration{base}, bft::Duration{base / 2}};
                    }
                  });
+  cluster_flag("--disk-faults",
+               "crashes may be a failed fsync or a flipped bit in a synced WAL or guard byte (needs --crash-restart)",
+               cli.options.disk_faults);
   cluster_flag("--wipe-disks-on-crash",
                "a broken node for testing the checkers: crashed nodes restart with empty disks (needs --crash-restart)",
                cli.options.wipe_disks_on_crash);

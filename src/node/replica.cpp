@@ -309,10 +309,7 @@ class Replica::Impl {
     Height& known = peer_heights_[peer];
     if (height <= known) return;
     known = height;
-    if (height > furthest_peer_height_) {
-      furthest_peer_height_ = height;
-      furthest_peer_ = peer;
-    }
+    furthest_peer_height_ = std::max(furthest_peer_height_, height);
     if (height > core_.height() && ahead_since_ == TimePoint{}) ahead_since_ = now_;
   }
 
@@ -489,30 +486,41 @@ class Replica::Impl {
     return awaiting_commit_ || furthest_peer_height_ > core_.height();
   }
 
-  /// Asks the peer furthest ahead for blocks when this node is two or more heights
-  /// behind, has waited sync_patience with a peer ahead, or decided without the
-  /// signatures a certificate needs (after a restart).
+  /// Asks a peer ahead for blocks when this node is two or more heights behind, has
+  /// waited sync_patience with a peer ahead, or decided without the signatures a
+  /// certificate needs (after a restart).
   void maybe_sync() {
     if (fatal_ || now_ < next_sync_) return;
-    const Address* best = furthest_peer_height_ > core_.height() ? &furthest_peer_ : nullptr;
-    const Height best_height = std::max(furthest_peer_height_, core_.height());
-    if (!best) {
+    const bool peer_ahead = furthest_peer_height_ > core_.height();
+    if (!peer_ahead) {
       ahead_since_ = TimePoint{};
       if (!awaiting_commit_) return;
     } else if (ahead_since_ == TimePoint{}) {
       ahead_since_ = now_;
     }
-    const bool far_behind = best_height >= core_.height() + 2;
-    const bool waited = best && now_ >= ahead_since_ + options_.sync_patience;
+    const bool far_behind = furthest_peer_height_ >= core_.height() + 2;
+    const bool waited = peer_ahead && now_ >= ahead_since_ + options_.sync_patience;
     if (!far_behind && !waited && !awaiting_commit_) return;
     next_sync_ = now_ + options_.sync_patience;
     sync_asked_until_ = core_.height() + options_.sync_batch - 1;
-    ++stats_.sync_requests;
     const auto request = frame_of(SyncRequest{core_.height()});
-    if (best)
-      post(*best, request);
+    if (const Address* source = peer_ahead ? next_sync_source() : nullptr)
+      post(*source, request);
     else
       post_to_all(request);
+    ++stats_.sync_requests;
+  }
+
+  /// The peer to ask for blocks: each request goes to the next of the peers heard ahead
+  /// of this node (in address order), so one that never answers (down since, or lost to
+  /// a damaged disk) cannot hold sync up. Runs once per request, not per frame.
+  const Address* next_sync_source() const {
+    std::vector<const Address*> ahead;
+    for (const auto& [peer, height] : peer_heights_)
+      if (height > core_.height()) ahead.push_back(&peer);
+    if (ahead.empty()) return nullptr;
+    std::sort(ahead.begin(), ahead.end(), [](const Address* a, const Address* b) { return *a < *b; });
+    return ahead[stats_.sync_requests % ahead.size()];
   }
 
   /// Gives the core the fetched block of its height: the certificate, the verdict on the
@@ -906,9 +914,8 @@ class Replica::Impl {
   std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
   std::vector<codec::SignedVote> own_votes_;      // of the current height
   std::unordered_map<Address, Height> peer_heights_;
-  /// The peer heard at the highest height, kept as heights are heard: sync looks at it
-  /// after every frame, and a scan of every peer's height would cost O(peers) there.
-  Address furthest_peer_;
+  /// The highest height any peer was heard at, kept as heights are heard: sync looks at
+  /// it after every frame, and a scan of every peer's height would cost O(peers) there.
   Height furthest_peer_height_ = 0;
   std::unordered_map<Address, Height> helped_at_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most

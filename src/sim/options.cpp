@@ -70,7 +70,10 @@ Result<void> SimOptions::validate() const {
                " validators");
   if (std::find(weights.begin(), weights.end(), 0) != weights.end()) return bad("weights must be positive");
   if (byzantine > validators) return bad("more Byzantine validators than validators");
-  if (byzantine > 0 && !allow_unsafe) {
+  if (disk_faults && !crash_restart) return bad("--disk-faults needs --crash-restart");
+  // A node lost to disk damage stops voting like a silent one.
+  const std::size_t faulty_nodes = byzantine + (disk_faults ? 1 : 0);
+  if (faulty_nodes > 0 && !allow_unsafe) {
     // Byzantine nodes are drawn per seed, so the bound must hold for the heaviest ones.
     std::vector<std::uint64_t> power(validators);
     for (std::size_t i = 0; i < validators; ++i) power[i] = weight(i);
@@ -79,11 +82,13 @@ Result<void> SimOptions::validate() const {
     std::uint64_t faulty = 0;
     for (std::size_t i = 0; i < validators; ++i) {
       total += power[i];
-      if (i < byzantine) faulty += power[i];
+      if (i < faulty_nodes) faulty += power[i];
     }
     if (faulty * 3 >= total)
-      return bad(std::to_string(byzantine) + " Byzantine validators may hold " + std::to_string(faulty) + " of " +
-                 std::to_string(total) + " power, not less than a third (n >= 3f + 1); pass --allow-unsafe to run it");
+      return bad(std::to_string(byzantine) + " Byzantine validators" +
+                 (disk_faults ? " and one node lost to disk damage" : "") + " may hold " + std::to_string(faulty) +
+                 " of " + std::to_string(total) +
+                 " power, not less than a third (n >= 3f + 1); pass --allow-unsafe to run it");
   }
   if (wipe_disks_on_crash && !crash_restart) return bad("--wipe-disks-on-crash needs --crash-restart");
   if (auto ok = consensus.validate(); !ok) return ok;

@@ -164,7 +164,9 @@ struct Node {
   /// be brought forward by another call, so a later event is superseded, not removed.
   std::uint64_t wake_token = 0;
   Time wake_at = 0;
-  bool crash_armed = false;  // a coming disk write will fail (--crash-restart)
+  bool crash_armed = false;  // a coming disk write or sync will fail (--crash-restart)
+  bool damaged = false;      // a bit of a synced byte was flipped since it last opened
+  bool lost = false;         // its damaged disks refused to open: down for the rest of the run
   Time height_started = 0;
 
   Height seen_height = 0;
@@ -362,7 +364,7 @@ class Cluster {
         result_.stopped_on_violation = true;
         break;
       }
-      if (reached_target_ == correct_count_) {
+      if (reached_target_ + result_.nodes_lost == correct_count_) {
         result_.complete = true;
         break;
       }
@@ -390,7 +392,7 @@ class Cluster {
       result_.time_to_target_after_heal = now_ > result_.heal_time ? now_ - result_.heal_time : 0;
     } else if (!result_.stopped_on_violation) {
       for (const auto& node : nodes_) {
-        if (!node->correct() || node->decided() >= options_.heights) continue;
+        if (!node->correct() || node->lost || node->decided() >= options_.heights) continue;
         checker_.on_liveness_failure("correct v" + std::to_string(node->index) + " decided only " +
                                          std::to_string(node->decided()) + " of " + std::to_string(options_.heights) +
                                          " heights within the liveness bound (" +
@@ -401,8 +403,8 @@ class Cluster {
     }
     Height committed = options_.heights;
     for (const auto& node : nodes_)
-      if (node->correct()) committed = std::min(committed, node->decided());
-    result_.heights_committed = correct_count_ == 0 ? 0 : committed;
+      if (node->correct() && !node->lost) committed = std::min(committed, node->decided());
+    result_.heights_committed = correct_count_ == result_.nodes_lost ? 0 : committed;
     for (const auto& [height, round] : checker_.decision_rounds())
       if (height <= result_.heights_committed) result_.rounds_sum += static_cast<std::uint64_t>(round) + 1;
     for (auto& node : nodes_)
@@ -428,9 +430,16 @@ class Cluster {
     auto opened = node::Replica::open(node.options, *node.signer, node.wal_disk, node.guard_disk, *node.ledger, *node.link,
                                       logger_, time_point(now_));
     if (!opened) {
+      if (node.damaged) {
+        // What docs/WAL.md promises for damage it cannot repair: the node refuses to start.
+        node.lost = true;
+        ++result_.nodes_lost;
+        return;
+      }
       checker_.on_stop("v" + std::to_string(node.index) + " cannot open its disks: " + opened.error().message, now_);
       return;
     }
+    node.damaged = false;
     node.replica = std::move(*opened);
     node.height_started = now_;
   }
@@ -657,22 +666,51 @@ class Cluster {
   /// to crash at a time): either at once, losing every record not synced (with a torn
   /// prefix of them left behind), or at one of its next few disk writes, which then
   /// reaches the disk only in part — between a write and its fsync.
+  ///
+  /// With --disk-faults, while no node is lost yet, a crash may also be a failed fsync
+  /// (of the WAL or the guard: the node stops at it) or a power loss after which one bit
+  /// of a synced byte of one of its files is flipped.
   void crash_tick() {
     queue_.push(now_ + crash_interval, EventKind::crash_tick, 0, 0);
     for (const auto& node : nodes_)
-      if ((node->correct() && !node->replica) || node->crash_armed) return;
+      if ((node->correct() && !node->replica && !node->lost) || node->crash_armed) return;
     std::vector<std::uint32_t> candidates;
     for (const auto& node : nodes_)
       if (node->correct() && node->replica && node->decided() < options_.heights) candidates.push_back(node->index);
     if (candidates.empty() || !crash_rng_.chance(0.5)) return;
     Node& node = *nodes_[candidates[crash_rng_.below(candidates.size())]];
-    if (crash_rng_.chance(0.5)) {
-      node.wal_disk.crash(crash_rng_.below(24));
-      crash_now(node);
-    } else {
-      node.crash_armed = true;
-      node.wal_disk.fail_after_writes(1 + crash_rng_.below(6), crash_rng_.below(48));
+    const bool disk_faults = options_.disk_faults && result_.nodes_lost == 0;
+    switch (crash_rng_.below(disk_faults ? 4 : 2)) {
+      case 0:
+        node.wal_disk.crash(crash_rng_.below(24));
+        crash_now(node);
+        break;
+      case 1:
+        node.crash_armed = true;
+        node.wal_disk.fail_after_writes(1 + crash_rng_.below(6), crash_rng_.below(48));
+        break;
+      case 2:
+        node.crash_armed = true;
+        (crash_rng_.chance(0.5) ? node.wal_disk : node.guard_disk).fail_next_sync();
+        ++result_.failed_syncs;
+        break;
+      default:
+        node.wal_disk.crash(crash_rng_.below(24));
+        crash_now(node);
+        flip_a_synced_bit(node, crash_rng_.chance(0.5) ? node.wal_disk : node.guard_disk);
+        break;
     }
+  }
+
+  void flip_a_synced_bit(Node& node, wal::MemoryStorage& disk) {
+    std::vector<wal::MemoryStorage::File*> files;
+    for (auto& [name, file] : disk.files())
+      if (file.synced > 0) files.push_back(&file);
+    if (files.empty()) return;
+    wal::MemoryStorage::File& file = *files[crash_rng_.below(files.size())];
+    file.data[crash_rng_.below(file.synced)] ^= static_cast<std::uint8_t>(1u << crash_rng_.below(8));
+    node.damaged = true;
+    ++result_.bits_flipped;
   }
 
   /// Power loss: the replica is gone; its disks keep what they synced.
@@ -713,7 +751,7 @@ class Cluster {
     Height lowest_next = std::numeric_limits<Height>::max();
     Height lowest_correct = std::numeric_limits<Height>::max();
     for (const auto& node : nodes_) {
-      if (node->fault == Fault::silent) continue;
+      if (node->fault == Fault::silent || node->lost) continue;
       lowest_next = std::min(lowest_next, node->decided() + 1);
       if (node->correct()) lowest_correct = std::min(lowest_correct, node->decided());
     }

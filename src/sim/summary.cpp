@@ -43,6 +43,9 @@ void Summary::add(const RunResult& run) {
   torn_tails_repaired_ += run.torn_tails_repaired;
   unsent_after_recovery_ += run.unsent_after_recovery;
   guard_refusals_ += run.guard_refusals;
+  failed_syncs_ += run.failed_syncs;
+  bits_flipped_ += run.bits_flipped;
+  nodes_lost_ += run.nodes_lost;
 }
 
 double Summary::rounds_per_height_mean() const {
@@ -102,6 +105,9 @@ std::string Summary::to_json() const {
   j["torn_tails_repaired"] = torn_tails_repaired_;
   j["unsent_after_recovery"] = unsent_after_recovery_;
   j["guard_refusals"] = guard_refusals_;
+  j["failed_syncs"] = failed_syncs_;
+  j["bits_flipped"] = bits_flipped_;
+  j["nodes_lost"] = nodes_lost_;
   j["failed_seeds"] = std::vector<std::uint64_t>(
       failed_seeds_.begin(), failed_seeds_.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(failed_seeds_.size(), 100)));
   return j.dump();
@@ -154,6 +160,12 @@ std::string Summary::to_text() const {
                 static_cast<unsigned long long>(unsent_after_recovery_),
                 static_cast<unsigned long long>(guard_refusals_));
   text += buffer;
+  if (failed_syncs_ + bits_flipped_ > 0) {
+    std::snprintf(buffer, sizeof buffer, "disk faults: %llu failed fsyncs, %llu bits flipped, %llu nodes lost\n",
+                  static_cast<unsigned long long>(failed_syncs_), static_cast<unsigned long long>(bits_flipped_),
+                  static_cast<unsigned long long>(nodes_lost_));
+    text += buffer;
+  }
   std::snprintf(buffer, sizeof buffer, "speed: %.1f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",
                 heights_per_sec(), wall_ms_, to_ms(sim_time_), static_cast<unsigned long long>(events_));
   text += buffer;

@@ -34,6 +34,11 @@ class MemoryFile final : public LogFile {
     MemoryStorage::File* f = file();
     if (!f) return make_error(Errc::io_error, "memory storage: " + name_ + " was removed");
     ++storage_.syncs_;
+    if (storage_.fail_sync_) {
+      storage_.fail_sync_ = false;
+      storage_.crashed_ = true;
+      return make_error(Errc::io_error, "memory storage: fsync of " + name_ + " failed");
+    }
     f->synced = f->data.size();
     return {};
   }
@@ -113,6 +118,7 @@ void MemoryStorage::crash(std::size_t torn_bytes) {
   }
   crashed_ = false;
   fail_in_.reset();
+  fail_sync_ = false;
 }
 
 void MemoryStorage::fail_after_writes(std::optional<std::uint64_t> writes, std::size_t torn_bytes) {

@@ -482,6 +482,25 @@ TEST(Wal, RepairsATornTailDurablyAndReportsIt) {
   }
 }
 
+// A failed fsync: the own vote is never durable, so never sent; the log stops (every
+// later call fails) and after a restart holds what the last good sync made durable.
+TEST(Wal, AFailedSyncStopsTheLogAndLosesOnlyWhatWasNotDurable) {
+  MemoryStorage disk;
+  auto opened = Wal::open(disk);
+  ASSERT_TRUE(opened);
+  ASSERT_TRUE(opened->wal.append(StartHeight{1, validators()}));
+  ASSERT_TRUE(opened->wal.append(vote(VoteType::prevote, 1, 0, "x", 1)));
+  ASSERT_TRUE(opened->wal.sync());
+  disk.fail_next_sync();
+  EXPECT_EQ(opened->wal.append(OwnVote{vote(VoteType::prevote, 1, 0, "x", 0), {}}).error().code, Errc::io_error);
+  EXPECT_EQ(opened->wal.append(vote(VoteType::prevote, 1, 0, "x", 2)).error().code, Errc::io_error);
+  EXPECT_TRUE(disk.crashed());
+  disk.restart();
+  auto back = Wal::open(disk);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->records.size(), 2u);
+}
+
 TEST(Wal, CorruptionInTheMiddleOrInAnOlderSegmentStopsTheOpen) {
   MemoryStorage disk;
   {

@@ -87,6 +87,10 @@ class MemoryStorage final : public Storage {
   /// Arms a crash at the `writes`-th next append (1 = the next one), of which only
   /// `torn_bytes` bytes reach the disk; nullopt disarms.
   void fail_after_writes(std::optional<std::uint64_t> writes, std::size_t torn_bytes = 0);
+  /// Arms a failed fsync: the next sync() of any file returns io_error, makes nothing
+  /// durable and crashes the disk, as after fsync reported an error (what was written
+  /// since the last good sync is then of unknown durability: restart() drops it).
+  void fail_next_sync() noexcept { fail_sync_ = true; }
   bool crashed() const noexcept { return crashed_; }
 
   std::uint64_t appends() const noexcept { return appends_; }
@@ -101,6 +105,7 @@ class MemoryStorage final : public Storage {
   std::map<std::string, File> files_;
   std::optional<std::uint64_t> fail_in_;
   std::size_t fail_torn_ = 0;
+  bool fail_sync_ = false;
   bool crashed_ = false;
   std::uint64_t appends_ = 0;
   std::uint64_t syncs_ = 0;

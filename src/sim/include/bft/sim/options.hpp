@@ -55,6 +55,12 @@ struct SimOptions {
   /// Crash correct nodes at random points (at once, or in the middle of a disk write) and
   /// restart them from their write-ahead log (in-memory disks; see docs/WAL.md).
   bool crash_restart = false;
+  /// Disk faults at the crashes (needs crash_restart): some crashes become a failed fsync
+  /// (the node stops at its next sync, and restarts) or a flipped bit in a synced byte
+  /// of its WAL or guard file (at the restart the log repairs a damaged tail, or refuses
+  /// to open and the node stays down: docs/WAL.md). One correct node may be lost that
+  /// way, so the Byzantine bound is checked with one more faulty node.
+  bool disk_faults = false;
   /// A broken node, to show that the checkers catch one: a crashed node comes back with
   /// empty disks (its write-ahead log and double-sign guard lost), as if its disks had
   /// acknowledged syncs they never did. Needs crash_restart.

@@ -79,6 +79,11 @@ struct RunResult {
   std::uint64_t torn_tails_repaired = 0;
   std::uint64_t unsent_after_recovery = 0;
   std::uint64_t guard_refusals = 0;
+  /// --disk-faults: fsyncs made to fail, bits flipped in synced bytes, and nodes whose
+  /// disks then refused to open (down for the rest of the run, as docs/WAL.md says).
+  std::uint64_t failed_syncs = 0;
+  std::uint64_t bits_flipped = 0;
+  std::uint64_t nodes_lost = 0;
 
   bool failed() const noexcept { return !violations.empty(); }
 };

@@ -77,6 +77,9 @@ class Summary {
   std::uint64_t torn_tails_repaired_ = 0;
   std::uint64_t unsent_after_recovery_ = 0;
   std::uint64_t guard_refusals_ = 0;
+  std::uint64_t failed_syncs_ = 0;
+  std::uint64_t bits_flipped_ = 0;
+  std::uint64_t nodes_lost_ = 0;
   double wall_ms_ = 0;
 };
 
