@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <queue>
 #include <unordered_map>
 
 #include "bft/codec/codec.hpp"
@@ -16,6 +15,7 @@
 #include "bft/net/log_limiter.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/proposer.hpp"
+#include "bft/timer_queue.hpp"
 #include "bft/validator_set.hpp"
 #include "bft/wal/record.hpp"
 #include "bft/wal/replay.hpp"
@@ -48,15 +48,6 @@ struct Pending {
   std::optional<codec::SignedProposal> signed_proposal = std::nullopt;
   /// The last input of a fetched block: the proposal follows if the core still lacks it.
   bool completes_fetch = false;
-};
-
-struct Timer {
-  TimePoint due;
-  std::uint64_t sequence;  // ties fire in schedule order
-  TimeoutFired timeout;
-  bool operator>(const Timer& other) const {
-    return due != other.due ? due > other.due : sequence > other.sequence;
-  }
 };
 
 /// What the replica measures, registered once into the node's registry.
@@ -247,10 +238,10 @@ class Replica::Impl {
   void on_time(TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
-    for (std::size_t budget = timers_.size(); budget > 0 && !timers_.empty() && timers_.top().due <= now_; --budget) {
-      const TimeoutFired timeout = timers_.top().timeout;
-      timers_.pop();
-      if (timeout.height == core_.height()) inbox_.push_back({timeout});
+    for (std::size_t budget = timers_.size(); budget > 0; --budget) {
+      const std::optional<TimeoutFired> timeout = timers_.pop_due(now_);
+      if (!timeout) break;
+      if (timeout->height == core_.height()) inbox_.push_back({*timeout});
     }
     drain();
     if (now_ >= next_gossip_) {
@@ -265,7 +256,7 @@ class Replica::Impl {
   TimePoint next_deadline() const {
     if (!inbox_.empty()) return now_;  // a height waits to start
     TimePoint next = next_gossip_;
-    if (!timers_.empty()) next = std::min(next, timers_.top().due);
+    if (const auto due = timers_.next_deadline()) next = std::min(next, *due);
     if (sync_wanted()) next = std::min(next, std::max(next_sync_, ahead_since_ + options_.sync_patience));
     return next;
   }
@@ -702,7 +693,7 @@ class Replica::Impl {
   }
 
   void schedule(const ScheduleTimeout& timeout) {
-    timers_.push(Timer{now_ + timeout.duration, timer_sequence_++, TimeoutFired{timeout.kind, timeout.height, timeout.round}});
+    timers_.schedule(deadline_after(now_, timeout.duration), TimeoutFired{timeout.kind, timeout.height, timeout.round});
   }
 
   // ---- deciding ----
@@ -742,6 +733,7 @@ class Replica::Impl {
     book_.forget_below(commit.height);  // the last height's votes stay: peers may need help
     std::erase_if(proposals_, [&](const codec::SignedProposal& p) { return p.height < commit.height; });
     own_votes_.clear();
+    timers_.drop_below(next);
     height_started_ = now_;
     if (furthest_peer_height_ <= next)
       ahead_since_ = TimePoint{};
@@ -906,8 +898,7 @@ class Replica::Impl {
   std::vector<Output> outputs_;
   std::vector<Outgoing> outbox_;
   bool own_unsynced_ = false;  // own messages logged since the last flush()
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::uint64_t timer_sequence_ = 0;
+  TimerQueue timers_;
 
   crypto::VoteBook book_;
   codec::ValueDigests digests_;  // the values of the rounds in flight, hashed once each

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "timer_queue.hpp"
+#include "bft/timer_queue.hpp"
 #include "translate.hpp"
 #include "verifications.hpp"
 
@@ -435,7 +435,7 @@ class Bft::Impl final : private Clock::Listener {
   void dispatch(GetValue& out) { sink_.send_msg(detail::from_core(out)); }
 
   void dispatch(ScheduleTimeout& out) {
-    timers_.schedule(detail::deadline_after(clock_.now(), out.duration), TimeoutFired{out.kind, out.height, out.round});
+    timers_.schedule(deadline_after(clock_.now(), out.duration), TimeoutFired{out.kind, out.height, out.round});
   }
 
   void dispatch(Evidence& out) { sink_.report_evidence(out); }
@@ -470,7 +470,7 @@ class Bft::Impl final : private Clock::Listener {
   std::size_t consumed_ = 0;  // counted messages processed since held_ was last settled
   std::vector<Command> batch_;
   std::deque<Command> parked_;  // messages that arrived while paused or before the first Status
-  detail::TimerQueue timers_;
+  TimerQueue timers_;
   detail::Verifications verifications_;
   std::vector<Output> outputs_;
   std::vector<Input> loopback_;

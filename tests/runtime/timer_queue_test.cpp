@@ -1,13 +1,13 @@
-#include "timer_queue.hpp"
+#include "bft/timer_queue.hpp"
 
 #include <gtest/gtest.h>
 
-namespace bft::runtime::detail {
+namespace bft {
 namespace {
 
 using std::chrono::milliseconds;
 
-Clock::time_point at(int ms) { return Clock::time_point{milliseconds{ms}}; }
+TimerQueue::time_point at(int ms) { return TimerQueue::time_point{milliseconds{ms}}; }
 
 TEST(TimerQueue, FiresEarliestFirstAndTiesInScheduleOrder) {
   TimerQueue timers;
@@ -41,9 +41,9 @@ TEST(TimerQueue, DropBelowForgetsOlderHeights) {
 TEST(TimerQueue, DeadlinesSaturateInsteadOfOverflowing) {
   EXPECT_EQ(deadline_after(at(10), Duration{5}), at(15));
   EXPECT_EQ(deadline_after(at(10), Duration{0}), at(10));
-  EXPECT_EQ(deadline_after(at(10), Duration::max()), Clock::time_point::max());
-  EXPECT_EQ(deadline_after(Clock::time_point::max() - milliseconds{1}, Duration{2}), Clock::time_point::max());
+  EXPECT_EQ(deadline_after(at(10), Duration::max()), TimerQueue::time_point::max());
+  EXPECT_EQ(deadline_after(TimerQueue::time_point::max() - milliseconds{1}, Duration{2}), TimerQueue::time_point::max());
 }
 
 }  // namespace
-}  // namespace bft::runtime::detail
+}  // namespace bft

@@ -1,5 +1,7 @@
-// The worker's pending timeouts, earliest first. Timers due at the same instant fire in
-// the order they were scheduled, so a run on virtual time is deterministic.
+// A host's pending core timeouts, earliest first: one implementation for every host of
+// the core (the threaded runtime, the node's replica). Timers due at the same instant
+// fire in the order they were scheduled, so a run on virtual time is deterministic. A
+// type, not a clock: the host says what time it is.
 #pragma once
 
 #include <algorithm>
@@ -10,21 +12,25 @@
 
 #include "bft/config.hpp"
 #include "bft/core.hpp"
-#include "bft/runtime/clock.hpp"
 
-namespace bft::runtime::detail {
+namespace bft {
+
+/// Whose time points timers are due at (the runtime's and the node's clocks are steady).
+using TimerClock = std::chrono::steady_clock;
 
 /// now + delay, saturating at the clock's end instead of overflowing (the core saturates
 /// its timeouts at the largest Duration, far beyond what a time_point can hold).
-inline Clock::time_point deadline_after(Clock::time_point now, Duration delay) {
+inline TimerClock::time_point deadline_after(TimerClock::time_point now, Duration delay) {
   if (delay.count() <= 0) return now;
-  const auto room = std::chrono::duration_cast<Duration>(Clock::time_point::max() - now);
-  return delay >= room ? Clock::time_point::max() : now + delay;
+  const auto room = std::chrono::duration_cast<Duration>(TimerClock::time_point::max() - now);
+  return delay >= room ? TimerClock::time_point::max() : now + delay;
 }
 
 class TimerQueue {
  public:
-  void schedule(Clock::time_point deadline, TimeoutFired timeout) {
+  using time_point = TimerClock::time_point;
+
+  void schedule(time_point deadline, TimeoutFired timeout) {
     heap_.push_back(Entry{deadline, next_sequence_++, timeout});
     std::push_heap(heap_.begin(), heap_.end(), later);
   }
@@ -32,15 +38,15 @@ class TimerQueue {
   bool empty() const noexcept { return heap_.empty(); }
   std::size_t size() const noexcept { return heap_.size(); }
 
-  std::optional<Clock::time_point> next_deadline() const {
+  std::optional<time_point> next_deadline() const {
     if (heap_.empty()) return std::nullopt;
     return heap_.front().deadline;
   }
 
-  bool due(Clock::time_point now) const { return !heap_.empty() && heap_.front().deadline <= now; }
+  bool due(time_point now) const { return !heap_.empty() && heap_.front().deadline <= now; }
 
   /// The earliest timer, removed, if it is due at `now`.
-  std::optional<TimeoutFired> pop_due(Clock::time_point now) {
+  std::optional<TimeoutFired> pop_due(time_point now) {
     if (!due(now)) return std::nullopt;
     std::pop_heap(heap_.begin(), heap_.end(), later);
     const TimeoutFired timeout = heap_.back().timeout;
@@ -57,7 +63,7 @@ class TimerQueue {
 
  private:
   struct Entry {
-    Clock::time_point deadline;
+    time_point deadline;
     std::uint64_t sequence;
     TimeoutFired timeout;
   };
@@ -71,4 +77,4 @@ class TimerQueue {
   std::uint64_t next_sequence_ = 0;
 };
 
-}  // namespace bft::runtime::detail
+}  // namespace bft
