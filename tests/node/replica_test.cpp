@@ -160,6 +160,19 @@ TEST(Replica, AnUnreadableBlockIsReportedNotServed) {
   ASSERT_TRUE(cluster.all_reach(25));
 }
 
+TEST(Replica, NeedsAProposerRule) {
+  Cluster cluster(4);
+  ReplicaOptions options(chain());
+  options.make_selector = nullptr;
+  auto& node = cluster.node(0);
+  wal::MemoryStorage wal_disk;
+  wal::MemoryStorage guard_disk;
+  const Logger logger(LogLevel::error);
+  const auto opened = Replica::open(options, node.signer, wal_disk, guard_disk, *node.app, *node.link, logger, TimePoint{});
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, Errc::invalid_argument);
+}
+
 TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   Cluster cluster(4);
   ASSERT_TRUE(cluster.all_reach(5));

@@ -1,14 +1,16 @@
-// The simulator's deterministic building blocks: random numbers, the event queue, and
-// the network model and its specs.
+// The simulator's deterministic building blocks: random numbers, the event queue, the
+// network model and its specs, and the simulation's signatures.
 #include <gtest/gtest.h>
 
 #include <set>
 #include <tuple>
 
+#include "bft/crypto/key_ring.hpp"
 #include "bft/sim/event_queue.hpp"
 #include "bft/sim/network.hpp"
 #include "bft/sim/options.hpp"
 #include "bft/sim/rng.hpp"
+#include "bft/sim/signing.hpp"
 
 namespace bft::sim {
 namespace {
@@ -228,6 +230,28 @@ TEST(Options, FaultAndProposerNamesRoundTrip) {
   EXPECT_FALSE(parse_fault("sneaky"));
   for (ProposerRule r : {ProposerRule::round_robin, ProposerRule::weighted_round_robin, ProposerRule::seed_pcg})
     EXPECT_EQ(parse_proposer_rule(to_string(r)), r);
+}
+
+// The simulation's signatures behind the same interfaces as ed25519: a key ring built
+// with the scheme checks them, and they fail for another message or another key.
+TEST(SimulatedSignatures, VerifyThroughAKeyRingOfTheirScheme) {
+  const SimulatedSigner a(1);
+  const SimulatedSigner b(2);
+  EXPECT_NE(a.public_key(), b.public_key());
+  EXPECT_EQ(SimulatedSigner(1).public_key(), a.public_key());
+  crypto::KeyRing keys(simulated_scheme());
+  ASSERT_TRUE(keys.add(a.public_key()).ok());
+  ASSERT_TRUE(keys.add(b.public_key()).ok());
+  const std::uint8_t message[] = {1, 2, 3};
+  const std::uint8_t other[] = {1, 2, 4};
+  const crypto::Signature signature = a.sign(message);
+  const crypto::Verifier* of_a = keys.find(crypto::address_of(a.public_key()));
+  const crypto::Verifier* of_b = keys.find(crypto::address_of(b.public_key()));
+  ASSERT_NE(of_a, nullptr);
+  ASSERT_NE(of_b, nullptr);
+  EXPECT_TRUE(of_a->verify(message, signature));
+  EXPECT_FALSE(of_a->verify(other, signature));
+  EXPECT_FALSE(of_b->verify(message, signature));
 }
 
 }  // namespace
