@@ -33,6 +33,8 @@ struct Cli {
   bool quiet = false;
   std::string timeline;
   TimelineOptions timeline_options;
+  /// Where the timelines of failing seeds are written (the first few of them).
+  std::string failure_timeline_dir = ".";
   std::vector<std::string> reproduce_args;  // the options that define the cluster, not the seeds
 };
 
@@ -243,6 +245,11 @@ Cli parse(int argc, char** argv) {
                      cli.timeline_options.from = window.first;
                      cli.timeline_options.to = window.second;
                    });
+  app.add_option("--failure-timelines", cli.failure_timeline_dir,
+                 "directory for the timelines of the first 10 failing seeds, seed-S.svg (default: here; "
+                 "'none' writes none)")
+      ->type_name("DIR")
+      ->group("output");
   app.add_flag("--quiet", cli.quiet, "no progress display")->group("output");
 
   try {
@@ -335,6 +342,23 @@ void report_failure(const Cli& cli, const RunResult& run) {
   std::printf("  reproduce: %s\n", reproduce_command(cli, run.seed).c_str());
 }
 
+bool write_timeline(const Trace& trace, const std::string& path, const TimelineOptions& options) {
+  std::ofstream file(path);
+  write_timeline_svg(trace, file, options);
+  if (!file) std::fprintf(stderr, "bft-sim: cannot write %s\n", path.c_str());
+  return static_cast<bool>(file);
+}
+
+/// Runs a failed seed again with a trace (the same run: a seed determines it) and draws it.
+void write_failure_timeline(const Cli& cli, std::uint64_t seed) {
+  Trace trace;
+  RunHooks hooks;
+  hooks.trace = &trace;
+  if (!run_simulation(cli.options, seed, hooks)) return;
+  const std::string path = cli.failure_timeline_dir + "/seed-" + std::to_string(seed) + ".svg";
+  if (write_timeline(trace, path, cli.timeline_options)) std::printf("  timeline: %s\n", path.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -343,6 +367,7 @@ int main(int argc, char** argv) {
   ProgressDisplay display(!cli.quiet, cli.seeds);
   const auto started = WallClock::now();
   std::uint64_t done = 0;
+  std::uint64_t failure_timelines = 0;
 
   for (std::uint64_t k = 0; k < cli.seeds; ++k) {
     const std::uint64_t seed = cli.first_seed + k;
@@ -358,14 +383,13 @@ int main(int argc, char** argv) {
     display.update(Progress{seed, run->end_time, run->heights_committed, run->heights_committed, cli.options.heights,
                             run->round_changes},
                    done, summary.seeds_failed(), true);
-    if (run->failed()) report_failure(cli, *run);
+    if (run->failed()) {
+      report_failure(cli, *run);
+      if (cli.timeline.empty() && cli.failure_timeline_dir != "none" && failure_timelines++ < 10)
+        write_failure_timeline(cli, seed);
+    }
     if (!cli.timeline.empty()) {
-      std::ofstream file(cli.timeline);
-      write_timeline_svg(trace, file, cli.timeline_options);
-      if (!file) {
-        std::fprintf(stderr, "bft-sim: cannot write %s\n", cli.timeline.c_str());
-        return 2;
-      }
+      if (!write_timeline(trace, cli.timeline, cli.timeline_options)) return 2;
       std::printf("timeline: %s\n", cli.timeline.c_str());
     }
   }

@@ -100,6 +100,19 @@ TEST(Simulation, EveryRunIsByteIdenticalForItsSeed) {
   EXPECT_NE(fingerprint(a), fingerprint(c));
 }
 
+// bft-sim draws a failing seed by running it again with a trace: recording must not
+// change the run (on a plain network the untraced run takes a faster path).
+TEST(Simulation, ATracedRunIsTheSameRun) {
+  const SimOptions options = cluster(4, 20);
+  Trace trace;
+  const RunResult plain = run(options, 5);
+  const RunResult traced = run(options, 5, &trace);
+  EXPECT_EQ(plain.events, traced.events);
+  EXPECT_EQ(plain.end_time, traced.end_time);
+  EXPECT_EQ(plain.messages_sent, traced.messages_sent);
+  EXPECT_EQ(plain.commit_latencies_us, traced.commit_latencies_us);
+}
+
 TEST(Simulation, RealSignaturesRunTheSameProtocol) {
   SimOptions options = cluster(4, 10);
   options.byzantine = 1;
