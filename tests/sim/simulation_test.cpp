@@ -45,13 +45,20 @@ SimOptions cluster(std::size_t validators, Height heights) {
   return options;
 }
 
-TEST(Simulation, SameSeedSameRunEventForEvent) {
-  SimOptions options = cluster(7, 8);
+/// Seven validators, two of them Byzantine, on a network that loses, duplicates and
+/// reorders.
+SimOptions lossy_with_two_faulty(Fault fault, Height heights) {
+  SimOptions options = cluster(7, heights);
   options.byzantine = 2;
-  options.fault = Fault::equivocate;
+  options.fault = fault;
   options.network.default_link.drop = 0.1;
   options.network.default_link.duplicate = 0.05;
   options.network.default_link.reorder = 0.05;
+  return options;
+}
+
+TEST(Simulation, SameSeedSameRunEventForEvent) {
+  const SimOptions options = lossy_with_two_faulty(Fault::equivocate, 8);
   const RunResult a = run(options, 42);
   Trace trace;
   const RunResult b = run(options, 42, &trace);  // recording a trace changes nothing
@@ -83,11 +90,7 @@ codec::Digest fingerprint(const Trace& trace) {
 }
 
 TEST(Simulation, EveryRunIsByteIdenticalForItsSeed) {
-  SimOptions options = cluster(7, 10);
-  options.byzantine = 2;
-  options.fault = Fault::random;
-  options.network.default_link.drop = 0.1;
-  options.network.default_link.reorder = 0.05;
+  SimOptions options = lossy_with_two_faulty(Fault::random, 10);
   options.crash_restart = true;
   Trace a;
   Trace b;
