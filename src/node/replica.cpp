@@ -244,6 +244,7 @@ class Replica::Impl {
       if (timeout->height == core_.height()) inbox_.push_back({*timeout});
     }
     drain();
+    help_those_still_behind();
     if (now_ >= next_gossip_) {
       next_gossip_ = now_ + options_.gossip_interval;
       send_own_messages(nullptr);
@@ -257,6 +258,7 @@ class Replica::Impl {
     if (!inbox_.empty()) return now_;  // a height waits to start
     TimePoint next = next_gossip_;
     if (const auto due = timers_.next_deadline()) next = std::min(next, *due);
+    if (!help_due_.empty()) next = std::min(next, help_due_.front().due);
     if (sync_wanted()) next = std::min(next, std::max(next_sync_, ahead_since_ + options_.sync_patience));
     return next;
   }
@@ -379,17 +381,30 @@ class Replica::Impl {
 
   void on_status(const Address& from, const PeerStatus& status) {
     heard_at(from, status.height);
-    if (status.height + 1 == core_.height()) help_one_height_behind(from);
+    if (status.height + 1 != core_.height()) return;
+    Height& scheduled = help_scheduled_[from];
+    if (scheduled >= status.height) return;
+    scheduled = status.height;
+    help_due_.push_back({from, status.height, now_ + options_.help_delay});
+  }
+
+  /// Helps the peers whose help is due, if they are still at the height they were heard at.
+  void help_those_still_behind() {
+    while (!help_due_.empty() && help_due_.front().due <= now_) {
+      const DueHelp due = help_due_.front();
+      help_due_.pop_front();
+      help_decide(due.peer, due.height);
+    }
   }
 
   // ---- helping peers ----
 
-  /// A peer still at the height this node decided last: the commit certificate lets it
-  /// decide too. Once per peer and height: gossip repeats the peer's status if it is lost.
-  void help_one_height_behind(const Address& peer) {
-    const Height height = core_.height() - 1;
+  /// A peer still at `height`, which this node has decided: the commit certificate lets
+  /// it decide too (and then ask for the next, or sync). Once per peer and height:
+  /// gossip repeats the peer's status if it is lost.
+  void help_decide(const Address& peer, Height height) {
     Height& helped = helped_at_[peer];
-    if (height == 0 || helped >= height || peer_heights_[peer] > height) return;
+    if (height == 0 || height >= core_.height() || helped >= height || peer_heights_[peer] > height) return;
     const auto commit = committed_block(height);
     if (!commit) return;
     helped = height;
@@ -399,7 +414,7 @@ class Replica::Impl {
 
   /// The core's help for a peer in an earlier round of this height: this node's votes
   /// of that round, with the proposal it needs. Help for a lower height goes through
-  /// help_one_height_behind(), which knows whether the peer still needs it.
+  /// help_decide(), which knows whether the peer still needs it.
   void help(const Retransmit& retransmit) {
     const auto known = peer_heights_.find(retransmit.to);
     if (known != peer_heights_.end() && known->second > core_.height()) return;
@@ -909,6 +924,16 @@ class Replica::Impl {
   /// it after every frame, and a scan of every peer's height would cost O(peers) there.
   Height furthest_peer_height_ = 0;
   std::unordered_map<Address, Height> helped_at_;
+  /// Peers heard one height behind, helped at `due` if still behind (help_delay after,
+  /// so in order of due time): one entry per peer and height (help_scheduled_), however
+  /// often a peer repeats its status.
+  struct DueHelp {
+    Address peer;
+    Height height;
+    TimePoint due;
+  };
+  std::deque<DueHelp> help_due_;
+  std::unordered_map<Address, Height> help_scheduled_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
   std::unordered_map<Address, Height> pruned_bases_;      // the last base each peer reported
   std::map<Height, Fetched> fetched_;

@@ -324,6 +324,7 @@ class Cluster {
       o.on_evidence = [this, i](const Evidence& evidence) { on_evidence(i, evidence); };
       o.gossip_interval = whole_ms(gossip);
       o.sync_patience = whole_ms(4 * options_.network.max_delay() + gossip);
+      o.help_delay = whole_ms(2 * options_.network.max_delay());
       // In-memory disks: preallocation would only hold memory.
       o.wal.preallocate_bytes = 0;
       o.guard_preallocate_bytes = 0;

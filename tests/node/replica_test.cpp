@@ -173,6 +173,32 @@ TEST(Replica, NeedsAProposerRule) {
   EXPECT_EQ(opened.error().code, Errc::invalid_argument);
 }
 
+// A status one height behind is mostly a status that crossed the peer's own decision:
+// the commit goes to the peer only if it is still behind help_delay later, once.
+TEST(Replica, HelpsAPeerStillBehindOnlyAfterTheHelpDelay) {
+  Cluster cluster(4);
+  ASSERT_TRUE(cluster.all_reach(3));
+  cluster.cut().insert(3);
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(0).app->committed_height() >= 5; }));
+  cluster.cut().insert({1, 2});  // node 0 alone: it stays at its height
+  Replica& replica = *cluster.node(0).replica;
+  const Height decided = cluster.node(0).app->committed_height();
+  const Address laggard = cluster.node(3).address;
+  const Address caught_up = cluster.node(2).address;
+  const TimePoint t = cluster.now();
+  const std::uint64_t before = replica.stats().help_sent;
+  replica.on_frame(laggard, encode_frame(PeerStatus{decided, 0}), t);
+  replica.on_frame(caught_up, encode_frame(PeerStatus{decided, 0}), t);
+  replica.on_frame(caught_up, encode_frame(PeerStatus{decided + 1, 0}), t + milliseconds{10});
+  replica.on_time(t + milliseconds{20});
+  EXPECT_EQ(replica.stats().help_sent, before);
+  replica.on_frame(laggard, encode_frame(PeerStatus{decided, 0}), t + milliseconds{30});  // repeated
+  replica.on_time(t + milliseconds{60});
+  EXPECT_EQ(replica.stats().help_sent, before + 1);  // the laggard only, once
+  replica.on_time(t + milliseconds{200});
+  EXPECT_EQ(replica.stats().help_sent, before + 1);
+}
+
 TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   Cluster cluster(4);
   ASSERT_TRUE(cluster.all_reach(5));

@@ -96,6 +96,11 @@ struct ReplicaOptions {
   /// (a peer two or more heights ahead does at once). Also the wait before a request is
   /// repeated.
   std::chrono::milliseconds sync_patience{500};
+  /// A peer whose status shows it one height behind gets that height's commit
+  /// certificate if it is still behind this much later: most such statuses crossed the
+  /// peer's own decision, and answering each at once costs up to n^2 certificates a
+  /// height among n validators.
+  std::chrono::milliseconds help_delay{50};
   /// Commit certificates per sync answer.
   std::size_t sync_batch = 16;
   /// Blocks served to one peer per second, in bursts of up to four batches: however
