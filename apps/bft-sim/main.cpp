@@ -193,6 +193,12 @@ Cli parse(int argc, char** argv) {
     if (cli.seeds == 0) throw CLI::ValidationError("expects at least 1");
   });
 
+  cluster_option("--full-nodes", "K", "K more nodes without a vote at genesis, which follow the chain (default 0)",
+                 "cluster", [&](const std::string& v) { cli.options.full_nodes = parse_number<std::size_t>(v); });
+  cluster_option("--validator-change-every", "P",
+                 "every P heights a block changes the set: a full node joins or leaves, or without full nodes a "
+                 "correct validator's power goes up or back (default 0: never)",
+                 "cluster", [&](const std::string& v) { cli.options.validator_change_every = parse_number<bft::Height>(v); });
   cluster_option("--byzantine", "F", "F Byzantine validators, drawn per seed (default 0)", "faults",
                  [&](const std::string& v) { cli.options.byzantine = parse_number<std::size_t>(v); });
   cluster_option("--fault", "KIND", "equivocate | silent | random | amnesia (default equivocate)", "faults",
@@ -395,7 +401,8 @@ int main(int argc, char** argv) {
   }
   summary.set_wall_ms(std::chrono::duration<double, std::milli>(WallClock::now() - started).count());
 
-  std::printf("bft-sim: %zu validators, %zu Byzantine (%s), %llu heights\n", cli.options.validators,
+  std::printf("bft-sim: %zu validators, %zu full nodes, %zu Byzantine (%s), %llu heights\n", cli.options.validators,
+              cli.options.full_nodes,
               cli.options.byzantine, std::string(to_string(cli.options.fault)).c_str(),
               static_cast<unsigned long long>(cli.options.heights));
   std::fputs(summary.to_text().c_str(), stdout);

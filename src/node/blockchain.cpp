@@ -431,7 +431,8 @@ std::optional<ValidatorSetChange> Blockchain::validator_change(Height height,
              field("height", height) + field("updates", updates.size()) + field("detail", why));
     return std::nullopt;
   };
-  auto next = apply_validator_updates(history_.at(height + 1).keys, updates, options_.validator_change_limits);
+  auto next = apply_validator_updates(history_.at(height + 1).keys, updates, options_.validator_change_limits,
+                                      history_.keys().scheme());
   if (!next) return refuse(next.error().message);
   if (metrics_) metrics_->validator_updates.with({"applied"}).inc();
   log_.log(LogLevel::info, "validator_set_changed",

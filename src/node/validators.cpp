@@ -31,15 +31,16 @@ std::string named(const crypto::PublicKey& key) { return crypto::to_hex(key); }
 
 Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const ValidatorKey> current,
                                                           std::span<const ValidatorUpdate> updates,
-                                                          const ValidatorChangeLimits& limits) {
+                                                          const ValidatorChangeLimits& limits,
+                                                          const crypto::SignatureScheme& scheme) {
   if (limits.max_change_numerator == 0 || limits.max_change_numerator > limits.max_change_denominator)
     return make_error(Errc::invalid_argument, "validator change limit: a fraction of more than zero and at most one");
   std::set<crypto::PublicKey> seen;
   for (const ValidatorUpdate& update : updates) {
     if (!seen.insert(update.public_key).second) return refused("key " + named(update.public_key) + " updated twice");
     // A key no signature verifies under would hold power that can never vote.
-    if (update.power > 0 && !crypto::is_valid_public_key(update.public_key))
-      return refused("key " + named(update.public_key) + " is not a valid ed25519 public key");
+    if (update.power > 0 && !scheme.is_public_key(update.public_key))
+      return refused("key " + named(update.public_key) + " is not a valid public key");
   }
 
   std::vector<ValidatorKey> next(current.begin(), current.end());

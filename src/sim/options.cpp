@@ -63,7 +63,7 @@ Time SimOptions::effective_liveness_bound() const {
 Result<void> SimOptions::validate() const {
   auto bad = [](std::string message) { return make_error(Errc::invalid_argument, std::move(message)); };
   if (validators == 0) return bad("at least one validator is needed");
-  if (validators > 100'000) return bad("at most 100000 validators");
+  if (validators > 100'000 || full_nodes > 100'000) return bad("at most 100000 validators and 100000 full nodes");
   if (heights == 0) return bad("at least one height is needed");
   if (!weights.empty() && weights.size() != validators)
     return bad("--weights lists " + std::to_string(weights.size()) + " weights for " + std::to_string(validators) +

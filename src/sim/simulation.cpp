@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <variant>
 
@@ -99,11 +100,17 @@ class Cluster;
 /// A node's application and block store, in memory (the blocks a node committed survive
 /// its crashes, as a synced block store does): commit certificates by height, values
 /// "ok:<height>.<proposer>", anything else invalid.
+///
+/// With --validator-change-every P, the block of every P-th height makes the validator
+/// set of two heights later the cluster's target for it (validator_target()), through
+/// the same rules a node applies to an application's updates (apply_validator_updates):
+/// every node's ledger then keeps its own history of sets. Without, all share one.
 class SimLedger final : public node::Ledger {
  public:
-  /// `validators`: shared by every node's ledger (the set never changes here).
-  SimLedger(Cluster& cluster, std::uint32_t index, const node::ValidatorHistory& validators)
-      : cluster_(cluster), index_(index), history_(validators) {}
+  SimLedger(Cluster& cluster, std::uint32_t index, const node::ValidatorHistory* shared)
+      : cluster_(cluster), index_(index), history_(shared) {}
+  SimLedger(Cluster& cluster, std::uint32_t index, node::ValidatorHistory own)
+      : cluster_(cluster), index_(index), own_(std::move(own)), history_(&*own_) {}
 
   Value propose(Height height) override { return proposed_value(height, index_); }
   Validity check_proposal(Height height, Round, const Value& value, const Address&, Round) override {
@@ -117,7 +124,7 @@ class SimLedger final : public node::Ledger {
     if (height < base_ || height > committed_height()) return std::optional<codec::QuorumCertificate>{};
     return std::optional<codec::QuorumCertificate>{blocks_[height - base_]};
   }
-  const node::ValidatorHistory& validators() const override { return history_; }
+  const node::ValidatorHistory& validators() const override { return *history_; }
 
   /// Forgets the blocks below `height` (no node needs them any more); peers asking for
   /// them are told they are pruned.
@@ -129,9 +136,13 @@ class SimLedger final : public node::Ledger {
   }
 
  private:
+  /// The set the cluster wants from height + 2 on, as updates to the set in force then.
+  void change_validators(Height height);
+
   Cluster& cluster_;
   std::uint32_t index_;
-  const node::ValidatorHistory& history_;
+  std::optional<node::ValidatorHistory> own_;  // with validator changes
+  const node::ValidatorHistory* history_;
   Height base_ = 1;
   std::deque<codec::QuorumCertificate> blocks_;  // height base_ + i
 };
@@ -217,6 +228,8 @@ class Cluster {
     deadline_ = result_.heal_time + result_.liveness_bound;
   }
 
+  Height validator_change_every() const { return options_.validator_change_every; }
+
   Result<RunResult> run() {
     if (auto ok = build(); !ok) return ok.error();
     for (auto& node : nodes_)
@@ -245,6 +258,26 @@ class Cluster {
     if (++decisions_since_prune_ >= prune_every_decisions_per_node * nodes_.size()) prune();
   }
 
+  /// The validators the k-th change aims at: with full nodes, on odd k the next full
+  /// node joins with power 1 and on even k it leaves; without, on odd k a correct
+  /// validator's power grows by one and on even k it is back. Never more Byzantine power.
+  std::vector<node::ValidatorKey> validator_target(std::uint64_t k) const {
+    std::vector<node::ValidatorKey> target = genesis_;
+    if (k % 2 == 0) return target;
+    const std::uint64_t turn = k / 2;
+    if (options_.full_nodes > 0) {
+      const Node& joining = *nodes_[options_.validators + turn % options_.full_nodes];
+      target.push_back({joining.signer->public_key(), 1});
+    } else if (!correct_validators_.empty()) {
+      ++target[correct_validators_[turn % correct_validators_.size()]].power;
+    }
+    return target;
+  }
+
+  void on_validator_change(Height height) {
+    if (changes_seen_.insert(height).second) ++result_.validator_changes;
+  }
+
   void on_evidence(std::uint32_t observer, const Evidence& evidence) {
     const auto offender = index_.find(evidence.offender());
     if (offender == index_.end()) return;
@@ -271,8 +304,7 @@ class Cluster {
   // ---- setup ----
 
   Result<void> build() {
-    const std::size_t n = options_.validators;
-    std::vector<node::ValidatorKey> genesis;
+    const std::size_t n = options_.validators + options_.full_nodes;
     nodes_.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
       auto node = std::make_unique<Node>();
@@ -287,19 +319,21 @@ class Cluster {
       }
       node->address = crypto::address_of(node->signer->public_key());
       index_.emplace(node->address, i);
-      genesis.push_back({node->signer->public_key(), options_.weight(i)});
+      if (i < options_.validators) genesis_.push_back({node->signer->public_key(), options_.weight(i)});
       nodes_.push_back(std::move(node));
     }
     const crypto::SignatureScheme& scheme = options_.real_crypto ? crypto::ed25519_scheme() : simulated_scheme();
-    auto history = node::ValidatorHistory::create(genesis, scheme);
+    auto history = node::ValidatorHistory::create(genesis_, scheme);
     if (!history) return history.error();
     validators_.emplace(std::move(*history));
 
-    // The Byzantine validators and the two halves an equivocator splits the network into
-    // are drawn per seed: every seed attacks from different positions.
-    std::vector<std::uint32_t> order(n);
-    for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+    // The Byzantine validators (never a full node) and the two halves an equivocator
+    // splits the network into are drawn per seed: every seed attacks from different
+    // positions.
+    std::vector<std::uint32_t> order(options_.validators);
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     shuffle(order);
+    for (std::uint32_t i = static_cast<std::uint32_t>(options_.validators); i < n; ++i) order.push_back(i);
     std::vector<bool> correct(n, true);
     for (std::size_t i = 0; i < options_.byzantine; ++i) correct[order[i]] = false;
     side_.assign(n, 0);
@@ -308,6 +342,8 @@ class Cluster {
     for (std::size_t i = options_.byzantine; i < n; ++i)  // Byzantine nodes stay on side 0
       side_[order[i]] = correct_seen++ < (correct_count_ + 1) / 2 ? 0 : 1;
     checker_ = SafetyChecker(correct);
+    for (std::uint32_t i = 0; i < options_.validators; ++i)
+      if (correct[i]) correct_validators_.push_back(i);
 
     const Time gossip = options_.effective_gossip_interval();
     for (auto& node : nodes_) {
@@ -316,7 +352,13 @@ class Cluster {
         node->fault = options_.fault;
         result_.byzantine_nodes.push_back(i);
       }
-      node->ledger = std::make_unique<SimLedger>(*this, i, *validators_);
+      if (options_.validator_change_every == 0) {
+        node->ledger = std::make_unique<SimLedger>(*this, i, &*validators_);
+      } else {
+        auto own = node::ValidatorHistory::create(genesis_, scheme);
+        if (!own) return own.error();
+        node->ledger = std::make_unique<SimLedger>(*this, i, std::move(*own));
+      }
       node->link = std::make_unique<SimLink>(*this, i);
       node::ReplicaOptions& o = node->options;
       o.consensus = options_.consensus;
@@ -915,7 +957,10 @@ class Cluster {
   Time deadline_ = 0;
   Time now_ = 0;
 
-  std::optional<node::ValidatorHistory> validators_;
+  std::vector<node::ValidatorKey> genesis_;
+  std::optional<node::ValidatorHistory> validators_;  // shared by the ledgers unless the set changes
+  std::vector<std::uint32_t> correct_validators_;
+  std::set<Height> changes_seen_;
   std::vector<std::unique_ptr<Node>> nodes_;  // boxed: ledgers and links point at the cluster, replicas at disks
   std::unordered_map<Address, std::uint32_t> index_;
   std::size_t correct_count_ = 0;
@@ -932,8 +977,28 @@ class Cluster {
 
 Result<void> SimLedger::commit(const codec::QuorumCertificate& commit, std::uint32_t) {
   blocks_.push_back(commit);
+  if (own_ && commit.height % cluster_.validator_change_every() == 0) change_validators(commit.height);
   cluster_.on_commit(index_, commit);
   return {};
+}
+
+void SimLedger::change_validators(Height height) {
+  const auto& current = own_->newest().keys;
+  const std::vector<node::ValidatorKey> target = cluster_.validator_target(height / cluster_.validator_change_every());
+  std::vector<node::ValidatorUpdate> updates;
+  for (const node::ValidatorKey& key : current) {
+    const auto wanted = std::find_if(target.begin(), target.end(), [&](const auto& t) { return t.key == key.key; });
+    if (wanted == target.end()) updates.push_back({key.key, 0});
+    else if (wanted->power != key.power) updates.push_back({key.key, wanted->power});
+  }
+  for (const node::ValidatorKey& key : target)
+    if (std::none_of(current.begin(), current.end(), [&](const auto& c) { return c.key == key.key; }))
+      updates.push_back({key.key, key.power});
+  if (updates.empty()) return;
+  // Refused updates (beyond the change limit) leave the set as it is, as in a node.
+  auto next = node::apply_validator_updates(current, updates, {}, own_->keys().scheme());
+  if (!next || !own_->change(height + 2, *next)) return;
+  cluster_.on_validator_change(height + 2);
 }
 
 void SimLink::broadcast(Frame frame) { cluster_.post(index_, std::nullopt, std::move(frame)); }

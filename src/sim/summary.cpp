@@ -38,6 +38,7 @@ void Summary::add(const RunResult& run) {
   frames_rejected_ += run.frames_rejected;
   blocks_synced_ += run.blocks_synced;
   round_changes_ += run.round_changes;
+  validator_changes_ += run.validator_changes;
   crashes_ += run.crashes;
   recoveries_ += run.recoveries;
   torn_tails_repaired_ += run.torn_tails_repaired;
@@ -100,6 +101,7 @@ std::string Summary::to_json() const {
   j["frames_rejected"] = frames_rejected_;
   j["blocks_synced"] = blocks_synced_;
   j["round_changes"] = round_changes_;
+  j["validator_changes"] = validator_changes_;
   j["crashes"] = crashes_;
   j["recoveries"] = recoveries_;
   j["torn_tails_repaired"] = torn_tails_repaired_;

@@ -127,6 +127,37 @@ TEST(Simulation, RealSignaturesRunTheSameProtocol) {
   EXPECT_EQ(r.frames_rejected, 0u);
 }
 
+// Validator changes through the ledger's blocks: a full node signs nothing until a block
+// makes it a validator (two heights later), then votes; powers of correct validators
+// change too. Safe and live throughout, with an equivocator and loss.
+TEST(Simulation, FullNodesVoteOnceABlockMakesThemValidators) {
+  SimOptions options = cluster(4, 30);
+  options.full_nodes = 1;
+  options.validator_change_every = 5;
+  Trace trace;
+  const RunResult r = run(options, 3, &trace);
+  expect_safe_and_live(r, 30);
+  EXPECT_GE(r.validator_changes, 5u);
+  Height first_vote = 0;
+  for (const auto& m : trace.messages)
+    if (m.from == 4 && (m.kind == MessageKind::prevote || m.kind == MessageKind::precommit) &&
+        (first_vote == 0 || m.height < first_vote))
+      first_vote = m.height;
+  EXPECT_EQ(first_vote, 7u);  // the block of height 5 makes it a validator from height 7
+
+  options.full_nodes = 0;
+  options.validator_change_every = 2;
+  expect_safe_and_live(run(options, 3), 30);
+  options = lossy_with_two_faulty(Fault::equivocate, 30);
+  options.full_nodes = 2;
+  options.validator_change_every = 3;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const RunResult changed = run(options, seed);
+    expect_safe_and_live(changed, 30);
+    EXPECT_GE(changed.validator_changes, 9u);
+  }
+}
+
 TEST(Simulation, HappyPathCommitsInThreeMessageDelays) {
   SimOptions options = cluster(4, 50);
   const Time delta = from_ms(10);

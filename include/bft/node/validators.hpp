@@ -53,12 +53,13 @@ struct ValidatorChangeLimits {
 /// in the order of the updates, so every node derives the same set, proposer order
 /// included. The updates apply all or not at all. Errors, all invalid_argument and all
 /// decided by the inputs alone, so every node refuses the same updates: a key updated
-/// twice, a key that is no ed25519 public key, the removal of a key that is not a validator, a total power above
+/// twice, a key that is no public key of `scheme`, the removal of a key that is not a validator, a total power above
 /// ValidatorSet::max_total_power, a set left empty, a change beyond `limits` (and limits
 /// that are no fraction in (0, 1]).
 Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const ValidatorKey> current,
                                                           std::span<const ValidatorUpdate> updates,
-                                                          const ValidatorChangeLimits& limits = {});
+                                                          const ValidatorChangeLimits& limits = {},
+                                                          const crypto::SignatureScheme& scheme = crypto::ed25519_scheme());
 
 /// The validators in force from `height` on (until the next change).
 struct ValidatorEpoch {

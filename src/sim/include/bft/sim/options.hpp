@@ -35,6 +35,13 @@ struct SimOptions {
   std::vector<std::uint64_t> weights;
   /// The run succeeds when every correct node has decided this height (heights start at 1).
   Height heights = 10;
+  /// Nodes beyond the validators, with no vote at genesis: they follow the chain, and
+  /// validator changes make them validators and back.
+  std::size_t full_nodes = 0;
+  /// Every this many heights a block changes the validator set, two heights later: with
+  /// full nodes, one joins (power 1) and at the next change leaves; without, a correct
+  /// validator's power grows by one and then is back. 0: the set never changes.
+  Height validator_change_every = 0;
   std::size_t byzantine = 0;
   Fault fault = Fault::equivocate;
   /// Accept Byzantine power of a third or more: safety is then not guaranteed, which the

@@ -71,6 +71,7 @@ struct RunResult {
   std::uint64_t blocks_synced = 0;    // heights correct replicas decided from block sync
   std::uint64_t frames_rejected = 0;  // frames correct replicas refused (bad signature, ...)
   std::uint64_t round_changes = 0;
+  std::uint64_t validator_changes = 0;  // heights from which a new set was in force
   std::uint64_t crashes = 0;
   /// --crash-restart: restarts from the WAL, torn tails cut on restart, own messages the
   /// replay produced that were never durable (so never sent: dropped), and messages the

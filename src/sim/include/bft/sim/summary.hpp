@@ -72,6 +72,7 @@ class Summary {
   std::uint64_t frames_rejected_ = 0;
   std::uint64_t blocks_synced_ = 0;
   std::uint64_t round_changes_ = 0;
+  std::uint64_t validator_changes_ = 0;
   std::uint64_t crashes_ = 0;
   std::uint64_t recoveries_ = 0;
   std::uint64_t torn_tails_repaired_ = 0;
