@@ -400,14 +400,12 @@ class Replica::Impl {
   // ---- helping peers ----
 
   /// A peer still at `height`, which this node has decided: the commit certificate lets
-  /// it decide too (and then ask for the next, or sync). Once per peer and height:
-  /// gossip repeats the peer's status if it is lost.
+  /// it decide too (and then ask for the next, or sync). Once per peer and height, as
+  /// on_status() schedules it; if the certificate is lost, the peer syncs.
   void help_decide(const Address& peer, Height height) {
-    Height& helped = helped_at_[peer];
-    if (height == 0 || height >= core_.height() || helped >= height || peer_heights_[peer] > height) return;
+    if (height == 0 || height >= core_.height() || peer_heights_[peer] > height) return;
     const auto commit = committed_block(height);
     if (!commit) return;
-    helped = height;
     ++stats_.help_sent;
     post(peer, frame_of(codec::Message{*commit}));
   }
@@ -923,7 +921,6 @@ class Replica::Impl {
   /// The highest height any peer was heard at, kept as heights are heard: sync looks at
   /// it after every frame, and a scan of every peer's height would cost O(peers) there.
   Height furthest_peer_height_ = 0;
-  std::unordered_map<Address, Height> helped_at_;
   /// Peers heard one height behind, helped at `due` if still behind (help_delay after,
   /// so in order of due time): one entry per peer and height (help_scheduled_), however
   /// often a peer repeats its status.
