@@ -126,14 +126,6 @@ int run(const std::filesystem::path& config_path, const std::optional<AbciSetup>
     std::fprintf(stderr, "bft-node: %s\n", signer.error().message.c_str());
     return 2;
   }
-  bool listed = false;
-  for (const auto* nodes : {&config->validators, &config->full_nodes})
-    for (const node::ValidatorEntry& node : *nodes) listed = listed || node.public_key == signer->public_key();
-  if (!listed) {
-    std::fprintf(stderr, "bft-node: the key in %s is neither a validator's nor a full node's\n",
-                 config->key_file.string().c_str());
-    return 2;
-  }
   const sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 

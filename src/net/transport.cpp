@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <random>
 #include <string_view>
 #include <unordered_map>
@@ -113,9 +115,42 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       auto slot = std::make_unique<Slot>(io_);
       slot->peer = std::move(peer);
       slot->address = address;
+      slot->listed = true;
       peers_.emplace(std::move(address), std::move(slot));
     }
     return {};
+  }
+
+  void admit_unlisted(std::span<const crypto::PublicKey> keys) {
+    const auto keep = shared_from_this();  // the handler may destroy the Transport
+    std::set<Address> admitted;
+    for (const crypto::PublicKey& key : keys) {
+      Address address = crypto::address_of(key);
+      if (address == self_address_) continue;
+      const auto it = peers_.find(address);
+      if (it != peers_.end() && it->second->listed) continue;
+      if (it == peers_.end()) {
+        // Slots are never erased: asynchronous work may refer to them, and peer_stats()
+        // keeps the counters of a peer that came and went.
+        auto slot = std::make_unique<Slot>(io_);
+        slot->peer.key = key;
+        slot->address = address;
+        const std::lock_guard lock(slots_mutex_);
+        peers_.emplace(address, std::move(slot));
+      }
+      admitted.insert(std::move(address));
+    }
+    for (auto& [address, slot] : peers_) {
+      if (slot->listed) continue;
+      const bool now_admitted = admitted.contains(address);
+      slot->counters.admitted.store(now_admitted, std::memory_order_relaxed);
+      if (now_admitted || !slot->active) continue;
+      slot->active->close();
+      slot->active.reset();
+      slot->counters.connected.store(false, std::memory_order_relaxed);
+      handler_.on_peer_disconnected(address);
+      if (stopped_) return;
+    }
   }
 
   Result<void> listen() {
@@ -143,7 +178,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     started_ = true;
     accept_next();
     for (auto& [address, slot] : peers_) {
-      if (self_address_ < address) dial(*slot);
+      if (slot->listed && (self_address_ < address || options_.dial_every_peer)) dial(*slot);
     }
   }
 
@@ -184,12 +219,14 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
 
   std::vector<PeerStats> peer_stats() const {
     std::vector<PeerStats> all;
-    // peers_ is fixed after create(): reading it from any thread is safe; the counters
-    // are atomics.
+    // admit_unlisted() adds slots on the transport's thread: the lock orders that against
+    // this walk. Slots are never erased, and their counters are atomics.
+    const std::lock_guard lock(slots_mutex_);
     for (const auto& [address, slot] : peers_) {
       const PeerCounters& c = slot->counters;
-      all.push_back({address, slot->peer.host + ":" + std::to_string(slot->peer.port),
-                     c.connected.load(std::memory_order_relaxed), c.connections.load(std::memory_order_relaxed),
+      all.push_back({address, slot->listed ? slot->peer.host + ":" + std::to_string(slot->peer.port) : std::string(),
+                     c.admitted.load(std::memory_order_relaxed), c.connected.load(std::memory_order_relaxed),
+                     c.connections.load(std::memory_order_relaxed),
                      c.frames_sent.load(std::memory_order_relaxed), c.frames_received.load(std::memory_order_relaxed),
                      c.bytes_sent.load(std::memory_order_relaxed), c.bytes_received.load(std::memory_order_relaxed),
                      c.frames_dropped_queue_full.load(std::memory_order_relaxed)});
@@ -236,14 +273,11 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
       return make_error(Errc::unknown_validator, "dialed " + connection.dialed()->to_string() +
                                                      " but the listener is " + address.to_string());
     }
-    if (!peers_.contains(address)) {
+    const auto it = peers_.find(address);
+    if (it == peers_.end()) {
       return make_error(Errc::unknown_validator, "unknown key of address " + address.to_string());
     }
-    if (self_address_ < address) {
-      return make_error(Errc::invalid_argument,
-                        address.to_string() + " dialed us, but the smaller address dials");
-    }
-    return {};
+    return admissible(*it->second);
   }
 
   void established(Connection& connection) override {
@@ -251,6 +285,14 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     std::shared_ptr<Connection> shared = connection.shared_from_this();
     forget_pending(connection);
     Slot& slot = *peers_.at(connection.peer_address());
+    if (!connection.dialed()) {
+      // admit_unlisted() may have withdrawn the peer while its handshake ran.
+      if (auto admitted = admissible(slot); !admitted) {
+        connection.close();
+        closed(connection, CloseReason::handshake_not_admitted, admitted.error().message);
+        return;
+      }
+    }
     if (connection.dialed()) {
       slot.dialing = false;
       slot.failed_dials = 0;
@@ -326,6 +368,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   /// What went to and came from one peer; written on the transport's thread, read by
   /// peer_stats() on any.
   struct PeerCounters {
+    std::atomic<bool> admitted{true};
     std::atomic<bool> connected{false};
     std::atomic<std::uint64_t> connections{0};
     std::atomic<std::uint64_t> frames_sent{0};
@@ -338,8 +381,9 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   /// A known peer: its live connection and, if this node dials it, the dialing state.
   struct Slot {
     explicit Slot(asio::io_context& io) : retry(io), resolver(io) {}
-    Peer peer;
+    Peer peer;  // an unlisted peer has no host: it is never dialed
     Address address;
+    bool listed = false;
     std::shared_ptr<Connection> active;  // established
     bool dialing = false;                // resolving, connecting or in the handshake
     unsigned failed_dials = 0;
@@ -348,6 +392,19 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
     std::shared_ptr<tcp::socket> connecting;
     PeerCounters counters;
   };
+
+  /// Whether a peer's inbound connection may be accepted.
+  Result<void> admissible(const Slot& slot) const {
+    if (!slot.listed) {
+      if (slot.counters.admitted.load(std::memory_order_relaxed)) return {};
+      return make_error(Errc::unknown_validator, slot.address.to_string() + " is no longer admitted");
+    }
+    if (self_address_ < slot.address) {
+      return make_error(Errc::invalid_argument,
+                        slot.address.to_string() + " dialed us, but the smaller address dials");
+    }
+    return {};
+  }
 
   bool send_on(Slot& slot, std::shared_ptr<const Bytes> frame) {
     Connection& connection = *slot.active;
@@ -514,6 +571,7 @@ class Transport::Impl final : public Connection::Events, public std::enable_shar
   bool stopped_ = false;
 
   std::map<Address, std::unique_ptr<Slot>> peers_;  // ordered: broadcast goes out in address order
+  mutable std::mutex slots_mutex_;                  // held to add a slot, and by peer_stats()
   struct Pending {
     std::shared_ptr<Connection> connection;
     std::optional<asio::ip::address> inbound_from;  // counted against the caps if set
@@ -555,6 +613,7 @@ Transport::Transport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Transport::~Transport() { impl_->stop(); }
 
 void Transport::start() { impl_->start(); }
+void Transport::admit_unlisted(std::span<const crypto::PublicKey> keys) { impl_->admit_unlisted(keys); }
 std::uint16_t Transport::local_port() const { return impl_->local_port(); }
 bool Transport::send(const Address& to, std::shared_ptr<const Bytes> frame) {
   return impl_->send(to, std::move(frame));

@@ -246,6 +246,13 @@ Result<NodeConfig> parse_config(std::string_view json_text, const std::filesyste
   return config;
 }
 
+bool NodeConfig::lists(const crypto::PublicKey& key) const {
+  const auto has = [&](const std::vector<ValidatorEntry>& nodes) {
+    return std::any_of(nodes.begin(), nodes.end(), [&](const ValidatorEntry& node) { return node.public_key == key; });
+  };
+  return has(validators) || has(full_nodes);
+}
+
 Result<NodeConfig> load_config(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(Errc::io_error, "config: cannot read " + file.string());

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "bft/metrics/process.hpp"
 #include "bft/metrics/registry.hpp"
@@ -156,6 +158,7 @@ class Node::Impl {
     transport_options.encrypt_frames = !config_.p2p_plaintext;
     transport_options.faults.delay = config_.fault_delay;
     transport_options.faults.loss = config_.fault_loss;
+    transport_options.dial_every_peer = !config_.lists(signer_.public_key());
     auto transport = net::Transport::create(io_, signer_, std::move(peers), transport_options, wiring_);
     if (!transport) return transport.error();
     transport_ = std::move(*transport);
@@ -352,7 +355,8 @@ class Node::Impl {
   }
 
   /// Per peer, labelled with the validator's name in the configuration (its host:port if
-  /// it has none): what an operator calls it.
+  /// it has none): what an operator calls it. A validator only the chain names is
+  /// labelled with its address.
   void register_peer_metrics() {
     std::map<Address, std::string> names;
     for (const auto* nodes : {&config_.validators, &config_.full_nodes})
@@ -362,8 +366,11 @@ class Node::Impl {
     const auto per_peer = [this, names](auto field) {
       return [this, names, field] {
         std::vector<metrics::CallbackSample> samples;
-        for (const net::Transport::PeerStats& peer : transport_->peer_stats())
-          samples.push_back({{names.at(peer.address)}, static_cast<double>(field(peer))});
+        for (const net::Transport::PeerStats& peer : transport_->peer_stats()) {
+          const auto name = names.find(peer.address);
+          samples.push_back({{name != names.end() ? name->second : peer.address.to_string()},
+                             static_cast<double>(field(peer))});
+        }
         return samples;
       };
     };
@@ -386,11 +393,22 @@ class Node::Impl {
                                       per_peer([](const Peer& p) { return p.frames_dropped_queue_full; }));
   }
 
-  /// Any f = (n-1)/3 validators of the current height may crash, this node included: a
-  /// client's transactions are accepted once f other validators hold them too (f + 1 on a
-  /// full node, which proposes nothing). Full nodes' holding does not count.
+  /// On a change of the current or the next height's set. The transport admits the
+  /// validators of both besides the configured nodes, so a validator that joins without
+  /// being configured here can connect a height before it votes, and one that leaves is
+  /// dropped. Any f = (n-1)/3 validators of the current height may crash, this node
+  /// included: a client's transactions are accepted once f other validators hold them too
+  /// (f + 1 on a full node, which proposes nothing). Full nodes' holding does not count.
   void follow_validators() {
     const ValidatorEpoch& epoch = chain_->validators().at(replica_->height());
+    const ValidatorEpoch& next = chain_->validators().at(replica_->height() + 1);
+    if (&epoch != admitted_epochs_.first || &next != admitted_epochs_.second) {
+      admitted_epochs_ = {&epoch, &next};
+      std::vector<crypto::PublicKey> validators;
+      for (const ValidatorEpoch* set : {&epoch, &next})
+        for (const ValidatorKey& validator : set->keys) validators.push_back(validator.key);
+      transport_->admit_unlisted(validators);
+    }
     if (&epoch == holders_epoch_) return;
     holders_epoch_ = &epoch;
     std::vector<Address> others;
@@ -468,6 +486,8 @@ class Node::Impl {
   StatusBoard status_;
   Height published_height_ = 0;
   const ValidatorEpoch* holders_epoch_ = nullptr;  // the set TxGossip's holders follow
+  // The sets of the current and the next height, which the transport admits.
+  std::pair<const ValidatorEpoch*, const ValidatorEpoch*> admitted_epochs_{nullptr, nullptr};
   Clock::time_point published_at_{};
   std::optional<ClientApi> api_;
   std::optional<HttpServer> http_;

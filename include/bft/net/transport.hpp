@@ -1,10 +1,14 @@
 // An encrypted, authenticated TCP transport between validators that know each other's
 // ed25519 keys. It moves opaque frames (encoded messages); it does not interpret them.
 //
-// - Connections: one per pair of validators. The one with the smaller address dials, the
-//   other only accepts; an inbound connection from a peer with the larger address is
-//   rejected. A new connection from a known peer (it restarted) replaces the old one.
-//   A dialer retries with exponential backoff and jitter for as long as it runs.
+// - Connections: one per pair of nodes. Between two listed peers (create()'s list, with
+//   addresses) the one with the smaller address dials, the other only accepts; an inbound
+//   connection from a listed peer with the larger address is rejected. A new connection
+//   from a known peer (it restarted) replaces the old one. A dialer retries with
+//   exponential backoff and jitter for as long as it runs.
+// - Admission: listed peers always; besides them, the keys of admit_unlisted() (e.g. the
+//   validators the chain added), which have no address here: they dial in, whatever the
+//   address order. A node its peers do not list (dial_every_peer) dials them all.
 // - Handshake (bft/net/wire.hpp, docs/HANDSHAKE.md): ephemeral X25519 keys give each
 //   direction its own ChaCha20-Poly1305 key; each side signs the handshake transcript
 //   with its validator key, binding those keys to both identities and the chain id.
@@ -77,6 +81,10 @@ struct TransportOptions {
   /// Inbound connections still in the handshake, in all and from one remote IP address.
   std::size_t max_pending_handshakes = 64;
   std::size_t max_pending_handshakes_per_address = 8;
+  /// The listed peers do not list this node (it joined later, admitted by its key only):
+  /// they cannot dial it, so it dials every listed peer whatever the address order. A peer
+  /// that does list it refuses the wrong-way dial and dials itself.
+  bool dial_every_peer = false;
   FaultInjection faults;
 };
 
@@ -84,7 +92,7 @@ struct TransportOptions {
 enum class HandshakeRejection : std::uint8_t {
   malformed,      // a hello or proof that does not parse, or another protocol altogether
   wrong_version,  // another handshake version (encrypt_frames differs)
-  not_admitted,   // a key that is not a validator's, not the one dialed, or the wrong side dialing
+  not_admitted,   // a key neither listed nor admitted, not the one dialed, or the wrong side dialing
   bad_proof,      // a proof that does not open or verify: another chain id, or a forged key
   timeout,        // no complete handshake within handshake_timeout
 };
@@ -129,8 +137,15 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  /// Accepts connections and dials the peers with a larger address.
+  /// Accepts connections and dials the listed peers with a larger address (every listed
+  /// peer with dial_every_peer).
   void start();
+
+  /// The keys admitted besides the listed peers, replacing the previous call's: they may
+  /// connect (they dial in), and frames may be sent to them. An unlisted peer that is no
+  /// longer admitted is disconnected (on_peer_disconnected) and refused from then on.
+  /// Listed peers and this node's own key are ignored.
+  void admit_unlisted(std::span<const crypto::PublicKey> keys);
   std::uint16_t local_port() const;
 
   /// False if `to` is unknown or not connected, the frame is above max_frame_size, or
@@ -148,7 +163,8 @@ class Transport {
   /// authentication tag, a fixed amount per frame, are not counted).
   struct PeerStats {
     Address address;
-    std::string endpoint;  // host:port as configured
+    std::string endpoint;  // host:port as listed; empty for an unlisted peer
+    bool admitted = true;  // false: an unlisted peer no longer admitted
     bool connected = false;
     std::uint64_t connections = 0;  // established, the first included: reconnects are one less
     std::uint64_t frames_sent = 0;
@@ -157,7 +173,8 @@ class Transport {
     std::uint64_t bytes_received = 0;
     std::uint64_t frames_dropped_queue_full = 0;
   };
-  /// One entry per configured peer, in address order. Any thread.
+  /// One entry per listed peer and per unlisted peer ever admitted, in address order.
+  /// Any thread.
   std::vector<PeerStats> peer_stats() const;
 
   /// Closes every connection and stops dialing and accepting. No handler call happens

@@ -30,8 +30,13 @@
 //
 // Unknown fields are errors (a misspelled option must not be silently ignored), as are a
 // public key that is not a valid ed25519 point and two nodes (validators or full nodes)
-// sharing a key, a validator address or a host:port. A node whose key is in neither list
-// cannot start: its peers would not accept it.
+// sharing a key, a validator address or a host:port.
+//
+// The lists are the nodes this one knows the addresses of, and admits whatever the chain
+// says. Besides them it admits the validators of its current and next height, which dial
+// in. A node whose own key is in neither list joins a network whose configurations do not
+// name it: it dials every listed node, and they accept it once a validator update makes it
+// a validator (docs/NODE.md, "Joining without being configured").
 #pragma once
 
 #include <chrono>
@@ -92,6 +97,9 @@ struct NodeConfig {
   /// Every validator of a network must agree: a node that encrypts refuses one that does
   /// not. Only for measuring what encryption costs (bft-cluster-bench).
   bool p2p_plaintext = false;
+
+  /// Whether `key` is a validator of height 1 or a full node here.
+  bool lists(const crypto::PublicKey& key) const;
 };
 
 /// Errors: invalid_argument naming the field (missing, wrong type, out of range, bad key
