@@ -110,6 +110,7 @@ struct Node {
   bool killed = false;   // stopped on purpose by --kill, to be restarted
   bool isolated = false; // cut off by --partition
   bool joins_late = false;  // --rotate: started only after the validator changes
+  bool unlisted = false;    // --unlisted-joiners: in no other node's configuration
 };
 
 /// One scheduled fault step.
@@ -243,16 +244,25 @@ Result<void> ClusterRun::write_node_files() {
     keys.push_back(signer.public_key());
   }
   const std::vector<ValidatorEntry> validators(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes));
-  const std::vector<ValidatorEntry> full_nodes(entries.begin() + static_cast<std::ptrdiff_t>(options_.nodes), entries.end());
   std::string operator_hex;
   if (options_.rotate || options_.rotate_out) {
     operator_key_ = bft::crypto::Ed25519Signer::generate();
     if (auto written = bft::crypto::write_key_file(dir_ / "operator.key", *operator_key_); !written) return written.error();
     operator_hex = bft::crypto::to_hex(operator_key_->public_key());
   }
+  // The full nodes the changes make validators: full-0 (--rotate), full-0..N-1 (--rotate-out).
+  const std::size_t promoted = options_.rotate ? 1 : options_.rotate_out ? options_.nodes : 0;
+  const auto unlisted = [&](std::size_t i) {
+    return options_.unlisted_joiners && i >= options_.nodes && i < options_.nodes + promoted;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     Node node;
     node.name = entries[i].name;
+    node.unlisted = unlisted(i);
+    // An unlisted joiner lists every other node but not itself; no one else lists it.
+    std::vector<ValidatorEntry> listed_full_nodes;
+    for (std::size_t j = options_.nodes; j < n; ++j)
+      if (!unlisted(j) || (node.unlisted && j != i)) listed_full_nodes.push_back(entries[j]);
     node.key = keys[i];
     node.http = endpoints[i];
     node.log = dir_ / (node.name + ".log");
@@ -260,7 +270,7 @@ Result<void> ClusterRun::write_node_files() {
     node.joins_late = i + 1 == n && ((options_.rotate && options_.full_nodes >= 2) ||
                                      (options_.rotate_out && options_.full_nodes > options_.nodes));
     const NodeConfig config{"bft-cluster",  node.name,         p2p[i],     node.http.host + ":" + std::to_string(node.http.port),
-                            node.name + ".key", node.name, options_.log_level, validators, full_nodes, operator_hex,
+                            node.name + ".key", node.name, options_.log_level, validators, listed_full_nodes, operator_hex,
                             options_.delay_ms, options_.loss, options_.p2p_plaintext};
     const fs::path config_path = dir_ / (node.name + ".json");
     std::ofstream file(config_path);
@@ -492,10 +502,12 @@ void ClusterRun::drive_and_watch() {
   std::stable_sort(actions.begin(), actions.end(), [](const Action& a, const Action& b) { return a.at_s < b.at_s; });
 
   std::vector<Endpoint> endpoints;
-  std::vector<Endpoint> load_endpoints;  // not the late joiner: it is not there at first
+  // Not the late joiner (it is not there at first), nor an unlisted joiner (it has no peers
+  // until the chain names it).
+  std::vector<Endpoint> load_endpoints;
   for (const Node& node : nodes_) {
     endpoints.push_back(node.http);
-    if (!node.joins_late) load_endpoints.push_back(node.http);
+    if (!node.joins_late && !node.unlisted) load_endpoints.push_back(node.http);
   }
   const auto load_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.duration_s));
   load_start_unix_ms_ = unix_ms_now();

@@ -29,9 +29,11 @@ TEST(ClusterOptions, FullNodesAndRotation) {
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->full_nodes, 2u);
   EXPECT_TRUE(o->rotate);
-  const auto out = parse({"--full-nodes", "5", "--rotate-out"});
+  EXPECT_FALSE(o->unlisted_joiners);
+  const auto out = parse({"--full-nodes", "5", "--rotate-out", "--unlisted-joiners"});
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->rotate_out);
+  EXPECT_TRUE(out->unlisted_joiners);
 }
 
 TEST(ClusterOptions, ReadsEveryOption) {
@@ -97,6 +99,7 @@ TEST(ClusterOptions, RejectsInconsistentRuns) {
       {"--rotate", "--nodes", "3", "--full-nodes", "1"},  // a change moves a third
       {"--rotate-out", "--nodes", "4", "--full-nodes", "3"},  // one replaces each
       {"--rotate", "--rotate-out", "--full-nodes", "4"},
+      {"--unlisted-joiners", "--full-nodes", "1"},        // no one joins without a rotation
       {"--nodes", "four"},
       {"--duration", "0"},
       {"--batch", "0"},

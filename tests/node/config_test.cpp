@@ -67,6 +67,20 @@ TEST(Config, ParsesEveryFieldAndResolvesPathsAgainstTheFile) {
   EXPECT_EQ(crypto::to_hex(*config->operator_key), key_b);
 }
 
+TEST(Config, ListsTheValidatorsOfHeightOneAndTheFullNodes) {
+  auto config = parse_config(config_with(R"(, "full_nodes": [{"public_key": ")" + key_c + R"(", "address": "h:3"}])"), "/");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const auto key = [](std::uint8_t seed_byte) {
+    crypto::Seed seed{};
+    seed.fill(seed_byte);
+    return crypto::Ed25519Signer::from_seed(seed).public_key();
+  };
+  EXPECT_TRUE(config->lists(key(0xa)));
+  EXPECT_TRUE(config->lists(key(0xb)));
+  EXPECT_TRUE(config->lists(key(0xc)));
+  EXPECT_FALSE(config->lists(key(0xd)));  // a joining node's own key
+}
+
 TEST(Config, DefaultsAndAbsolutePaths) {
   auto config = parse_config(R"({"chain_id": "c", "listen": "h:1", "http": "h:2", "key_file": "/k",
       "data_dir": "/d", "validators": [{"public_key": ")" + key_a + R"(", "address": "h:1"}]})",

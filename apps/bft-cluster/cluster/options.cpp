@@ -65,6 +65,10 @@ validators
                          the new set. With more full nodes than validators, the last one
                          starts after the changes. Needs --nodes 4 or more and
                          --full-nodes N or more
+  --unlisted-joiners     with --rotate or --rotate-out: the full nodes the changes make
+                         validators are in no other node's configuration (they list the
+                         others); the others admit them only once the chain names them,
+                         and they get no load
 
 metrics
   --metrics-port P       start a Prometheus server (Debian's prometheus) on 127.0.0.1:P
@@ -183,6 +187,8 @@ Result<void> validate(const Options& o) {
   if (o.rotate && o.rotate_out) return usage_error("--rotate and --rotate-out are two scenarios: choose one");
   if (o.rotate_out && (o.nodes < 4 || o.full_nodes < o.nodes))
     return usage_error("--rotate-out needs --nodes 4 or more and at least as many --full-nodes (one replaces each)");
+  if (o.unlisted_joiners && !o.rotate && !o.rotate_out)
+    return usage_error("--unlisted-joiners needs --rotate or --rotate-out (no one joins otherwise)");
   if (o.rotate && (o.nodes < 4 || o.full_nodes < 1))
     return usage_error("--rotate needs --nodes 4 or more (a change moves under a third of the power) and "
                        "--full-nodes 1 or more (one joins the validators)");
@@ -236,6 +242,7 @@ Result<Options> parse_options(std::span<const std::string_view> args) {
   app.add_option("--full-nodes", o.full_nodes);
   app.add_flag("--rotate", o.rotate);
   app.add_flag("--rotate-out", o.rotate_out);
+  app.add_flag("--unlisted-joiners", o.unlisted_joiners);
   app.add_option("--duration", o.duration_s);
   app.add_option("--load", o.load_per_s);
   app.add_option("--batch", o.batch);

@@ -40,6 +40,7 @@ struct Options {
   std::size_t full_nodes = 0;   // nodes without voting power: full-0 .. full-(K-1)
   bool rotate = false;          // change the validator set under load (see usage_text)
   bool rotate_out = false;      // replace every original validator, one at a time
+  bool unlisted_joiners = false;  // the full nodes the changes promote are in no other node's configuration
   double duration_s = 20;
   double load_per_s = 2000;     // commands per second over the whole cluster; 0: no load
   std::size_t batch = 50;       // commands per POST /txs
