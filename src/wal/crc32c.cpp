@@ -1,6 +1,11 @@
 #include "bft/wal/crc32c.hpp"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace bft::wal {
 
@@ -26,7 +31,7 @@ constexpr Tables tables = make_tables();
 
 }  // namespace
 
-std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) noexcept {
+std::uint32_t detail::crc32c_tables(std::span<const std::uint8_t> bytes, std::uint32_t crc) noexcept {
   crc = ~crc;
   const std::uint8_t* p = bytes.data();
   std::size_t n = bytes.size();
@@ -40,6 +45,40 @@ std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) noe
   }
   while (n-- > 0) crc = (crc >> 8) ^ tables[0][(crc ^ *p++) & 0xFF];
   return ~crc;
+}
+
+#if defined(__x86_64__)
+
+bool detail::has_crc32c_instruction() noexcept { return __builtin_cpu_supports("sse4.2"); }
+
+__attribute__((target("sse4.2"))) std::uint32_t detail::crc32c_instruction(std::span<const std::uint8_t> bytes,
+                                                                            std::uint32_t crc) noexcept {
+  std::uint64_t state = ~crc;
+  const std::uint8_t* p = bytes.data();
+  std::size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, sizeof word);  // little-endian, any alignment
+    state = _mm_crc32_u64(state, word);
+  }
+  auto crc32 = static_cast<std::uint32_t>(state);
+  for (; n > 0; ++p, --n) crc32 = _mm_crc32_u8(crc32, *p);
+  return ~crc32;
+}
+
+#else
+
+bool detail::has_crc32c_instruction() noexcept { return false; }
+
+std::uint32_t detail::crc32c_instruction(std::span<const std::uint8_t> bytes, std::uint32_t crc) noexcept {
+  return crc32c_tables(bytes, crc);
+}
+
+#endif
+
+std::uint32_t crc32c(std::span<const std::uint8_t> bytes, std::uint32_t crc) noexcept {
+  static const bool instruction_available = detail::has_crc32c_instruction();
+  return instruction_available ? detail::crc32c_instruction(bytes, crc) : detail::crc32c_tables(bytes, crc);
 }
 
 }  // namespace bft::wal

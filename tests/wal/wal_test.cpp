@@ -5,7 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "bft/wal/crc32c.hpp"
 #include "bft/wal/sign_guard.hpp"
@@ -30,6 +33,22 @@ TEST(Crc32c, StandardVectors) {
   EXPECT_EQ(crc32c(buf), 0x46DD794Eu);
   for (std::size_t i = 0; i < 32; ++i) buf[i] = static_cast<std::uint8_t>(31 - i);
   EXPECT_EQ(crc32c(buf), 0x113FDB5Cu);
+}
+
+TEST(Crc32c, TheInstructionAndTheTablesAgree) {
+  if (!detail::has_crc32c_instruction()) GTEST_SKIP() << "this CPU has no crc32 instruction";
+  EXPECT_EQ(detail::crc32c_instruction(as_bytes("123456789"), 0), 0xE3069283u);
+  std::mt19937_64 random(7);
+  std::vector<std::uint8_t> buffer(600);
+  for (auto& byte : buffer) byte = static_cast<std::uint8_t>(random());
+  for (int i = 0; i < 5000; ++i) {
+    // Lengths from 0 to hundreds of bytes, at every alignment, from any earlier CRC.
+    const std::size_t offset = random() % 16;
+    const std::size_t length = random() % (buffer.size() - offset);
+    const auto bytes = std::span<const std::uint8_t>(buffer).subspan(offset, length);
+    const auto seed = static_cast<std::uint32_t>(random());
+    ASSERT_EQ(detail::crc32c_instruction(bytes, seed), detail::crc32c_tables(bytes, seed)) << offset << " " << length;
+  }
 }
 
 TEST(Crc32c, ExtendsAcrossSplits) {
