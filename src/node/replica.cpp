@@ -799,10 +799,13 @@ class Replica::Impl {
   /// anything posted during the call leave, in order.
   void flush() {
     if (own_unsynced_ && !fatal_) {
-      if (auto guarded = guard_.sync(); !guarded)
-        stop(guarded.error());
-      else if (auto logged = wal_.sync(); !logged)
+      // The log first: the guard must never hold a message the log lost. Restarted
+      // without it, the node could sign nothing else in that slot (not even another
+      // block, whose time differs), and a round that needs its vote would never end.
+      if (auto logged = wal_.sync(); !logged)
         stop(logged.error());
+      else if (auto guarded = guard_.sync(); !guarded)
+        stop(guarded.error());
       own_unsynced_ = false;
     }
     if (!fatal_)

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "bft/codec/hash.hpp"
 #include "bft/wal/wal.hpp"
@@ -116,12 +118,13 @@ struct SignGuard::State {
   Height highest = 0;
   Height open_start = 0;  // first height of the open file
   std::unique_ptr<LogFile> file;
+  std::vector<std::pair<Slot, Content>> reserved;  // in signed_, not yet written
   bool unsynced = false;  // records written to `file` since its last sync
   bool failed = false;
   std::size_t refusals = 0;
   Bytes scratch;
 
-  /// Checks the slot and writes the message's record; durable only after sync().
+  /// Checks the slot and takes it; the record is written and made durable by sync().
   /// `what` names the message in an error: only then is it built (a vote's text holds
   /// its whole value).
   Result<void> reserve(const Slot& slot, Content content, const std::function<std::string()>& what) {
@@ -136,14 +139,45 @@ struct SignGuard::State {
       ++refusals;
       return make_error(Errc::already_signed, "sign guard: refusing " + what() + ": another message was signed for its slot");
     }
+    signed_.emplace(slot, content);
+    reserved.emplace_back(slot, std::move(content));
+    if (height > highest) {
+      highest = height;
+      forget_old_heights();
+    }
+    return {};
+  }
+
+  /// Writes the reserved records, then syncs. Nothing is written before: a caller that
+  /// makes its write-ahead log durable first never finds a record here that its log lost
+  /// (which would leave it unable to sign anything else for that slot, e.g. another
+  /// block after a restart).
+  Result<void> sync() {
+    if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
+    for (const auto& [slot, content] : reserved)
+      if (auto ok = write(slot, content); !ok) return ok;
+    reserved.clear();
+    if (!unsynced) return {};
+    if (auto ok = file->sync(); !ok) return fail(ok.error());
+    unsynced = false;
+    return {};
+  }
+
+  Result<void> write(const Slot& slot, const Content& content) {
+    const Height height = std::get<0>(slot);
     if (!file || open_start != file_start(height)) {
-      if (auto ok = sync(); !ok) return ok;  // a file is synced whole before the next one
+      if (file && unsynced) {  // a file is synced whole before the next one
+        if (auto ok = file->sync(); !ok) return fail(ok.error());
+        unsynced = false;
+      }
+      const bool newer = !file || file_start(height) > open_start;
       auto opened = storage->open(guard_name(file_start(height)), true);
       if (!opened) return fail(opened.error());
       file = std::move(*opened);
       open_start = file_start(height);
       if (auto ok = storage->sync_directory(); !ok) return fail(ok.error());
       if (auto ok = file->preallocate(preallocate); !ok) return fail(ok.error());
+      if (newer) remove_old_files();
     }
     scratch.clear();
     Bytes payload;
@@ -151,30 +185,20 @@ struct SignGuard::State {
     append_frame(payload, scratch);
     if (auto ok = file->append(scratch); !ok) return fail(ok.error());
     unsynced = true;
-    signed_.emplace(slot, content);
-    if (height > highest) {
-      const bool new_file = file_start(height) != file_start(highest);
-      highest = height;
-      prune(new_file);
-    }
     return {};
   }
 
-  Result<void> sync() {
-    if (failed) return make_error(Errc::io_error, "sign guard: closed after an earlier io error");
-    if (!unsynced) return {};
-    if (auto ok = file->sync(); !ok) return fail(ok.error());
-    unsynced = false;
-    return {};
-  }
-
-  /// Forgets heights below highest - keep; files only when a new one was started (a file
-  /// goes once every height it holds is forgotten).
-  void prune(bool files) {
+  /// Forgets heights below highest - keep.
+  void forget_old_heights() {
     if (highest <= keep) return;
     const Height below = highest - keep;
     signed_.erase(signed_.begin(), signed_.lower_bound(Slot{below, std::numeric_limits<Round>::min(), 0}));
-    if (!files) return;
+  }
+
+  /// Removes the files whose every height is forgotten (when a new file starts).
+  void remove_old_files() {
+    if (highest <= keep) return;
+    const Height below = highest - keep;
     if (auto names = storage->list())
       for (const std::string& name : *names)
         if (auto old = parse_guard(name); old && old->start + heights_per_file <= below)

@@ -42,7 +42,9 @@ class MemoryChain final : public Ledger {
   MemoryChain(std::size_t index, std::span<const ValidatorKey> genesis)
       : index_(index), history_(std::move(ValidatorHistory::create(genesis).value())) {}
   Value propose(Height height) override {
-    return Value::from_text("h" + std::to_string(height) + " by " + std::to_string(index_));
+    std::string value = "h" + std::to_string(height) + " by " + std::to_string(index_);
+    if (fresh_values) value += " #" + std::to_string(++proposals_);
+    return Value::from_text(value);
   }
   Validity check_proposal(Height height, Round round, const Value& value, const Address&, Round) override {
     if (height > blocks.size() + 1) {
@@ -96,10 +98,14 @@ class MemoryChain final : public Ledger {
   std::set<Height> unreadable;  // committed, but reading them fails
   /// The set from a height on, in force once the height two below it commits.
   std::map<Height, std::vector<ValidatorKey>> changes;
+  /// Each proposal another value, as bft-node's engine builds each block anew (its time,
+  /// the mempool's transactions): a proposal lost in a crash is not proposed again.
+  bool fresh_values = false;
 
  private:
   std::size_t index_;
   ValidatorHistory history_;
+  std::uint64_t proposals_ = 0;
 };
 
 class Cluster;

@@ -120,6 +120,40 @@ TEST(Replica, TheGuardRelearnsTheOwnMessagesTheLogHolds) {
   cluster.expect_no_double_signing();
 }
 
+// The proposer's proposal and the prevote it caused reached the guard, but the log's sync
+// failed, so neither was sent. Restarted, it builds another value (as bft-node's engine
+// does: a new time, other transactions). It must take part in the round all the same:
+// with one validator cut off, the round needs it. (A guard holding what the log lost left
+// it mute for the round, and the other two waited for a third prevote for ever.)
+TEST(Replica, AProposerWhoseLogSyncFailedTakesPartInTheRoundAfterRestart) {
+  std::size_t proposer = 0;  // of height 5, round 0: the same in every cluster of four
+  {
+    Cluster probe(4);
+    ASSERT_TRUE(probe.all_reach(5));
+    const codec::QuorumCertificate& fifth = probe.node(0).app->blocks[4];
+    ASSERT_EQ(fifth.round, 0);
+    const std::string value(fifth.value->view());
+    proposer = static_cast<std::size_t>(std::stoul(value.substr(value.find(" by ") + 4)));
+  }
+  Cluster cluster(4);
+  for (std::size_t i = 0; i < cluster.size(); ++i) cluster.node(i).app->fresh_values = true;
+  const std::size_t cut_off = (proposer + 1) % cluster.size();
+  // Its precommit of height 4 is durable and sent: its next log sync is height 5's proposal's.
+  ASSERT_TRUE(cluster.run_until([&] {
+    const Replica& replica = *cluster.node(proposer).replica;
+    return replica.height() == 4 && replica.step() == Step::precommit;
+  }));
+  cluster.node(proposer).wal_disk.fail_next_sync();
+  cluster.cut().insert(cut_off);
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.node(proposer).replica->fatal().has_value(); }));
+  EXPECT_EQ(cluster.node(proposer).replica->height(), 5u);
+  cluster.crash(proposer);
+  ASSERT_TRUE(cluster.open(proposer).ok());
+  ASSERT_TRUE(cluster.all_reach(8, {cut_off}));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
 // A validator that floods sync requests gets sync_blocks_per_second blocks, in bursts of
 // four batches, not a block-store read per request; its budget refills with time.
 TEST(Replica, SyncRequestsAreServedWithinAPerPeerBudget) {

@@ -43,8 +43,10 @@ class SignGuard {
   Result<void> authorize(const Proposal& proposal);
 
   /// authorize() in two steps, for a caller that makes several messages durable with one
-  /// sync: reserve() checks the slot and writes the record, sync() makes every reserved
-  /// record durable. Nothing reserved may be sent before sync() returned OK. Errors as
+  /// sync: reserve() checks the slot and takes it (in memory), sync() writes every
+  /// reserved record and makes it durable. Nothing reserved may be sent before sync()
+  /// returned OK. Writing nothing before sync() lets a caller make its own log durable
+  /// first, so the guard never holds a message the log lost. Errors as
   /// authorize().
   Result<void> reserve(const Vote& vote);
   Result<void> reserve(const Proposal& proposal);
