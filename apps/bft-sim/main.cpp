@@ -185,6 +185,10 @@ Cli parse(int argc, char** argv) {
                cli.options.wipe_disks_on_crash);
   cluster_flag("--real-crypto", "sign with ed25519 instead of the simulation's hash signatures (slower)",
                cli.options.real_crypto);
+  cluster_flag("--blocks",
+               "each node runs the engine bft-node runs (block store in memory, mempool, start-up handshake) with a "
+               "simulated application, and clients send transactions",
+               cli.options.blocks);
 
   add_value_option(app, "--seed", "S", "run seed S (default 1)", "seeds",
                    [&](const std::string& v) { cli.first_seed = parse_number<std::uint64_t>(v); });

@@ -296,6 +296,7 @@ Result<BlockStore> BlockStore::open(const std::string& directory, BlockStoreOpti
   leveldb::Options db_options;
   db_options.create_if_missing = true;
   db_options.paranoid_checks = true;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.block_cache = state->cache.get();
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.max_open_files = max_open_tables;

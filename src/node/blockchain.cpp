@@ -110,7 +110,8 @@ Result<std::unique_ptr<Blockchain>> Blockchain::open(BlockchainOptions options, 
   if (options.block_limits.max_block_bytes <= overhead)
     return make_error(Errc::invalid_argument, "max_block_bytes leaves no room for a transaction");
   options.mempool.max_tx_bytes = std::min(options.mempool.max_tx_bytes, options.block_limits.max_block_bytes - overhead);
-  auto history = ValidatorHistory::create(options.validators);
+  if (options.signature_scheme == nullptr) return make_error(Errc::invalid_argument, "no signature scheme");
+  auto history = ValidatorHistory::create(options.validators, *options.signature_scheme);
   if (!history) return history.error();
   auto changes = store.validator_changes();
   if (!changes) return changes.error();

@@ -26,8 +26,9 @@ std::string_view to_string(ViolationKind kind) noexcept {
   return "?";
 }
 
-SafetyChecker::SafetyChecker(std::vector<bool> correct)
+SafetyChecker::SafetyChecker(std::vector<bool> correct, std::function<bool(const Value&)> valid)
     : correct_(std::move(correct)),
+      valid_(std::move(valid)),
       votes_(correct_.size()),
       proposals_(correct_.size()),
       evidence_against_(correct_.size(), 0) {}
@@ -84,7 +85,7 @@ void SafetyChecker::on_decide(std::uint32_t node, Height height, Round round, co
     report(ViolationKind::validity, at,
            node_name(node) + " decided " + value.to_string() + " at h=" + std::to_string(height) +
                ", which nobody proposed");
-  else if (!is_valid_value(value))
+  else if (!valid_(value))
     report(ViolationKind::validity, at,
            node_name(node) + " decided the invalid value " + value.to_string() + " at h=" + std::to_string(height));
 }
@@ -95,6 +96,10 @@ void SafetyChecker::on_evidence(std::uint32_t observer, std::uint32_t offender, 
   if (correct_[offender])
     report(ViolationKind::false_evidence, at,
            node_name(observer) + " reported evidence against correct " + node_name(offender));
+}
+
+void SafetyChecker::on_invalid_commit(std::uint32_t node, std::string detail, Time at) {
+  if (correct_[node]) report(ViolationKind::validity, at, node_name(node) + " " + detail);
 }
 
 void SafetyChecker::on_liveness_failure(std::string detail, Time at) {

@@ -19,9 +19,11 @@
 
 #include "bft/crypto/ed25519.hpp"
 #include "bft/crypto/signing.hpp"
+#include "bft/node/block.hpp"
 #include "bft/node/replica.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/sim/application.hpp"
+#include "bft/sim/chain.hpp"
 #include "bft/sim/event_queue.hpp"
 #include "bft/sim/rng.hpp"
 #include "bft/sim/signing.hpp"
@@ -43,6 +45,9 @@ Time sim_time(TimePoint t) {
 std::chrono::milliseconds whole_ms(Time t) {
   return std::chrono::milliseconds(std::max<Time>(1, (t + micros_per_ms - 1) / micros_per_ms));
 }
+
+/// Block times (--blocks): simulated time from this Unix time on.
+constexpr std::uint64_t sim_epoch_unix_ms = 1'800'000'000'000;
 
 const codec::ChainId& sim_chain() {
   static const codec::ChainId id = codec::ChainId::create("bft-sim").value();
@@ -166,7 +171,10 @@ struct Node {
   std::unique_ptr<crypto::Signer> signer;
   wal::MemoryStorage wal_disk;
   wal::MemoryStorage guard_disk;
-  std::unique_ptr<SimLedger> ledger;
+  // The ledger: certificates only, or with --blocks the engine (open while the node is up).
+  std::unique_ptr<SimLedger> certificates;
+  std::unique_ptr<ChainLedger> chain;
+  node::Ledger* ledger = nullptr;
   std::unique_ptr<SimLink> link;
   node::ReplicaOptions options{sim_chain()};
   std::unique_ptr<node::Replica> replica;  // null while down (and for a silent node)
@@ -248,6 +256,7 @@ class Cluster {
     Node& node = *nodes_[index];
     const Value& value = *commit.value;  // a commit certificate always holds its value
     checker_.on_decide(index, commit.height, commit.round, value, now_);
+    if (node.chain) check_transactions(node, commit.height, value);
     if (trace_) trace_->decisions.push_back({now_, index, commit.height, commit.round, value.to_string()});
     if (node.correct()) {
       result_.commit_latencies_us.push_back(static_cast<std::uint32_t>(
@@ -256,6 +265,40 @@ class Cluster {
     }
     node.height_started = now_;
     if (++decisions_since_prune_ >= prune_every_decisions_per_node * nodes_.size()) prune();
+  }
+
+  /// --blocks: every transaction of a decided block must be one a client sent, and
+  /// committed at one height only. Then, as a client would, the next transaction goes to
+  /// a correct node's mempool.
+  void check_transactions(Node& node, Height height, const Value& value) {
+    auto block = node::decode_block(value.bytes());
+    if (!block) return;  // not a block: the validity checker reports the value itself
+    for (const node::Tx& tx : block->txs) {
+      const auto number = simulated_tx_number(tx);
+      if (!number || *number >= next_tx_) {
+        checker_.on_invalid_commit(node.index,
+                                   "committed a transaction no client sent at h=" + std::to_string(height), now_);
+        continue;
+      }
+      const auto [first, fresh] = committed_txs_.try_emplace(*number, height);
+      if (fresh) {
+        ++result_.txs_committed;
+      } else if (first->second != height) {
+        checker_.on_invalid_commit(node.index,
+                                   "committed transaction " + std::to_string(*number) + " at h=" +
+                                       std::to_string(height) + ", committed already at h=" +
+                                       std::to_string(first->second),
+                                   now_);
+      }
+    }
+    if (!node.correct()) return;
+    if (node.chain->submit(simulated_tx(next_tx_)).accepted()) ++result_.txs_submitted;
+    ++next_tx_;
+  }
+
+  /// Whether a correct node's ledger could accept `value` (for a Byzantine strategy).
+  bool valid_value(const Value& value) const {
+    return options_.blocks ? node::decode_block(value.bytes()).ok() : is_valid_value(value);
   }
 
   /// The validators the k-th change aims at: with full nodes, on odd k the next full
@@ -341,7 +384,9 @@ class Cluster {
     correct_count_ = n - options_.byzantine;
     for (std::size_t i = options_.byzantine; i < n; ++i)  // Byzantine nodes stay on side 0
       side_[order[i]] = correct_seen++ < (correct_count_ + 1) / 2 ? 0 : 1;
-    checker_ = SafetyChecker(correct);
+    checker_ = options_.blocks
+                   ? SafetyChecker(correct, [](const Value& value) { return node::decode_block(value.bytes()).ok(); })
+                   : SafetyChecker(correct);
     for (std::uint32_t i = 0; i < options_.validators; ++i)
       if (correct[i]) correct_validators_.push_back(i);
 
@@ -352,12 +397,23 @@ class Cluster {
         node->fault = options_.fault;
         result_.byzantine_nodes.push_back(i);
       }
-      if (options_.validator_change_every == 0) {
-        node->ledger = std::make_unique<SimLedger>(*this, i, &*validators_);
+      if (options_.blocks) {
+        ChainLedger::Options chain(sim_chain());
+        chain.genesis = genesis_;
+        chain.scheme = &scheme;
+        chain.self = node->address;
+        chain.unix_ms = [this] { return sim_epoch_unix_ms + now_ / micros_per_ms; };
+        chain.on_commit = [this, i](const codec::QuorumCertificate& commit) { on_commit(i, commit); };
+        node->chain = std::make_unique<ChainLedger>(std::move(chain), logger_);
+        node->ledger = node->chain.get();
+      } else if (options_.validator_change_every == 0) {
+        node->certificates = std::make_unique<SimLedger>(*this, i, &*validators_);
+        node->ledger = node->certificates.get();
       } else {
         auto own = node::ValidatorHistory::create(genesis_, scheme);
         if (!own) return own.error();
-        node->ledger = std::make_unique<SimLedger>(*this, i, std::move(*own));
+        node->certificates = std::make_unique<SimLedger>(*this, i, std::move(*own));
+        node->ledger = node->certificates.get();
       }
       node->link = std::make_unique<SimLink>(*this, i);
       node::ReplicaOptions& o = node->options;
@@ -470,6 +526,14 @@ class Cluster {
   // ---- driving a replica ----
 
   void open_replica(Node& node) {
+    if (node.chain && !node.chain->is_open()) {
+      // Nothing damages the block store's memory: an engine that cannot open is a bug.
+      if (auto chain = node.chain->open(); !chain) {
+        checker_.on_stop("v" + std::to_string(node.index) + " cannot open its chain: " + chain.error().message, now_);
+        return;
+      }
+      result_.blocks_replayed += node.chain->replayed();
+    }
     auto opened = node::Replica::open(node.options, *node.signer, node.wal_disk, node.guard_disk, *node.ledger, *node.link,
                                       logger_, time_point(now_));
     if (!opened) {
@@ -631,7 +695,7 @@ class Cluster {
   // amnesia: prevote for the round's valid proposal even when locked on something else.
   void forget_lock(Node& node, std::optional<std::uint32_t> to, Vote vote) {
     if (vote.type == VoteType::prevote)
-      if (const Proposal* p = proposal_of(node, vote.height, vote.round); p && is_valid_value(p->value)) vote.value = p->value;
+      if (const Proposal* p = proposal_of(node, vote.height, vote.round); p && valid_value(p->value)) vote.value = p->value;
     const MessageKind kind = vote.type == VoteType::prevote ? MessageKind::prevote : MessageKind::precommit;
     send(node.index, to, signed_frame(node, vote), Label{kind, vote.height, vote.round, !vote.value});
   }
@@ -760,6 +824,7 @@ class Cluster {
   void crash_now(Node& node) {
     count_stats(node);
     node.replica.reset();
+    if (node.chain) node.chain->close();
     node.guard_disk.crash();
     node.crash_armed = false;
     node.wake_token = 0;
@@ -798,7 +863,8 @@ class Cluster {
       lowest_next = std::min(lowest_next, node->decided() + 1);
       if (node->correct()) lowest_correct = std::min(lowest_correct, node->decided());
     }
-    for (auto& node : nodes_) node->ledger->prune_below(lowest_next);
+    for (auto& node : nodes_)
+      if (node->certificates) node->certificates->prune_below(lowest_next);
     if (lowest_correct != std::numeric_limits<Height>::max()) checker_.forget_below(lowest_correct + 1);
     for (auto it = split_proposals_.begin(); it != split_proposals_.end() && it->first.first < lowest_next;)
       it = split_proposals_.erase(it);
@@ -969,6 +1035,8 @@ class Cluster {
   std::uint64_t wake_tokens_ = 0;
   std::vector<std::uint8_t> side_;  // the half of the network each node belongs to
   std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
+  std::uint64_t next_tx_ = 0;  // --blocks: the number of the next client transaction
+  std::unordered_map<std::uint64_t, Height> committed_txs_;  // --blocks: the height each committed at
 
   /// Boxed: a parcel stays put while its receiver sends (opening parcels).
   std::vector<std::unique_ptr<Parcel>> parcels_;

@@ -47,6 +47,9 @@ void Summary::add(const RunResult& run) {
   failed_syncs_ += run.failed_syncs;
   bits_flipped_ += run.bits_flipped;
   nodes_lost_ += run.nodes_lost;
+  txs_submitted_ += run.txs_submitted;
+  txs_committed_ += run.txs_committed;
+  blocks_replayed_ += run.blocks_replayed;
 }
 
 double Summary::rounds_per_height_mean() const {
@@ -110,6 +113,9 @@ std::string Summary::to_json() const {
   j["failed_syncs"] = failed_syncs_;
   j["bits_flipped"] = bits_flipped_;
   j["nodes_lost"] = nodes_lost_;
+  j["txs_submitted"] = txs_submitted_;
+  j["txs_committed"] = txs_committed_;
+  j["blocks_replayed"] = blocks_replayed_;
   j["failed_seeds"] = std::vector<std::uint64_t>(
       failed_seeds_.begin(), failed_seeds_.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(failed_seeds_.size(), 100)));
   return j.dump();
@@ -166,6 +172,12 @@ std::string Summary::to_text() const {
     std::snprintf(buffer, sizeof buffer, "disk faults: %llu failed fsyncs, %llu bits flipped, %llu nodes lost\n",
                   static_cast<unsigned long long>(failed_syncs_), static_cast<unsigned long long>(bits_flipped_),
                   static_cast<unsigned long long>(nodes_lost_));
+    text += buffer;
+  }
+  if (txs_submitted_ > 0) {
+    std::snprintf(buffer, sizeof buffer, "transactions: %llu submitted, %llu committed; %llu blocks replayed at restarts\n",
+                  static_cast<unsigned long long>(txs_submitted_), static_cast<unsigned long long>(txs_committed_),
+                  static_cast<unsigned long long>(blocks_replayed_));
     text += buffer;
   }
   std::snprintf(buffer, sizeof buffer, "speed: %.1f heights/s (%.0f ms wall, %.0f ms simulated, %llu events)\n",

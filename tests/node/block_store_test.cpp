@@ -3,6 +3,8 @@
 // readers on other threads while the node appends and prunes.
 #include <gtest/gtest.h>
 #include <leveldb/db.h>
+#include <leveldb/env.h>
+#include <leveldb/helpers/memenv.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -106,6 +108,30 @@ TEST_F(BlockStoreTest, AppendsAndReadsBack) {
   auto all = store.read_range(0, 100, std::size_t{4} << 20);
   ASSERT_TRUE(all.ok()) << all.error().message;
   EXPECT_EQ(*all, blocks);
+}
+
+// The simulator keeps each node's store in memory: LevelDB's MemEnv, whose files outlive
+// the store that wrote them, as a disk's do.
+TEST_F(BlockStoreTest, KeepsItsFilesWhereItsEnvironmentSays) {
+  const std::unique_ptr<leveldb::Env> memory(leveldb::NewMemEnv(leveldb::Env::Default()));
+  const std::string nowhere = (dir_ / "in-memory").string();
+  BlockStoreOptions options;
+  options.env = memory.get();
+  {
+    auto store = BlockStore::open(nowhere, options);
+    ASSERT_TRUE(store) << store.error().message;
+    fill(*store, 5);
+  }
+  EXPECT_FALSE(fs::exists(nowhere));
+  auto reopened = BlockStore::open(nowhere, options);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  EXPECT_EQ(reopened->tip(), 5u);
+  const auto read = reopened->get(3);
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ(**read, block_at(3));
+  auto on_disk = BlockStore::open(nowhere);  // the file system holds none of it
+  ASSERT_TRUE(on_disk) << on_disk.error().message;
+  EXPECT_EQ(on_disk->tip(), 0u);
 }
 
 TEST_F(BlockStoreTest, ReadRangeHonoursCountAndBytes) {

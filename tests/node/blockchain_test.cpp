@@ -396,6 +396,17 @@ TEST_F(BlockchainTest, ARestartReloadsTheIndexFromABoundedNumberOfBlocks) {
   EXPECT_TRUE(chain_->tx_index().find(tx_id(tx("c"))));
 }
 
+TEST_F(BlockchainTest, NeedsASignatureScheme) {
+  DurableState durable;
+  LedgerApp app(durable);
+  BlockchainOptions o = options();
+  EXPECT_EQ(o.signature_scheme, &crypto::ed25519_scheme());
+  o.signature_scheme = nullptr;
+  const auto chain = open(app, std::move(o));
+  ASSERT_FALSE(chain);
+  EXPECT_EQ(chain.error().code, Errc::invalid_argument);
+}
+
 TEST_F(BlockchainTest, AProposalIsCutToWhatABlockHolds) {
   DurableState durable;
   LedgerApp app(durable);

@@ -49,6 +49,10 @@
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 
+namespace leveldb {
+class Env;
+}
+
 namespace bft::node {
 
 /// Facts the node measured itself: not agreed on, not signed.
@@ -90,6 +94,9 @@ struct BlockStoreOptions {
   std::size_t write_buffer_bytes = std::size_t{4} << 20;
   /// Deletions per prune_below() call, so that one call never stalls the node.
   std::size_t max_prune_per_call = 1000;
+  /// Where LevelDB keeps its files: the file system when null; leveldb::NewMemEnv's
+  /// memory for a simulation. Must outlive the store.
+  leveldb::Env* env = nullptr;
 };
 
 /// Move-only. One thread appends and prunes; any threads may call base, tip, get and

@@ -67,6 +67,8 @@ struct BlockchainOptions {
   codec::ChainId chain;
   /// The validators of height 1 (the genesis set); validator updates change it later.
   std::vector<ValidatorKey> validators;
+  /// Their keys' scheme (ed25519 unless a simulation says otherwise). Must outlive the chain.
+  const crypto::SignatureScheme* signature_scheme = &crypto::ed25519_scheme();
   ValidatorChangeLimits validator_change_limits;
   /// This node's address: the proposer its own blocks name.
   Address self;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bft/sim/application.hpp"
 #include "bft/sim/event_queue.hpp"
 #include "bft/types.hpp"
 
@@ -30,8 +32,9 @@ struct Violation {
 
 class SafetyChecker {
  public:
-  /// correct[i]: whether node i follows the protocol.
-  explicit SafetyChecker(std::vector<bool> correct);
+  /// correct[i]: whether node i follows the protocol. `valid`: the values a correct
+  /// node's application accepts.
+  explicit SafetyChecker(std::vector<bool> correct, std::function<bool(const Value&)> valid = is_valid_value);
 
   /// Any node (Byzantine included) put this proposal on the wire: its value counts as
   /// proposed at its height.
@@ -44,6 +47,9 @@ class SafetyChecker {
   void on_decide(std::uint32_t node, Height height, Round round, const Value& value, Time at);
   /// `observer`'s core reported `offender` for equivocation.
   void on_evidence(std::uint32_t observer, std::uint32_t offender, Time at);
+  /// A correct node committed a block the clients' transactions cannot explain (one no
+  /// client sent, or one committed before): a validity violation.
+  void on_invalid_commit(std::uint32_t node, std::string detail, Time at);
   void on_liveness_failure(std::string detail, Time at);
   void on_stop(std::string detail, Time at);
 
@@ -69,6 +75,7 @@ class SafetyChecker {
   void report(ViolationKind kind, Time at, std::string detail);
 
   std::vector<bool> correct_;
+  std::function<bool(const Value&)> valid_;
   std::unordered_map<Height, FirstDecision> decided_;
   std::unordered_map<Height, std::vector<Value>> proposed_;
   std::vector<std::map<VoteSlot, std::optional<Value>>> votes_;  // per correct node

@@ -75,6 +75,11 @@ struct SimOptions {
   /// Sign with ed25519 instead of the simulation's hash signatures (slower; the same
   /// runs otherwise, but for the bytes of signatures).
   bool real_crypto = false;
+  /// Each node's ledger is the engine bft-node runs (node::Blockchain: block store in
+  /// memory, mempool, start-up handshake) with a simulated application (bft/sim/chain.hpp),
+  /// and each correct node's commit brings its mempool a new client transaction. Without,
+  /// a ledger of certificates whose values are "ok:<height>.<proposer>".
+  bool blocks = false;
 
   static Config default_consensus();
 

@@ -85,6 +85,11 @@ struct RunResult {
   std::uint64_t failed_syncs = 0;
   std::uint64_t bits_flipped = 0;
   std::uint64_t nodes_lost = 0;
+  /// --blocks: client transactions submitted, and committed (each once: a second commit
+  /// is a validity violation); blocks restarted engines replayed into their application.
+  std::uint64_t txs_submitted = 0;
+  std::uint64_t txs_committed = 0;
+  std::uint64_t blocks_replayed = 0;
 
   bool failed() const noexcept { return !violations.empty(); }
 };
