@@ -10,8 +10,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <random>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <utility>

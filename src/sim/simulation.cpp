@@ -256,7 +256,11 @@ class Cluster {
     Node& node = *nodes_[index];
     const Value& value = *commit.value;  // a commit certificate always holds its value
     checker_.on_decide(index, commit.height, commit.round, value, now_);
-    if (node.chain) check_transactions(node, commit.height, value);
+    if (node.chain) {
+      check_transactions(node, commit.height, value);
+      // As a client would: the next transaction, to a node that just committed.
+      if (node.correct() && node.chain->submit(simulated_tx(next_tx_++)).accepted()) ++result_.txs_submitted;
+    }
     if (trace_) trace_->decisions.push_back({now_, index, commit.height, commit.round, value.to_string()});
     if (node.correct()) {
       result_.commit_latencies_us.push_back(static_cast<std::uint32_t>(
@@ -268,8 +272,7 @@ class Cluster {
   }
 
   /// --blocks: every transaction of a decided block must be one a client sent, and
-  /// committed at one height only. Then, as a client would, the next transaction goes to
-  /// a correct node's mempool.
+  /// committed at one height only.
   void check_transactions(Node& node, Height height, const Value& value) {
     auto block = node::decode_block(value.bytes());
     if (!block) return;  // not a block: the validity checker reports the value itself
@@ -291,12 +294,10 @@ class Cluster {
                                    now_);
       }
     }
-    if (!node.correct()) return;
-    if (node.chain->submit(simulated_tx(next_tx_)).accepted()) ++result_.txs_submitted;
-    ++next_tx_;
   }
 
-  /// Whether a correct node's ledger could accept `value` (for a Byzantine strategy).
+  /// Whether a correct node's ledger could accept `value`: the checker's validity, and
+  /// what amnesia prevotes.
   bool valid_value(const Value& value) const {
     return options_.blocks ? node::decode_block(value.bytes()).ok() : is_valid_value(value);
   }
@@ -384,9 +385,7 @@ class Cluster {
     correct_count_ = n - options_.byzantine;
     for (std::size_t i = options_.byzantine; i < n; ++i)  // Byzantine nodes stay on side 0
       side_[order[i]] = correct_seen++ < (correct_count_ + 1) / 2 ? 0 : 1;
-    checker_ = options_.blocks
-                   ? SafetyChecker(correct, [](const Value& value) { return node::decode_block(value.bytes()).ok(); })
-                   : SafetyChecker(correct);
+    checker_ = SafetyChecker(correct, [this](const Value& value) { return valid_value(value); });
     for (std::uint32_t i = 0; i < options_.validators; ++i)
       if (correct[i]) correct_validators_.push_back(i);
 
