@@ -296,6 +296,17 @@ class Cluster {
     }
   }
 
+  /// An equivocator's second value beside `value`: with --blocks the same block a
+  /// millisecond later, which every correct node accepts as well; else one no node accepts.
+  Value second_value(const Value& value) const {
+    if (options_.blocks)
+      if (auto block = node::decode_block(value.bytes())) {
+        ++block->header.time_unix_ms;
+        return node::encode_block(block->header, block->txs);
+      }
+    return Value::from_text(std::string(value.view()) + "~");
+  }
+
   /// Whether a correct node's ledger could accept `value`: the checker's validity, and
   /// what amnesia prevotes.
   bool valid_value(const Value& value) const {
@@ -667,7 +678,7 @@ class Cluster {
   void equivocate_proposal(Node& node, std::optional<std::uint32_t> to, const Frame& signed_by_replica,
                            const Proposal& proposal) {
     Proposal other = proposal;
-    other.value = Value::from_text(std::string(proposal.value.view()) + "~");
+    other.value = second_value(proposal.value);
     other.valid_round = nil_round;  // a lock proof cannot be forged for the second value
     split_proposals_[{proposal.height, proposal.round}] = {proposal.value, other.value};
     send_split(node, to, signed_by_replica, signed_frame(node, other), MessageKind::proposal, proposal.height,
