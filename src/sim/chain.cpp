@@ -15,6 +15,7 @@ namespace bft::sim {
 namespace {
 
 constexpr std::string_view tx_prefix = "tx:";
+constexpr const char* store_directory = "/blocks";
 constexpr std::uint32_t code_not_simulated = 1;
 
 void put_u64(Bytes& out, std::uint64_t v) {
@@ -97,7 +98,7 @@ Result<void> ChainLedger::open() {
   // Small caches: a simulation runs many nodes, each with a few blocks.
   store_options.cache_bytes = 64 << 10;
   store_options.write_buffer_bytes = 256 << 10;
-  auto store = node::BlockStore::open("/blocks", store_options);
+  auto store = node::BlockStore::open(store_directory, store_options);
   if (!store) return store.error();
   node::BlockchainOptions chain_options(options_.chain);
   chain_options.validators = options_.genesis;
@@ -120,6 +121,36 @@ Result<void> ChainLedger::open() {
 void ChainLedger::close() {
   chain_.reset();  // closes the store first: it holds the database on disk_
   app_.reset();
+}
+
+bool ChainLedger::flip_a_stored_bit(std::uint64_t random) {
+  std::vector<std::string> children;
+  if (!disk_->GetChildren(store_directory, &children).ok()) return false;
+  std::vector<std::pair<std::string, std::uint64_t>> files;
+  for (const std::string& child : children) {
+    const std::string path = std::string(store_directory) + "/" + child;
+    std::uint64_t size = 0;
+    if (disk_->GetFileSize(path, &size).ok() && size > 0) files.emplace_back(path, size);
+  }
+  if (files.empty()) return false;
+  std::sort(files.begin(), files.end());  // the draw must not depend on the listing's order
+  const auto& [path, size] = files[random % files.size()];
+  random /= files.size();
+  std::unique_ptr<leveldb::SequentialFile> in;
+  {
+    leveldb::SequentialFile* raw = nullptr;
+    if (!disk_->NewSequentialFile(path, &raw).ok()) return false;
+    in.reset(raw);
+  }
+  std::string bytes(size, '\0');
+  leveldb::Slice read;
+  if (!in->Read(size, &read, bytes.data()).ok() || read.size() != size) return false;
+  bytes.assign(read.data(), read.size());
+  bytes[random % size] = static_cast<char>(bytes[random % size] ^ (1 << (random / size % 8)));
+  leveldb::WritableFile* raw = nullptr;
+  if (!disk_->NewWritableFile(path, &raw).ok()) return false;
+  const std::unique_ptr<leveldb::WritableFile> out(raw);
+  return out->Append(bytes).ok() && out->Close().ok();
 }
 
 node::SubmitResult ChainLedger::submit(node::Tx tx) { return chain_->submit(std::move(tx)); }

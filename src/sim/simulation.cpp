@@ -185,6 +185,7 @@ struct Node {
   Time wake_at = 0;
   bool crash_armed = false;  // a coming disk write or sync will fail (--crash-restart)
   bool damaged = false;      // a bit of a synced byte was flipped since it last opened
+  bool store_damaged = false;  // --blocks: a bit of its block store was flipped (it may surface at any read)
   bool lost = false;         // its damaged disks refused to open: down for the rest of the run
   Time height_started = 0;
 
@@ -539,6 +540,7 @@ class Cluster {
     if (node.chain && !node.chain->is_open()) {
       // Nothing damages the block store's memory: an engine that cannot open is a bug.
       if (auto chain = node.chain->open(); !chain) {
+        if (node.store_damaged) return lose(node);  // what docs/NODE.md promises: it refuses to start
         checker_.on_stop("v" + std::to_string(node.index) + " cannot open its chain: " + chain.error().message, now_);
         return;
       }
@@ -547,12 +549,8 @@ class Cluster {
     auto opened = node::Replica::open(node.options, *node.signer, node.wal_disk, node.guard_disk, *node.ledger, *node.link,
                                       logger_, time_point(now_));
     if (!opened) {
-      if (node.damaged) {
-        // What docs/WAL.md promises for damage it cannot repair: the node refuses to start.
-        node.lost = true;
-        ++result_.nodes_lost;
-        return;
-      }
+      // What docs/WAL.md promises for damage it cannot repair: the node refuses to start.
+      if (node.damaged || node.store_damaged) return lose(node);
       checker_.on_stop("v" + std::to_string(node.index) + " cannot open its disks: " + opened.error().message, now_);
       return;
     }
@@ -578,6 +576,8 @@ class Cluster {
     if (const auto& fatal = node.replica->fatal()) {
       if (!node.correct() || node.crash_armed || node.wal_disk.crashed() || node.guard_disk.crashed()) {
         crash_now(node);  // the injected disk failure: the node stops, and is restarted
+      } else if (node.store_damaged) {
+        lose(node);  // a damaged block surfaced: the node stops rather than apply or serve it
       } else {
         checker_.on_stop("v" + std::to_string(node.index) + " stopped with no fault injected: " + fatal->message, now_);
         count_stats(node);
@@ -796,7 +796,9 @@ class Cluster {
       if (node->correct() && node->replica && node->decided() < options_.heights) candidates.push_back(node->index);
     if (candidates.empty() || !crash_rng_.chance(0.5)) return;
     Node& node = *nodes_[candidates[crash_rng_.below(candidates.size())]];
-    const bool disk_faults = options_.disk_faults && result_.nodes_lost == 0;
+    // One node may be lost to damage; damage to a block store may surface at any later
+    // read, so after it no more faults of the disk.
+    const bool disk_faults = options_.disk_faults && result_.nodes_lost == 0 && !store_damaged_;
     switch (crash_rng_.below(disk_faults ? 4 : 2)) {
       case 0:
         node.wal_disk.crash(crash_rng_.below(24));
@@ -814,7 +816,10 @@ class Cluster {
       default:
         node.wal_disk.crash(crash_rng_.below(24));
         crash_now(node);
-        flip_a_synced_bit(node, crash_rng_.chance(0.5) ? node.wal_disk : node.guard_disk);
+        if (node.chain && crash_rng_.chance(1.0 / 3))
+          flip_a_stored_bit(node);
+        else
+          flip_a_synced_bit(node, crash_rng_.chance(0.5) ? node.wal_disk : node.guard_disk);
         break;
     }
   }
@@ -828,6 +833,23 @@ class Cluster {
     file.data[crash_rng_.below(file.synced)] ^= static_cast<std::uint8_t>(1u << crash_rng_.below(8));
     node.damaged = true;
     ++result_.bits_flipped;
+  }
+
+  void flip_a_stored_bit(Node& node) {
+    if (!node.chain->flip_a_stored_bit(crash_rng_.next())) return;
+    node.store_damaged = true;
+    store_damaged_ = true;
+    ++result_.bits_flipped;
+    ++result_.stored_bits_flipped;
+  }
+
+  /// A node that must stop for good: its damaged disks refused to open or to be read.
+  void lose(Node& node) {
+    if (node.replica) count_stats(node);
+    node.replica.reset();
+    if (node.chain) node.chain->close();
+    node.lost = true;
+    ++result_.nodes_lost;
   }
 
   /// Power loss: the replica is gone; its disks keep what they synced.
@@ -1046,6 +1068,7 @@ class Cluster {
   std::vector<std::uint8_t> side_;  // the half of the network each node belongs to
   std::map<std::pair<Height, Round>, std::pair<Value, Value>> split_proposals_;
   std::uint64_t next_tx_ = 0;  // --blocks: the number of the next client transaction
+  bool store_damaged_ = false;  // --blocks --disk-faults: a node's block store was damaged
   std::unordered_map<std::uint64_t, Height> committed_txs_;  // --blocks: the height each committed at
 
   /// Boxed: a parcel stays put while its receiver sends (opening parcels).

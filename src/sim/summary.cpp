@@ -47,6 +47,7 @@ void Summary::add(const RunResult& run) {
   failed_syncs_ += run.failed_syncs;
   bits_flipped_ += run.bits_flipped;
   nodes_lost_ += run.nodes_lost;
+  stored_bits_flipped_ += run.stored_bits_flipped;
   txs_submitted_ += run.txs_submitted;
   txs_committed_ += run.txs_committed;
   blocks_replayed_ += run.blocks_replayed;
@@ -113,6 +114,7 @@ std::string Summary::to_json() const {
   j["failed_syncs"] = failed_syncs_;
   j["bits_flipped"] = bits_flipped_;
   j["nodes_lost"] = nodes_lost_;
+  j["stored_bits_flipped"] = stored_bits_flipped_;
   j["txs_submitted"] = txs_submitted_;
   j["txs_committed"] = txs_committed_;
   j["blocks_replayed"] = blocks_replayed_;
@@ -169,9 +171,10 @@ std::string Summary::to_text() const {
                 static_cast<unsigned long long>(guard_refusals_));
   text += buffer;
   if (failed_syncs_ + bits_flipped_ > 0) {
-    std::snprintf(buffer, sizeof buffer, "disk faults: %llu failed fsyncs, %llu bits flipped, %llu nodes lost\n",
+    std::snprintf(buffer, sizeof buffer,
+                  "disk faults: %llu failed fsyncs, %llu bits flipped (%llu in block stores), %llu nodes lost\n",
                   static_cast<unsigned long long>(failed_syncs_), static_cast<unsigned long long>(bits_flipped_),
-                  static_cast<unsigned long long>(nodes_lost_));
+                  static_cast<unsigned long long>(stored_bits_flipped_), static_cast<unsigned long long>(nodes_lost_));
     text += buffer;
   }
   if (txs_submitted_ > 0) {

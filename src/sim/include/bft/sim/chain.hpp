@@ -86,6 +86,10 @@ class ChainLedger final : public node::Ledger {
   /// A crash: the engine and the application's memory are gone, the disk stays.
   void close();
   bool is_open() const noexcept { return chain_ != nullptr; }
+  /// Disk damage (--disk-faults): one bit of one of the block store's files flipped, the
+  /// file and the bit drawn from `random`. The engine must be closed. False if the store
+  /// has no file to damage.
+  bool flip_a_stored_bit(std::uint64_t random);
   /// A client's transaction, to the open engine's mempool.
   node::SubmitResult submit(node::Tx tx);
   /// Blocks the last open() replayed into the application.

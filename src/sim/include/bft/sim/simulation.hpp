@@ -84,6 +84,7 @@ struct RunResult {
   /// disks then refused to open (down for the rest of the run, as docs/WAL.md says).
   std::uint64_t failed_syncs = 0;
   std::uint64_t bits_flipped = 0;
+  std::uint64_t stored_bits_flipped = 0;  // --blocks: of those, in a block store's files
   std::uint64_t nodes_lost = 0;
   /// --blocks: client transactions submitted, and committed (each once: a second commit
   /// is a validity violation); blocks restarted engines replayed into their application.

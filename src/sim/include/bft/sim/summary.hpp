@@ -81,6 +81,7 @@ class Summary {
   std::uint64_t failed_syncs_ = 0;
   std::uint64_t bits_flipped_ = 0;
   std::uint64_t nodes_lost_ = 0;
+  std::uint64_t stored_bits_flipped_ = 0;
   std::uint64_t txs_submitted_ = 0;
   std::uint64_t txs_committed_ = 0;
   std::uint64_t blocks_replayed_ = 0;
