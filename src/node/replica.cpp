@@ -15,7 +15,7 @@
 #include "bft/net/log_limiter.hpp"
 #include "bft/node/wire.hpp"
 #include "bft/proposer.hpp"
-#include "bft/timer_queue.hpp"
+#include "bft/core_driver.hpp"
 #include "bft/validator_set.hpp"
 #include "bft/wal/record.hpp"
 #include "bft/wal/replay.hpp"
@@ -118,11 +118,11 @@ class Replica::Impl {
     const Height committed = ledger_.committed_height();
     if (!core_.started() || core_.height() <= committed) {
       // Nothing of the next height was logged (or the log ended before its start).
-      inbox_.push_back({start_height(committed + 1)});
+      driver_.push({start_height(committed + 1)});
     } else if (core_.height() == committed + 1) {
       restore_peer_signatures(records);
       restore_own_messages(*replayed);
-      for (Input& input : replayed->not_fed_back) inbox_.push_back({std::move(input)});
+      for (Input& input : replayed->not_fed_back) driver_.push({std::move(input)});
       for (Output& output : replayed->local) resume(output);
     } else {
       return make_error(Errc::invalid_argument,
@@ -183,10 +183,10 @@ class Replica::Impl {
   /// Acts on what the replay produced locally that still matters at the current height.
   void resume(Output& output) {
     if (auto* timeout = std::get_if<ScheduleTimeout>(&output)) {
-      if (timeout->height == core_.height()) schedule(*timeout);
+      if (timeout->height == core_.height()) driver_.schedule(*timeout, now_);
     } else if (auto* request = std::get_if<GetValue>(&output)) {
       if (request->height == core_.height() && request->round == core_.round() && core_.step() == Step::propose)
-        inbox_.push_back({ProposeValue{request->height, request->round, ledger_.propose(request->height)}});
+        driver_.push({ProposeValue{request->height, request->round, ledger_.propose(request->height)}});
     } else if (auto* decide = std::get_if<Decide>(&output)) {
       if (decide->height == core_.height()) on_decide(*decide);
     }
@@ -230,7 +230,7 @@ class Replica::Impl {
     if (fatal_) return;
     now_ = std::max(now_, now);
     drain();  // the height the proposal is for may be waiting to start
-    if (height == core_.height() && !core_.decided()) inbox_.push_back({VerifyResult{height, round, value, valid}});
+    if (height == core_.height() && !core_.decided()) driver_.push({VerifyResult{height, round, value, valid}});
     drain();
     flush();
   }
@@ -238,11 +238,7 @@ class Replica::Impl {
   void on_time(TimePoint now) {
     if (fatal_) return;
     now_ = std::max(now_, now);
-    for (std::size_t budget = timers_.size(); budget > 0; --budget) {
-      const std::optional<TimeoutFired> timeout = timers_.pop_due(now_);
-      if (!timeout) break;
-      if (timeout->height == core_.height()) inbox_.push_back({*timeout});
-    }
+    driver_.queue_due_timers(now_);
     drain();
     help_those_still_behind();
     if (now_ >= next_gossip_) {
@@ -255,9 +251,9 @@ class Replica::Impl {
   }
 
   TimePoint next_deadline() const {
-    if (!inbox_.empty()) return now_;  // a height waits to start
+    if (driver_.has_queued()) return now_;  // a height waits to start
     TimePoint next = next_gossip_;
-    if (const auto due = timers_.next_deadline()) next = std::min(next, *due);
+    if (const auto due = driver_.next_timer()) next = std::min(next, *due);
     if (!help_due_.empty()) next = std::min(next, help_due_.front().due);
     if (sync_wanted()) next = std::min(next, std::max(next_sync_, ahead_since_ + options_.sync_patience));
     return next;
@@ -325,7 +321,7 @@ class Replica::Impl {
       return reject_unless_set_undecided(from, vote.vote.height, verified.error());
     heard_at(vote.vote.voter, vote.vote.height);
     Vote core_view = vote.vote;
-    inbox_.push_back({std::move(core_view), {std::move(vote)}});
+    driver_.push({std::move(core_view), {std::move(vote)}});
   }
 
   void receive(const Address& from, codec::SignedProposal& proposal) {
@@ -351,7 +347,7 @@ class Replica::Impl {
     for (const Vote& lock_vote : core_view.lock_votes)
       for (const codec::VoteSignature& signature : proposal.lock_votes)
         if (signature.voter == lock_vote.voter) lock_votes.push_back({lock_vote, signature.signature});
-    inbox_.push_back({ReceivedProposal{std::move(core_view), validity}, std::move(lock_votes), std::move(proposal)});
+    driver_.push({ReceivedProposal{std::move(core_view), validity}, std::move(lock_votes), std::move(proposal)});
   }
 
   /// A commit certificate: a block for a peer behind, or the answer to a sync request.
@@ -559,8 +555,8 @@ class Replica::Impl {
     ++stats_.blocks_synced;
     const Height height = commit.height;
     const Round round = commit.round;
-    inbox_.push_back({commit.certificate()});
-    inbox_.push_back({VerifyResult{height, round, *commit.value, true}, {}, std::nullopt, true});
+    driver_.push({commit.certificate()});
+    driver_.push({VerifyResult{height, round, *commit.value, true}, {}, std::nullopt, true});
   }
 
   // ---- the core ----
@@ -575,10 +571,8 @@ class Replica::Impl {
   void drain() {
     if (draining_) return;
     draining_ = true;
-    while (!inbox_.empty() && !fatal_) {
-      Pending next = std::move(inbox_.front());
-      inbox_.pop_front();
-      handle(std::move(next));
+    while (driver_.has_queued() && !fatal_) {
+      handle(driver_.pop());
       if (height_finished_) break;
     }
     height_finished_ = false;
@@ -604,70 +598,74 @@ class Replica::Impl {
     if (starts_height) start_pending_ = false;
     std::optional<VerifyResult> fetched_verdict;
     if (pending.completes_fetch) fetched_verdict = std::get<VerifyResult>(pending.input);
-    outputs_.clear();
-    if (auto handled = core_.handle(std::move(pending.input), outputs_); !handled) {
-      ++stats_.inputs_rejected;
-    } else {
+    driver_.handle(std::move(pending.input), *this, now_, [&](const Result<void>& handled) {
+      if (!handled) {
+        ++stats_.inputs_rejected;
+        return;
+      }
+      // Before the outputs: a Decide builds its certificate from these signatures.
       for (const codec::SignedVote& vote : pending.proven) book_.add(vote);
       if (pending.signed_proposal) keep_proposal(*pending.signed_proposal);
       if (!pending.proven.empty()) log_peer_signatures(pending.proven);
-    }
-    for (Output& output : outputs_) {
-      if (fatal_) return;
-      std::visit([&](auto& out) { dispatch(out); }, output);
-    }
+    });
+    if (fatal_) return;
     if (starts_height) apply_fetched();
     if (fetched_verdict && !core_.decided() && core_.height() == fetched_verdict->height) {
       // Certificate and verdict are in, yet no decision: the core lacks the proposal.
       if (const auto proposer = core_.proposer(fetched_verdict->round))
-        inbox_.push_back({ReceivedProposal{Proposal{fetched_verdict->height, fetched_verdict->round,
-                                                    std::move(fetched_verdict->value), nil_round, *proposer, {}},
-                                           Validity::valid},
-                          });
+        driver_.push({ReceivedProposal{Proposal{fetched_verdict->height, fetched_verdict->round,
+                                                std::move(fetched_verdict->value), nil_round, *proposer, {}},
+                                       Validity::valid}});
     }
   }
 
-  void dispatch(BroadcastProposal& out) {
-    if (!reserve(out.proposal)) return;
+ public:
+  // ---- the core's outputs (CoreHost) ----
+
+  bool halted() const noexcept { return fatal_.has_value(); }
+
+  /// Signed, logged and sent once the log is durable (flush()); false if the guard or the
+  /// log refused it, so the core does not count it.
+  bool on_output(const BroadcastProposal& out) {
+    if (!reserve(out.proposal)) return false;
     auto signed_proposal = crypto::sign_proposal(signer_, options_.chain, out.proposal, book_, &digests_);
     if (!signed_proposal) {
       log_.log(LogLevel::error, "proposal_not_signed", field("detail", signed_proposal.error().message));
-      return;
+      return false;
     }
     const codec::Signature& signature = signed_proposal->signature;
-    if (!log_own(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())})) return;
+    if (!log_own(wal::OwnProposal{out.proposal, Bytes(signature.begin(), signature.end())})) return false;
     post_to_all(frame_of(codec::Message{*signed_proposal}));
     keep_proposal(*signed_proposal);
-    inbox_.push_back({ReceivedProposal{std::move(out.proposal), Validity::valid}});
+    return true;
   }
 
-  void dispatch(BroadcastVote& out) {
-    if (!reserve(out.vote)) return;
+  bool on_output(const BroadcastVote& out) {
+    if (!reserve(out.vote)) return false;
     const codec::SignedVote signed_vote = crypto::sign_vote(signer_, options_.chain, out.vote, &digests_);
     const codec::Signature& signature = signed_vote.signature;
-    if (!log_own(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return;
+    if (!log_own(wal::OwnVote{out.vote, Bytes(signature.begin(), signature.end())})) return false;
     post_to_all(frame_of(codec::Message{signed_vote}));
     book_.add(signed_vote);
     own_votes_.push_back(signed_vote);
-    inbox_.push_back({std::move(out.vote)});
+    return true;
   }
 
-  void dispatch(Decide& out) { on_decide(out); }
+  void on_output(Decide& out) { on_decide(out); }
 
-  void dispatch(GetValue& out) {
-    inbox_.push_back({ProposeValue{out.height, out.round, ledger_.propose(out.height)}});
+  void on_output(GetValue& out) {
+    driver_.push({ProposeValue{out.height, out.round, ledger_.propose(out.height)}});
   }
 
-  void dispatch(ScheduleTimeout& out) { schedule(out); }
-
-  void dispatch(Evidence& out) {
+  void on_output(Evidence& out) {
     ++stats_.evidence;
     log_.log(LogLevel::warn, "equivocation", field("offender", short_hex(out.offender())) + field("height", core_.height()));
     if (options_.on_evidence) options_.on_evidence(out);
   }
 
-  void dispatch(Retransmit& out) { help(out); }
+  void on_output(Retransmit& out) { help(out); }
 
+ private:
   /// Asks the guard for the message's slot; the record becomes durable in flush().
   template <class Message>
   bool reserve(const Message& message) {
@@ -705,9 +703,6 @@ class Replica::Impl {
     return true;
   }
 
-  void schedule(const ScheduleTimeout& timeout) {
-    timers_.schedule(deadline_after(now_, timeout.duration), TimeoutFired{timeout.kind, timeout.height, timeout.round});
-  }
 
   // ---- deciding ----
 
@@ -746,13 +741,13 @@ class Replica::Impl {
     book_.forget_below(commit.height);  // the last height's votes stay: peers may need help
     std::erase_if(proposals_, [&](const codec::SignedProposal& p) { return p.height < commit.height; });
     own_votes_.clear();
-    timers_.drop_below(next);
+    driver_.drop_timers_below(next);
     height_started_ = now_;
     if (furthest_peer_height_ <= next)
       ahead_since_ = TimePoint{};
     else
       ahead_since_ = now_;
-    inbox_.push_back({start_height(next)});
+    driver_.push({start_height(next)});
     height_finished_ = true;
     start_pending_ = true;
     ask_awaited_verdicts(next);
@@ -777,7 +772,7 @@ class Replica::Impl {
       const Validity validity =
           ledger_.check_proposal(awaited.height, awaited.round, awaited.value, awaited.proposer, awaited.valid_round);
       if (validity != Validity::unknown)
-        inbox_.push_back({VerifyResult{awaited.height, awaited.round, std::move(awaited.value), validity == Validity::valid}});
+        driver_.push({VerifyResult{awaited.height, awaited.round, std::move(awaited.value), validity == Validity::valid}});
     }
     awaiting_verdict_ = std::move(later);
   }
@@ -907,14 +902,12 @@ class Replica::Impl {
   Height sync_asked_until_ = 0;  // the last height the latest sync request can bring
   TimePoint ahead_since_{};  // since when a peer has been known ahead of this node
 
-  std::deque<Pending> inbox_;
+  CoreDriver<Pending> driver_{core_};  // the inbox: inputs wait here for the core
   bool draining_ = false;
   bool height_finished_ = false;  // ends drain(): one height per call
   bool start_pending_ = false;    // the next height's StartHeight waits in the inbox
-  std::vector<Output> outputs_;
   std::vector<Outgoing> outbox_;
   bool own_unsynced_ = false;  // own messages logged since the last flush()
-  TimerQueue timers_;
 
   crypto::VoteBook book_;
   codec::ValueDigests digests_;  // the values of the rounds in flight, hashed once each

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "bft/timer_queue.hpp"
+#include "bft/core_driver.hpp"
 #include "translate.hpp"
 #include "verifications.hpp"
 
@@ -191,7 +191,7 @@ class Bft::Impl final : private Clock::Listener {
   void run() noexcept {
     std::unique_lock lock(mutex_);
     while (!stopped_) {
-      const bool timer_due = !paused_ && timers_.due(clock_.now());
+      const bool timer_due = !paused_ && driver_.timer_due(clock_.now());
       if (pending_.empty() && !timer_due) {
         if (!linger(lock)) sleep(lock);
         continue;
@@ -224,7 +224,7 @@ class Bft::Impl final : private Clock::Listener {
 
   void sleep(std::unique_lock<std::mutex>& lock) {
     worker_sleeping_ = true;
-    const std::optional<Clock::time_point> deadline = paused_ ? std::nullopt : timers_.next_deadline();
+    const std::optional<Clock::time_point> deadline = paused_ ? std::nullopt : driver_.next_timer();
     const std::optional<Clock::time_point> wake_at = deadline ? clock_.wake_at(*deadline) : std::nullopt;
     if (wake_at) {
       wake_worker_.wait_until(lock, std::min(*wake_at, std::chrono::steady_clock::now() + max_sleep));
@@ -301,7 +301,7 @@ class Bft::Impl final : private Clock::Listener {
     const bool first = !core_.started();
     if (apply(StartHeight{status.height, std::move(status.validators), config})) {
       if (config) interval_ = status.interval;
-      timers_.drop_below(core_.height());
+      driver_.drop_timers_below(core_.height());
       verifications_.forget_below(core_.height());
       if (first) run_parked();
     }
@@ -386,62 +386,52 @@ class Bft::Impl final : private Clock::Listener {
   }
 
   void fire_due_timers() {
-    const Clock::time_point now = clock_.now();
-    // Only the timers already queued: one that a firing schedules for `now` waits for
-    // the next pass, so a zero timeout cannot keep the worker from its queue.
-    for (std::size_t budget = timers_.size(); budget > 0; --budget) {
-      const std::optional<TimeoutFired> timeout = timers_.pop_due(now);
-      if (!timeout) break;
-      apply(*timeout);
-    }
+    driver_.queue_due_timers(clock_.now());
+    drain();
   }
 
-  /// Hands one input to the core, then this node's own proposals and votes that it
-  /// caused, which the core counts only as inputs. True if the core accepted `input`.
+  /// Hands one input to the core, then the inputs it caused (this node's own proposals
+  /// and votes, which the core counts only as inputs). True if the core accepted `input`.
   bool apply(Input input) {
     const bool accepted = handle(std::move(input));
-    // handle() may append to loopback_, so each input leaves it before it is handled.
-    for (std::size_t next = 0; next < loopback_.size(); ++next) {
-      Input own = std::move(loopback_[next]);
-      handle(std::move(own));
-    }
-    loopback_.clear();
+    drain();
     return accepted;
   }
 
+  void drain() {
+    while (driver_.has_queued() && !halted()) handle(driver_.pop());
+  }
+
   bool handle(Input&& input) {
-    outputs_.clear();
-    const Result<void> result = core_.handle(std::move(input), outputs_);
-    if (!result && !stopping_.load(std::memory_order_relaxed)) sink_.input_rejected(result.error());
-    for (Output& output : outputs_) {
-      if (stopping_.load(std::memory_order_relaxed)) break;
-      std::visit([&](auto& out) { dispatch(out); }, output);
-    }
-    return result.ok();
+    return driver_.handle(std::move(input), *this, clock_.now(), [&](const Result<void>& handled) {
+      if (!handled && !halted()) sink_.input_rejected(handled.error());
+    });
   }
 
-  void dispatch(BroadcastProposal& out) {
-    loopback_.emplace_back(ReceivedProposal{out.proposal, Validity::valid});
-    sink_.send_msg(detail::from_core(std::move(out.proposal)));
+ public:
+  // ---- the core's outputs (CoreHost) ----
+
+  bool halted() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+  bool on_output(const BroadcastProposal& out) {
+    sink_.send_msg(detail::from_core(bft::Proposal(out.proposal)));
+    return true;
   }
 
-  void dispatch(BroadcastVote& out) {
-    loopback_.emplace_back(out.vote);
-    sink_.send_msg(detail::from_core(std::move(out.vote)));
+  bool on_output(const BroadcastVote& out) {
+    sink_.send_msg(detail::from_core(bft::Vote(out.vote)));
+    return true;
   }
 
-  void dispatch(Decide& out) { sink_.send_msg(detail::from_core(std::move(out), self_)); }
+  void on_output(Decide& out) { sink_.send_msg(detail::from_core(std::move(out), self_)); }
 
-  void dispatch(GetValue& out) { sink_.send_msg(detail::from_core(out)); }
+  void on_output(GetValue& out) { sink_.send_msg(detail::from_core(out)); }
 
-  void dispatch(ScheduleTimeout& out) {
-    timers_.schedule(deadline_after(clock_.now(), out.duration), TimeoutFired{out.kind, out.height, out.round});
-  }
+  void on_output(Evidence& out) { sink_.report_evidence(out); }
 
-  void dispatch(Evidence& out) { sink_.report_evidence(out); }
+  void on_output(bft::Retransmit& out) { sink_.send_retransmit(detail::from_core(std::move(out))); }
 
-  void dispatch(bft::Retransmit& out) { sink_.send_retransmit(detail::from_core(std::move(out))); }
-
+ private:
   // ---- fixed at creation ----
   FromCore& sink_;
   const Options options_;
@@ -470,10 +460,8 @@ class Bft::Impl final : private Clock::Listener {
   std::size_t consumed_ = 0;  // counted messages processed since held_ was last settled
   std::vector<Command> batch_;
   std::deque<Command> parked_;  // messages that arrived while paused or before the first Status
-  TimerQueue timers_;
+  CoreDriver<Input> driver_{core_};
   detail::Verifications verifications_;
-  std::vector<Output> outputs_;
-  std::vector<Input> loopback_;
 
   // ---- the thread ----
   std::mutex join_mutex_;
