@@ -29,6 +29,24 @@ std::string named(const crypto::PublicKey& key) { return crypto::to_hex(key); }
 
 }  // namespace
 
+std::vector<ValidatorUpdate> validator_updates_between(std::span<const ValidatorKey> current,
+                                                       std::span<const ValidatorKey> target) {
+  const auto holding = [](std::span<const ValidatorKey> keys, const crypto::PublicKey& key) {
+    return std::find_if(keys.begin(), keys.end(), [&](const ValidatorKey& k) { return k.key == key; });
+  };
+  std::vector<ValidatorUpdate> updates;
+  for (const ValidatorKey& validator : current) {
+    const auto wanted = holding(target, validator.key);
+    if (wanted == target.end())
+      updates.push_back({validator.key, 0});
+    else if (wanted->power != validator.power)
+      updates.push_back({validator.key, wanted->power});
+  }
+  for (const ValidatorKey& validator : target)
+    if (holding(current, validator.key) == current.end()) updates.push_back({validator.key, validator.power});
+  return updates;
+}
+
 Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const ValidatorKey> current,
                                                           std::span<const ValidatorUpdate> updates,
                                                           const ValidatorChangeLimits& limits,

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "../codec/wire.hpp"
 #include "bft/codec/hash.hpp"
 #include "bft/node/block_store.hpp"
 
@@ -17,10 +18,6 @@ namespace {
 constexpr std::string_view tx_prefix = "tx:";
 constexpr const char* store_directory = "/blocks";
 constexpr std::uint32_t code_not_simulated = 1;
-
-void put_u64(Bytes& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
 
 }  // namespace
 
@@ -56,19 +53,29 @@ Result<node::FinalizeBlockResult> ChainApplication::finalize_block(const node::F
                                                   std::to_string(committed_.height));
   // The new state hashes the old one, the height and every valid transaction.
   Bytes state(committed_.app_hash.begin(), committed_.app_hash.end());
-  put_u64(state, request.header.height);
+  codec::wire::put_u64(state, request.header.height);
   node::FinalizeBlockResult result;
   for (const node::Tx& tx : request.txs) {
     if (!simulated_tx_number(tx)) {
       result.tx_results.push_back({code_not_simulated, "not a simulated transaction", {}});
       continue;
     }
-    put_u64(state, tx.size());
-    state.insert(state.end(), tx.begin(), tx.end());
+    codec::wire::put_u64(state, tx.size());
+    codec::wire::put_raw(state, tx);
     result.tx_results.emplace_back();
   }
   result.app_hash = codec::sha256(state);
-  finalized_ = State{request.header.height, result.app_hash};
+  finalized_ = State{request.header.height, result.app_hash, committed_.validators};
+  if (plan_.every > 0 && request.header.height % plan_.every == 0) {
+    std::vector<node::ValidatorUpdate> updates =
+        node::validator_updates_between(committed_.validators, plan_.target(request.header.height / plan_.every));
+    // Updates the engine would refuse (beyond the limits) are not made: the set stays.
+    if (auto next = node::apply_validator_updates(committed_.validators, updates, plan_.limits, scheme_);
+        next && !updates.empty()) {
+      finalized_->validators = std::move(*next);
+      result.validator_updates = std::move(updates);
+    }
+  }
   return result;
 }
 
@@ -88,7 +95,9 @@ node::QueryResult ChainApplication::query(const node::QueryRequest&) {
 }
 
 ChainLedger::ChainLedger(Options options, const node::Logger& logger)
-    : options_(std::move(options)), logger_(logger), disk_(leveldb::NewMemEnv(leveldb::Env::Default())) {}
+    : options_(std::move(options)), logger_(logger), disk_(leveldb::NewMemEnv(leveldb::Env::Default())) {
+  durable_.validators = options_.genesis;
+}
 
 ChainLedger::~ChainLedger() { close(); }
 
@@ -106,7 +115,8 @@ Result<void> ChainLedger::open() {
   chain_options.self = options_.self;
   chain_options.unix_ms = options_.unix_ms;
   chain_options.tx_index_capacity = 4096;
-  app_ = std::make_unique<ChainApplication>(durable_);
+  chain_options.validator_change_limits = options_.validator_plan.limits;
+  app_ = std::make_unique<ChainApplication>(durable_, options_.validator_plan, *options_.scheme);
   auto chain = node::Blockchain::open(std::move(chain_options), std::move(*store), *app_, logger_);
   if (!chain) {
     app_.reset();
@@ -165,6 +175,8 @@ Validity ChainLedger::check_proposal(Height height, Round round, const Value& va
 Result<void> ChainLedger::commit(const codec::QuorumCertificate& commit, std::uint32_t commit_ms) {
   if (auto committed = chain_->commit(commit, commit_ms); !committed) return committed;
   committed_ = chain_->committed_height();
+  if (options_.on_validator_change && chain_->validators().newest().height == commit.height + 2)
+    options_.on_validator_change(commit.height + 2);
   if (options_.on_commit) options_.on_commit(commit);
   return {};
 }

@@ -91,9 +91,6 @@ Result<void> SimOptions::validate() const {
                  " power, not less than a third (n >= 3f + 1); pass --allow-unsafe to run it");
   }
   if (wipe_disks_on_crash && !crash_restart) return bad("--wipe-disks-on-crash needs --crash-restart");
-  if (blocks && validator_change_every > 0)
-    return bad("--blocks with --validator-change-every is not simulated yet: the simulated application makes no "
-               "validator updates");
   if (auto ok = consensus.validate(); !ok) return ok;
   if (auto ok = network.validate(validators); !ok) return ok;
   return {};

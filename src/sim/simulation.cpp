@@ -415,6 +415,9 @@ class Cluster {
         chain.self = node->address;
         chain.unix_ms = [this] { return sim_epoch_unix_ms + now_ / micros_per_ms; };
         chain.on_commit = [this, i](const codec::QuorumCertificate& commit) { on_commit(i, commit); };
+        chain.validator_plan.every = options_.validator_change_every;
+        chain.validator_plan.target = [this](std::uint64_t k) { return validator_target(k); };
+        chain.on_validator_change = [this](Height height) { on_validator_change(height); };
         node->chain = std::make_unique<ChainLedger>(std::move(chain), logger_);
         node->ledger = node->chain.get();
       } else if (options_.validator_change_every == 0) {
@@ -1086,15 +1089,7 @@ Result<void> SimLedger::commit(const codec::QuorumCertificate& commit, std::uint
 void SimLedger::change_validators(Height height) {
   const auto& current = own_->newest().keys;
   const std::vector<node::ValidatorKey> target = cluster_.validator_target(height / cluster_.validator_change_every());
-  std::vector<node::ValidatorUpdate> updates;
-  for (const node::ValidatorKey& key : current) {
-    const auto wanted = std::find_if(target.begin(), target.end(), [&](const auto& t) { return t.key == key.key; });
-    if (wanted == target.end()) updates.push_back({key.key, 0});
-    else if (wanted->power != key.power) updates.push_back({key.key, wanted->power});
-  }
-  for (const node::ValidatorKey& key : target)
-    if (std::none_of(current.begin(), current.end(), [&](const auto& c) { return c.key == key.key; }))
-      updates.push_back({key.key, key.power});
+  const std::vector<node::ValidatorUpdate> updates = node::validator_updates_between(current, target);
   if (updates.empty()) return;
   // Refused updates (beyond the change limit) leave the set as it is, as in a node.
   auto next = node::apply_validator_updates(current, updates, {}, own_->keys().scheme());

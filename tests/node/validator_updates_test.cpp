@@ -32,6 +32,17 @@ TEST(ValidatorUpdates, AddChangeAndRemoveKeepTheOrderAndAppendNewcomers) {
   EXPECT_TRUE(make_validators(*next).ok());
 }
 
+TEST(ValidatorUpdates, TheUpdatesBetweenTwoSetsLeadFromOneToTheOther) {
+  const std::vector<ValidatorKey> target{{key(1), 10}, {key(2), 12}, {key(4), 10}, {key(5), 3}};
+  const std::vector<ValidatorUpdate> updates = validator_updates_between(four(), target);
+  const std::vector<ValidatorUpdate> expected{{key(2), 12}, {key(3), 0}, {key(5), 3}};
+  EXPECT_EQ(updates, expected);
+  auto next = apply_validator_updates(four(), updates, {1, 2});
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(*next, target);
+  EXPECT_TRUE(validator_updates_between(target, target).empty());
+}
+
 TEST(ValidatorUpdates, NoUpdatesLeaveTheSetAsItIs) {
   auto next = apply_validator_updates(four(), {});
   ASSERT_TRUE(next.ok());

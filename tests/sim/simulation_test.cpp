@@ -506,12 +506,39 @@ TEST(Engine, DiskFaultsLeaveEveryRoundLive) {
   EXPECT_GT(stored_flips, 0u);
 }
 
-TEST(Engine, ValidatorChangesAreNotSimulatedWithIt) {
-  SimOptions options = cluster(4, 10);
+// --blocks --validator-change-every: the application's updates change the set, through
+// the engine's own rules; a full node votes from two heights after the block that makes
+// it a validator. Crashes replay blocks whose updates must come out the same.
+TEST(Engine, TheApplicationsUpdatesMakeAFullNodeAValidator) {
+  SimOptions options = cluster(4, 20);
   options.blocks = true;
   options.full_nodes = 1;
+  options.validator_change_every = 5;
+  Trace trace;
+  const RunResult r = run(options, 3, &trace);
+  expect_safe_and_live(r, 20);
+  EXPECT_GE(r.validator_changes, 3u);
+  Height first_vote = 0;
+  for (const auto& m : trace.messages)
+    if (m.from == 4 && (m.kind == MessageKind::prevote || m.kind == MessageKind::precommit) &&
+        (first_vote == 0 || m.height < first_vote))
+      first_vote = m.height;
+  EXPECT_EQ(first_vote, 7u);  // the block of height 5 makes it a validator from height 7
+
+  options.full_nodes = 2;
   options.validator_change_every = 3;
-  EXPECT_FALSE(options.validate());
+  options.crash_restart = true;
+  options.byzantine = 1;
+  options.fault = Fault::equivocate;
+  options.validators = 5;
+  std::uint64_t replayed = 0;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    const RunResult changed = run(options, seed);
+    expect_safe_and_live(changed, 20);
+    EXPECT_GE(changed.validator_changes, 5u) << describe(changed);
+    replayed += changed.blocks_replayed;
+  }
+  EXPECT_GT(replayed, 0u);
 }
 
 TEST(CrashRestart, OffMeansNoCrashes) {

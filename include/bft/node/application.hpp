@@ -156,6 +156,7 @@ struct TxResult {
 struct ValidatorUpdate {
   crypto::PublicKey public_key;
   std::uint64_t power = 0;
+  friend bool operator==(const ValidatorUpdate&, const ValidatorUpdate&) = default;
 };
 
 struct FinalizeBlockResult {

@@ -61,6 +61,14 @@ Result<std::vector<ValidatorKey>> apply_validator_updates(std::span<const Valida
                                                           const ValidatorChangeLimits& limits = {},
                                                           const crypto::SignatureScheme& scheme = crypto::ed25519_scheme());
 
+/// The updates that turn `current` into `target` (as sets of keys with powers): a
+/// changed power for each validator of both, power 0 for each of `current` only, then the
+/// newcomers of `target` in its order. apply_validator_updates(current, these) gives
+/// `target`'s validators, in its order if `target` lists the kept ones first in
+/// `current`'s order, unless it refuses them (limits).
+std::vector<ValidatorUpdate> validator_updates_between(std::span<const ValidatorKey> current,
+                                                       std::span<const ValidatorKey> target);
+
 /// The validators in force from `height` on (until the next change).
 struct ValidatorEpoch {
   Height height = 1;

@@ -34,18 +34,31 @@ node::Tx simulated_tx(std::uint64_t number);
 /// Its number; nullopt for anything else (which the application refuses).
 std::optional<std::uint64_t> simulated_tx_number(std::span<const std::uint8_t> tx);
 
+/// --validator-change-every P: the block of every P-th height h moves the validator set
+/// towards target(h / P), as an application's updates do.
+struct ValidatorPlan {
+  Height every = 0;  // 0: the set never changes
+  std::function<std::vector<node::ValidatorKey>(std::uint64_t)> target;
+  node::ValidatorChangeLimits limits;
+};
+
 /// The application: its state is a running SHA-256 over the heights and transactions it
-/// applied, which is also its app hash. Simulated transactions are valid, anything else
-/// is refused in check_tx and process_proposal (and fails alone in finalize_block).
+/// applied, which is also its app hash, and the validator set its updates made.
+/// Simulated transactions are valid, anything else is refused in check_tx and
+/// process_proposal (and fails alone in finalize_block).
 class ChainApplication final : public node::Application {
  public:
   /// A committed state; the durable one survives the application object (a crash).
   struct State {
     Height height = 0;
     codec::Digest app_hash{};
+    /// The set after this state's updates: the updates of the next change are relative
+    /// to it, so a replay after a crash makes the same ones.
+    std::vector<node::ValidatorKey> validators;
   };
   static constexpr Height durable_every = 3;
-  explicit ChainApplication(State& durable) : durable_(durable), committed_(durable) {}
+  ChainApplication(State& durable, const ValidatorPlan& plan, const crypto::SignatureScheme& scheme)
+      : durable_(durable), committed_(durable), plan_(plan), scheme_(scheme) {}
 
   node::AppInfo info() override { return {committed_.height, committed_.app_hash, "bft-sim"}; }
   node::CheckTxResult check_tx(std::span<const std::uint8_t> tx, node::CheckTxKind kind) override;
@@ -59,6 +72,8 @@ class ChainApplication final : public node::Application {
   State& durable_;
   State committed_;
   std::optional<State> finalized_;  // by finalize_block, until commit()
+  const ValidatorPlan& plan_;
+  const crypto::SignatureScheme& scheme_;
 };
 
 /// One node's engine, its application and their memory "disk".
@@ -74,6 +89,9 @@ class ChainLedger final : public node::Ledger {
     std::function<std::uint64_t()> unix_ms;
     /// Each block this node commits, with its certificate.
     std::function<void(const codec::QuorumCertificate&)> on_commit;
+    ValidatorPlan validator_plan;
+    /// A committed block changed the validators from this height on.
+    std::function<void(Height)> on_validator_change;
   };
   ChainLedger(Options options, const node::Logger& logger);
   ~ChainLedger() override;
