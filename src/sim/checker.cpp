@@ -68,12 +68,18 @@ void SafetyChecker::on_signed_vote(std::uint32_t node, const Vote& vote, Time at
                " and " + value_text(vote.value));
 }
 
+bool SafetyChecker::decided(Height height, const Value& value) const {
+  const auto first = decided_.find(height);
+  return first != decided_.end() && first->second.value == value;
+}
+
 void SafetyChecker::on_decide(std::uint32_t node, Height height, Round round, const Value& value, Time at) {
   if (!correct_[node]) return;
   auto [first, fresh] = decided_.try_emplace(height, FirstDecision{node, value});
+  const bool judged = !fresh && first->second.value == value;
   if (fresh) {
     decision_rounds_.emplace(height, round);
-  } else if (first->second.value != value) {
+  } else if (!judged) {
     report(ViolationKind::agreement, at,
            "h=" + std::to_string(height) + ": " + node_name(first->second.node) + " decided " +
                first->second.value.to_string() + " but " + node_name(node) + " decided " + value.to_string());
@@ -85,7 +91,7 @@ void SafetyChecker::on_decide(std::uint32_t node, Height height, Round round, co
     report(ViolationKind::validity, at,
            node_name(node) + " decided " + value.to_string() + " at h=" + std::to_string(height) +
                ", which nobody proposed");
-  else if (!valid_(value))
+  else if (!judged && !valid_(value))
     report(ViolationKind::validity, at,
            node_name(node) + " decided the invalid value " + value.to_string() + " at h=" + std::to_string(height));
 }

@@ -256,9 +256,11 @@ class Cluster {
   void on_commit(std::uint32_t index, const codec::QuorumCertificate& commit) {
     Node& node = *nodes_[index];
     const Value& value = *commit.value;  // a commit certificate always holds its value
+    // The transactions of a block a correct node committed at this height are judged.
+    const bool judged = node.correct() && checker_.decided(commit.height, value);
     checker_.on_decide(index, commit.height, commit.round, value, now_);
     if (node.chain) {
-      check_transactions(node, commit.height, value);
+      if (!judged) check_transactions(node, commit.height, value);
       // As a client would: the next transaction, to a node that just committed.
       if (node.correct() && node.chain->submit(simulated_tx(next_tx_++)).accepted()) ++result_.txs_submitted;
     }

@@ -43,8 +43,11 @@ class SafetyChecker {
   void on_signed_proposal(std::uint32_t node, const Proposal& proposal, Time at);
   void on_signed_vote(std::uint32_t node, const Vote& vote, Time at);
   /// A node decided `value` at `height`: agreement with every earlier decision of a
-  /// correct node at that height, and validity.
+  /// correct node at that height, and validity (judged once per height and value).
   void on_decide(std::uint32_t node, Height height, Round round, const Value& value, Time at);
+  /// Whether a correct node decided `value` at `height` already (what is judged of a
+  /// decision need not be judged again for the same value).
+  bool decided(Height height, const Value& value) const;
   /// `observer`'s core reported `offender` for equivocation.
   void on_evidence(std::uint32_t observer, std::uint32_t offender, Time at);
   /// A correct node committed a block the clients' transactions cannot explain (one no
