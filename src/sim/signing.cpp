@@ -1,20 +1,23 @@
 #include "bft/sim/signing.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
-#include <vector>
 
 #include "bft/codec/hash.hpp"
 
 namespace bft::sim {
 namespace {
 
-/// SHA-256(key || message), then zeros: a signature's 64 bytes.
+static_assert(crypto_shorthash_siphashx24_KEYBYTES <= std::tuple_size_v<crypto::PublicKey>);
+
+/// SipHash-2-4 with a 128-bit output, keyed by the key's first 16 bytes, over the message;
+/// then zeros: a signature's 64 bytes. A keyed hash, not a signature: what a simulation
+/// needs is that each node's signatures differ and that a changed byte fails, and this
+/// costs a fraction of a SHA-256 (which was a fifth of a simulation's time).
 crypto::Signature simulated_signature(const crypto::PublicKey& key, std::span<const std::uint8_t> message) {
-  std::vector<std::uint8_t> input(key.begin(), key.end());
-  input.insert(input.end(), message.begin(), message.end());
-  const auto digest = codec::sha256(input);
   crypto::Signature signature{};
-  std::copy(digest.begin(), digest.end(), signature.begin());
+  crypto_shorthash_siphashx24(signature.data(), message.data(), message.size(), key.data());
   return signature;
 }
 

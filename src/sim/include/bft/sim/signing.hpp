@@ -1,4 +1,4 @@
-// Signatures for simulation: deterministic and a hash each to make and check, behind the
+// Signatures for simulation: deterministic and a keyed hash each to make and check, behind the
 // same Signer / SignatureScheme interfaces as ed25519, so that the shipped replica runs
 // unchanged. Not a signature scheme for anything but a simulation: anyone who knows a
 // public key can sign for it. A simulated Byzantine node signs with its own signer only.
