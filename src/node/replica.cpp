@@ -669,7 +669,7 @@ class Replica::Impl {
   /// Asks the guard for the message's slot; the record becomes durable in flush().
   template <class Message>
   bool reserve(const Message& message) {
-    auto allowed = guard_.reserve(message);
+    auto allowed = guard_.reserve(message, &digests_);
     if (allowed) return true;
     if (allowed.error().code == Errc::already_signed) {
       ++stats_.guard_refusals;

@@ -83,24 +83,25 @@ Record record_for(const Slot& slot, const Content& content) {
 
 /// The hash of `value`, or, read from a file that holds digests, the digest itself
 /// (corrupt_log when it is not one).
-Result<codec::Digest> hash_of(const Value& value, Format format) {
-  if (format == Format::values) return codec::sha256(value.bytes());
+Result<codec::Digest> hash_of(const Value& value, Format format, codec::ValueDigests* digests) {
+  if (format == Format::values) return digests != nullptr ? digests->of(value) : codec::sha256(value.bytes());
   codec::Digest digest{};
   if (value.size() != digest.size()) return make_error(Errc::corrupt_log, "a record whose value is not a digest");
   std::copy(value.bytes().begin(), value.bytes().end(), digest.begin());
   return digest;
 }
 
-Result<std::pair<Slot, Content>> entry_of(const Record& record, Format format) {
+Result<std::pair<Slot, Content>> entry_of(const Record& record, Format format,
+                                          codec::ValueDigests* digests = nullptr) {
   if (const auto* p = std::get_if<OwnProposal>(&record)) {
-    auto hash = hash_of(p->proposal.value, format);
+    auto hash = hash_of(p->proposal.value, format, digests);
     if (!hash) return hash.error();
     return std::pair{Slot{p->proposal.height, p->proposal.round, 0}, Content{true, *hash, p->proposal.valid_round}};
   }
   const Vote& v = std::get<OwnVote>(record).vote;
   Content c;
   if (v.value) {
-    auto hash = hash_of(*v.value, format);
+    auto hash = hash_of(*v.value, format, digests);
     if (!hash) return hash.error();
     c.has_value = true;
     c.value_hash = *hash;
@@ -258,14 +259,14 @@ Result<void> SignGuard::authorize(const Proposal& proposal) {
   return sync();
 }
 
-Result<void> SignGuard::reserve(const Vote& vote) {
-  auto [slot, content] = *entry_of(OwnVote{vote, {}}, Format::values);
+Result<void> SignGuard::reserve(const Vote& vote, codec::ValueDigests* digests) {
+  auto [slot, content] = *entry_of(OwnVote{vote, {}}, Format::values, digests);
   return state_->reserve(slot, content, [&vote] { return to_string(vote); });
 }
 
-Result<void> SignGuard::reserve(const Proposal& proposal) {
+Result<void> SignGuard::reserve(const Proposal& proposal, codec::ValueDigests* digests) {
   Proposal bare{proposal.height, proposal.round, proposal.value, proposal.valid_round, {}, {}};
-  auto [slot, content] = *entry_of(OwnProposal{std::move(bare), {}}, Format::values);
+  auto [slot, content] = *entry_of(OwnProposal{std::move(bare), {}}, Format::values, digests);
   return state_->reserve(slot, content, [&proposal] { return to_string(proposal); });
 }
 

@@ -391,6 +391,28 @@ TEST(SignGuard, FilesHoldManyHeightsAndOldOnesArePruned) {
   EXPECT_TRUE(again->authorize(prevote(200, "ok:A")));
 }
 
+// A caller's cached value digests name the same content as the guard's own hashing: a
+// vote reserved through them is the same vote after a restart, another value is not.
+TEST(SignGuard, ADigestFromTheCallersCacheNamesTheSameContent) {
+  MemoryStorage guard_disk;
+  const Vote a{VoteType::prevote, 2, 0, Value::from_text("ok:A"), Address::from_text("v0")};
+  Vote b = a;
+  b.value = Value::from_text("ok:B");
+  codec::ValueDigests digests;
+  {
+    auto guard = SignGuard::open(guard_disk);
+    ASSERT_TRUE(guard);
+    ASSERT_TRUE(guard->reserve(a, &digests));
+    EXPECT_EQ(guard->reserve(b, &digests).error().code, Errc::already_signed);
+    ASSERT_TRUE(guard->sync());
+  }
+  guard_disk.crash();
+  auto again = SignGuard::open(guard_disk);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->authorize(a));
+  EXPECT_EQ(again->authorize(b).error().code, Errc::already_signed);
+}
+
 // reserve() takes the slot at once (a conflict is refused before any sync) but is
 // durable only after sync(): until then a crash forgets it, as if never signed.
 TEST(SignGuard, AReservedMessageIsDurableOnlyAfterSync) {

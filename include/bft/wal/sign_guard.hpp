@@ -14,6 +14,7 @@
 #include <memory>
 #include <tuple>
 
+#include "bft/codec/sign_bytes.hpp"
 #include "bft/result.hpp"
 #include "bft/types.hpp"
 #include "bft/wal/storage.hpp"
@@ -47,9 +48,10 @@ class SignGuard {
   /// reserved record and makes it durable. Nothing reserved may be sent before sync()
   /// returned OK. Writing nothing before sync() lets a caller make its own log durable
   /// first, so the guard never holds a message the log lost. Errors as
-  /// authorize().
-  Result<void> reserve(const Vote& vote);
-  Result<void> reserve(const Proposal& proposal);
+  /// authorize(). `digests`, when given, supplies the value's hash (the caller's signing
+  /// hashes the same value).
+  Result<void> reserve(const Vote& vote, codec::ValueDigests* digests = nullptr);
+  Result<void> reserve(const Proposal& proposal, codec::ValueDigests* digests = nullptr);
   Result<void> sync();
 
   std::size_t refusals() const noexcept;
