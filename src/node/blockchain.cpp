@@ -144,7 +144,7 @@ Result<Blockchain::VerifiedBlock> Blockchain::verified_block(const StoredBlock& 
 }
 
 void Blockchain::set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash) {
-  last_block_hash_ = block_hash(value.bytes());
+  last_block_hash_ = block_hashes_.of(value);
   last_time_unix_ms_ = header.time_unix_ms;
   last_app_hash_ = app_hash;
   const std::lock_guard lock(app_hash_mutex_);
@@ -310,7 +310,7 @@ Validity Blockchain::check_proposal(Height height, Round round, const Value& val
   if (block->header.app_hash != last_app_hash_)
     return refuse("app_hash", "the block states app hash " + hex(block->header.app_hash) + ", this node has " +
                                   hex(last_app_hash_));
-  const codec::Digest hash = block_hash(value.bytes());
+  const codec::Digest hash = block_hashes_.of(value);
   if (!options_.judge) return application_accepts(*block, hash) ? Validity::valid : Validity::invalid;
   auto judged = std::make_shared<const Block>(std::move(*block));
   options_.judge->judge(height, round, value, [this, judged, hash] { return application_accepts(*judged, hash); });
@@ -351,7 +351,7 @@ Result<void> Blockchain::execute(const codec::QuorumCertificate& commit, Block b
                           " states app hash " + hex(block.header.app_hash) + " after it, this node computed " +
                           hex(last_app_hash_));
 
-  FinalizeBlockRequest request{block.header, block.txs, block_hash(commit.value->bytes()), commit_info(commit), {}};
+  FinalizeBlockRequest request{block.header, block.txs, block_hashes_.of(*commit.value), commit_info(commit), {}};
   auto started = std::chrono::steady_clock::now();
   auto finalized = app_.finalize_block(request);
   if (!finalized)

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "bft/codec/messages.hpp"
+#include "bft/codec/sign_bytes.hpp"
 #include "bft/metrics/registry.hpp"
 #include "bft/node/application.hpp"
 #include "bft/node/block.hpp"
@@ -193,6 +194,9 @@ class Blockchain final : public Ledger {
   std::unique_ptr<Metrics> metrics_;
   HandshakeReport handshake_;
 
+  // Hashes of the blocks of the rounds in flight: a block is judged, executed and made the
+  // last one, and hashed once for all three (node thread only).
+  codec::ValueDigests block_hashes_;
   // The last committed block, as the next header must continue it.
   codec::Digest last_block_hash_{};
   std::uint64_t last_time_unix_ms_ = 0;
