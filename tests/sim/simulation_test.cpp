@@ -127,23 +127,29 @@ TEST(Simulation, RealSignaturesRunTheSameProtocol) {
   EXPECT_EQ(r.frames_rejected, 0u);
 }
 
-// Validator changes through the ledger's blocks: a full node signs nothing until a block
-// makes it a validator (two heights later), then votes; powers of correct validators
-// change too. Safe and live throughout, with an equivocator and loss.
-TEST(Simulation, FullNodesVoteOnceABlockMakesThemValidators) {
-  SimOptions options = cluster(4, 30);
+/// One full node (node 4 of 4 validators) and a change every 5 heights: the block of
+/// height 5 makes it a validator, and its first vote is at height 7.
+void expect_the_full_node_votes_from_height_7(SimOptions options) {
   options.full_nodes = 1;
   options.validator_change_every = 5;
   Trace trace;
   const RunResult r = run(options, 3, &trace);
-  expect_safe_and_live(r, 30);
-  EXPECT_GE(r.validator_changes, 5u);
+  expect_safe_and_live(r, options.heights);
+  EXPECT_GE(r.validator_changes, options.heights / 5 - 1);
   Height first_vote = 0;
   for (const auto& m : trace.messages)
     if (m.from == 4 && (m.kind == MessageKind::prevote || m.kind == MessageKind::precommit) &&
         (first_vote == 0 || m.height < first_vote))
       first_vote = m.height;
-  EXPECT_EQ(first_vote, 7u);  // the block of height 5 makes it a validator from height 7
+  EXPECT_EQ(first_vote, 7u);
+}
+
+// Validator changes through the ledger's blocks: a full node signs nothing until a block
+// makes it a validator (two heights later), then votes; powers of correct validators
+// change too. Safe and live throughout, with an equivocator and loss.
+TEST(Simulation, FullNodesVoteOnceABlockMakesThemValidators) {
+  SimOptions options = cluster(4, 30);
+  expect_the_full_node_votes_from_height_7(options);
 
   options.full_nodes = 0;
   options.validator_change_every = 2;
@@ -512,18 +518,7 @@ TEST(Engine, DiskFaultsLeaveEveryRoundLive) {
 TEST(Engine, TheApplicationsUpdatesMakeAFullNodeAValidator) {
   SimOptions options = cluster(4, 20);
   options.blocks = true;
-  options.full_nodes = 1;
-  options.validator_change_every = 5;
-  Trace trace;
-  const RunResult r = run(options, 3, &trace);
-  expect_safe_and_live(r, 20);
-  EXPECT_GE(r.validator_changes, 3u);
-  Height first_vote = 0;
-  for (const auto& m : trace.messages)
-    if (m.from == 4 && (m.kind == MessageKind::prevote || m.kind == MessageKind::precommit) &&
-        (first_vote == 0 || m.height < first_vote))
-      first_vote = m.height;
-  EXPECT_EQ(first_vote, 7u);  // the block of height 5 makes it a validator from height 7
+  expect_the_full_node_votes_from_height_7(options);
 
   options.full_nodes = 2;
   options.validator_change_every = 3;
