@@ -11,7 +11,7 @@
 // The runtime adds no consensus logic: every decision is the core's. It translates the
 // seed's messages, feeds the node's own proposals and votes back into the core (the core
 // counts them only as inputs), turns ScheduleTimeout outputs into timers and timers into
-// TimeoutFired inputs.
+// TimeoutFired inputs, through bft::CoreDriver: the loop it shares with the node's replica.
 //
 // Where the C++ handle differs from the seed's (messages: see messages.hpp):
 // - create() returns a Result and takes Options (queue capacity, async verify as a run-
