@@ -70,11 +70,11 @@ Result<node::FinalizeBlockResult> ChainApplication::finalize_block(const node::F
     std::vector<node::ValidatorUpdate> updates =
         node::validator_updates_between(committed_.validators, plan_.target(request.header.height / plan_.every));
     // Updates the engine would refuse (beyond the limits) are not made: the set stays.
-    if (auto next = node::apply_validator_updates(committed_.validators, updates, plan_.limits, scheme_);
-        next && !updates.empty()) {
-      finalized_->validators = std::move(*next);
-      result.validator_updates = std::move(updates);
-    }
+    if (!updates.empty())
+      if (auto next = node::apply_validator_updates(committed_.validators, updates, plan_.limits, scheme_)) {
+        finalized_->validators = std::move(*next);
+        result.validator_updates = std::move(updates);
+      }
   }
   return result;
 }
