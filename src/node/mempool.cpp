@@ -1,22 +1,12 @@
 #include "bft/node/mempool.hpp"
 
-#include <cstring>
+#include <algorithm>
 
 namespace bft::node {
-
-namespace {
-
-std::string_view view(std::span<const std::uint8_t> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-}  // namespace
 
 TxId tx_id(std::span<const std::uint8_t> tx) noexcept { return codec::sha256(tx); }
 
 Mempool::Mempool(MempoolLimits limits) : limits_(limits) {}
-
-Mempool::PoolKey Mempool::key_of(std::span<const std::uint8_t> tx) const noexcept { return {view(tx), bytes_hash_(tx)}; }
 
 Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
   if (tx.empty()) return make_error(Errc::invalid_argument, "an empty transaction");
@@ -26,19 +16,32 @@ Result<void> Mempool::check_size(std::span<const std::uint8_t> tx) const {
   return {};
 }
 
+std::size_t Mempool::slot_by_bytes(std::span<const std::uint8_t> tx, std::uint64_t hash) const {
+  return by_bytes_.find(hash, first_sequence_, [&](std::uint64_t sequence) {
+    const Entry& entry = entry_at(sequence);
+    return entry.bytes_hash == hash && std::equal(entry.tx.begin(), entry.tx.end(), tx.begin(), tx.end());
+  });
+}
+
+std::size_t Mempool::slot_by_id(const TxId& id) const {
+  return by_id_.find(id_hash_(id), first_sequence_, [&](std::uint64_t sequence) { return entry_at(sequence).id == id; });
+}
+
 Result<void> Mempool::add(Tx tx, const TxId& id) {
   if (auto sized = check_size(tx); !sized) return sized;
-  const PoolKey key = key_of(tx);
+  const std::uint64_t hash = bytes_hash_(tx);
   const std::lock_guard lock(mutex_);
-  if (by_bytes_.contains(key)) return make_error(Errc::duplicate, "the transaction is in the mempool already");
-  if (order_.size() >= limits_.max_txs || tx.size() > limits_.max_bytes - bytes_)
-    return make_error(Errc::buffer_full, "mempool full (" + std::to_string(order_.size()) + " transactions, " +
+  if (slot_by_bytes(tx, hash) != SequenceTable::npos)
+    return make_error(Errc::duplicate, "the transaction is in the mempool already");
+  if (count_ >= limits_.max_txs || tx.size() > limits_.max_bytes - bytes_)
+    return make_error(Errc::buffer_full, "mempool full (" + std::to_string(count_) + " transactions, " +
                                              std::to_string(bytes_) + " bytes)");
+  const std::uint64_t sequence = first_sequence_ + entries_.size();
+  ++count_;
   bytes_ += tx.size();
-  order_.push_back({std::move(tx), id});
-  const auto entry = std::prev(order_.end());
-  by_bytes_.emplace(PoolKey{view(entry->tx), key.hash}, entry);
-  ids_.insert(id);
+  entries_.push_back({std::move(tx), id, hash});
+  by_bytes_.insert(hash, sequence, count_);
+  by_id_.insert(id_hash_(id), sequence, count_);
   return {};
 }
 
@@ -46,8 +49,9 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
   std::vector<Tx> txs;
   std::size_t bytes = 0;
   const std::lock_guard lock(mutex_);
-  for (const Entry& entry : order_) {
+  for (const Entry& entry : entries_) {
     const Tx& tx = entry.tx;
+    if (tx.empty()) continue;  // removed
     if (txs.size() == max_txs) break;
     const std::size_t size = tx.size() + overhead_per_tx;
     if (size > max_bytes - bytes) break;  // keep the order: a later, smaller one waits too
@@ -57,30 +61,53 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
   return txs;
 }
 
-void Mempool::erase(ByBytes::iterator found) {
-  const auto entry = found->second;
-  bytes_ -= entry->tx.size();
-  ids_.erase(entry->id);
-  by_bytes_.erase(found);  // before its key's bytes go with the entry
-  order_.erase(entry);
+void Mempool::erase(std::size_t bytes_slot) {
+  const std::uint64_t sequence = by_bytes_.sequence_at(bytes_slot, first_sequence_);
+  Entry& entry = entries_[sequence - first_sequence_];
+  by_bytes_.erase_at(bytes_slot);
+  by_id_.erase_at(by_id_.find(id_hash_(entry.id), first_sequence_, [&](std::uint64_t other) { return other == sequence; }));
+  --count_;
+  bytes_ -= entry.tx.size();
+  Tx().swap(entry.tx);
+}
+
+void Mempool::compact() {
+  // Removed entries at the front go at once; those between pooled ones once they outnumber
+  // them (a block of another proposer's order, a recheck): renumbered from the front.
+  while (!entries_.empty() && entries_.front().tx.empty()) {
+    entries_.pop_front();
+    ++first_sequence_;
+  }
+  if (entries_.size() <= 2 * count_ + 1024) return;
+  std::deque<Entry> pooled;
+  for (Entry& entry : entries_)
+    if (!entry.tx.empty()) pooled.push_back(std::move(entry));
+  entries_.swap(pooled);
+  by_bytes_.clear();
+  by_id_.clear();
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    by_bytes_.insert(entries_[i].bytes_hash, first_sequence_ + i, i + 1);
+    by_id_.insert(id_hash_(entries_[i].id), first_sequence_ + i, i + 1);
+  }
 }
 
 std::vector<TxId> Mempool::remove_committed(std::span<const Tx> committed) {
-  std::vector<PoolKey> keys;
-  keys.reserve(committed.size());
-  for (const Tx& tx : committed) keys.push_back(key_of(tx));  // hashed before the lock is taken
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(committed.size());
+  for (const Tx& tx : committed) hashes.push_back(bytes_hash_(tx));  // hashed before the lock is taken
   std::vector<TxId> ids;
   ids.reserve(committed.size());
   const std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < committed.size(); ++i) {
-    const auto found = by_bytes_.find(keys[i]);
-    if (found == by_bytes_.end()) {
+    const std::size_t found = slot_by_bytes(committed[i], hashes[i]);
+    if (found == SequenceTable::npos) {
       ids.push_back(tx_id(committed[i]));
       continue;
     }
-    ids.push_back(found->second->id);
+    ids.push_back(entry_at(by_bytes_.sequence_at(found, first_sequence_)).id);
     erase(found);
   }
+  compact();
   return ids;
 }
 
@@ -88,8 +115,9 @@ std::size_t Mempool::recheck(const std::function<bool(const Tx&)>& keep) {
   std::vector<Tx> pooled;
   {
     const std::lock_guard lock(mutex_);
-    pooled.reserve(order_.size());
-    for (const Entry& entry : order_) pooled.push_back(entry.tx);
+    pooled.reserve(count_);
+    for (const Entry& entry : entries_)
+      if (!entry.tx.empty()) pooled.push_back(entry.tx);
   }
   std::vector<const Tx*> refused;
   for (const Tx& tx : pooled)
@@ -97,28 +125,29 @@ std::size_t Mempool::recheck(const std::function<bool(const Tx&)>& keep) {
   std::size_t dropped = 0;
   const std::lock_guard lock(mutex_);
   for (const Tx* tx : refused) {
-    const auto found = by_bytes_.find(key_of(*tx));
-    if (found == by_bytes_.end()) continue;
+    const std::size_t found = slot_by_bytes(*tx, bytes_hash_(*tx));
+    if (found == SequenceTable::npos) continue;
     erase(found);
     ++dropped;
   }
+  compact();
   return dropped;
 }
 
 bool Mempool::contains(std::span<const std::uint8_t> tx) const {
-  const PoolKey key = key_of(tx);
+  const std::uint64_t hash = bytes_hash_(tx);
   const std::lock_guard lock(mutex_);
-  return by_bytes_.contains(key);
+  return slot_by_bytes(tx, hash) != SequenceTable::npos;
 }
 
 bool Mempool::contains(const TxId& id) const {
   const std::lock_guard lock(mutex_);
-  return ids_.contains(id);
+  return slot_by_id(id) != SequenceTable::npos;
 }
 
 std::size_t Mempool::size() const {
   const std::lock_guard lock(mutex_);
-  return order_.size();
+  return count_;
 }
 
 std::size_t Mempool::bytes() const {

@@ -2,6 +2,9 @@
 // budget, removing what committed wherever it is, and clients adding while it reaps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <list>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -94,6 +97,51 @@ TEST(Mempool, ClientsAddWhileTheNodeReapsAndRemoves) {
   for (std::thread& client : clients) client.join();
   EXPECT_EQ(pool.size(), 0u);
   EXPECT_EQ(pool.bytes(), 0u);
+}
+
+TEST(Mempool, AgreesWithAListThroughAddsAndRemovalsInAnyOrder) {
+  // Blocks of other proposers remove transactions from the middle of the pool: the pool
+  // keeps its order and finds every transaction by bytes and by id while it drops what
+  // was removed, whatever their number. The oldest transaction never commits, so what was
+  // removed behind it piles up until the pool compacts.
+  Mempool pool(MempoolLimits{.max_txs = 100'000});
+  std::list<std::string> expected{"stuck"};
+  ASSERT_TRUE(add(pool, tx("stuck")).ok());
+  std::mt19937_64 random(5);
+  int next = 0;
+  for (int round = 0; round < 200; ++round) {
+    const int adds = static_cast<int>(random() % 100);
+    for (int i = 0; i < adds; ++i) {
+      const std::string text = "tx-" + std::to_string(next++);
+      ASSERT_TRUE(add(pool, tx(text)).ok());
+      expected.push_back(text);
+    }
+    std::vector<Tx> block;
+    for (auto it = std::next(expected.begin()); it != expected.end();) {
+      if (random() % 3 == 0) {
+        block.push_back(tx(*it));
+        it = expected.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::shuffle(block.begin(), block.end(), random);
+    pool.remove_committed(block);
+    ASSERT_EQ(pool.size(), expected.size()) << "round " << round;
+    ASSERT_EQ(texts(pool.reap(1'000'000, 1 << 30, 0)), std::vector<std::string>(expected.begin(), expected.end()))
+        << "round " << round;
+    for (const Tx& gone : block) {
+      ASSERT_FALSE(pool.contains(gone));
+      ASSERT_FALSE(pool.contains(tx_id(gone)));
+    }
+    for (const std::string& text : expected) {
+      ASSERT_TRUE(pool.contains(tx(text))) << text;
+      ASSERT_TRUE(pool.contains(tx_id(tx(text)))) << text;
+    }
+  }
+  std::size_t bytes = 0;
+  for (const std::string& text : expected) bytes += text.size();
+  EXPECT_EQ(pool.bytes(), bytes);
 }
 
 TEST(Mempool, RemovingCommittedTransactionsGivesTheirIdsInBlockOrder) {

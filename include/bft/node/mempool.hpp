@@ -10,18 +10,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <list>
 #include <mutex>
 #include <span>
-#include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "bft/codec/hash.hpp"
 #include "bft/crypto/keyed_hash.hpp"
 #include "bft/node/application.hpp"
+#include "bft/node/sequence_table.hpp"
 #include "bft/result.hpp"
 
 namespace bft::node {
@@ -79,36 +77,32 @@ class Mempool {
   const MempoolLimits& limits() const noexcept { return limits_; }
 
  private:
-  // A pooled transaction's bytes with their keyed hash, computed once: a lookup compares
-  // hashes before bytes, and the table never hashes a pooled transaction again.
-  struct PoolKey {
-    std::string_view bytes;
-    std::uint64_t hash = 0;
-    friend bool operator==(const PoolKey& a, const PoolKey& b) noexcept {
-      return a.hash == b.hash && a.bytes == b.bytes;
-    }
-  };
-  struct PoolKeyHash {
-    std::size_t operator()(const PoolKey& key) const noexcept { return static_cast<std::size_t>(key.hash); }
-  };
+  // Pooled transactions in arrival order, entry i numbered first_sequence_ + i. A removed
+  // one leaves an empty entry (no pooled transaction is empty) until it reaches the front
+  // or the entries are compacted; two tables find entries by bytes and by id. No
+  // allocation per transaction beyond its bytes: every validator pools every transaction.
   struct Entry {
     Tx tx;
-    TxId id;
+    TxId id{};
+    std::uint64_t bytes_hash = 0;  // keyed: compared before the bytes
   };
-  using ByBytes = std::unordered_map<PoolKey, std::list<Entry>::iterator, PoolKeyHash>;
 
-  PoolKey key_of(std::span<const std::uint8_t> tx) const noexcept;
-
-  /// Under the lock.
-  void erase(ByBytes::iterator found);
+  /// Under the lock: the table slot of a pooled transaction, SequenceTable::npos if none.
+  std::size_t slot_by_bytes(std::span<const std::uint8_t> tx, std::uint64_t hash) const;
+  std::size_t slot_by_id(const TxId& id) const;
+  const Entry& entry_at(std::uint64_t sequence) const { return entries_[sequence - first_sequence_]; }
+  void erase(std::size_t bytes_slot);
+  void compact();
 
   const MempoolLimits limits_;
   mutable std::mutex mutex_;
   const crypto::KeyedHash bytes_hash_;
-  std::list<Entry> order_;
-  // Keys view the bytes of the transactions in order_ (list nodes do not move).
-  ByBytes by_bytes_;
-  std::unordered_set<TxId, TxIdHash> ids_;  // GET /tx/<id> asks by id
+  const TxIdHash id_hash_;
+  std::deque<Entry> entries_;
+  std::uint64_t first_sequence_ = 0;
+  SequenceTable by_bytes_;
+  SequenceTable by_id_;  // GET /tx/<id> and gossip ask by id
+  std::size_t count_ = 0;
   std::size_t bytes_ = 0;
 };
 

@@ -26,6 +26,7 @@
 
 #include "bft/node/application.hpp"
 #include "bft/node/mempool.hpp"
+#include "bft/node/sequence_table.hpp"
 #include "bft/result.hpp"
 
 namespace bft::node {
@@ -81,15 +82,9 @@ class TxIndex {
 
   std::vector<TxOutcome> outcomes_locked(const Wait& wait) const;
   static WaitDone release(Wait& wait);
-  // The table: open addressing with linear probing over slots that hold part of an
-  // entry's hash and its sequence number (tx_index.cpp). Under the lock.
+  // Under the lock.
   const Entry* find_locked(const TxId& id) const;
-  std::size_t slot_index_locked(const TxId& id) const;  // slots_.size() if absent
-  std::uint64_t sequence_of(std::uint64_t slot) const;
-  void place(std::uint64_t slot);
-  void insert_slot(std::uint64_t sequence);
-  void erase_slot(const TxId& id);
-  void grow_slots();
+  std::size_t slot_of_locked(const TxId& id) const;  // SequenceTable::npos if absent
 
   const std::size_t capacity_;
   const std::size_t max_waiters_;
@@ -99,7 +94,7 @@ class TxIndex {
   // asked about every transaction each validator admits.
   std::deque<Entry> entries_;
   std::uint64_t first_sequence_ = 0;
-  std::vector<std::uint64_t> slots_;
+  SequenceTable slots_;
   TxIdHash hash_;
   // Waits by each id they still wait for.
   std::unordered_multimap<TxId, std::shared_ptr<Wait>, TxIdHash> waits_by_id_;
