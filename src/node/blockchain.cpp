@@ -467,8 +467,24 @@ Result<std::optional<codec::QuorumCertificate>> Blockchain::committed(Height hei
 }
 
 SubmitResult Blockchain::submit(Tx tx) {
+  const TxId id = tx_id(tx);
+  return submit(std::move(tx), id);
+}
+
+std::vector<SubmitResult> Blockchain::submit(std::vector<Tx> txs) {
+  std::vector<TxId> ids;
+  ids.reserve(txs.size());
+  for (const Tx& tx : txs) ids.push_back(tx_id(tx));
+  tx_index_.prefetch(ids);
+  std::vector<SubmitResult> results;
+  results.reserve(txs.size());
+  for (std::size_t i = 0; i < txs.size(); ++i) results.push_back(submit(std::move(txs[i]), ids[i]));
+  return results;
+}
+
+SubmitResult Blockchain::submit(Tx tx, const TxId& id) {
   SubmitResult result;
-  result.id = tx_id(tx);
+  result.id = id;
   const auto refused = [&](const char* reason) {
     if (metrics_) metrics_->submissions_refused.with({reason}).inc();
   };

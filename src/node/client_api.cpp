@@ -228,8 +228,10 @@ HttpResponse ClientApi::submit(const HttpRequest& request) const {
   // Pooled by this request or pooled already: gossiped before the answer. A retry goes to
   // the peers again, since its first submission may not have reached enough of them.
   std::vector<Tx> to_gossip;
-  for (Tx& tx : txs) {
-    const SubmitResult result = chain_.submit(tx);
+  const std::vector<SubmitResult> submitted = chain_.submit(txs);
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    Tx& tx = txs[i];
+    const SubmitResult& result = submitted[i];
     nlohmann::json outcome{{"id", crypto::to_hex(result.id)}};
     // Pooled already (a client's retry, or the same command sent to two nodes): as
     // good as accepted, so that retrying a request is safe.

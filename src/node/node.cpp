@@ -227,10 +227,8 @@ class Node::Impl {
       // Held: each transaction pooled (now or before), committed, or refused by check_tx
       // (on this node's state it is invalid: a full mempool is no such verdict).
       bool held = true;
-      for (Tx& tx : batch.txs) {
-        const SubmitResult result = chain_->submit(std::move(tx));
+      for (const SubmitResult& result : chain_->submit(std::move(batch.txs)))
         held = held && (!result.error || result.error->code == Errc::duplicate);
-      }
       asio::post(io_, [this, from, sequence = batch.sequence, count, held] {
         if (!stopping_) gossip_->admitted(from, sequence, count, held);
       });

@@ -86,6 +86,11 @@ std::optional<CommittedTx> TxIndex::find(const TxId& id) const {
   return found->where;
 }
 
+void TxIndex::prefetch(std::span<const TxId> ids) const {
+  const std::lock_guard lock(mutex_);
+  for (const TxId& id : ids) slots_.prefetch(hash_(id));
+}
+
 std::vector<TxOutcome> TxIndex::outcomes_locked(const Wait& wait) const {
   std::vector<TxOutcome> outcomes;
   outcomes.reserve(wait.ids.size());

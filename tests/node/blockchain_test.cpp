@@ -331,6 +331,35 @@ TEST_F(BlockchainTest, ACommittedTransactionIsIndexedAndNotPooledAgain) {
   EXPECT_EQ(chain_->mempool().size(), 0u);
 }
 
+TEST_F(BlockchainTest, ABatchIsSubmittedInOrderWithEachTransactionsOwnResult) {
+  DurableState durable;
+  LedgerApp app(durable);
+  BlockchainOptions o = options();
+  o.mempool.max_txs = 3;
+  o.mempool.max_tx_bytes = 8;
+  auto chain = open(app, std::move(o));
+  ASSERT_TRUE(chain.ok());
+  chain_ = std::move(*chain);
+  decide_next({"done"});
+  const std::vector<std::string> texts{"one", "done", "one", "bad one", "123456789", "two", "three", "four"};
+  std::vector<Tx> batch;
+  for (const std::string& text : texts) batch.push_back(tx(text));
+  const std::vector<SubmitResult> results = chain_->submit(std::move(batch));
+  ASSERT_EQ(results.size(), texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(results[i].id, tx_id(tx(texts[i])));
+  EXPECT_TRUE(results[0].accepted());
+  ASSERT_TRUE(results[1].committed);
+  EXPECT_EQ(results[1].committed->height, 1u);
+  EXPECT_EQ(results[2].error->code, Errc::duplicate);  // the batch's own first "one"
+  ASSERT_TRUE(results[3].refused);
+  EXPECT_EQ(results[3].refused->code, 7u);
+  EXPECT_EQ(results[4].error->code, Errc::too_large);
+  EXPECT_TRUE(results[5].accepted());
+  EXPECT_TRUE(results[6].accepted());
+  EXPECT_EQ(results[7].error->code, Errc::buffer_full);
+  EXPECT_EQ(chain_->mempool().size(), 3u);
+}
+
 // A transaction that another node's block commits while this node's check_tx of it runs
 // (a client's retry, or the same transaction by gossip) must not be pooled afterwards, or
 // this node proposes it again and it commits twice.

@@ -142,6 +142,9 @@ class Blockchain final : public Ledger {
   /// Any thread: unless committed recently (TxIndex) or pooled already, check_tx, then
   /// into the mempool.
   SubmitResult submit(Tx tx);
+  /// submit() of each transaction in turn, their results in the same order. The lookups
+  /// of a batch in the transaction index overlap their cache misses.
+  std::vector<SubmitResult> submit(std::vector<Tx> txs);
 
   const HandshakeReport& handshake() const noexcept { return handshake_; }
   const BlockStore& store() const noexcept { return store_; }
@@ -180,6 +183,7 @@ class Blockchain final : public Ledger {
   /// process_proposal, counted and logged when it refuses. Any thread.
   bool application_accepts(const Block& block, const codec::Digest& hash) const;
   void set_last(const BlockHeader& header, const Value& value, const codec::Digest& app_hash);
+  SubmitResult submit(Tx tx, const TxId& id);
 
   BlockchainOptions options_;
   BlockStore store_;

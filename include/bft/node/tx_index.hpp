@@ -61,6 +61,9 @@ class TxIndex {
   void record(Height height, std::span<const TxId> ids, std::span<const TxResult> results);
 
   std::optional<CommittedTx> find(const TxId& id) const;
+  /// Starts loading where find() of each id looks first: a caller about to look up a
+  /// batch overlaps the cache misses of the lookups.
+  void prefetch(std::span<const TxId> ids) const;
 
   /// Calls `done` once every id in `ids` is committed: at once if they are already.
   /// Returns the wait, to cancel() it at a timeout; null if the wait finished at once.
