@@ -476,6 +476,7 @@ std::vector<SubmitResult> Blockchain::submit(std::vector<Tx> txs) {
   ids.reserve(txs.size());
   for (const Tx& tx : txs) ids.push_back(tx_id(tx));
   tx_index_.prefetch(ids);
+  mempool_.prefetch(txs, ids);
   std::vector<SubmitResult> results;
   results.reserve(txs.size());
   for (std::size_t i = 0; i < txs.size(); ++i) results.push_back(submit(std::move(txs[i]), ids[i]));

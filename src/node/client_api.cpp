@@ -160,9 +160,14 @@ struct ClientApi::Submission {
   std::string error;  // why a wait could not start
 
   HttpResponse answer() const {
-    nlohmann::json body{{"accepted", accepted}, {"txs", outcomes}};
-    if (!error.empty()) body["error"] = error;
-    return costed(body, status);
+    // The outcomes are written where they are, not copied into a body first: a request
+    // holds hundreds of transactions.
+    std::string body = "{\"accepted\":" + std::to_string(accepted);
+    if (!error.empty()) body += ",\"error\":" + nlohmann::json(error).dump();
+    body += ",\"txs\":" + outcomes.dump() + "}\n";
+    HttpResponse response{status, "application/json", std::move(body)};
+    response.cost = cost;
+    return response;
   }
 
   /// The answer when not enough peers hold the pooled transactions (in time).

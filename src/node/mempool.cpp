@@ -4,6 +4,13 @@
 
 namespace bft::node {
 
+namespace {
+
+// How many transactions of a block ahead remove_committed() loads their table slots.
+constexpr std::size_t prefetch_distance = 16;
+
+}  // namespace
+
 TxId tx_id(std::span<const std::uint8_t> tx) noexcept { return codec::sha256(tx); }
 
 Mempool::Mempool(MempoolLimits limits) : limits_(limits) {}
@@ -99,6 +106,8 @@ std::vector<TxId> Mempool::remove_committed(std::span<const Tx> committed) {
   ids.reserve(committed.size());
   const std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < committed.size(); ++i) {
+    // A full pool's tables are larger than the caches: load the slots of later lookups now.
+    if (i + prefetch_distance < committed.size()) by_bytes_.prefetch(hashes[i + prefetch_distance]);
     const std::size_t found = slot_by_bytes(committed[i], hashes[i]);
     if (found == SequenceTable::npos) {
       ids.push_back(tx_id(committed[i]));
@@ -132,6 +141,17 @@ std::size_t Mempool::recheck(const std::function<bool(const Tx&)>& keep) {
   }
   compact();
   return dropped;
+}
+
+void Mempool::prefetch(std::span<const Tx> txs, std::span<const TxId> ids) const {
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(txs.size());
+  for (const Tx& tx : txs) hashes.push_back(bytes_hash_(tx));
+  const std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    by_bytes_.prefetch(hashes[i]);
+    if (i < ids.size()) by_id_.prefetch(id_hash_(ids[i]));
+  }
 }
 
 bool Mempool::contains(std::span<const std::uint8_t> tx) const {

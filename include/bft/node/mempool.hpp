@@ -70,6 +70,10 @@ class Mempool {
   /// adding meanwhile), so it may be slow; a transaction removed meanwhile stays removed.
   std::size_t recheck(const std::function<bool(const Tx&)>& keep);
 
+  /// Starts loading where add() and contains() of these transactions (`ids[i]` is
+  /// `txs[i]`'s) look first: a caller about to submit a batch overlaps the cache misses.
+  void prefetch(std::span<const Tx> txs, std::span<const TxId> ids) const;
+
   bool contains(std::span<const std::uint8_t> tx) const;
   bool contains(const TxId& id) const;
   std::size_t size() const;
