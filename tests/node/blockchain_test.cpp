@@ -116,10 +116,18 @@ class BlockchainTest : public ::testing::Test {
     if (!store) return store.error();
     return Blockchain::open(std::move(o), std::move(*store), app, logger_);
   }
-  void open_ok(Application& app) {
-    auto chain = open(app, options());
+  void open_ok(Application& app) { open_ok(app, options()); }
+  void open_ok(Application& app, BlockchainOptions o) {
+    auto chain = open(app, std::move(o));
     ASSERT_TRUE(chain.ok()) << chain.error().message;
     chain_ = std::move(*chain);
+  }
+  /// A pool of `max_txs` transactions of at most 8 bytes each.
+  void open_with_small_pool(Application& app, std::size_t max_txs) {
+    BlockchainOptions o = options();
+    o.mempool.max_txs = max_txs;
+    o.mempool.max_tx_bytes = 8;
+    open_ok(app, std::move(o));
   }
 
   codec::QuorumCertificate certify(Height height, const Value& value) const {
@@ -279,12 +287,7 @@ TEST_F(BlockchainTest, AJudgeTakesProcessProposalOffTheCallingThread) {
 TEST_F(BlockchainTest, SubmissionsAreCheckedHeldOnceAndBounded) {
   DurableState durable;
   LedgerApp app(durable);
-  BlockchainOptions o = options();
-  o.mempool.max_txs = 2;
-  o.mempool.max_tx_bytes = 8;
-  auto chain = open(app, std::move(o));
-  ASSERT_TRUE(chain.ok());
-  chain_ = std::move(*chain);
+  open_with_small_pool(app, 2);
   const SubmitResult accepted = chain_->submit(tx("one"));
   EXPECT_TRUE(accepted.accepted());
   EXPECT_EQ(accepted.id, tx_id(tx("one")));
@@ -334,12 +337,7 @@ TEST_F(BlockchainTest, ACommittedTransactionIsIndexedAndNotPooledAgain) {
 TEST_F(BlockchainTest, ABatchIsSubmittedInOrderWithEachTransactionsOwnResult) {
   DurableState durable;
   LedgerApp app(durable);
-  BlockchainOptions o = options();
-  o.mempool.max_txs = 3;
-  o.mempool.max_tx_bytes = 8;
-  auto chain = open(app, std::move(o));
-  ASSERT_TRUE(chain.ok());
-  chain_ = std::move(*chain);
+  open_with_small_pool(app, 3);
   decide_next({"done"});
   const std::vector<std::string> texts{"one", "done", "one", "bad one", "123456789", "two", "three", "four"};
   std::vector<Tx> batch;
