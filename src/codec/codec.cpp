@@ -6,6 +6,7 @@
 #include <tuple>
 #include <variant>
 
+#include "bft/codec/sign_bytes.hpp"
 #include "wire.hpp"
 
 namespace bft::codec {
@@ -176,14 +177,14 @@ bool read_valid_round(wire::Reader& r, Round round, Round& valid_round) {
   return true;
 }
 
-bool read_value(wire::Reader& r, const Limits& limits, Value& value) {
-  Bytes bytes;
+bool read_value(wire::Reader& r, const Limits& limits, const ValueDigests* known, Value& value) {
+  std::span<const std::uint8_t> bytes;
   if (!r.sized("value", 0, limits.max_value_size, bytes)) return false;
-  value = Value(std::move(bytes));
+  value = known ? known->intern(bytes) : Value(bytes);
   return true;
 }
 
-bool read_optional_value(wire::Reader& r, const Limits& limits, std::optional<Value>& value) {
+bool read_optional_value(wire::Reader& r, const Limits& limits, const ValueDigests* known, std::optional<Value>& value) {
   std::uint8_t present = 0;
   if (!r.u8(present)) return false;
   if (present > 1) {
@@ -194,13 +195,13 @@ bool read_optional_value(wire::Reader& r, const Limits& limits, std::optional<Va
     value.reset();
     return true;
   }
-  return read_value(r, limits, value.emplace());
+  return read_value(r, limits, known, value.emplace());
 }
 
 bool read_address(wire::Reader& r, const Limits& limits, const char* field, Address& address) {
-  Bytes bytes;
+  std::span<const std::uint8_t> bytes;
   if (!r.sized(field, 1, limits.max_address_size, bytes)) return false;
-  address = Address(std::move(bytes));
+  address = Address(bytes);
   return true;
 }
 
@@ -230,16 +231,16 @@ bool read_signatures(wire::Reader& r, const Limits& limits, SignatureSet& set) {
   return true;
 }
 
-bool read_body(wire::Reader& r, const Limits& limits, SignedVote& out) {
+bool read_body(wire::Reader& r, const Limits& limits, const ValueDigests* known, SignedVote& out) {
   Vote& vote = out.vote;
   return read_vote_type(r, vote.type) && r.u64(vote.height) && read_round(r, vote.round) &&
-         read_optional_value(r, limits, vote.value) &&
+         read_optional_value(r, limits, known, vote.value) &&
          read_address(r, limits, "voter", vote.voter) && r.raw(out.signature);
 }
 
-bool read_body(wire::Reader& r, const Limits& limits, SignedProposal& out) {
+bool read_body(wire::Reader& r, const Limits& limits, const ValueDigests* known, SignedProposal& out) {
   if (!r.u64(out.height) || !read_round(r, out.round) ||
-      !read_valid_round(r, out.round, out.valid_round) || !read_value(r, limits, out.value) ||
+      !read_valid_round(r, out.round, out.valid_round) || !read_value(r, limits, known, out.value) ||
       !read_address(r, limits, "proposer", out.proposer) || !r.raw(out.signature) ||
       !read_signatures(r, limits, out.lock_votes)) {
     return false;
@@ -250,25 +251,25 @@ bool read_body(wire::Reader& r, const Limits& limits, SignedProposal& out) {
   return true;
 }
 
-bool read_body(wire::Reader& r, const Limits& limits, QuorumCertificate& out) {
+bool read_body(wire::Reader& r, const Limits& limits, const ValueDigests* known, QuorumCertificate& out) {
   return read_vote_type(r, out.type) && r.u64(out.height) && read_round(r, out.round) &&
-         read_optional_value(r, limits, out.value) && read_signatures(r, limits, out.signatures);
+         read_optional_value(r, limits, known, out.value) && read_signatures(r, limits, out.signatures);
 }
 
 template <class M>
 Result<M> decode_one(std::span<const std::uint8_t> bytes, const Limits& limits) {
   wire::Reader r(bytes);
   M message;
-  if (!read_header(r, kind_of(message)) || !read_body(r, limits, message) || !r.finish()) {
+  if (!read_header(r, kind_of(message)) || !read_body(r, limits, nullptr, message) || !r.finish()) {
     return r.take_error();
   }
   return message;
 }
 
 template <class M>
-Result<Message> decode_as_message(wire::Reader& r, const Limits& limits) {
+Result<Message> decode_as_message(wire::Reader& r, const Limits& limits, const ValueDigests* known) {
   M message;
-  if (!read_body(r, limits, message) || !r.finish()) return r.take_error();
+  if (!read_body(r, limits, known, message) || !r.finish()) return r.take_error();
   return Message(std::move(message));
 }
 
@@ -302,16 +303,16 @@ Result<QuorumCertificate> decode_certificate(std::span<const std::uint8_t> bytes
   return decode_one<QuorumCertificate>(bytes, limits);
 }
 
-Result<Message> decode_message(std::span<const std::uint8_t> bytes, const Limits& limits) {
+Result<Message> decode_message(std::span<const std::uint8_t> bytes, const Limits& limits, const ValueDigests* known) {
   wire::Reader r(bytes);
   MessageKind kind{};
   if (!read_kind(r, kind)) return r.take_error();
   switch (kind) {
-    case MessageKind::proposal: return decode_as_message<SignedProposal>(r, limits);
-    case MessageKind::vote: return decode_as_message<SignedVote>(r, limits);
+    case MessageKind::proposal: return decode_as_message<SignedProposal>(r, limits, known);
+    case MessageKind::vote: return decode_as_message<SignedVote>(r, limits, known);
     case MessageKind::certificate: break;
   }
-  return decode_as_message<QuorumCertificate>(r, limits);
+  return decode_as_message<QuorumCertificate>(r, limits, known);
 }
 
 }  // namespace bft::codec

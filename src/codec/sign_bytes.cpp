@@ -50,6 +50,14 @@ const Digest& ValueDigests::of(const Value& value) {
   return slot.digest;
 }
 
+Value ValueDigests::intern(std::span<const std::uint8_t> bytes) const {
+  for (std::size_t i = 0; i < filled_; ++i) {
+    const Value& cached = entries_[i].value;
+    if (std::equal(bytes.begin(), bytes.end(), cached.bytes().begin(), cached.bytes().end())) return cached;
+  }
+  return Value(bytes);
+}
+
 Result<ChainId> ChainId::create(std::string_view name) {
   if (name.empty() || name.size() > max_size) {
     return make_error(Errc::invalid_argument, "chain id must have 1 to " +

@@ -75,6 +75,15 @@ class Reader {
 
   /// A u32 length in [min, max], then that many bytes.
   bool sized(const char* field, std::size_t min, std::size_t max, Bytes& out) {
+    std::span<const std::uint8_t> view;
+    if (!sized(field, min, max, view)) return false;
+    out.assign(view.begin(), view.end());
+    return true;
+  }
+
+  /// The same, the bytes left where they are in the input: a caller that keeps them in
+  /// its own form (an inline address, a shared value) copies them once.
+  bool sized(const char* field, std::size_t min, std::size_t max, std::span<const std::uint8_t>& out) {
     std::uint32_t size = 0;
     if (!u32(size)) return false;
     if (size > max) {
@@ -86,8 +95,7 @@ class Reader {
                                        " bytes is shorter than " + std::to_string(min));
     }
     if (!need(size, field)) return false;
-    out.assign(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
-               in_.begin() + static_cast<std::ptrdiff_t>(pos_ + size));
+    out = in_.subspan(pos_, size);
     pos_ += size;
     return true;
   }

@@ -199,7 +199,7 @@ class Replica::Impl {
     now_ = std::max(now_, now);
     drain();  // a height waiting to start starts before anything is judged against it
     ++stats_.frames_received;
-    auto message = decode_frame(frame, options_.limits);
+    auto message = decode_frame(frame, options_.limits, {}, &digests_);
     if (!message) return reject(from, message.error());
     if (auto* consensus = std::get_if<codec::Message>(&*message)) {
       std::visit([&](auto& m) { receive(from, m); }, *consensus);

@@ -104,11 +104,11 @@ bool is_mempool_frame(std::span<const std::uint8_t> frame) noexcept {
 }
 
 Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits,
-                                 const TxBatchLimits& tx_limits) {
+                                 const TxBatchLimits& tx_limits, const codec::ValueDigests* known) {
   if (frame.empty()) return make_error(Errc::malformed, "empty frame");
   switch (static_cast<Kind>(frame[0])) {
     case Kind::consensus: {
-      auto message = codec::decode_message(frame.subspan(1), limits);
+      auto message = codec::decode_message(frame.subspan(1), limits, known);
       if (!message) return message.error();
       return WireMessage{std::move(*message)};
     }

@@ -5,6 +5,9 @@
 
 #include <limits>
 #include <string>
+#include <type_traits>
+
+#include "bft/codec/sign_bytes.hpp"
 
 namespace bft::codec {
 namespace {
@@ -116,6 +119,40 @@ TEST(Codec, EnvelopeIsTheMessageEncoding) {
     ASSERT_TRUE(decoded.ok()) << decoded.error().message;
     EXPECT_EQ(*decoded, message);
   }
+}
+
+TEST(Codec, DecodedValuesShareTheBufferOfAKnownEqualValue) {
+  // A round's block arrives in the proposal and again in every vote.
+  const Value block(Bytes(3000, 0x5a));
+  ValueDigests known;
+  known.of(block);
+  SignedVote vote = sample_vote();
+  vote.vote.value = block;
+  SignedProposal proposal = sample_proposal();
+  proposal.value = block;
+  QuorumCertificate certificate = sample_certificate();
+  certificate.value = block;
+  const Message messages[] = {proposal, vote, certificate};
+  for (const Message& message : messages) {
+    auto decoded = decode_message(encode(message), {}, &known);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    EXPECT_EQ(*decoded, message);
+    const Value* value = std::visit(
+        [](const auto& m) -> const Value* {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, SignedVote>) return &*m.vote.value;
+          else if constexpr (std::is_same_v<M, SignedProposal>) return &m.value;
+          else return &*m.value;
+        },
+        *decoded);
+    EXPECT_EQ(value->data(), block.data());
+  }
+  // Without them, or for another value, the decoder copies.
+  vote.vote.value = Value(Bytes(3000, 0x5b));
+  const auto copied = decode_message(encode(vote), {}, &known);
+  ASSERT_TRUE(copied.ok());
+  EXPECT_EQ(std::get<SignedVote>(*copied), vote);
+  EXPECT_NE(std::get<SignedVote>(*copied).vote.value->data(), vote.vote.value->data());
 }
 
 TEST(Codec, EncodeToAppends) {

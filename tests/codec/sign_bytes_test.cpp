@@ -100,6 +100,23 @@ TEST(ValueDigests, SignBytesAreTheSameWithAndWithoutThem) {
   EXPECT_EQ(proposal_sign_bytes(chain("c1"), proposal, &digests), proposal_sign_bytes(chain("c1"), proposal));
 }
 
+TEST(ValueDigests, AnInternedValueSharesTheBufferOfAnEqualOneItHashed) {
+  ValueDigests digests;
+  const Value hashed = long_value(5, 4000);
+  digests.of(hashed);
+  const Bytes same(hashed.bytes().begin(), hashed.bytes().end());
+  const Value interned = digests.intern(same);
+  EXPECT_EQ(interned, hashed);
+  EXPECT_EQ(interned.data(), hashed.data());
+  // Bytes it never hashed (here: differing in the last byte) get their own buffer.
+  Bytes other = same;
+  other.back() ^= 1;
+  const Value fresh = digests.intern(other);
+  EXPECT_EQ(fresh.bytes().size(), other.size());
+  EXPECT_TRUE(std::equal(other.begin(), other.end(), fresh.bytes().begin()));
+  EXPECT_NE(fresh.data(), hashed.data());
+}
+
 TEST(SignBytes, EveryProposalFieldChangesTheBytes) {
   const Proposal proposal{5, 2, Value::from_text("v"), 1, Address::from_text("p"), {}};
   std::vector<Proposal> proposals(6, proposal);

@@ -28,6 +28,8 @@
 
 namespace bft::codec {
 
+class ValueDigests;  // sign_bytes.hpp
+
 inline constexpr std::uint8_t format_version = 1;
 
 enum class MessageKind : std::uint8_t { proposal = 1, vote = 2, certificate = 3 };
@@ -62,6 +64,9 @@ Result<SignedProposal> decode_proposal(std::span<const std::uint8_t> bytes,
                                        const Limits& limits = {});
 Result<QuorumCertificate> decode_certificate(std::span<const std::uint8_t> bytes,
                                              const Limits& limits = {});
-Result<Message> decode_message(std::span<const std::uint8_t> bytes, const Limits& limits = {});
+/// `known`, when given, supplies values: a decoded value equal to one it holds shares its
+/// buffer instead of being copied.
+Result<Message> decode_message(std::span<const std::uint8_t> bytes, const Limits& limits = {},
+                               const ValueDigests* known = nullptr);
 
 }  // namespace bft::codec

@@ -48,6 +48,10 @@ class ChainId {
 class ValueDigests {
  public:
   const Digest& of(const Value& value);
+  /// A value of these bytes: a copy of a cached one (sharing its buffer) when they are
+  /// equal. A decoder that takes its values from here allocates a round's block once, not
+  /// once per vote, and the core's comparisons of those values are pointer comparisons.
+  Value intern(std::span<const std::uint8_t> bytes) const;
 
  private:
   struct Entry {

@@ -78,8 +78,9 @@ Bytes encode_frame(const WireMessage& message);
 /// byte only): the node hands those to its TxGossip, everything else to the replica.
 bool is_mempool_frame(std::span<const std::uint8_t> frame) noexcept;
 /// Errors: malformed (empty, unknown kind, wrong body size, a transaction batch beyond
-/// `tx_limits`, empty transactions), and the codec's errors for a consensus body.
+/// `tx_limits`, empty transactions), and the codec's errors for a consensus body. `known`
+/// as for codec::decode_message.
 Result<WireMessage> decode_frame(std::span<const std::uint8_t> frame, const codec::Limits& limits = {},
-                                 const TxBatchLimits& tx_limits = {});
+                                 const TxBatchLimits& tx_limits = {}, const codec::ValueDigests* known = nullptr);
 
 }  // namespace bft::node
