@@ -68,11 +68,11 @@ std::vector<Tx> Mempool::reap(std::size_t max_txs, std::size_t max_bytes, std::s
   return txs;
 }
 
-void Mempool::erase(std::size_t bytes_slot) {
-  const std::uint64_t sequence = by_bytes_.sequence_at(bytes_slot, first_sequence_);
+void Mempool::erase(std::uint64_t sequence) {
   Entry& entry = entries_[sequence - first_sequence_];
-  by_bytes_.erase_at(bytes_slot);
-  by_id_.erase_at(by_id_.find(id_hash_(entry.id), first_sequence_, [&](std::uint64_t other) { return other == sequence; }));
+  const auto is_entry = [sequence](std::uint64_t other) { return other == sequence; };
+  by_bytes_.erase_at(by_bytes_.find(entry.bytes_hash, first_sequence_, is_entry));
+  by_id_.erase_at(by_id_.find(id_hash_(entry.id), first_sequence_, is_entry));
   --count_;
   bytes_ -= entry.tx.size();
   Tx().swap(entry.tx);
@@ -104,18 +104,26 @@ std::vector<TxId> Mempool::remove_committed(std::span<const Tx> committed) {
   for (const Tx& tx : committed) hashes.push_back(bytes_hash_(tx));  // hashed before the lock is taken
   std::vector<TxId> ids;
   ids.reserve(committed.size());
+  std::vector<std::uint64_t> pooled;  // their entries' sequence numbers
+  pooled.reserve(committed.size());
   const std::lock_guard lock(mutex_);
+  // A full pool's tables are larger than the caches. The first pass finds the block's
+  // transactions, loading the slots of those sixteen ahead and the id slots the second
+  // pass erases; neither pass waits for one miss after another.
   for (std::size_t i = 0; i < committed.size(); ++i) {
-    // A full pool's tables are larger than the caches: load the slots of later lookups now.
     if (i + prefetch_distance < committed.size()) by_bytes_.prefetch(hashes[i + prefetch_distance]);
     const std::size_t found = slot_by_bytes(committed[i], hashes[i]);
     if (found == SequenceTable::npos) {
       ids.push_back(tx_id(committed[i]));
       continue;
     }
-    ids.push_back(entry_at(by_bytes_.sequence_at(found, first_sequence_)).id);
-    erase(found);
+    const std::uint64_t sequence = by_bytes_.sequence_at(found, first_sequence_);
+    ids.push_back(entry_at(sequence).id);
+    by_id_.prefetch(id_hash_(ids.back()));
+    pooled.push_back(sequence);
   }
+  for (const std::uint64_t sequence : pooled)
+    if (!entry_at(sequence).tx.empty()) erase(sequence);  // a block may repeat a transaction
   compact();
   return ids;
 }
@@ -136,7 +144,7 @@ std::size_t Mempool::recheck(const std::function<bool(const Tx&)>& keep) {
   for (const Tx* tx : refused) {
     const std::size_t found = slot_by_bytes(*tx, bytes_hash_(*tx));
     if (found == SequenceTable::npos) continue;
-    erase(found);
+    erase(by_bytes_.sequence_at(found, first_sequence_));
     ++dropped;
   }
   compact();

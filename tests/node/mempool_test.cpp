@@ -152,6 +152,19 @@ TEST(Mempool, RemovingCommittedTransactionsGivesTheirIdsInBlockOrder) {
   EXPECT_FALSE(pool.contains(tx_id(tx("a"))));
 }
 
+TEST(Mempool, ABlockThatRepeatsATransactionRemovesItOnce) {
+  // Only a faulty proposer makes such a block; the pool must stay whole.
+  Mempool pool;
+  for (const char* t : {"a", "b"}) ASSERT_TRUE(add(pool, tx(t)).ok());
+  const std::vector<Tx> block{tx("a"), tx("a")};
+  EXPECT_EQ(pool.remove_committed(block), (std::vector<TxId>{tx_id(tx("a")), tx_id(tx("a"))}));
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(pool.bytes(), 1u);
+  EXPECT_TRUE(pool.contains(tx("b")));
+  EXPECT_TRUE(pool.contains(tx_id(tx("b"))));
+  EXPECT_EQ(texts(pool.reap(10, 1000, 0)), (std::vector<std::string>{"b"}));
+}
+
 TEST(Mempool, KnowsItsTransactionsByIdAndByBytes) {
   Mempool pool;
   ASSERT_TRUE(add(pool, tx("a")).ok());

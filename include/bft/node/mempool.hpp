@@ -95,7 +95,7 @@ class Mempool {
   std::size_t slot_by_bytes(std::span<const std::uint8_t> tx, std::uint64_t hash) const;
   std::size_t slot_by_id(const TxId& id) const;
   const Entry& entry_at(std::uint64_t sequence) const { return entries_[sequence - first_sequence_]; }
-  void erase(std::size_t bytes_slot);
+  void erase(std::uint64_t sequence);
   void compact();
 
   const MempoolLimits limits_;
