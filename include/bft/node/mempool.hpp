@@ -105,7 +105,7 @@ class Mempool {
   std::deque<Entry> entries_;
   std::uint64_t first_sequence_ = 0;
   SequenceTable by_bytes_;
-  SequenceTable by_id_;  // GET /tx/<id> and gossip ask by id
+  SequenceTable by_id_;  // GET /tx/<id> asks by id
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
 };
