@@ -4,13 +4,6 @@
 
 namespace bft::node {
 
-namespace {
-
-// How many transactions of a block ahead remove_committed() loads their table slots.
-constexpr std::size_t prefetch_distance = 16;
-
-}  // namespace
-
 TxId tx_id(std::span<const std::uint8_t> tx) noexcept { return codec::sha256(tx); }
 
 Mempool::Mempool(MempoolLimits limits) : limits_(limits) {}
@@ -111,7 +104,7 @@ std::vector<TxId> Mempool::remove_committed(std::span<const Tx> committed) {
   // transactions, loading the slots of those sixteen ahead and the id slots the second
   // pass erases; neither pass waits for one miss after another.
   for (std::size_t i = 0; i < committed.size(); ++i) {
-    if (i + prefetch_distance < committed.size()) by_bytes_.prefetch(hashes[i + prefetch_distance]);
+    if (i + SequenceTable::prefetch_distance < committed.size()) by_bytes_.prefetch(hashes[i + SequenceTable::prefetch_distance]);
     const std::size_t found = slot_by_bytes(committed[i], hashes[i]);
     if (found == SequenceTable::npos) {
       ids.push_back(tx_id(committed[i]));

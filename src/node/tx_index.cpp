@@ -11,14 +11,6 @@ struct TxIndex::Wait {
   bool finished = false;
 };
 
-namespace {
-
-// How many lookups ahead a batch loads its table slot: the table is larger than the caches,
-// and a lookup that waited for its own miss would wait for each in turn.
-constexpr std::size_t prefetch_distance = 16;
-
-}  // namespace
-
 TxIndex::TxIndex(std::size_t capacity, std::size_t max_waiters)
     : capacity_(std::clamp<std::size_t>(capacity, 1, std::size_t{1} << 28)),
       max_waiters_(max_waiters),
@@ -42,7 +34,7 @@ void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const T
   {
     const std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (i + prefetch_distance < ids.size()) slots_.prefetch(hash_(ids[i + prefetch_distance]));
+      if (i + SequenceTable::prefetch_distance < ids.size()) slots_.prefetch(hash_(ids[i + SequenceTable::prefetch_distance]));
       // A transaction committed twice (only a faulty quorum decides that) keeps its first place.
       if (find_locked(ids[i])) continue;
       const TxResult* result = i < results.size() ? &results[i] : nullptr;
@@ -62,7 +54,7 @@ void TxIndex::record(Height height, std::span<const TxId> ids, std::span<const T
     }
     const std::size_t forgotten = entries_.size() > capacity_ ? entries_.size() - capacity_ : 0;
     for (std::size_t i = 0; i < forgotten; ++i) {
-      if (prefetch_distance < forgotten - i) slots_.prefetch(hash_(entries_[prefetch_distance].id));
+      if (SequenceTable::prefetch_distance < forgotten - i) slots_.prefetch(hash_(entries_[SequenceTable::prefetch_distance].id));
       slots_.erase_at(slot_of_locked(entries_.front().id));
       entries_.pop_front();
       ++first_sequence_;

@@ -23,6 +23,9 @@ namespace bft::node {
 class SequenceTable {
  public:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  /// How many lookups ahead a batch loads its slots with prefetch(): a table larger than
+  /// the caches would otherwise make each lookup wait for its own miss in turn.
+  static constexpr std::size_t prefetch_distance = 16;
 
   /// Room for `entries` before the first growth.
   explicit SequenceTable(std::size_t entries = 0) : slots_(std::bit_ceil(std::max<std::size_t>(16, 2 * entries)), 0) {}
