@@ -24,16 +24,12 @@ class Writer {
  public:
   Writer(Bytes& out, SegmentValues* values) : out_(out), values_(values) {}
   void u8(std::uint8_t v) { out_.push_back(v); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
+  void u32(std::uint32_t v) { little_endian<4>(v); }
+  void u64(std::uint64_t v) { little_endian<8>(v); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void bytes(std::span<const std::uint8_t> b) {
     u32(static_cast<std::uint32_t>(b.size()));
-    out_.insert(out_.end(), b.begin(), b.end());
+    append(b.data(), b.size());
   }
   void value(const Value& v) {
     if (values_ != nullptr) {
@@ -73,6 +69,20 @@ class Writer {
   }
 
  private:
+  // Grows the buffer once per field rather than once per byte: the log encodes every
+  // input a node handles.
+  void append(const std::uint8_t* p, std::size_t n) {
+    const std::size_t at = out_.size();
+    out_.resize(at + n);
+    if (n > 0) std::memcpy(out_.data() + at, p, n);
+  }
+  template <std::size_t N>
+  void little_endian(std::uint64_t v) {
+    std::uint8_t b[N];
+    for (std::size_t i = 0; i < N; ++i) b[i] = static_cast<std::uint8_t>(v >> (8 * i));
+    append(b, N);
+  }
+
   Bytes& out_;
   SegmentValues* values_;
 };

@@ -180,10 +180,9 @@ struct SignGuard::State {
       if (auto ok = file->preallocate(preallocate); !ok) return fail(ok.error());
       if (newer) remove_old_files();
     }
-    scratch.clear();
-    Bytes payload;
-    encode_record(record_for(slot, content), payload);
-    append_frame(payload, scratch);
+    scratch.assign(frame_header_size, 0);
+    encode_record(record_for(slot, content), scratch);
+    write_frame_header(scratch, 0);
     if (auto ok = file->append(scratch); !ok) return fail(ok.error());
     unsynced = true;
     return {};

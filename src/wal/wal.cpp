@@ -47,14 +47,20 @@ FrameCheck check_frame(std::span<const std::uint8_t> bytes, std::size_t pos, std
 
 }  // namespace
 
-void append_frame(std::span<const std::uint8_t> payload, Bytes& out) {
-  const auto length = static_cast<std::uint32_t>(payload.size());
-  std::uint8_t header[8];
+void write_frame_header(Bytes& out, std::size_t start) {
+  std::uint8_t* header = out.data() + start;
+  const auto length = static_cast<std::uint32_t>(out.size() - start - frame_header_size);
   for (int i = 0; i < 4; ++i) header[i] = static_cast<std::uint8_t>(length >> (8 * i));
+  const std::span<const std::uint8_t> payload(header + frame_header_size, length);
   const std::uint32_t crc = crc32c(payload, crc32c(std::span<const std::uint8_t>(header, 4)));
   for (int i = 0; i < 4; ++i) header[4 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
-  out.insert(out.end(), header, header + 8);
+}
+
+void append_frame(std::span<const std::uint8_t> payload, Bytes& out) {
+  const std::size_t start = out.size();
+  out.resize(start + frame_header_size);
   out.insert(out.end(), payload.begin(), payload.end());
+  write_frame_header(out, start);
 }
 
 std::string segment_name(Height height) {
@@ -111,7 +117,6 @@ struct Wal::State {
   bool failed = false;
   std::string failure;
   std::uint64_t syncs = 0;
-  Bytes scratch;
   SegmentValues values;  // of the current segment
 
   Result<void> poisoned() const {
@@ -151,13 +156,15 @@ struct Wal::State {
     }
     if (!has_segment)
       return make_error(Errc::invalid_argument, "wal: the first record of an empty log must be a StartHeight");
-    scratch.clear();
-    encode_record(record, scratch, &values);
-    if (scratch.size() > options.max_record_size) {
+    const std::size_t start = pending.size();
+    pending.resize(start + frame_header_size);
+    encode_record(record, pending, &values);
+    if (const std::size_t size = pending.size() - start - frame_header_size; size > options.max_record_size) {
+      pending.resize(start);
       values.discard();  // the record is not in the segment: its values are not either
-      return make_error(Errc::too_large, "wal: record of " + std::to_string(scratch.size()) + " bytes");
+      return make_error(Errc::too_large, "wal: record of " + std::to_string(size) + " bytes");
     }
-    append_frame(scratch, pending);
+    write_frame_header(pending, start);
     values.commit();
     return {};
   }

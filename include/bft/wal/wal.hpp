@@ -79,6 +79,9 @@ struct RecoveryReport {
 
 /// Frames `payload` into `out` (header + payload).
 void append_frame(std::span<const std::uint8_t> payload, Bytes& out);
+/// Frames the payload that follows `frame_header_size` bytes reserved at `start` in `out`,
+/// for a writer that encodes in place instead of copying a finished payload.
+void write_frame_header(Bytes& out, std::size_t start);
 
 /// The records of one segment's bytes. A damaged frame (short header, length beyond the
 /// end or `max_record_size`, checksum mismatch, undecodable payload) is a torn tail if
