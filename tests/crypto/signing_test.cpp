@@ -3,12 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <tuple>
+
 #include "bft/codec/codec.hpp"
 #include "fixtures.hpp"
 
 namespace bft::crypto {
 namespace {
 
+using codec::Signature;
 using codec::SignedProposal;
 using codec::SignedVote;
 using testing::chain;
@@ -176,6 +181,50 @@ TEST(VoteBook, FindsExactlyTheVotesItWasGivenUntilForgotten) {
   EXPECT_EQ(book.size(), 1u);
   EXPECT_EQ(book.find(a.vote), nullptr);
   EXPECT_NE(book.find(later.vote), nullptr);
+}
+
+// Many voters (some sharing their first bytes, some with short addresses), rounds,
+// heights and equivocations: the book answers as a map of every vote it was given would,
+// through additions and forgetting.
+TEST(VoteBook, AgreesWithAMapOfItsVotesThroughAdditionsAndForgetting) {
+  std::vector<Address> voters;
+  for (std::uint8_t i = 0; i < 24; ++i) {
+    Bytes bytes(i % 3 == 0 ? 32 : i % 3 == 1 ? 20 : 2, 0xab);
+    bytes.back() = i;  // equal first bytes: only the tail tells them apart
+    voters.emplace_back(bytes);
+  }
+  std::map<std::tuple<Height, Round, VoteType, Address, std::optional<Value>>, Signature> model;
+  VoteBook book;
+  std::mt19937_64 random(7);
+  auto draw_vote = [&](Height lowest) {
+    Vote vote{random() % 2 ? VoteType::prevote : VoteType::precommit, lowest + static_cast<Height>(random() % 4),
+              static_cast<Round>(random() % 3), std::nullopt, voters[random() % voters.size()]};
+    if (random() % 4 != 0) vote.value = Value::from_text(random() % 5 == 0 ? "other" : "block");
+    return vote;
+  };
+  auto key_of = [](const Vote& v) { return std::make_tuple(v.height, v.round, v.type, v.voter, v.value); };
+  Height lowest = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    const Vote vote = draw_vote(lowest);
+    if (random() % 2 == 0) {
+      Signature signature{};
+      for (auto& byte : signature) byte = static_cast<std::uint8_t>(random());
+      book.add(SignedVote{vote, signature});
+      model.emplace(key_of(vote), signature);  // the first signature of a vote stays
+    }
+    const auto expected = model.find(key_of(vote));
+    const Signature* found = book.find(vote);
+    ASSERT_EQ(found != nullptr, expected != model.end()) << to_string(vote);
+    if (found) {
+      ASSERT_EQ(*found, expected->second);
+    }
+    if (step % 1'000 == 999) {
+      ++lowest;
+      book.forget_below(lowest);
+      std::erase_if(model, [&](const auto& entry) { return std::get<0>(entry.first) < lowest; });
+    }
+    ASSERT_EQ(book.size(), model.size());
+  }
 }
 
 }  // namespace

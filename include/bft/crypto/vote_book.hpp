@@ -3,12 +3,12 @@
 #pragma once
 
 #include <cstddef>
-#include <map>
+#include <cstdint>
 #include <optional>
-#include <tuple>
 #include <vector>
 
 #include "bft/codec/messages.hpp"
+#include "bft/sequence_table.hpp"
 #include "bft/types.hpp"
 
 namespace bft::crypto {
@@ -22,17 +22,16 @@ class VoteBook {
   const codec::Signature* find(const Vote& vote) const;
   /// Drops the votes of heights below `height`, once they are decided and proven.
   void forget_below(Height height);
-  std::size_t size() const noexcept { return size_; }
+  std::size_t size() const noexcept { return votes_.size(); }
 
  private:
-  using Slot = std::tuple<Round, VoteType, Address>;
-  struct Entry {
-    std::optional<Value> value;
-    codec::Signature signature;
-  };
-  using Slots = std::map<Slot, std::vector<Entry>>;  // several entries only if the voter equivocated
-  std::map<Height, Slots> heights_;
-  std::size_t size_ = 0;
+  // Every node looks a vote up here for each copy it hears (gossip repeats), so votes sit
+  // in one vector found through a flat table, not in nodes of a tree keyed by address.
+  std::size_t index_of(const Vote& vote, std::uint64_t hash) const;
+  static std::uint64_t hash_of(const Vote& vote);
+
+  std::vector<codec::SignedVote> votes_;  // an equivocating voter has one per value
+  SequenceTable index_;                   // position in votes_, by hash_of()
 };
 
 }  // namespace bft::crypto

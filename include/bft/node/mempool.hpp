@@ -19,7 +19,7 @@
 #include "bft/codec/hash.hpp"
 #include "bft/crypto/keyed_hash.hpp"
 #include "bft/node/application.hpp"
-#include "bft/node/sequence_table.hpp"
+#include "bft/sequence_table.hpp"
 #include "bft/result.hpp"
 
 namespace bft::node {

@@ -26,7 +26,7 @@
 
 #include "bft/node/application.hpp"
 #include "bft/node/mempool.hpp"
-#include "bft/node/sequence_table.hpp"
+#include "bft/sequence_table.hpp"
 #include "bft/result.hpp"
 
 namespace bft::node {

@@ -8,9 +8,9 @@
 #include <map>
 #include <random>
 
-#include "bft/node/sequence_table.hpp"
+#include "bft/sequence_table.hpp"
 
-namespace bft::node {
+namespace bft {
 namespace {
 
 // Entries in order, numbered from `first`, each with a key; the table finds them by key.
@@ -93,4 +93,4 @@ TEST(SequenceTable, ClearForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace bft::node
+}  // namespace bft

@@ -1,6 +1,7 @@
 // A hash table that finds entries kept elsewhere, in order, by their sequence numbers: the
 // mempool and the transaction index keep their entries in arrival order (a deque numbered
-// from a first sequence number) and look them up by a keyed hash of their key.
+// from a first sequence number) and look them up by a keyed hash of their key; the vote
+// book keeps its votes in a vector, numbered by position.
 //
 // Open addressing with linear probing over 64-bit slots. A slot is 0 when empty; else bit
 // 63 is set, bits 32 to 62 hold 31 bits of the key's hash, and the low 32 bits hold the
@@ -18,7 +19,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace bft::node {
+namespace bft {
 
 class SequenceTable {
  public:
@@ -103,4 +104,4 @@ class SequenceTable {
   std::vector<std::uint64_t> slots_;
 };
 
-}  // namespace bft::node
+}  // namespace bft
