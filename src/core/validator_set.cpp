@@ -1,31 +1,10 @@
 #include "bft/validator_set.hpp"
 
 #include <bit>
-#include <cstring>
+
+#include "bft/address_map.hpp"
 
 namespace bft {
-
-namespace {
-
-/// A fast 64-bit hash of short byte strings (addresses are typically 20 to 32 bytes):
-/// 8-byte words folded with multiply-xorshift rounds.
-std::uint64_t hash_address(std::span<const std::uint8_t> bytes) noexcept {
-  constexpr std::uint64_t k = 0x9e3779b97f4a7c15ULL;
-  std::uint64_t h = bytes.size() * k;
-  std::size_t i = 0;
-  for (; i + 8 <= bytes.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, bytes.data() + i, 8);
-    h = (h ^ word) * k;
-    h ^= h >> 29;
-  }
-  std::uint64_t tail = 0;  // byte by byte: a memcpy of a variable length is a call
-  for (unsigned shift = 0; i < bytes.size(); ++i, shift += 8) tail |= std::uint64_t{bytes[i]} << shift;
-  h = (h ^ tail) * k;
-  return h ^ (h >> 32);
-}
-
-}  // namespace
 
 /// Looking a voter up is on the path of every vote, so the index is a flat
 /// open-addressing table (linear probing, at most half full) rather than a node map.

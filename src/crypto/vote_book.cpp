@@ -1,7 +1,8 @@
 #include "bft/crypto/vote_book.hpp"
 
 #include <algorithm>
-#include <cstring>
+
+#include "bft/address_map.hpp"
 
 namespace bft::crypto {
 
@@ -16,17 +17,6 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The first and last eight bytes: all an address derived from a key needs to tell it
-// apart, without reading the whole of it.
-std::uint64_t address_bits(const Address& address) {
-  const std::size_t n = address.size();
-  const std::size_t tail_size = n > 8 ? std::min<std::size_t>(n - 8, 8) : 0;
-  std::uint64_t head = 0, tail = 0;
-  std::memcpy(&head, address.data(), std::min<std::size_t>(n, 8));
-  std::memcpy(&tail, address.data() + n - tail_size, tail_size);
-  return head ^ mix(tail + n);
-}
-
 }  // namespace
 
 // The value is left out: a voter has one value per slot unless it equivocates, and the
@@ -34,7 +24,7 @@ std::uint64_t address_bits(const Address& address) {
 std::uint64_t VoteBook::hash_of(const Vote& vote) {
   std::uint64_t h = mix(static_cast<std::uint64_t>(vote.height) * 4 + static_cast<std::uint64_t>(vote.type));
   h = mix(h ^ static_cast<std::uint64_t>(vote.round));
-  return mix(h ^ address_bits(vote.voter));
+  return mix(h ^ hash_address(vote.voter.bytes()));
 }
 
 std::size_t VoteBook::index_of(const Vote& vote, std::uint64_t hash) const {

@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "bft/address_map.hpp"
 #include "bft/codec/codec.hpp"
 #include "bft/core.hpp"
 #include "bft/crypto/certificate.hpp"
@@ -399,7 +400,8 @@ class Replica::Impl {
   /// it decide too (and then ask for the next, or sync). Once per peer and height, as
   /// on_status() schedules it; if the certificate is lost, the peer syncs.
   void help_decide(const Address& peer, Height height) {
-    if (height == 0 || height >= core_.height() || peer_heights_[peer] > height) return;
+    if (height == 0 || height >= core_.height()) return;
+    if (const Height* known = peer_heights_.find(peer); known && *known > height) return;
     const auto commit = committed_block(height);
     if (!commit) return;
     ++stats_.help_sent;
@@ -410,8 +412,7 @@ class Replica::Impl {
   /// of that round, with the proposal it needs. Help for a lower height goes through
   /// help_decide(), which knows whether the peer still needs it.
   void help(const Retransmit& retransmit) {
-    const auto known = peer_heights_.find(retransmit.to);
-    if (known != peer_heights_.end() && known->second > core_.height()) return;
+    if (const Height* known = peer_heights_.find(retransmit.to); known && *known > core_.height()) return;
     bool sent = false;
     for (const Vote& vote : retransmit.votes) {
       if (vote.height != core_.height()) return;
@@ -516,8 +517,9 @@ class Replica::Impl {
   /// a damaged disk) cannot hold sync up. Runs once per request, not per frame.
   const Address* next_sync_source() const {
     std::vector<const Address*> ahead;
-    for (const auto& [peer, height] : peer_heights_)
+    peer_heights_.for_each([&](const Address& peer, Height height) {
       if (height > core_.height()) ahead.push_back(&peer);
+    });
     if (ahead.empty()) return nullptr;
     std::sort(ahead.begin(), ahead.end(), [](const Address* a, const Address* b) { return *a < *b; });
     return ahead[stats_.sync_requests % ahead.size()];
@@ -913,7 +915,7 @@ class Replica::Impl {
   codec::ValueDigests digests_;  // the values of the rounds in flight, hashed once each
   std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
   std::vector<codec::SignedVote> own_votes_;      // of the current height
-  std::unordered_map<Address, Height> peer_heights_;
+  AddressMap<Height> peer_heights_;
   /// The highest height any peer was heard at, kept as heights are heard: sync looks at
   /// it after every frame, and a scan of every peer's height would cost O(peers) there.
   Height furthest_peer_height_ = 0;
@@ -926,7 +928,7 @@ class Replica::Impl {
     TimePoint due;
   };
   std::deque<DueHelp> help_due_;
-  std::unordered_map<Address, Height> help_scheduled_;
+  AddressMap<Height> help_scheduled_;
   std::unordered_map<Address, SyncBudget> sync_budgets_;  // one per validator at most
   std::unordered_map<Address, Height> pruned_bases_;      // the last base each peer reported
   std::map<Height, Fetched> fetched_;
