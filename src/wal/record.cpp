@@ -22,14 +22,23 @@ enum class Kind : std::uint8_t {
 
 class Writer {
  public:
-  Writer(Bytes& out, SegmentValues* values) : out_(out), values_(values) {}
-  void u8(std::uint8_t v) { out_.push_back(v); }
+  Writer(Bytes& out, SegmentValues* values) : out_(out), values_(values), end_(out.size()) {}
+  ~Writer() { out_.resize(end_); }  // the room made ahead, trimmed to what was written
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void u8(std::uint8_t v) {
+    *room(1) = v;
+    ++end_;
+  }
   void u32(std::uint32_t v) { little_endian<4>(v); }
   void u64(std::uint64_t v) { little_endian<8>(v); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void bytes(std::span<const std::uint8_t> b) {
     u32(static_cast<std::uint32_t>(b.size()));
-    append(b.data(), b.size());
+    if (b.empty()) return;
+    std::memcpy(room(b.size()), b.data(), b.size());
+    end_ += b.size();
   }
   void value(const Value& v) {
     if (values_ != nullptr) {
@@ -69,22 +78,23 @@ class Writer {
   }
 
  private:
-  // Grows the buffer once per field rather than once per byte: the log encodes every
-  // input a node handles.
-  void append(const std::uint8_t* p, std::size_t n) {
-    const std::size_t at = out_.size();
-    out_.resize(at + n);
-    if (n > 0) std::memcpy(out_.data() + at, p, n);
+  // Where the next n bytes go. The buffer grows ahead of the writes, a few hundred bytes
+  // at a time, so that most fields are plain stores: the log encodes every input a node
+  // handles.
+  std::uint8_t* room(std::size_t n) {
+    if (out_.size() - end_ < n) out_.resize(end_ + n + 256);
+    return out_.data() + end_;
   }
   template <std::size_t N>
   void little_endian(std::uint64_t v) {
-    std::uint8_t b[N];
-    for (std::size_t i = 0; i < N; ++i) b[i] = static_cast<std::uint8_t>(v >> (8 * i));
-    append(b, N);
+    std::uint8_t* at = room(N);
+    for (std::size_t i = 0; i < N; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
+    end_ += N;
   }
 
   Bytes& out_;
   SegmentValues* values_;
+  std::size_t end_;  // what was written ends here; out_ may hold room beyond
 };
 
 // The least a vote takes: a nil vote with an empty voter.
