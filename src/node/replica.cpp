@@ -685,14 +685,16 @@ class Replica::Impl {
   /// Peers' signatures the core just accepted votes with, so that they survive a restart
   /// (wal::PeerSignatures). Durable like the inputs they came with, under the sync policy.
   void log_peer_signatures(const std::vector<codec::SignedVote>& proven) {
-    wal::PeerSignatures record;
-    record.votes.reserve(proven.size());
-    record.signatures.reserve(proven.size());
-    for (const codec::SignedVote& vote : proven) {
-      record.votes.push_back(vote.vote);
-      record.signatures.emplace_back(vote.signature.begin(), vote.signature.end());
+    // One record per vote a node accepts: built in a record kept for it, whose buffers
+    // are reused rather than allocated each time.
+    wal::PeerSignatures& record = std::get<wal::PeerSignatures>(peer_signatures_record_);
+    record.votes.clear();
+    record.signatures.resize(proven.size());
+    for (std::size_t i = 0; i < proven.size(); ++i) {
+      record.votes.push_back(proven[i].vote);
+      record.signatures[i].assign(proven[i].signature.begin(), proven[i].signature.end());
     }
-    if (auto logged = wal_.append(record); !logged) stop(logged.error());
+    if (auto logged = wal_.append(peer_signatures_record_); !logged) stop(logged.error());
   }
 
   /// Logs an own message; it leaves with the next flush(), once durable.
@@ -915,6 +917,7 @@ class Replica::Impl {
   codec::ValueDigests digests_;  // the values of the rounds in flight, hashed once each
   std::vector<codec::SignedProposal> proposals_;  // heard and own, current and last height
   std::vector<codec::SignedVote> own_votes_;      // of the current height
+  wal::Record peer_signatures_record_{wal::PeerSignatures{}};  // log_peer_signatures()
   AddressMap<Height> peer_heights_;
   /// The highest height any peer was heard at, kept as heights are heard: sync looks at
   /// it after every frame, and a scan of every peer's height would cost O(peers) there.
