@@ -595,7 +595,7 @@ class Replica::Impl {
   }
 
   void handle(Pending pending) {
-    if (auto logged = wal_.append(wal::record_of(pending.input)); !logged) return stop(logged.error());
+    if (auto logged = wal_.append_input(pending.input); !logged) return stop(logged.error());
     const bool starts_height = std::holds_alternative<StartHeight>(pending.input);
     if (starts_height) start_pending_ = false;
     std::optional<VerifyResult> fetched_verdict;
@@ -740,7 +740,9 @@ class Replica::Impl {
       metrics_->commit_latency.observe(seconds_between(height_started_, now_));
       metrics_->rounds.observe(static_cast<double>(commit.round) + 1);
     }
-    log_.log(LogLevel::debug, "committed", field("height", commit.height) + field("round", static_cast<std::uint64_t>(commit.round)));
+    if (log_.enabled(LogLevel::debug))  // once per height: not worth formatting unless wanted
+      log_.log(LogLevel::debug, "committed",
+               field("height", commit.height) + field("round", static_cast<std::uint64_t>(commit.round)));
     const Height next = commit.height + 1;
     book_.forget_below(commit.height);  // the last height's votes stay: peers may need help
     std::erase_if(proposals_, [&](const codec::SignedProposal& p) { return p.height < commit.height; });

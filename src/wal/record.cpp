@@ -247,7 +247,11 @@ bool is_own(const Record& record) noexcept {
   return std::holds_alternative<OwnProposal>(record) || std::holds_alternative<OwnVote>(record);
 }
 
-void encode_record(const Record& record, Bytes& out, SegmentValues* values) {
+namespace {
+
+// A Record, or an Input: the record of an input is the same bytes.
+template <class Variant>
+void encode_variant(const Variant& record, Bytes& out, SegmentValues* values) {
   Writer w(out, values);
   w.u8(record_version);
   std::visit(
@@ -321,6 +325,12 @@ void encode_record(const Record& record, Bytes& out, SegmentValues* values) {
       },
       record);
 }
+
+}  // namespace
+
+void encode_record(const Record& record, Bytes& out, SegmentValues* values) { encode_variant(record, out, values); }
+
+void encode_input(const Input& input, Bytes& out, SegmentValues* values) { encode_variant(input, out, values); }
 
 Result<Record> decode_record(std::span<const std::uint8_t> payload, SegmentValues* values) {
   Reader r(payload, values);

@@ -146,8 +146,10 @@ struct Wal::State {
     return {};
   }
 
-  /// Frames `record` into `pending`, starting a segment first if it begins one.
-  Result<void> add(const Record& record) {
+  /// Frames `record` (a Record or an Input) into `pending`, starting a segment first if
+  /// it begins one.
+  template <class Entry>
+  Result<void> add(const Entry& record) {
     if (failed) return poisoned();
     if (const auto* start = std::get_if<StartHeight>(&record);
         start && (!has_segment || start->height >= height + options.heights_per_segment ||
@@ -158,7 +160,10 @@ struct Wal::State {
       return make_error(Errc::invalid_argument, "wal: the first record of an empty log must be a StartHeight");
     const std::size_t start = pending.size();
     pending.resize(start + frame_header_size);
-    encode_record(record, pending, &values);
+    if constexpr (std::is_same_v<Entry, Input>)
+      encode_input(record, pending, &values);
+    else
+      encode_record(record, pending, &values);
     if (const std::size_t size = pending.size() - start - frame_header_size; size > options.max_record_size) {
       pending.resize(start);
       values.discard();  // the record is not in the segment: its values are not either
@@ -279,6 +284,14 @@ Result<void> Wal::append(const Record& record) {
   if (auto ok = s.add(record); !ok) return ok;
   if (s.options.sync == SyncPolicy::every_record || (s.options.sync == SyncPolicy::before_send && is_own(record)))
     return s.sync_all();
+  if (s.pending.size() >= s.options.batch_bytes) return s.write_pending();
+  return {};
+}
+
+Result<void> Wal::append_input(const Input& input) {
+  State& s = *state_;
+  if (auto ok = s.add(input); !ok) return ok;
+  if (s.options.sync == SyncPolicy::every_record) return s.sync_all();
   if (s.pending.size() >= s.options.batch_bytes) return s.write_pending();
   return {};
 }

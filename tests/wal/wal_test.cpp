@@ -111,6 +111,54 @@ TEST(Record, RoundTripsEveryKind) {
   EXPECT_EQ(std::get<StartHeight>(*start).config->propose.base, Duration{77});
 }
 
+// An input is logged without first becoming a Record: the bytes must be the record's,
+// values named by index included.
+TEST(Record, AnInputEncodesAsItsRecordDoes) {
+  std::vector<Record> records = sample_records(5);
+  const std::string block(100, 'b');  // long enough to be named by index
+  records.push_back(vote(VoteType::prevote, 5, 0, block, 1));
+  records.push_back(VerifyResult{5, 0, Value::from_text(block), true});
+  for (const Record& r : records) {
+    const std::optional<Input> input = input_of(r);
+    if (!input) continue;
+    EXPECT_EQ(encoded(r), [&] {
+      Bytes out;
+      encode_input(*input, out);
+      return out;
+    }()) << r.index();
+    SegmentValues as_record, as_input;
+    Bytes with_values, input_with_values;
+    for (int twice = 0; twice < 2; ++twice) {  // the second time, values are named by index
+      encode_record(r, with_values, &as_record);
+      as_record.commit();
+      encode_input(*input, input_with_values, &as_input);
+      as_input.commit();
+    }
+    EXPECT_EQ(with_values, input_with_values) << r.index();
+  }
+}
+
+// append_input() is append() for an input: the same records, under the same policy.
+TEST(Wal, AnAppendedInputReadsBackAsItsRecordUnderTheSyncPolicy) {
+  for (SyncPolicy policy : {SyncPolicy::every_record, SyncPolicy::manual}) {
+    MemoryStorage disk;
+    auto opened = Wal::open(disk, WalOptions{policy});
+    ASSERT_TRUE(opened);
+    ASSERT_TRUE(opened->wal.append_input(StartHeight{1, validators()}));
+    ASSERT_TRUE(opened->wal.append_input(vote(VoteType::prevote, 1, 0, "x", 2)));
+    disk.crash();
+    auto back = Wal::open(disk);
+    ASSERT_TRUE(back);
+    if (policy == SyncPolicy::manual) {
+      EXPECT_TRUE(back->records.empty());
+      continue;
+    }
+    ASSERT_EQ(back->records.size(), 2u);
+    EXPECT_EQ(std::get<StartHeight>(back->records[0]).validators, validators());
+    EXPECT_EQ(std::get<Vote>(back->records[1]), vote(VoteType::prevote, 1, 0, "x", 2));
+  }
+}
+
 TEST(Record, RejectsMalformedPayloads) {
   Bytes bytes = encoded(sample_records(5)[4]);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {

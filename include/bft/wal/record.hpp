@@ -121,6 +121,8 @@ bool is_own(const Record& record) noexcept;
 /// With `values`, a value the segment holds is named by its index and new ones are staged
 /// in it; without, every value is written out.
 void encode_record(const Record& record, Bytes& out, SegmentValues* values = nullptr);
+/// The bytes of record_of(input), without making that copy of the input.
+void encode_input(const Input& input, Bytes& out, SegmentValues* values = nullptr);
 /// `values`: the segment's values so far, where the record's new ones are staged. Errors:
 /// unsupported_version, malformed (truncated, unknown kind, enum out of range, trailing
 /// bytes, a validator set that does not validate, an index naming no value).

@@ -118,6 +118,8 @@ class Wal {
   /// of an empty log must be a StartHeight. After any io_error the log refuses every
   /// later call (the durable state of a failed write or fsync is unknown): stop the node.
   Result<void> append(const Record& record);
+  /// append(record_of(input)), without copying the input.
+  Result<void> append_input(const Input& input);
   /// append() without the sync its policy may do: the record is written out, not yet
   /// durable. For a caller that makes several records durable with one sync() (own
   /// messages produced together) and acts on them only after it returned OK.
