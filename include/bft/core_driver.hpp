@@ -87,6 +87,13 @@ class CoreDriver {
   /// the outputs, such as keeping the signatures a Decide will need); then each output,
   /// in order, to the host. Timeouts are scheduled at `now` + their duration. True if
   /// the core accepted the input (`after_core` was told why not).
+  /// Gives the host an output the core produced before this driver ran (recovery: an own
+  /// message the replay produced that never left), exactly as handle() would have.
+  template <CoreHost Host>
+  void emit(Output& output, Host& host, time_point now) {
+    std::visit([&](auto& out) { dispatch(out, host, now); }, output);
+  }
+
   template <CoreHost Host, class AfterCore>
   bool handle(Input input, Host& host, time_point now, AfterCore&& after_core) {
     outputs_.clear();

@@ -124,6 +124,11 @@ class Replica::Impl {
       restore_peer_signatures(records);
       restore_own_messages(*replayed);
       for (Input& input : replayed->not_fed_back) driver_.push({std::move(input)});
+      // Signed before the crash but never durable, so never sent: signed again (the guard
+      // still judges each), as they would have been without the crash. Left unsent, the
+      // node would be silent in those slots, and the others may wait for exactly them.
+      for (Output& output : replayed->unsent)
+        if (own_message_height(output) == core_.height()) driver_.emit(output, *this, now_);
       for (Output& output : replayed->local) resume(output);
     } else {
       return make_error(Errc::invalid_argument,
@@ -138,8 +143,13 @@ class Replica::Impl {
     if (records.empty()) return {};
     log_.log(LogLevel::info, "recovered",
              field("height", core_.height()) + field("round", static_cast<std::uint64_t>(std::max<Round>(core_.round(), 0))) +
-                 field("replayed", replayed->inputs) + field("unsent_dropped", replayed->unsent.size()));
+                 field("replayed", replayed->inputs) + field("unsent_signed_again", replayed->unsent.size()));
     return {};
+  }
+
+  static Height own_message_height(const Output& output) {
+    if (const auto* vote = std::get_if<BroadcastVote>(&output)) return vote->vote.height;
+    return std::get<BroadcastProposal>(output).proposal.height;
   }
 
   /// Peers' signatures of the current height's votes the core accepted before the crash:

@@ -185,8 +185,8 @@ class Cluster {
   }
 
   void enqueue(std::size_t from, std::size_t to, std::shared_ptr<const Bytes> frame) {
-    if (!nodes_[from]->replica || cut_.contains(from) || cut_.contains(to)) return;
-    record_signed(from, *frame);
+    if (!nodes_[from]->replica || cut_.contains(from) || cut_.contains(to) || muted_.contains(from)) return;
+    record_signed(from, to, *frame);
     in_flight_.push_back({from, to, std::move(frame), now_ + latency_});
   }
 
@@ -264,6 +264,18 @@ class Cluster {
     });
   }
 
+  /// How often node `from` sent node `to` each vote it signed at `height`, keyed by
+  /// (round, type).
+  std::map<std::pair<Round, int>, std::size_t> own_vote_sends(std::size_t from, std::size_t to, Height height) const {
+    std::map<std::pair<Round, int>, std::size_t> sends;
+    for (const auto& [key, count] : own_vote_sends_) {
+      const auto& [slot, receiver] = key;
+      if (std::get<0>(slot) == from && receiver == to && std::get<1>(slot) == height)
+        sends[{std::get<2>(slot), std::get<3>(slot)}] = count;
+    }
+    return sends;
+  }
+
   /// Plays the same validator updates on every node's chain: the set from `height` on.
   void change_validators(Height height, const std::vector<ValidatorKey>& validators) {
     for (const auto& node : nodes_) node->app->changes[height] = validators;
@@ -271,12 +283,14 @@ class Cluster {
 
   Node& node(std::size_t i) { return *nodes_[i]; }
   std::set<std::size_t>& cut() { return cut_; }
+  /// Nodes whose frames are lost (they still hear the others).
+  std::set<std::size_t>& muted() { return muted_; }
   TimePoint now() const { return now_; }
   std::size_t size() const { return nodes_.size(); }
   const ReplicaOptions& options() const { return options_; }
 
  private:
-  void record_signed(std::size_t from, const Bytes& frame) {
+  void record_signed(std::size_t from, std::size_t to, const Bytes& frame) {
     auto message = decode_frame(frame);
     ASSERT_TRUE(message.ok());
     const auto* consensus = std::get_if<codec::Message>(&*message);
@@ -296,8 +310,9 @@ class Cluster {
     }
     if (const auto* vote = std::get_if<codec::SignedVote>(consensus)) {
       if (vote->vote.voter != nodes_[from]->address) return;
-      signed_votes_[{from, vote->vote.height, vote->vote.round, static_cast<int>(vote->vote.type)}].insert(
-          vote->vote.value ? vote->vote.value->to_string() : "nil");
+      const VoteSlot slot{from, vote->vote.height, vote->vote.round, static_cast<int>(vote->vote.type)};
+      signed_votes_[slot].insert(vote->vote.value ? vote->vote.value->to_string() : "nil");
+      ++own_vote_sends_[{slot, to}];
     }
   }
 
@@ -307,8 +322,11 @@ class Cluster {
   std::deque<Delivery> in_flight_;  // by due time: the latency is the same for every frame
   milliseconds latency_{0};
   std::set<std::size_t> cut_;
+  std::set<std::size_t> muted_;
   TimePoint now_{std::chrono::hours(1)};
-  std::map<std::tuple<std::size_t, Height, Round, int>, std::set<std::string>> signed_votes_;
+  using VoteSlot = std::tuple<std::size_t, Height, Round, int>;  // signer, height, round, type
+  std::map<VoteSlot, std::set<std::string>> signed_votes_;
+  std::map<std::pair<VoteSlot, std::size_t>, std::size_t> own_vote_sends_;  // per receiver
 };
 
 inline void Link::broadcast(std::shared_ptr<const Bytes> frame) { cluster_.broadcast(index_, frame); }

@@ -233,6 +233,46 @@ TEST(Replica, HelpsAPeerStillBehindOnlyAfterTheHelpDelay) {
   EXPECT_EQ(replica.stats().help_sent, before + 1);
 }
 
+// A crash after an own vote was signed and logged but before the log was synced: the
+// inputs that led to it survived (a torn write), the vote did not, so it was never sent.
+// The restarted node signs it again (the same vote: the replay reaches the same state),
+// as it would have without the crash. Staying silent in that slot instead can stall the
+// chain for good: here three validators are left and every one's vote is needed, and the
+// others wait in the same round for exactly that vote.
+TEST(Replica, AnOwnVoteThatNeverBecameDurableIsSignedAfterRestart) {
+  Cluster cluster(4);
+  cluster.crash(3);
+  ASSERT_TRUE(cluster.all_reach(3, {3}));
+  cluster.muted().insert(2);  // node 2 hears the others; they do not hear it
+  const Height height = cluster.node(2).replica->height();
+  EXPECT_FALSE(cluster.run_until([] { return false; }, milliseconds{100}));
+  ASSERT_EQ(cluster.node(2).replica->height(), height);
+  cluster.crash(2);
+
+  // Node 2's log as the crash left it: everything before its last own vote.
+  Node& node = cluster.node(2);
+  auto logged = wal::Wal::open(node.wal_disk, cluster.options().wal);
+  ASSERT_TRUE(logged);
+  std::vector<wal::Record> records = std::move(logged->records);
+  const auto last_own = std::find_if(records.rbegin(), records.rend(),
+                                     [](const wal::Record& r) { return std::holds_alternative<wal::OwnVote>(r); });
+  ASSERT_NE(last_own, records.rend());
+  ASSERT_EQ(std::get<wal::OwnVote>(*last_own).vote.height, height);
+  records.erase(std::prev(last_own.base()), records.end());
+  node.wal_disk.files().clear();
+  auto rewritten = wal::Wal::open(node.wal_disk, cluster.options().wal);
+  ASSERT_TRUE(rewritten);
+  for (const wal::Record& record : records) ASSERT_TRUE(rewritten->wal.append(record));
+  ASSERT_TRUE(rewritten->wal.sync());
+
+  cluster.muted().clear();
+  ASSERT_TRUE(cluster.open(2));
+  EXPECT_EQ(node.replica->recovery().unsent_own_messages, 1u);
+  ASSERT_TRUE(cluster.all_reach(height + 3, {3}));
+  cluster.expect_agreement();
+  cluster.expect_no_double_signing();
+}
+
 TEST(Replica, RecoveryReplaysTheCurrentHeight) {
   Cluster cluster(4);
   ASSERT_TRUE(cluster.all_reach(5));

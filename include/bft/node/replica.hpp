@@ -151,7 +151,7 @@ struct ReplicaStats {
 struct RecoveryInfo {
   wal::RecoveryReport wal;
   std::size_t replayed_inputs = 0;
-  std::size_t unsent_own_messages = 0;  // never durable, so never sent: dropped
+  std::size_t unsent_own_messages = 0;  // never durable, so never sent: signed again
   Height resumed_height = 0;
   Round resumed_round = nil_round;
 };

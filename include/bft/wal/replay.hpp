@@ -1,7 +1,8 @@
 // Recovery: feed the recorded inputs to a fresh core through its normal input path, and
 // check its own broadcasts against the own messages the log holds. Nothing the replay
-// produces is sent: own messages the log holds were sent before the crash, and own
-// messages it does not hold were never durable, hence never sent, and are dropped.
+// produces is sent here: own messages the log holds were sent before the crash, and own
+// messages it does not hold were never durable, hence never sent (the caller may sign
+// them again: the replayed core is where the crashed one was when it produced them).
 #pragma once
 
 #include <functional>
@@ -23,9 +24,10 @@ struct ReplayResult {
   /// (the caller feeds them back, as it would have).
   std::vector<Input> not_fed_back;
   /// Own broadcasts the replay produced that the log does not hold: they were never made
-  /// durable, hence never sent, and are not sent now either (the recovered node emits
-  /// nothing it did not sign before the crash). The core counts them as emitted, so the
-  /// node stays silent in those slots; the protocol's timeouts move the round on.
+  /// durable, hence never sent, and no conflicting message of their slots was either
+  /// (it would be in the log). The core counts them as emitted: a caller that does not
+  /// send them (through its guard) leaves the node silent in those slots, which can
+  /// stall a round whose other voters wait for them.
   std::vector<Output> unsent;
   /// Every other output, in order (timeouts to re-arm, GetValue, Decide, ...).
   std::vector<Output> local;
