@@ -233,7 +233,7 @@ class Replica::Impl {
     if (fatal_) return;
     now_ = std::max(now_, now);
     drain();
-    send_own_messages(&peer);
+    send_own_messages(&peer, true);
     flush();
   }
 
@@ -254,7 +254,13 @@ class Replica::Impl {
     help_those_still_behind();
     if (now_ >= next_gossip_) {
       next_gossip_ = now_ + options_.gossip_interval;
-      send_own_messages(nullptr);
+      // Own messages are repeated only for a height that has lasted a whole interval: on a
+      // network that delivers, a height decides sooner and repeats are all duplicates (n
+      // peers, n² of them each tick). A peer that missed one of a height that decided
+      // anyway gets the certificate (help); one whose height stalls gets them here.
+      const bool stalled = core_.height() == gossiped_height_;
+      gossiped_height_ = core_.height();
+      send_own_messages(nullptr, stalled);
       if (auto summary = rejection_log_.flush(now_)) log_rejection_line(*summary, {});
     }
     maybe_sync();
@@ -846,8 +852,8 @@ class Replica::Impl {
     return nullptr;
   }
 
-  /// Status and own messages of the current height, to one peer or all.
-  void send_own_messages(const Address* peer) {
+  /// Status and (with `messages`) own messages of the current height, to one peer or all.
+  void send_own_messages(const Address* peer, bool messages) {
     const auto send = [&](std::shared_ptr<const Bytes> frame) {
       if (peer)
         post(*peer, std::move(frame));
@@ -855,6 +861,7 @@ class Replica::Impl {
         post_to_all(std::move(frame));
     };
     send(frame_of(PeerStatus{core_.height(), core_.round()}));
+    if (!messages) return;
     for (const codec::SignedProposal& proposal : proposals_)
       if (proposal.proposer == core_.self() && proposal.height == core_.height() && proposal.round >= core_.round() - 1)
         send(frame_of(codec::Message{proposal}));
@@ -914,6 +921,7 @@ class Replica::Impl {
   TimePoint now_;
   TimePoint height_started_;
   TimePoint next_gossip_;
+  Height gossiped_height_ = 0;  // the height at the last gossip tick
   TimePoint next_sync_{};
   Height sync_asked_until_ = 0;  // the last height the latest sync request can bring
   TimePoint ahead_since_{};  // since when a peer has been known ahead of this node

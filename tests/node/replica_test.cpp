@@ -233,6 +233,28 @@ TEST(Replica, HelpsAPeerStillBehindOnlyAfterTheHelpDelay) {
   EXPECT_EQ(replica.stats().help_sent, before + 1);
 }
 
+// Gossip repeats a node's own votes only for a height that lasted a whole gossip
+// interval: heights that decide sooner cost each vote one frame per peer, and a stalled
+// height gets its votes repeated until it moves.
+TEST(Replica, GossipRepeatsOwnVotesOnlyOfAHeightThatStalled) {
+  Cluster cluster(4);
+  cluster.set_latency(milliseconds{10});  // a height takes a few tens of ms; gossip: 200
+  ASSERT_TRUE(cluster.all_reach(30));
+  const Height last_decided = cluster.node(0).app->committed_height();
+  for (Height height = 1; height <= last_decided; ++height)
+    for (std::size_t to = 1; to < cluster.size(); ++to)
+      for (const auto& [vote, sends] : cluster.own_vote_sends(0, to, height))
+        EXPECT_EQ(sends, 1u) << "height " << height << " round " << vote.first << " to node " << to;
+
+  cluster.cut().insert({2, 3});  // nodes 0 and 1 alone: no quorum, the height stalls
+  const Height stalled = cluster.node(0).replica->height();
+  EXPECT_FALSE(cluster.run_until([] { return false; }, milliseconds{1'000}));
+  EXPECT_EQ(cluster.node(0).replica->height(), stalled);
+  std::size_t repeated = 0;
+  for (const auto& [vote, sends] : cluster.own_vote_sends(0, 1, stalled)) repeated += sends > 1 ? 1 : 0;
+  EXPECT_GT(repeated, 0u);
+}
+
 // A crash after an own vote was signed and logged but before the log was synced: the
 // inputs that led to it survived (a torn write), the vote did not, so it was never sent.
 // The restarted node signs it again (the same vote: the replay reaches the same state),
