@@ -701,8 +701,8 @@ class Replica::Impl {
   /// Peers' signatures the core just accepted votes with, so that they survive a restart
   /// (wal::PeerSignatures). Durable like the inputs they came with, under the sync policy.
   void log_peer_signatures(const std::vector<codec::SignedVote>& proven) {
-    // One record per vote a node accepts: built in a record kept for it, whose buffers
-    // are reused rather than allocated each time.
+    // Logged for every input that brought signatures (each vote a node accepts): built in
+    // one record kept for it, whose buffers are reused rather than allocated each time.
     wal::PeerSignatures& record = std::get<wal::PeerSignatures>(peer_signatures_record_);
     record.votes.clear();
     record.signatures.resize(proven.size());
