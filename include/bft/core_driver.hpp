@@ -87,13 +87,6 @@ class CoreDriver {
   /// the outputs, such as keeping the signatures a Decide will need); then each output,
   /// in order, to the host. Timeouts are scheduled at `now` + their duration. True if
   /// the core accepted the input (`after_core` was told why not).
-  /// Gives the host an output the core produced before this driver ran (recovery: an own
-  /// message the replay produced that never left), exactly as handle() would have.
-  template <CoreHost Host>
-  void emit(Output& output, Host& host, time_point now) {
-    std::visit([&](auto& out) { dispatch(out, host, now); }, output);
-  }
-
   template <CoreHost Host, class AfterCore>
   bool handle(Input input, Host& host, time_point now, AfterCore&& after_core) {
     outputs_.clear();
@@ -101,9 +94,17 @@ class CoreDriver {
     after_core(result);
     for (Output& output : outputs_) {
       if (host.halted()) break;
-      std::visit([&](auto& out) { dispatch(out, host, now); }, output);
+      emit(output, host, now);
     }
     return result.ok();
+  }
+
+  /// Gives one output to the host as handle() does: an own broadcast the host sent comes
+  /// back as an input, a timeout is scheduled. Also for an output the core produced
+  /// before this driver ran (recovery: an own message the replay produced that never left).
+  template <CoreHost Host>
+  void emit(Output& output, Host& host, time_point now) {
+    std::visit([&](auto& out) { dispatch(out, host, now); }, output);
   }
 
  private:
