@@ -174,6 +174,14 @@ struct Wal::State {
     return {};
   }
 
+  /// The sync policy, after a record was added: sync, write out a full batch, or wait.
+  Result<void> after_append(bool own) {
+    if (options.sync == SyncPolicy::every_record || (options.sync == SyncPolicy::before_send && own))
+      return sync_all();
+    if (pending.size() >= options.batch_bytes) return write_pending();
+    return {};
+  }
+
   /// Makes the segment durable whole; preallocated zeros are cut, so only the newest
   /// segment can end in anything but a record.
   Result<void> seal() {
@@ -282,18 +290,13 @@ Result<Wal::Opened> Wal::open(Storage& storage, WalOptions options) {
 Result<void> Wal::append(const Record& record) {
   State& s = *state_;
   if (auto ok = s.add(record); !ok) return ok;
-  if (s.options.sync == SyncPolicy::every_record || (s.options.sync == SyncPolicy::before_send && is_own(record)))
-    return s.sync_all();
-  if (s.pending.size() >= s.options.batch_bytes) return s.write_pending();
-  return {};
+  return s.after_append(is_own(record));
 }
 
 Result<void> Wal::append_input(const Input& input) {
   State& s = *state_;
   if (auto ok = s.add(input); !ok) return ok;
-  if (s.options.sync == SyncPolicy::every_record) return s.sync_all();
-  if (s.pending.size() >= s.options.batch_bytes) return s.write_pending();
-  return {};
+  return s.after_append(false);  // an input is never an own message
 }
 
 Result<void> Wal::append_unsynced(const Record& record) {
